@@ -1,0 +1,44 @@
+/**
+ * Turns the many ways ERPs write a decimal into plain notation ("1234.56")
+ * without ever going through a binary float.
+ *
+ * - `"1.234,56"`, `"1234,56"`: Turkish notation (dot for thousands, comma for decimals)
+ * - `"1,234.56"`, `"1234.56"`: plain notation
+ * - `"1.234"`: ambiguous; read as Turkish thousands only when `style` is `tr`
+ * - numbers: their shortest decimal representation (a JSON `99.9` is "99.9")
+ *
+ * Returns undefined when the value is not a number at all, so the validator
+ * can report it.
+ */
+export function toPlainDecimal(value: unknown, style: 'auto' | 'tr' | 'plain' = 'auto'): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? numberToPlain(value) : undefined;
+  if (typeof value !== 'string') return undefined;
+  let s = value.trim().replace(/\s|\u00a0|₺|TL$/gi, '');
+  if (s === '') return undefined;
+  const sign = s.startsWith('-') ? '-' : '';
+  s = s.replace(/^[-+]/, '');
+  const hasComma = s.includes(',');
+  const hasDot = s.includes('.');
+  if (hasComma && hasDot) {
+    s = s.lastIndexOf(',') > s.lastIndexOf('.') ? s.replace(/\./g, '').replace(',', '.') : s.replace(/,/g, '');
+  } else if (hasComma) {
+    s = /^\d{1,3}(,\d{3})+$/.test(s) && style === 'plain' ? s.replace(/,/g, '') : s.replace(',', '.');
+  } else if (hasDot && style === 'tr' && /^\d{1,3}(\.\d{3})+$/.test(s)) {
+    s = s.replace(/\./g, '');
+  }
+  if (!/^\d+(\.\d+)?$/.test(s) && !/^\.\d+$/.test(s)) return undefined;
+  return sign + (s.startsWith('.') ? `0${s}` : s);
+}
+
+function numberToPlain(n: number): string {
+  const text = String(n);
+  if (!/e/i.test(text)) return text;
+  // 1e-7 or 1e21: expand the exponent by hand.
+  const [mantissa, exp] = text.toLowerCase().split('e') as [string, string];
+  const negative = mantissa.startsWith('-');
+  const digits = mantissa.replace(/^-/, '').replace('.', '');
+  const pointAt = (mantissa.replace(/^-/, '').indexOf('.') === -1 ? mantissa.replace(/^-/, '').length : mantissa.replace(/^-/, '').indexOf('.')) + Number(exp);
+  const expanded =
+    pointAt <= 0 ? `0.${'0'.repeat(-pointAt)}${digits}` : pointAt >= digits.length ? digits + '0'.repeat(pointAt - digits.length) : `${digits.slice(0, pointAt)}.${digits.slice(pointAt)}`;
+  return (negative ? '-' : '') + expanded;
+}

@@ -1,0 +1,52 @@
+import { HttpError } from '../http/errors.js';
+import { DriverError } from './contract.js';
+
+/**
+ * An access token that is obtained once, shared by every concurrent request
+ * of a run, and refreshed at most once at a time when the ERP rejects it
+ * (401): the refresh is invisible to the user.
+ */
+export class TokenSession {
+  #token: Promise<string> | undefined;
+  readonly #obtain: () => Promise<string>;
+  readonly #refresh: () => Promise<string>;
+
+  /**
+   * @param obtain logs in from the stored credentials.
+   * @param refresh renews the token (with a refresh token where the ERP has
+   *   one); defaults to logging in again.
+   */
+  constructor(obtain: () => Promise<string>, refresh?: () => Promise<string>) {
+    this.#obtain = obtain;
+    this.#refresh = refresh ?? obtain;
+  }
+
+  token(): Promise<string> {
+    this.#token ??= this.#obtain();
+    this.#token.catch(() => {
+      this.#token = undefined;
+    });
+    return this.#token;
+  }
+
+  /** Runs `call` with the token; on 401 refreshes once (shared by concurrent callers) and runs it again. */
+  async call<T>(call: (token: string) => Promise<T>): Promise<T> {
+    const used = this.token();
+    const token = await used;
+    try {
+      return await call(token);
+    } catch (error) {
+      if (!(error instanceof HttpError) || error.status !== 401) throw error;
+      if (this.#token === used) this.#token = this.#refresh();
+      const renewed = await this.#token!;
+      try {
+        return await call(renewed);
+      } catch (again) {
+        if (again instanceof HttpError && again.status === 401) {
+          throw new DriverError('CREDENTIALS_REJECTED', `${again.service} rejected a freshly obtained token`, { cause: again });
+        }
+        throw again;
+      }
+    }
+  }
+}

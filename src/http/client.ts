@@ -1,0 +1,248 @@
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import pRetry from 'p-retry';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
+import { RateLimiter } from './limiter.js';
+import { HttpError, classifyNetworkError, describeFailure, parseRetryAfter } from './errors.js';
+import { redact } from '../secrets/redact.js';
+
+export interface HttpClientOptions {
+  /** Names the service in every error: `Entegra (shop)`, `marketplace`. */
+  service: string;
+  baseUrl: string;
+  rateLimit?: { requests: number; perMs: number } | undefined;
+  /** Retries after the first attempt, for transient failures only. */
+  retries?: number;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  connectTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  maxResponseBytes?: number;
+  /** A Retry-After longer than this fails the request instead of stalling the run. */
+  maxRetryAfterMs?: number;
+  headers?: Record<string, string>;
+  connections?: number;
+  signal?: AbortSignal | undefined;
+}
+
+export interface HttpRequest {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Joined to the base URL's path: `/products`, `product/page=3/`. */
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  headers?: Record<string, string>;
+  json?: unknown;
+  form?: Record<string, string>;
+  /** Whether a transient failure may be retried; defaults to true (callers make POSTs idempotent). */
+  retry?: boolean;
+}
+
+export interface HttpResponse<T> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  data: T;
+}
+
+export interface HttpStats {
+  requests: number;
+  retries: number;
+  rateLimited: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+type ResolvedOptions = Required<Omit<HttpClientOptions, 'rateLimit' | 'signal' | 'headers'>>;
+
+const defaults = {
+  retries: 4,
+  minDelayMs: 500,
+  maxDelayMs: 30_000,
+  connectTimeoutMs: 10_000,
+  headersTimeoutMs: 60_000,
+  bodyTimeoutMs: 60_000,
+  maxResponseBytes: 256 * 1024 * 1024,
+  maxRetryAfterMs: 5 * 60_000,
+  connections: 16,
+};
+
+/**
+ * The one HTTP client: a keep-alive pool per service, timeouts, a response
+ * size cap, a shared rate limiter, and retries (p-retry, exponential backoff
+ * with jitter) for transient failures only. Non-2xx answers become HttpError.
+ */
+export class HttpClient {
+  readonly service: string;
+  readonly stats: HttpStats = { requests: 0, retries: 0, rateLimited: 0, bytesSent: 0, bytesReceived: 0 };
+  readonly #options: ResolvedOptions;
+  readonly #base: URL;
+  readonly #pool: Pool;
+  readonly #limiter: RateLimiter | undefined;
+  readonly #headers: Record<string, string>;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(options: HttpClientOptions) {
+    this.service = options.service;
+    this.#options = { ...defaults, ...stripUndefined(options) } as ResolvedOptions;
+    this.#base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
+    this.#pool = new Pool(this.#base.origin, {
+      connections: this.#options.connections,
+      connectTimeout: this.#options.connectTimeoutMs,
+      headersTimeout: this.#options.headersTimeoutMs,
+      bodyTimeout: this.#options.bodyTimeoutMs,
+      keepAliveTimeout: 10_000,
+    });
+    this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
+    this.#headers = { 'user-agent': 'erp-sync', ...options.headers };
+    this.#signal = options.signal;
+  }
+
+  get limiter(): RateLimiter | undefined {
+    return this.#limiter;
+  }
+
+  url(path: string, query?: HttpRequest['query']): URL {
+    const url = new URL(path.replace(/^\//, ''), this.#base);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  /** Sends a request and parses a JSON answer. */
+  async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
+    return this.#withRetries(req, async () => {
+      const { response, url } = await this.#send(req);
+      const text = await this.#readText(response, url);
+      if (text.length === 0) return { status: response.statusCode, headers: response.headers, data: undefined as T };
+      try {
+        return { status: response.statusCode, headers: response.headers, data: JSON.parse(text) as T };
+      } catch (cause) {
+        throw new HttpError({
+          service: this.service,
+          kind: 'malformed',
+          url: url.href,
+          status: response.statusCode,
+          message: describeFailure(this.service, 'malformed', url.href),
+          body: redact(text.slice(0, 300)),
+          cause,
+        });
+      }
+    });
+  }
+
+  /**
+   * Sends a request and hands back the body as a stream, for answers too large
+   * to hold (Bizimhesap's whole catalog). Retries cover only getting the headers.
+   */
+  async stream(req: HttpRequest): Promise<{ status: number; headers: HttpResponse<unknown>['headers']; body: Readable }> {
+    return this.#withRetries(req, async () => {
+      const { response } = await this.#send(req);
+      return { status: response.statusCode, headers: response.headers, body: response.body as unknown as Readable };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+
+  async #withRetries<T>(req: HttpRequest, attempt: () => Promise<T>): Promise<T> {
+    const signal = this.#signal;
+    return pRetry(
+      async () => {
+        await this.#limiter?.acquire(signal);
+        return attempt();
+      },
+      {
+        retries: req.retry === false ? 0 : this.#options.retries,
+        factor: 2,
+        minTimeout: this.#options.minDelayMs,
+        maxTimeout: this.#options.maxDelayMs,
+        randomize: true,
+        ...(signal ? { signal } : {}),
+        shouldRetry: ({ error }) => error instanceof HttpError && error.transient,
+        onFailedAttempt: async ({ error, retriesLeft }) => {
+          if (!(error instanceof HttpError) || !error.transient || retriesLeft === 0) return;
+          this.stats.retries++;
+          if (error.status === 429) {
+            this.stats.rateLimited++;
+            this.#limiter?.slowDown();
+          }
+          if (error.retryAfterMs !== undefined) {
+            if (error.retryAfterMs > this.#options.maxRetryAfterMs) throw error;
+            this.#limiter?.pauseFor(error.retryAfterMs);
+            await sleep(error.retryAfterMs, undefined, signal ? { signal } : undefined);
+          }
+        },
+      },
+    );
+  }
+
+  async #send(req: HttpRequest): Promise<{ response: Dispatcher.ResponseData; url: URL }> {
+    const url = this.url(req.path, req.query);
+    const headers: Record<string, string> = { ...this.#headers, ...req.headers };
+    let body: string | undefined;
+    if (req.json !== undefined) {
+      body = JSON.stringify(req.json);
+      headers['content-type'] ??= 'application/json';
+    } else if (req.form) {
+      body = new URLSearchParams(req.form).toString();
+      headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    }
+    headers.accept ??= 'application/json';
+    this.stats.requests++;
+    if (body) this.stats.bytesSent += Buffer.byteLength(body);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.#pool.request({
+        method: req.method ?? 'GET',
+        path: url.pathname + url.search,
+        headers,
+        body,
+        signal: this.#signal,
+      });
+    } catch (cause) {
+      if (this.#signal?.aborted) throw cause;
+      const kind = classifyNetworkError(cause) ?? 'reset';
+      throw new HttpError({ service: this.service, kind, url: url.href, message: describeFailure(this.service, kind, url.href), cause });
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return { response, url };
+    const text = await this.#readText(response, url, 4096).catch(() => '');
+    throw new HttpError({
+      service: this.service,
+      kind: 'http',
+      url: url.href,
+      status: response.statusCode,
+      retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+      message: describeFailure(this.service, 'http', url.href, response.statusCode),
+      body: redact(text.slice(0, 1000)),
+    });
+  }
+
+  async #readText(response: Dispatcher.ResponseData, url: URL, limit = this.#options.maxResponseBytes): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of response.body) {
+        size += (chunk as Buffer).length;
+        this.stats.bytesReceived += (chunk as Buffer).length;
+        if (size > limit) {
+          response.body.destroy();
+          if (limit < this.#options.maxResponseBytes) break;
+          throw new HttpError({ service: this.service, kind: 'too-large', url: url.href, message: describeFailure(this.service, 'too-large', url.href) });
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch (cause) {
+      if (cause instanceof HttpError) throw cause;
+      const kind = classifyNetworkError(cause) ?? 'reset';
+      throw new HttpError({ service: this.service, kind, url: url.href, message: describeFailure(this.service, kind, url.href), cause });
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
