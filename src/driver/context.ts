@@ -26,7 +26,8 @@ export interface DriverContextOptions {
 export function createDriverContext(options: DriverContextOptions): DriverContext & { close(): Promise<void> } {
   const { driver } = options;
   const settings = options.settings ?? {};
-  const baseUrl = options.baseUrl ?? settings.baseUrl ?? driver.defaultBaseUrl;
+  // A local driver (csv) gets a placeholder: it never makes a request.
+  const baseUrl = options.baseUrl ?? settings.baseUrl ?? driver.defaultBaseUrl ?? (driver.local ? 'http://127.0.0.1/' : undefined);
   if (!baseUrl) throw new Error(`connection "${options.connection}" has no base URL and driver ${driver.id} has no default`);
   const rateLimit = settings.rateLimit ? parseRateLimit(settings.rateLimit) : driver.rateLimit;
   const concurrency = options.concurrency ?? (settings.concurrency ? Number(settings.concurrency) : undefined) ?? driver.defaultConcurrency ?? 4;

@@ -18,6 +18,8 @@ export interface Driver {
   readonly fields: readonly FieldSpec[];
   /** The vendor's public API address; connections may override it (on-premise, tests). */
   readonly defaultBaseUrl?: string;
+  /** True for drivers that read local files and have no base URL (csv). */
+  readonly local?: boolean;
   /** The ERP's documented rate limit, used unless the connection sets `rateLimit`. */
   readonly rateLimit?: RateLimit;
   /** Default number of pages fetched at once, where the driver can fetch pages in parallel. */

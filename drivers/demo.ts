@@ -1,0 +1,109 @@
+import type { Driver, DriverContext, ProductCandidate } from '../src/driver/contract.js';
+import { DriverError } from '../src/driver/contract.js';
+import { paginateByPageNumber } from '../src/driver/paginate.js';
+import { HttpError } from '../src/http/errors.js';
+
+interface DemoPage {
+  totalPages?: number;
+  totalRecords?: number;
+  records?: unknown[];
+}
+
+interface DemoRecord {
+  sku?: unknown;
+  name?: unknown;
+  brand?: unknown;
+  category?: unknown;
+  barcode?: unknown;
+  price?: unknown;
+  stock?: unknown;
+  currency?: unknown;
+  vatRate?: unknown;
+  priceIncludesVat?: unknown;
+  active?: unknown;
+  variants?: { sku?: unknown; barcode?: unknown; name?: unknown; price?: unknown; stock?: unknown }[];
+}
+
+const auth = (ctx: DriverContext) => ({ authorization: `Bearer ${ctx.secrets.apiKey}` });
+
+/**
+ * The sandbox ERP that ships with erp-sync (`erp-sync demo`, the tests): a
+ * paged JSON API with variants, KDV-inclusive TRY prices and Turkish names.
+ */
+export const demo = {
+  id: 'demo',
+  name: 'Sandbox ERP',
+  fields: [
+    { name: 'apiKey', label: 'API key', labelTr: 'API anahtarı', secret: true, required: true },
+    { name: 'pageSize', label: 'Products per page', labelTr: 'Sayfa başına ürün', secret: false, required: false, kind: 'integer', default: '500' },
+  ],
+  defaultConcurrency: 4,
+
+  async testConnection(ctx) {
+    try {
+      await ctx.http.request({ path: '/api/v1/ping', headers: auth(ctx), retry: false });
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 401) {
+        throw new DriverError('CREDENTIALS_REJECTED', `${ctx.http.service}: the API key was rejected`, { hint: 'Check the API key.', cause: error });
+      }
+      throw error;
+    }
+  },
+
+  async *pullPages(ctx) {
+    const pageSize = Number(ctx.settings.pageSize ?? 500);
+    yield* paginateByPageNumber({
+      concurrency: ctx.concurrency,
+      pageSize,
+      warn: ctx.warn,
+      fetchPage: async (page) => {
+        try {
+          const { data } = await ctx.http.request<DemoPage>({ path: '/api/v1/products', query: { page, pageSize }, headers: auth(ctx) });
+          if (!data || !Array.isArray(data.records)) {
+            throw new DriverError('MALFORMED_RESPONSE', `${ctx.http.service}: page ${page} has no "records" list`);
+          }
+          return { records: data.records, totalPages: data.totalPages, totalRecords: data.totalRecords };
+        } catch (error) {
+          if (error instanceof HttpError && error.status === 401) {
+            throw new DriverError('CREDENTIALS_REJECTED', `${ctx.http.service}: the API key was rejected`, { hint: 'Check the API key.', cause: error });
+          }
+          throw error;
+        }
+      },
+    });
+  },
+
+  mapRecord(raw) {
+    const record = raw as DemoRecord;
+    const common = {
+      currency: record.currency as string,
+      vatRate: record.vatRate as number,
+      priceIncludesVat: record.priceIncludesVat !== false,
+      active: record.active !== false,
+      brand: typeof record.brand === 'string' ? record.brand : null,
+      category: typeof record.category === 'string' ? record.category : null,
+    };
+    if (Array.isArray(record.variants)) {
+      return record.variants.map(
+        (variant): ProductCandidate => ({
+          ...common,
+          barcode: variant.barcode as string,
+          sku: variant.sku as string,
+          name: (variant.name ?? record.name) as string,
+          price: variant.price as string,
+          stock: variant.stock as number,
+        }),
+      );
+    }
+    return [
+      {
+        ...common,
+        barcode: record.barcode as string,
+        sku: record.sku as string,
+        name: record.name as string,
+        price: record.price as string,
+        stock: record.stock as number,
+      },
+    ];
+  },
+} satisfies Driver;

@@ -1,0 +1,47 @@
+import chalk from 'chalk';
+import type { RunSummary } from '../engine/run.js';
+import { formatDuration, formatNumber, t } from '../i18n/index.js';
+import type { MessageKey } from '../i18n/index.js';
+
+const statusColour = {
+  succeeded: chalk.green,
+  partial: chalk.yellow,
+  failed: chalk.red,
+  guarded: chalk.red,
+  interrupted: chalk.yellow,
+  locked: chalk.yellow,
+} as const;
+
+/** The short human summary of one run. */
+export function renderRun(run: RunSummary): string[] {
+  const lines: string[] = [];
+  const status = statusColour[run.status](t(`run.status.${run.status}` as MessageKey));
+  lines.push(chalk.bold(t('run.header', { connection: run.connection, driver: run.driver, status, duration: formatDuration(run.durationMs) })));
+  if (run.status === 'locked') {
+    if (run.error) lines.push(`  ${run.error.message}`);
+    return lines;
+  }
+  if (run.runId !== null && (run.pulled > 0 || run.pullComplete)) {
+    lines.push(`  ${t('run.pulled', { pulled: run.pulled, incomplete: run.pullComplete ? '' : t('run.pulledIncomplete') })}`);
+    if (run.invalid > 0) lines.push(`  ${chalk.yellow(t('run.invalid', { invalid: run.invalid }))}`);
+    lines.push(`  ${t('run.diff', { new: run.new, changed: run.changed, vanished: run.vanished, unchanged: run.unchanged })}`);
+  }
+  if (run.dryRun && run.wouldPush) {
+    const count = run.new + run.changed + run.vanished;
+    lines.push(`  ${t('run.dryRun', { count })}`);
+    if (run.wouldPush.length > 0) lines.push(`  ${t('run.dryRunSample', { count: run.wouldPush.length })}`);
+    for (const offer of run.wouldPush) {
+      lines.push(`    ${offer.kind.padEnd(8)} ${offer.barcode}  ${offer.sku}  ${offer.price} ${offer.currency}  stock ${formatNumber(offer.stock)}  ${offer.name}`);
+    }
+  } else if (run.pushed > 0) {
+    lines.push(`  ${t('run.pushed', run as unknown as Record<string, number>)}`);
+  } else if (!run.error && !run.dryRun) {
+    lines.push(`  ${t('run.nothingToPush')}`);
+  }
+  if (run.failed > 0) lines.push(`  ${chalk.yellow(t('run.failed', { failed: run.failed }))}`);
+  if (run.error) {
+    lines.push(`  ${chalk.red(`${t('error.prefix')}: ${run.error.message}`)}`);
+    if (run.error.hint) lines.push(`  ${t('error.try')}: ${run.error.hint}`);
+  }
+  return lines;
+}

@@ -1,0 +1,101 @@
+import type { Db } from '../store/db.js';
+import { redact } from '../secrets/redact.js';
+
+export type Stage = 'pull' | 'validate' | 'push';
+export type Outcome =
+  | 'invalid'
+  | 'warning'
+  | 'created'
+  | 'updated'
+  | 'unchanged'
+  | 'pending_approval'
+  | 'rejected'
+  | 'failed';
+
+export interface ItemEvent {
+  barcode?: string | undefined;
+  sku?: string | undefined;
+  name?: string | undefined;
+  stage: Stage;
+  outcome: Outcome;
+  code?: string | undefined;
+  message?: string | undefined;
+  /** The relevant part of the ERP's or marketplace's answer; redacted before it is stored. */
+  detail?: unknown;
+}
+
+/**
+ * Writes item events and keeps `item_state`, the latest outcome of each item.
+ * Callers run it inside their own transaction, so an event is stored with the
+ * acknowledgement it describes.
+ */
+export class EventLog {
+  readonly #insertEvent;
+  readonly #readState;
+  readonly #writeState;
+  readonly #connection: string;
+  readonly #runId: number;
+
+  constructor(db: Db, connection: string, runId: number) {
+    this.#connection = connection;
+    this.#runId = runId;
+    this.#insertEvent = db.prepare(
+      `INSERT INTO events (run_id, connection, at, barcode, sku, name, stage, outcome, code, message, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#readState = db.prepare(`SELECT outcome, code FROM item_state WHERE connection = ? AND item = ?`);
+    this.#writeState = db.prepare(
+      `INSERT INTO item_state (connection, item, barcode, sku, name, outcome, code, message, run_id, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (connection, item) DO UPDATE SET barcode = excluded.barcode, sku = excluded.sku, name = excluded.name,
+         outcome = excluded.outcome, code = excluded.code, message = excluded.message, run_id = excluded.run_id, at = excluded.at`,
+    );
+  }
+
+  /** Records an event and makes it the item's latest state. */
+  record(event: ItemEvent, at = new Date().toISOString()): void {
+    const message = event.message === undefined ? null : redact(event.message);
+    const detail = event.detail === undefined ? null : redact(JSON.stringify(event.detail)).slice(0, 4000);
+    this.#insertEvent.run(
+      this.#runId,
+      this.#connection,
+      at,
+      event.barcode ?? null,
+      event.sku ?? null,
+      event.name ?? null,
+      event.stage,
+      event.outcome,
+      event.code ?? null,
+      message,
+      detail,
+    );
+    const item = itemKey(event);
+    if (item) {
+      this.#writeState.run(this.#connection, item, event.barcode ?? null, event.sku ?? null, event.name ?? null, event.outcome, event.code ?? null, message, this.#runId, at);
+    }
+  }
+
+  /**
+   * Records a problem only when it is news for the item: an invalid product
+   * that stays invalid is logged once, not every fifteen minutes.
+   */
+  recordIfChanged(event: ItemEvent): void {
+    const item = itemKey(event);
+    if (item && !this.isNews(item, event.outcome, event.code)) return;
+    this.record(event);
+  }
+
+  /** Whether an item's latest state differs from this outcome and code. */
+  isNews(item: string, outcome: Outcome, code: string | undefined): boolean {
+    const state = this.#readState.get(this.#connection, item) as { outcome: string; code: string | null } | undefined;
+    return !state || state.outcome !== outcome || state.code !== (code ?? null);
+  }
+}
+
+/** Items are known by barcode; one without a barcode by its SKU or, failing that, its name. */
+function itemKey(event: ItemEvent): string | undefined {
+  if (event.barcode) return event.barcode;
+  if (event.sku) return `sku:${event.sku}`;
+  if (event.name) return `name:${event.name}`;
+  return undefined;
+}

@@ -1,0 +1,110 @@
+import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, renameSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+export interface LockOwner {
+  pid: number;
+  host: string;
+  startedAt: string;
+  /** The kernel's start time of the process (Linux), so a reused pid is not mistaken for the owner. */
+  processStart?: string | undefined;
+}
+
+export class LockHeldError extends Error {
+  readonly owner: LockOwner;
+  constructor(connection: string, owner: LockOwner) {
+    super(`another run of "${connection}" is in progress (pid ${owner.pid} on ${owner.host}, since ${owner.startedAt})`);
+    this.name = 'LockHeldError';
+    this.owner = owner;
+  }
+}
+
+export interface Lock {
+  /** Whether the previous owner died holding it (kill -9, power loss): its run was cut short. */
+  readonly tookOverFrom: LockOwner | undefined;
+  release(): void;
+}
+
+const lockFile = (dir: string, connection: string) => join(dir, `${encodeURIComponent(connection)}.lock`);
+
+/**
+ * One run per connection at a time. The lock is a file created with O_EXCL
+ * holding the owner's pid; a lock whose process no longer exists on this host
+ * (kill -9, a crash, a reboot) is taken over.
+ */
+export function acquireLock(dir: string, connection: string): Lock {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = lockFile(dir, connection);
+  const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), processStart: processStart(process.pid) };
+  let tookOverFrom: LockOwner | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, JSON.stringify(me));
+      closeSync(fd);
+      let released = false;
+      return {
+        tookOverFrom,
+        release() {
+          if (released) return;
+          released = true;
+          if (readOwner(file)?.pid === me.pid) unlinkSync(file);
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = readOwner(file);
+    if (owner && isAlive(owner)) throw new LockHeldError(connection, owner);
+    // Stale: move it aside atomically so two processes taking over at once cannot both win.
+    const stale = `${file}.stale-${process.pid}`;
+    try {
+      renameSync(file, stale);
+      unlinkSync(stale);
+      tookOverFrom = owner ?? { pid: 0, host: 'unknown', startedAt: 'unknown' };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  const owner = readOwner(file);
+  throw new LockHeldError(connection, owner ?? { pid: 0, host: 'unknown', startedAt: 'unknown' });
+}
+
+/** Who holds the lock right now, if anyone alive does (the web page's "sync now" asks this). */
+export function lockHolder(dir: string, connection: string): LockOwner | undefined {
+  const owner = readOwner(lockFile(dir, connection));
+  return owner && isAlive(owner) ? owner : undefined;
+}
+
+function readOwner(file: string): LockOwner | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockOwner>;
+    return typeof parsed.pid === 'number' ? (parsed as LockOwner) : undefined;
+  } catch {
+    // Missing, or half-written by a process killed between open and write: treat as stale.
+    return undefined;
+  }
+}
+
+function isAlive(owner: LockOwner): boolean {
+  // A lock from another host (a shared home directory) cannot be checked: respect it.
+  if (owner.host !== hostname()) return true;
+  if (owner.pid === process.pid) return true;
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  const started = processStart(owner.pid);
+  return owner.processStart === undefined || started === undefined || started === owner.processStart;
+}
+
+function processStart(pid: number): string | undefined {
+  try {
+    // Field 22 of /proc/<pid>/stat, counted after the parenthesised command name.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}

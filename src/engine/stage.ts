@@ -1,0 +1,139 @@
+import type { Db } from '../store/db.js';
+import type { EventLog } from './events.js';
+import { contentHash } from './hash.js';
+import type { Validated } from './validate.js';
+
+interface StagedRow {
+  sku: string;
+  name: string;
+  valid: number;
+  error_code: string | null;
+}
+
+/**
+ * Writes a pull into the staging table, one transaction per page, so memory
+ * holds one page at a time whatever the size of the catalog. A barcode seen
+ * twice makes both occurrences invalid: neither is pushed, both are reported.
+ * Invalid products stay in staging (marked) so they are never mistaken for
+ * vanished ones.
+ */
+export class Stager {
+  pulled = 0;
+  invalid = 0;
+  readonly #db: Db;
+  readonly #connection: string;
+  readonly #events: EventLog;
+  readonly #insert;
+  readonly #existing;
+  readonly #markDuplicate;
+
+  constructor(db: Db, connection: string, events: EventLog) {
+    this.#db = db;
+    this.#connection = connection;
+    this.#events = events;
+    this.#insert = db.prepare(
+      `INSERT INTO staging (connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, hash, valid, error_code)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection, barcode) DO NOTHING`,
+    );
+    this.#existing = db.prepare(`SELECT sku, name, valid, error_code FROM staging WHERE connection = ? AND barcode = ?`);
+    this.#markDuplicate = db.prepare(
+      `UPDATE staging SET valid = 0, error_code = 'BARCODE_DUPLICATE' WHERE connection = ? AND barcode = ?`,
+    );
+  }
+
+  /** Empties the connection's staging table: a new pull begins. */
+  reset(): void {
+    this.#db.prepare(`DELETE FROM staging WHERE connection = ?`).run(this.#connection);
+  }
+
+  /** Stages one page of validated products in one transaction. */
+  addPage(items: readonly Validated[]): void {
+    this.#db.transaction(() => {
+      for (const item of items) this.#stage(item);
+    })();
+  }
+
+  /** A record the driver could not map at all: reported, and the pull goes on. */
+  addUnreadable(record: unknown, error: unknown): void {
+    this.pulled++;
+    this.invalid++;
+    const fields = (record ?? {}) as Record<string, unknown>;
+    const pick = (...keys: string[]) => keys.map((k) => fields[k]).find((v) => typeof v === 'string' || typeof v === 'number');
+    this.#events.recordIfChanged({
+      barcode: pick('barcode')?.toString(),
+      sku: pick('sku', 'code', 'productCode')?.toString(),
+      name: pick('name', 'title')?.toString(),
+      stage: 'pull',
+      outcome: 'invalid',
+      code: 'RECORD_UNREADABLE',
+      message: `the ERP record could not be read: ${error instanceof Error ? error.message : String(error)}`,
+      detail: { record: JSON.stringify(record)?.slice(0, 1000) },
+    });
+  }
+
+  #stage(item: Validated): void {
+    this.pulled++;
+    const connection = this.#connection;
+    if (!item.ok) {
+      this.invalid++;
+      this.#events.recordIfChanged({
+        barcode: item.barcode,
+        sku: item.sku,
+        name: item.name,
+        stage: 'validate',
+        outcome: 'invalid',
+        code: item.issue.code,
+        message: item.issue.message,
+      });
+      if (item.barcode) {
+        const info = this.#insert.run(connection, item.barcode, item.sku, item.name, null, null, null, null, null, null, null, 0, item.issue.code);
+        if (info.changes === 0) this.#duplicate(item.barcode, item.sku, item.name, true);
+      }
+      return;
+    }
+    const p = item.product;
+    const info = this.#insert.run(
+      connection,
+      p.barcode,
+      p.sku,
+      p.name,
+      p.price,
+      p.currency,
+      p.vatRate,
+      p.priceIncludesVat ? 1 : 0,
+      p.stock,
+      p.active ? 1 : 0,
+      contentHash(p),
+      1,
+      null,
+    );
+    if (info.changes === 0) {
+      this.#duplicate(p.barcode, p.sku, p.name, false);
+      return;
+    }
+    for (const warning of item.warnings) {
+      this.#events.recordIfChanged({ barcode: p.barcode, sku: p.sku, name: p.name, stage: 'validate', outcome: 'warning', code: warning.code, message: warning.message });
+    }
+  }
+
+  #duplicate(barcode: string, sku: string, name: string, alreadyCounted: boolean): void {
+    const first = this.#existing.get(this.#connection, barcode) as StagedRow;
+    const message = `the barcode ${barcode} appears more than once in the ERP (stock codes ${first.sku || '?'} and ${sku || '?'}); neither is pushed until it is unique`;
+    if (first.error_code !== 'BARCODE_DUPLICATE') {
+      // The first occurrence looked fine until now: take it out of the push, and
+      // report every occurrence, unless this duplicate was already reported by an earlier run.
+      if (first.valid) this.invalid++;
+      this.#markDuplicate.run(this.#connection, barcode);
+      if (this.#events.isNews(barcode, 'invalid', 'BARCODE_DUPLICATE')) this.#newDuplicates.add(barcode);
+      if (this.#newDuplicates.has(barcode)) {
+        this.#events.record({ barcode, sku: first.sku, name: first.name, stage: 'validate', outcome: 'invalid', code: 'BARCODE_DUPLICATE', message });
+      }
+    }
+    if (!alreadyCounted) this.invalid++;
+    if (this.#newDuplicates.has(barcode)) {
+      this.#events.record({ barcode, sku, name, stage: 'validate', outcome: 'invalid', code: 'BARCODE_DUPLICATE', message });
+    }
+  }
+
+  readonly #newDuplicates = new Set<string>();
+}

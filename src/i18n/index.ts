@@ -1,0 +1,42 @@
+import { en } from './en.js';
+import { tr } from './tr.js';
+
+export type Lang = 'en' | 'tr';
+export type MessageKey = keyof typeof en;
+type Vars = Record<string, string | number>;
+
+const catalogs: Record<Lang, Record<MessageKey, string>> = { en, tr };
+let current: Lang = detectLanguage(process.env);
+
+/** Turkish when LC_ALL, LC_MESSAGES or LANG says so (tr_TR.UTF-8), English otherwise. */
+export function detectLanguage(env: NodeJS.ProcessEnv): Lang {
+  const locale = env.LC_ALL || env.LC_MESSAGES || env.LANG || '';
+  return /^tr([_.-]|$)/i.test(locale) ? 'tr' : 'en';
+}
+
+export function setLanguage(lang: Lang): void {
+  current = lang;
+}
+
+export function language(): Lang {
+  return current;
+}
+
+/** A message in the current language; `{name}` placeholders are filled from `vars`, numbers formatted for the language. */
+export function t(key: MessageKey, vars: Vars = {}, lang: Lang = current): string {
+  const template = catalogs[lang][key] ?? en[key];
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = vars[name];
+    if (value === undefined) return `{${name}}`;
+    return typeof value === 'number' ? formatNumber(value, lang) : value;
+  });
+}
+
+export function formatNumber(value: number, lang: Lang = current): string {
+  return new Intl.NumberFormat(lang === 'tr' ? 'tr-TR' : 'en-US', { maximumFractionDigits: 1 }).format(value);
+}
+
+/** Seconds with one decimal: "1.4 s" / "1,4 sn". */
+export function formatDuration(ms: number, lang: Lang = current): string {
+  return `${formatNumber(Math.round(ms / 100) / 10, lang)} ${lang === 'tr' ? 'sn' : 's'}`;
+}

@@ -1,0 +1,33 @@
+import type { en } from './en.js';
+
+/** Türkçe iletiler: terimler ../shared/glossary-tr.md ile aynı. */
+export const tr: Record<keyof typeof en, string> = {
+  'error.prefix': 'Hata',
+  'error.try': 'Deneyin',
+  'error.bug': 'Bu, erp-sync içinde bir hatadır. Lütfen `erp-sync --version` çıktısı ve yukarıdaki iletiyle bildirin.',
+  'run.header': '{connection} ({driver}): {status} ({duration})',
+  'run.status.succeeded': 'senkronize edildi',
+  'run.status.partial': 'kısmen senkronize edildi',
+  'run.status.failed': 'başarısız',
+  'run.status.guarded': 'güvenlik kontrolü durdurdu',
+  'run.status.interrupted': 'yarıda kesildi',
+  'run.status.locked': 'atlandı (başka bir senkronizasyon sürüyor)',
+  'run.pulled': 'ERP’den {pulled} ürün alındı{incomplete}',
+  'run.pulledIncomplete': ' (alım tamamlanmadı)',
+  'run.invalid': '{invalid} ürün geçersiz, gönderilmedi: `erp-sync logs --failed` ile bakın',
+  'run.diff': 'yeni {new} · değişen {changed} · kaybolan {vanished} · değişmeyen {unchanged}',
+  'run.pushed': '{pushed} teklif gönderildi: {created} oluşturuldu, {updated} güncellendi, {pendingApproval} onay bekliyor, {rejected} reddedildi',
+  'run.nothingToPush': 'değişiklik yok: hiçbir teklif gönderilmedi',
+  'run.failed': '{failed} teklif iletilemedi: bir sonraki senkronizasyonda yeniden gönderilecek',
+  'run.dryRun': 'deneme: {count} teklif gönderilecekti; hiçbir şey gönderilmedi ve kaydedilmedi',
+  'run.dryRunSample': 'ilk {count}:',
+  'run.noConnections': 'Henüz bağlantı yok. Önce bir ERP bağlayın: erp-sync connect <sürücü> --name AD',
+  'demo.intro': 'erp-sync demo: {products} ürünlü bir deneme ERP’si ve deneme pazaryeri, ikisi de 127.0.0.1 üzerinde. Hesap ve internet gerekmez.',
+  'demo.first': '1. senkronizasyon: ilk aktarım, bütün ürünler yeni',
+  'demo.change': 'ERP’de kataloğun %{percent} kadarı değiştiriliyor ({count} ürünün fiyatı ve stoku değişiyor)…',
+  'demo.second': '2. senkronizasyon: yalnızca değişenler gönderiliyor',
+  'demo.outro': 'Pazaryerinde artık {offers} teklif var. Sonra: erp-sync drivers, ardından erp-sync connect <sürücü> --name magaza',
+  'connect.saved': '"{name}" bağlantısı kaydedildi ({driver}). Gizli bilgiler şuradan okunur: {store}.',
+  'connect.marketplaceSaved': 'Pazaryeri {url} olarak kaydedildi. Token şuradan okunur: {store}.',
+  'connect.envHint': 'ortam değişkenleri {vars}',
+};

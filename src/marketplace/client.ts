@@ -1,0 +1,81 @@
+import { HttpClient } from '../http/client.js';
+import type { HttpStats } from '../http/client.js';
+import { HttpError } from '../http/errors.js';
+import type { BatchResponse, Offer, OfferPage, OfferResult } from './types.js';
+import { offerStatuses } from './types.js';
+
+export interface MarketplaceClientOptions {
+  baseUrl: string;
+  token: string;
+  retries?: number | undefined;
+  retryMinDelayMs?: number | undefined;
+  timeoutMs?: number | undefined;
+  rateLimit?: { requests: number; perMs: number } | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** The marketplace's offer API (docs/offer-api.openapi.yaml) on a keep-alive pool. */
+export class MarketplaceClient {
+  readonly #http: HttpClient;
+  readonly #token: string;
+
+  constructor(options: MarketplaceClientOptions) {
+    this.#token = options.token;
+    this.#http = new HttpClient({
+      service: 'marketplace',
+      baseUrl: options.baseUrl,
+      retries: options.retries,
+      minDelayMs: options.retryMinDelayMs,
+      headersTimeoutMs: options.timeoutMs,
+      bodyTimeoutMs: options.timeoutMs,
+      rateLimit: options.rateLimit,
+      signal: options.signal,
+      connections: 4,
+    });
+  }
+
+  get stats(): HttpStats {
+    return this.#http.stats;
+  }
+
+  /**
+   * Sends one batch. The Idempotency-Key makes a retry (after a timeout, or a
+   * crash and restart) safe: the marketplace applies the batch once and
+   * answers every repeat with its first answer.
+   */
+  async pushBatch(offers: readonly Offer[], idempotencyKey: string): Promise<OfferResult[]> {
+    const response = await this.#http.request<BatchResponse>({
+      method: 'POST',
+      path: '/v1/offers/batch',
+      headers: { authorization: `Bearer ${this.#token}`, 'idempotency-key': idempotencyKey },
+      json: { offers },
+    });
+    const results = response.data?.results;
+    if (!Array.isArray(results)) {
+      throw new HttpError({
+        service: 'marketplace',
+        kind: 'malformed',
+        url: this.#http.url('/v1/offers/batch').href,
+        status: response.status,
+        message: 'marketplace: the batch answer has no "results" list',
+      });
+    }
+    return results.filter(
+      (result): result is OfferResult =>
+        !!result && typeof result.barcode === 'string' && offerStatuses.includes(result.status),
+    );
+  }
+
+  async getOffers(query: { barcode?: string; page?: number; pageSize?: number } = {}): Promise<OfferPage> {
+    const response = await this.#http.request<OfferPage>({
+      path: '/v1/offers',
+      query: { barcode: query.barcode, page: query.page, pageSize: query.pageSize },
+      headers: { authorization: `Bearer ${this.#token}` },
+    });
+    return response.data;
+  }
+
+  close(): Promise<void> {
+    return this.#http.close();
+  }
+}

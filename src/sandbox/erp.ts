@@ -1,0 +1,109 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SandboxCatalog } from './catalog.js';
+import { WindowCounter, listenOnLoopback, sendJson, sleep } from './http.js';
+
+export interface SandboxErpOptions {
+  products: number;
+  apiKey: string;
+  port?: number;
+  /** Records per page unless the client asks for another size (up to maxPageSize). */
+  defaultPageSize?: number;
+  maxPageSize?: number;
+}
+
+export interface SandboxErpFaults {
+  /** Added to every products request. */
+  latencyMs: number;
+  /** Answer 429 (with Retry-After) beyond this many requests per window. */
+  rateLimit: { requests: number; perMs: number } | undefined;
+  /** Pages answered 500 (a persistent fault: the pull cannot complete). */
+  failingPages: Set<number>;
+  /** The next N product requests answer 503 (a transient fault). */
+  failNext: number;
+}
+
+/**
+ * The sandbox ERP: a real HTTP server with a deterministic catalog of Turkish
+ * products (variants, TRY prices with KDV), served in pages. It is the demo
+ * driver's backend and the tests' ERP. Its API:
+ *
+ *   GET /api/v1/ping                         → { ok: true }
+ *   GET /api/v1/products?page=1&pageSize=500 → { page, pageSize, totalPages, totalRecords, records: [...] }
+ *
+ * Both need `Authorization: Bearer <apiKey>`; a wrong key answers 401.
+ */
+export class SandboxErp {
+  readonly catalog: SandboxCatalog;
+  readonly faults: SandboxErpFaults = { latencyMs: 0, rateLimit: undefined, failingPages: new Set(), failNext: 0 };
+  readonly stats = { requests: 0, productRequests: 0, rateLimited: 0, requestTimes: [] as number[] };
+  readonly #options: Required<Omit<SandboxErpOptions, 'port'>> & { port: number };
+  #window: WindowCounter | undefined;
+  #server: Awaited<ReturnType<typeof listenOnLoopback>> | undefined;
+
+  constructor(options: SandboxErpOptions) {
+    this.#options = { defaultPageSize: 500, maxPageSize: 1000, port: 0, ...options };
+    this.catalog = new SandboxCatalog(options.products);
+  }
+
+  get url(): string {
+    if (!this.#server) throw new Error('the sandbox ERP is not started');
+    return this.#server.url;
+  }
+
+  async start(): Promise<this> {
+    this.#server = await listenOnLoopback((req, res) => this.#handle(req, res), this.#options.port);
+    return this;
+  }
+
+  async close(): Promise<void> {
+    await this.#server?.close();
+  }
+
+  setRateLimit(limit: { requests: number; perMs: number } | undefined): void {
+    this.faults.rateLimit = limit;
+    this.#window = limit ? new WindowCounter(limit.requests, limit.perMs) : undefined;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.stats.requests++;
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    if (req.headers.authorization !== `Bearer ${this.#options.apiKey}`) {
+      sendJson(res, 401, { error: 'invalid_api_key', message: 'The API key is not valid.' });
+      return;
+    }
+    if (url.pathname === '/api/v1/ping') {
+      sendJson(res, 200, { ok: true, products: this.catalog.size });
+      return;
+    }
+    if (url.pathname !== '/api/v1/products' || req.method !== 'GET') {
+      sendJson(res, 404, { error: 'not_found' });
+      return;
+    }
+    this.stats.productRequests++;
+    this.stats.requestTimes.push(Date.now());
+    if (this.#window && !this.#window.hit()) {
+      this.stats.rateLimited++;
+      sendJson(res, 429, { error: 'rate_limited' }, { 'retry-after': String(Math.ceil(this.#window.retryAfterMs() / 1000)) });
+      return;
+    }
+    if (this.faults.latencyMs > 0) await sleep(this.faults.latencyMs);
+    if (this.faults.failNext > 0) {
+      this.faults.failNext--;
+      sendJson(res, 503, { error: 'unavailable' });
+      return;
+    }
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? '1') || 1);
+    if (this.faults.failingPages.has(page)) {
+      sendJson(res, 500, { error: 'internal_error' });
+      return;
+    }
+    const pageSize = Math.min(this.#options.maxPageSize, Math.max(1, Number(url.searchParams.get('pageSize') ?? this.#options.defaultPageSize) || this.#options.defaultPageSize));
+    sendJson(res, 200, {
+      page,
+      pageSize,
+      totalPages: Math.ceil(this.catalog.recordCount / pageSize),
+      totalRecords: this.catalog.presentRecordCount,
+      records: this.catalog.records((page - 1) * pageSize, pageSize),
+    });
+  }
+}

@@ -1,0 +1,35 @@
+import Database from 'better-sqlite3';
+import { closeSync, openSync } from 'node:fs';
+import { migrations } from './schema.js';
+
+export type Db = Database.Database;
+
+/**
+ * Opens (creating if needed) the database with mode 0600, in WAL mode so the
+ * web page and `logs` can read while a run writes, and brings the schema up
+ * to date.
+ */
+export function openDatabase(file: string): Db {
+  closeSync(openSync(file, 'a', 0o600));
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  db.pragma('cache_size = -16000');
+  db.pragma('temp_store = FILE');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let version = current; version < migrations.length; version++) {
+    db.transaction(() => {
+      db.exec(migrations[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}
+
+export const nowIso = () => new Date().toISOString();

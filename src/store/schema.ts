@@ -1,0 +1,131 @@
+/**
+ * The database schema, as numbered migrations applied in order inside one
+ * transaction each. Never edit a shipped migration: add the next one.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    connection TEXT NOT NULL,
+    driver TEXT NOT NULL,
+    status TEXT NOT NULL,
+    dry_run INTEGER NOT NULL DEFAULT 0,
+    resync INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    duration_ms INTEGER,
+    pull_complete INTEGER NOT NULL DEFAULT 0,
+    pulled INTEGER NOT NULL DEFAULT 0,
+    invalid INTEGER NOT NULL DEFAULT 0,
+    new INTEGER NOT NULL DEFAULT 0,
+    changed INTEGER NOT NULL DEFAULT 0,
+    vanished INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    pushed INTEGER NOT NULL DEFAULT 0,
+    created INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    pending_approval INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    erp_requests INTEGER NOT NULL DEFAULT 0,
+    push_requests INTEGER NOT NULL DEFAULT 0,
+    push_bytes INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER,
+    error_code TEXT,
+    error_message TEXT,
+    pid INTEGER
+  );
+  CREATE INDEX runs_by_connection ON runs (connection, id);
+
+  -- The latest pull of each connection: replaced by every run, read by the diff.
+  CREATE TABLE staging (
+    connection TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    name TEXT NOT NULL,
+    price TEXT,
+    currency TEXT,
+    vat_rate TEXT,
+    price_includes_vat INTEGER,
+    stock INTEGER,
+    active INTEGER,
+    hash TEXT,
+    valid INTEGER NOT NULL,
+    error_code TEXT,
+    PRIMARY KEY (connection, barcode)
+  ) WITHOUT ROWID;
+
+  -- What the marketplace has acknowledged, per offer: the content hash and its answer.
+  CREATE TABLE snapshot (
+    connection TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    offer_id TEXT,
+    sku TEXT NOT NULL,
+    name TEXT NOT NULL,
+    price TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    vat_rate TEXT NOT NULL,
+    price_includes_vat INTEGER NOT NULL,
+    stock INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    error_code TEXT,
+    error_message TEXT,
+    acked_at TEXT NOT NULL,
+    run_id INTEGER,
+    PRIMARY KEY (connection, barcode)
+  ) WITHOUT ROWID;
+
+  -- Batches written before they are sent and deleted in the transaction that
+  -- records their answer: a crash between the two replays the same batch,
+  -- with the same Idempotency-Key, on the next run.
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    connection TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    offers INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    kinds TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+  );
+  CREATE INDEX outbox_by_connection ON outbox (connection, id);
+
+  -- Item events: every acknowledgement, failure, invalid product and warning.
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    connection TEXT NOT NULL,
+    at TEXT NOT NULL,
+    barcode TEXT,
+    sku TEXT,
+    name TEXT,
+    stage TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    code TEXT,
+    message TEXT,
+    detail TEXT
+  );
+  CREATE INDEX events_by_run ON events (run_id);
+  CREATE INDEX events_by_item ON events (connection, barcode, id);
+
+  -- The latest outcome of each item, so a problem that persists is logged once
+  -- and "still failing" is one lookup.
+  CREATE TABLE item_state (
+    connection TEXT NOT NULL,
+    item TEXT NOT NULL,
+    barcode TEXT,
+    sku TEXT,
+    name TEXT,
+    outcome TEXT NOT NULL,
+    code TEXT,
+    message TEXT,
+    run_id INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (connection, item)
+  ) WITHOUT ROWID;
+  `,
+];
