@@ -2,9 +2,8 @@ import { ConfigStore } from '../config/config.js';
 import { ensureHome, paths, resolveHome } from '../config/home.js';
 import { openDatabase } from '../store/db.js';
 import type { Db } from '../store/db.js';
-import { EnvSecretStore } from '../secrets/store.js';
+import { openSecretStore } from '../secrets/index.js';
 import type { SecretStore, SecretStoreKind } from '../secrets/store.js';
-import { ExitCode, UserError } from '../errors/index.js';
 
 /** What every command that touches state needs: the home directory, config, database and secret stores. */
 export interface CliContext {
@@ -27,10 +26,7 @@ export function openContext(env: NodeJS.ProcessEnv = process.env): CliContext {
     secretStore(kind) {
       let store = stores.get(kind);
       if (!store) {
-        if (kind !== 'env') {
-          throw new UserError(`the ${kind} secret store is not available in this version`, { code: 'SECRET_STORE_UNSUPPORTED', exitCode: ExitCode.config, hint: 'Use --secret-store env.' });
-        }
-        store = new EnvSecretStore(env);
+        store = openSecretStore(kind, { home, env });
         stores.set(kind, store);
       }
       return store;

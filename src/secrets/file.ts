@@ -1,0 +1,341 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { constants, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ExitCode, UserError, errorMessage } from '../errors/index.js';
+import { registerSecret } from './redact.js';
+import type { SecretStore } from './store.js';
+
+/**
+ * File format, version 1 (all integers single bytes):
+ *
+ *   magic "ERPSYNC-SECRETS\n" (16) | version (1) | log2 N (1) | r (1) | p (1)
+ *   | scrypt salt (16) | key check (32) | AES-GCM IV (12) | ciphertext | GCM tag (16)
+ *
+ * The key is scrypt(passphrase, salt, N, r, p). The whole header is the GCM
+ * additional data, so any field a later version adds is authenticated too (a
+ * changed salt, parameter or key check already yields the wrong key). The key
+ * check, HMAC-SHA256(key, "erp-sync key check"), tells a wrong passphrase
+ * apart from a damaged file; it helps a guesser no more than the GCM tag does,
+ * as every guess still costs one scrypt. A new version byte lets the format
+ * change while old files stay readable.
+ */
+const MAGIC = Buffer.from('ERPSYNC-SECRETS\n', 'latin1');
+const VERSION = 1;
+const SALT_BYTES = 16;
+const CHECK_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const HEADER_BYTES = MAGIC.length + 4 + SALT_BYTES + CHECK_BYTES + IV_BYTES;
+const CHECK_LABEL = 'erp-sync key check';
+
+/** OWASP's scrypt baseline: 128 MiB and about 0.4 s per derivation, once per run. */
+const KDF = { log2N: 17, r: 8, p: 1 };
+/** Bounds for parameters read from a file, so a crafted header cannot ask for gigabytes or hours. */
+const KDF_LIMITS = { log2N: [14, 20], r: [1, 16], p: [1, 4] } as const;
+const KDF_MAX_MEMORY = 2 ** 30;
+
+export const PASSPHRASE_VARIABLE = 'ERP_SYNC_PASSPHRASE';
+export const KEY_FILE_VARIABLE = 'ERP_SYNC_KEY_FILE';
+
+/** Maps, not plain objects: a connection named `__proto__` must stay an ordinary name. */
+type Secrets = Map<string, Map<string, string>>;
+interface Kdf {
+  log2N: number;
+  r: number;
+  p: number;
+  salt: Buffer;
+}
+interface Unlocked {
+  secrets: Secrets;
+  kdf: Kdf;
+  key: Buffer;
+}
+
+/** One write at a time per file within this process, so two rotated tokens saved together both survive. */
+const writeQueues = new Map<string, Promise<unknown>>();
+
+/**
+ * Secrets in one encrypted file (AES-256-GCM), unlocked by the passphrase in
+ * ERP_SYNC_PASSPHRASE or by the contents of the key file named in
+ * ERP_SYNC_KEY_FILE (mode 0600). For servers without a keychain.
+ */
+export class FileSecretStore implements SecretStore {
+  readonly kind = 'file' as const;
+  readonly path: string;
+  readonly #env: NodeJS.ProcessEnv;
+  /** scrypt is deliberately slow and memory-hungry; reads running side by side share one derivation per salt. */
+  #derived: { salt: Buffer; key: Promise<Buffer> } | undefined;
+
+  constructor(options: { path: string; env?: NodeJS.ProcessEnv }) {
+    this.path = options.path;
+    this.#env = options.env ?? process.env;
+  }
+
+  async get(connection: string, field: string): Promise<string | undefined> {
+    const unlocked = await this.#read();
+    return unlocked?.secrets.get(connection)?.get(field);
+  }
+
+  async set(connection: string, field: string, value: string): Promise<void> {
+    registerSecret(value);
+    await this.#update((secrets) => {
+      const fields = secrets.get(connection) ?? new Map<string, string>();
+      secrets.set(connection, fields.set(field, value));
+    });
+  }
+
+  async delete(connection: string, field: string): Promise<void> {
+    await this.#update((secrets) => {
+      const fields = secrets.get(connection);
+      if (!fields?.delete(field)) return false;
+      if (fields.size === 0) secrets.delete(connection);
+    });
+  }
+
+  /** Checks the key source and, when the file exists, that it decrypts with it. */
+  async unavailableReason(): Promise<string | undefined> {
+    try {
+      await this.#passphrase();
+      await this.#read();
+      return undefined;
+    } catch (error) {
+      return error instanceof UserError ? `${error.message}. ${error.hint}` : errorMessage(error);
+    }
+  }
+
+  /** Runs `change` on the decrypted secrets and writes them back, unless it returns false. */
+  async #update(change: (secrets: Secrets) => boolean | void): Promise<void> {
+    const previous = writeQueues.get(this.path) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(async () => {
+      const existing = await this.#read();
+      const secrets: Secrets = existing?.secrets ?? new Map();
+      if (change(secrets) === false) return;
+      await writeAtomically(this.path, encrypt(existing ?? (await this.#create(secrets))));
+    });
+    writeQueues.set(this.path, next);
+    try {
+      await next;
+    } finally {
+      if (writeQueues.get(this.path) === next) writeQueues.delete(this.path);
+    }
+  }
+
+  async #create(secrets: Secrets): Promise<Unlocked> {
+    const kdf: Kdf = { ...KDF, salt: randomBytes(SALT_BYTES) };
+    return { secrets, kdf, key: await this.#deriveKey(kdf) };
+  }
+
+  /** Undefined when the file does not exist yet. */
+  async #read(): Promise<Unlocked | undefined> {
+    let data: Buffer;
+    try {
+      data = await readFile(this.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new UserError(`cannot read the secrets file ${this.path}: ${errorMessage(error)}`, {
+        code: 'SECRETS_FILE_UNREADABLE',
+        exitCode: ExitCode.config,
+        hint: 'Run erp-sync as the user that owns the file, or fix its permissions (chmod 600).',
+        cause: error,
+      });
+    }
+    const header = parseHeader(data, this.path);
+    const key = await this.#deriveKey(header.kdf);
+    if (!timingSafeEqual(keyCheck(key), header.check)) {
+      throw new UserError(`the passphrase does not open the secrets file ${this.path}`, {
+        code: 'SECRETS_FILE_WRONG_PASSPHRASE',
+        exitCode: ExitCode.config,
+        hint: `Set ${PASSPHRASE_VARIABLE} (or ${KEY_FILE_VARIABLE}) to the passphrase the file was created with; if it is right, the file header is damaged: restore the file from a backup.`,
+      });
+    }
+    const secrets = decrypt(data, key, this.path);
+    for (const fields of secrets.values()) for (const value of fields.values()) registerSecret(value);
+    return { secrets, kdf: header.kdf, key };
+  }
+
+  #deriveKey(kdf: Kdf): Promise<Buffer> {
+    if (this.#derived?.salt.equals(kdf.salt)) return this.#derived.key;
+    const key = this.#passphrase().then((passphrase) => {
+      const N = 2 ** kdf.log2N;
+      return new Promise<Buffer>((resolve, reject) =>
+        scrypt(passphrase, kdf.salt, 32, { N, r: kdf.r, p: kdf.p, maxmem: 256 * N * kdf.r }, (error, derived) => (error ? reject(error) : resolve(derived))),
+      );
+    });
+    const derived = { salt: kdf.salt, key };
+    this.#derived = derived;
+    // A missing passphrase may be set before the next call; only a successful derivation is kept.
+    key.catch(() => {
+      if (this.#derived === derived) this.#derived = undefined;
+    });
+    return key;
+  }
+
+  async #passphrase(): Promise<Buffer> {
+    const passphrase = this.#env[PASSPHRASE_VARIABLE];
+    const keyFile = this.#env[KEY_FILE_VARIABLE];
+    if (passphrase && keyFile) {
+      throw new UserError(`both ${PASSPHRASE_VARIABLE} and ${KEY_FILE_VARIABLE} are set`, {
+        code: 'SECRETS_FILE_KEY_AMBIGUOUS',
+        exitCode: ExitCode.config,
+        hint: 'Unset one of them, so it is clear which one unlocks the secrets file.',
+      });
+    }
+    if (passphrase) {
+      registerSecret(passphrase);
+      return Buffer.from(passphrase, 'utf8');
+    }
+    if (keyFile) return readKeyFile(keyFile);
+    throw new UserError(`the file secret store needs a passphrase: neither ${PASSPHRASE_VARIABLE} nor ${KEY_FILE_VARIABLE} is set`, {
+      code: 'SECRETS_FILE_NO_PASSPHRASE',
+      exitCode: ExitCode.config,
+      hint: `Set ${PASSPHRASE_VARIABLE}, or put the passphrase in a file with mode 0600 and set ${KEY_FILE_VARIABLE} to its path.`,
+    });
+  }
+}
+
+async function readKeyFile(path: string): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    throw new UserError(`cannot open the key file ${path}: ${errorMessage(error)}`, {
+      code: 'SECRETS_KEY_FILE_UNREADABLE',
+      exitCode: ExitCode.config,
+      hint: `Check ${KEY_FILE_VARIABLE}; it must name a regular file (not a symlink) readable by this user.`,
+      cause: error,
+    });
+  }
+  try {
+    // fstat on the open descriptor: the mode checked is the mode of the file read.
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      throw new UserError(`the key file ${path} is not a regular file`, {
+        code: 'SECRETS_KEY_FILE_UNREADABLE',
+        exitCode: ExitCode.config,
+        hint: `Point ${KEY_FILE_VARIABLE} at a regular file that holds the passphrase.`,
+      });
+    }
+    if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
+      throw new UserError(`the key file ${path} is readable by other users (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); refusing to use it`, {
+        code: 'SECRETS_KEY_FILE_MODE',
+        exitCode: ExitCode.config,
+        hint: `Run: chmod 600 ${path}`,
+      });
+    }
+    const content = trimFinalNewline(await handle.readFile());
+    if (content.length === 0) {
+      throw new UserError(`the key file ${path} is empty`, {
+        code: 'SECRETS_KEY_FILE_EMPTY',
+        exitCode: ExitCode.config,
+        hint: `Write the passphrase into it, e.g.: head -c 32 /dev/urandom | base64 > ${path}`,
+      });
+    }
+    registerSecret(content.toString('utf8'));
+    return content;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A key file written with `echo` or an editor ends in a newline that is not part of the passphrase. */
+export function trimFinalNewline(content: Buffer): Buffer {
+  let end = content.length;
+  if (content[end - 1] === 0x0a) end--;
+  if (content[end - 1] === 0x0d) end--;
+  return content.subarray(0, end);
+}
+
+function keyCheck(key: Buffer): Buffer {
+  return createHmac('sha256', key).update(CHECK_LABEL).digest();
+}
+
+function damaged(path: string, why: string): UserError {
+  return new UserError(`the secrets file ${path} is damaged or was modified (${why}); it was left unchanged`, {
+    code: 'SECRETS_FILE_CORRUPT',
+    exitCode: ExitCode.config,
+    hint: `Restore ${basename(path)} from a backup, or move it away and connect again to store the secrets anew.`,
+  });
+}
+
+function parseHeader(data: Buffer, path: string): { kdf: Kdf; check: Buffer } {
+  if (data.length < HEADER_BYTES + TAG_BYTES || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
+    throw damaged(path, data.length < HEADER_BYTES + TAG_BYTES ? 'too short' : 'not an erp-sync secrets file');
+  }
+  let offset = MAGIC.length;
+  const version = data[offset++];
+  if (version !== VERSION) {
+    throw new UserError(`the secrets file ${path} has format version ${version}, which this erp-sync does not read`, {
+      code: 'SECRETS_FILE_VERSION',
+      exitCode: ExitCode.config,
+      hint: 'Upgrade erp-sync to the version that wrote the file.',
+    });
+  }
+  const [log2N, r, p] = [data[offset++]!, data[offset++]!, data[offset++]!];
+  const within = (value: number, [min, max]: readonly [number, number]) => value >= min && value <= max;
+  if (!within(log2N, KDF_LIMITS.log2N) || !within(r, KDF_LIMITS.r) || !within(p, KDF_LIMITS.p) || 128 * 2 ** log2N * r > KDF_MAX_MEMORY) {
+    throw damaged(path, 'key derivation parameters out of range');
+  }
+  const salt = data.subarray(offset, (offset += SALT_BYTES));
+  const check = data.subarray(offset, (offset += CHECK_BYTES));
+  return { kdf: { log2N, r, p, salt }, check };
+}
+
+function encrypt({ secrets, kdf, key }: Unlocked): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const header = Buffer.concat([MAGIC, Buffer.from([VERSION, kdf.log2N, kdf.r, kdf.p]), kdf.salt, keyCheck(key), iv]);
+  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(header);
+  const plaintext = JSON.stringify(Object.fromEntries([...secrets].map(([connection, fields]) => [connection, Object.fromEntries(fields)])));
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return Buffer.concat([header, ciphertext, cipher.getAuthTag()]);
+}
+
+function decrypt(data: Buffer, key: Buffer, path: string): Secrets {
+  const header = data.subarray(0, HEADER_BYTES);
+  const iv = header.subarray(HEADER_BYTES - IV_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', key, iv).setAAD(header).setAuthTag(data.subarray(data.length - TAG_BYTES));
+  let plaintext: Buffer;
+  try {
+    plaintext = Buffer.concat([decipher.update(data.subarray(HEADER_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw damaged(path, 'authentication failed');
+  }
+  const parsed = JSON.parse(plaintext.toString('utf8')) as Record<string, Record<string, string>>;
+  return new Map(Object.entries(parsed).map(([connection, fields]) => [connection, new Map(Object.entries(fields))]));
+}
+
+/**
+ * Temp file in the same directory (so rename is atomic), created 0600 and
+ * fsynced before the rename, then the directory fsynced so the rename itself
+ * survives a power cut. A crash leaves either the old file or the new one.
+ */
+async function writeAtomically(path: string, data: Buffer): Promise<void> {
+  const directory = dirname(path);
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const temp = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temp, 'wx', 0o600);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw new UserError(`cannot write the secrets file ${path}: ${errorMessage(error)}`, {
+      code: 'SECRETS_FILE_UNWRITABLE',
+      exitCode: ExitCode.config,
+      hint: `Check that ${directory} exists, has free space and is writable by this user.`,
+      cause: error,
+    });
+  }
+  if (process.platform !== 'win32') {
+    const dir = await open(directory, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+}
