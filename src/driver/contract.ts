@@ -52,6 +52,11 @@ export interface FieldSpec {
   readonly labelTr: string;
   readonly secret: boolean;
   readonly required: boolean;
+  /**
+   * Kept by erp-sync itself, never asked for: a refresh token the ERP rotates
+   * (Paraşüt) is read from and written back to the secret store.
+   */
+  readonly managed?: boolean;
   /** What a valid value looks like, for prompts and validation. */
   readonly kind?: 'text' | 'url' | 'email' | 'integer' | 'path' | 'choice';
   readonly choices?: readonly string[];

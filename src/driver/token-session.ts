@@ -22,11 +22,7 @@ export class TokenSession {
   }
 
   token(): Promise<string> {
-    this.#token ??= this.#obtain();
-    this.#token.catch(() => {
-      this.#token = undefined;
-    });
-    return this.#token;
+    return (this.#token ??= this.#forgetOnFailure(this.#obtain()));
   }
 
   /** Runs `call` with the token; on 401 refreshes once (shared by concurrent callers) and runs it again. */
@@ -37,7 +33,7 @@ export class TokenSession {
       return await call(token);
     } catch (error) {
       if (!(error instanceof HttpError) || error.status !== 401) throw error;
-      if (this.#token === used) this.#token = this.#refresh();
+      if (this.#token === used) this.#token = this.#forgetOnFailure(this.#refresh());
       const renewed = await this.#token!;
       try {
         return await call(renewed);
@@ -48,5 +44,13 @@ export class TokenSession {
         throw again;
       }
     }
+  }
+
+  /** A failed login or refresh is not cached: the next call tries again. */
+  #forgetOnFailure(pending: Promise<string>): Promise<string> {
+    pending.catch(() => {
+      if (this.#token === pending) this.#token = undefined;
+    });
+    return pending;
   }
 }

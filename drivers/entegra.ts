@@ -1,0 +1,196 @@
+import { DriverError } from '../src/driver/contract.js';
+import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src/driver/contract.js';
+import { toPlainDecimal } from '../src/driver/decimal.js';
+import { paginateByPageNumber } from '../src/driver/paginate.js';
+import type { NumberedPage } from '../src/driver/paginate.js';
+import { TokenSession } from '../src/driver/token-session.js';
+import { HttpError } from '../src/http/errors.js';
+
+/**
+ * Entegra (entegrabilisim apiv2). No official document is public; this
+ * follows the clients summarized in erp-apis.md §2 and accepts every variant
+ * they disagree on: `productList` or `porductList`, a login answered 200 or
+ * 201, `totalProduct` as a number or a string, or missing altogether.
+ */
+
+const priceFields = ['price1', 'price2', 'price3', 'price4', 'price5', 'price6', 'price7', 'price8'] as const;
+
+interface Tokens {
+  access: string;
+  refresh: string | undefined;
+}
+
+export const entegra = {
+  id: 'entegra',
+  name: 'Entegra',
+  defaultBaseUrl: 'https://apiv2.entegrabilisim.com',
+  // Not published; the one client that states a limit assumes 7200 an hour.
+  rateLimit: { requests: 7200, perMs: 3_600_000 },
+  fields: [
+    { name: 'email', label: 'E-mail address', labelTr: 'E-posta adresi', secret: false, required: true, kind: 'email', help: 'The e-mail address you log in to Entegra with.' },
+    { name: 'password', label: 'Password', labelTr: 'Şifre', secret: true, required: true, kind: 'text' },
+    {
+      name: 'priceField',
+      label: 'Price slot to sell at',
+      labelTr: 'Satış fiyatı alanı',
+      secret: false,
+      required: false,
+      kind: 'choice',
+      choices: priceFields,
+      default: 'price1',
+      help: 'Which of Entegra\'s eight prices (price1 … price8) is the sale price.',
+    },
+    {
+      name: 'priceIncludesVat',
+      label: 'Prices include VAT',
+      labelTr: 'Fiyatlar KDV dahil',
+      secret: false,
+      required: false,
+      kind: 'choice',
+      choices: ['true', 'false'],
+      default: 'false',
+      help: 'Entegra\'s price1 is VAT-exclusive (KDV hariç); say true if your chosen price slot includes VAT.',
+    },
+    { name: 'rateLimit', label: 'Rate limit', labelTr: 'İstek sınırı', secret: false, required: false, kind: 'text', default: '7200/1h', help: 'Requests per window, e.g. 7200/1h.' },
+  ],
+
+  async testConnection(ctx) {
+    const session = entegraSession(ctx);
+    await session.call((token) => fetchProductPage(ctx, token, 1));
+  },
+
+  async *pullPages(ctx) {
+    const session = entegraSession(ctx);
+    yield* paginateByPageNumber({
+      fetchPage: (page) => session.call((token) => fetchProductPage(ctx, token, page)),
+      concurrency: ctx.concurrency,
+      warn: ctx.warn,
+    });
+  },
+
+  mapRecord(record, ctx) {
+    const product = asObject(record);
+    const price = chosenPrice(ctx);
+    const base: ProductCandidate = {
+      name: text(product.name),
+      currency: text(product.currencyType),
+      vatRate: decimal(product.kdv_id),
+      priceIncludesVat: ctx.settings.priceIncludesVat === 'true',
+      active: text(product.status) === '1',
+      brand: text(product.brand),
+      category: text(product.group),
+    };
+    const variants = Array.isArray(product.variatios) ? product.variatios.map(asObject) : [];
+    // A product with variants is the model, not something a buyer can pick:
+    // each variant is the offer, with its own barcode and stock. The parent is
+    // an offer only when it has no variants.
+    if (variants.length === 0) {
+      return [{ ...base, barcode: text(product.barcode), sku: text(product.productCode), price: decimal(product[price]), stock: decimal(product.quantity) }];
+    }
+    return variants.map((variant) => {
+      const spec = Array.isArray(variant.variationSpec) ? variant.variationSpec.map(asObject).map((s) => text(s.value)).filter(Boolean) : [];
+      // UNCERTAIN: a variant's own `price`, where Entegra sends one, is taken as
+      // that variant's sale price; an empty one means "same as the product".
+      const own = text(variant.price);
+      return {
+        ...base,
+        name: spec.length > 0 && base.name ? `${base.name} (${spec.join(', ')})` : base.name,
+        barcode: text(variant.barcode),
+        sku: text(variant.productCode) || text(product.productCode),
+        price: own ? decimal(own) : decimal(product[price]),
+        stock: decimal(variant.quantity),
+      };
+    });
+  },
+} satisfies Driver;
+
+function chosenPrice(ctx: MapContext): (typeof priceFields)[number] {
+  const field = ctx.settings.priceField ?? 'price1';
+  return (priceFields as readonly string[]).includes(field) ? (field as (typeof priceFields)[number]) : 'price1';
+}
+
+function entegraSession(ctx: DriverContext): TokenSession {
+  let refresh: string | undefined;
+  const remember = (tokens: Tokens) => {
+    refresh = tokens.refresh ?? refresh;
+    return tokens.access;
+  };
+  const login = async () => remember(await obtainTokens(ctx));
+  return new TokenSession(login, async () => {
+    if (refresh === undefined) return login();
+    try {
+      return remember(await refreshTokens(ctx, refresh));
+    } catch (error) {
+      // A refresh token lives about a month; once it is gone only a new login helps.
+      if (error instanceof HttpError && (error.status === 400 || error.status === 401)) return login();
+      throw error;
+    }
+  });
+}
+
+async function obtainTokens(ctx: DriverContext): Promise<Tokens> {
+  const email = ctx.settings.email;
+  const password = ctx.secrets.password;
+  if (!email || !password) {
+    throw new DriverError('CONFIGURATION', `the ${ctx.connection} connection has no ${email ? 'password' : 'e-mail address'} for Entegra`, {
+      hint: `Run \`erp-sync connect ${ctx.connection}\` again.`,
+    });
+  }
+  try {
+    const response = await ctx.http.request<unknown>({ method: 'POST', path: '/api/user/token/obtain/', json: { email, password } });
+    return readTokens(response.data, 'login');
+  } catch (error) {
+    if (error instanceof HttpError && (error.status === 400 || error.status === 401)) {
+      throw new DriverError('CREDENTIALS_REJECTED', `Entegra did not accept the e-mail address ${email} with this password (wrong e-mail or password)`, {
+        hint: `Check them by logging in to Entegra, then run \`erp-sync connect ${ctx.connection}\` again.`,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+async function refreshTokens(ctx: DriverContext, refresh: string): Promise<Tokens> {
+  const response = await ctx.http.request<unknown>({ method: 'POST', path: '/api/user/token/refresh/', json: { refresh } });
+  return readTokens(response.data, 'token refresh');
+}
+
+function readTokens(data: unknown, what: string): Tokens {
+  const body = asObject(data);
+  if (typeof body.access !== 'string' || body.access === '') {
+    throw new DriverError('MALFORMED_RESPONSE', `Entegra answered the ${what} without an access token`);
+  }
+  return { access: body.access, refresh: typeof body.refresh === 'string' && body.refresh !== '' ? body.refresh : undefined };
+}
+
+async function fetchProductPage(ctx: DriverContext, token: string, page: number): Promise<NumberedPage> {
+  const response = await ctx.http.request<unknown>({ path: `/product/page=${page}/`, headers: { authorization: `JWT ${token}` } });
+  const body = asObject(response.data);
+  // Several clients read the misspelled key; the documented one is productList.
+  const list = body.productList ?? body.porductList;
+  if (!Array.isArray(list)) {
+    throw new DriverError('MALFORMED_RESPONSE', `Entegra sent product page ${page} without a product list (neither productList nor porductList)`);
+  }
+  const total = body.totalProduct === undefined || body.totalProduct === null || body.totalProduct === '' ? undefined : Number(body.totalProduct);
+  if (total !== undefined && !(Number.isInteger(total) && total >= 0)) {
+    throw new DriverError('MALFORMED_RESPONSE', `Entegra sent a product count that is not a number: ${JSON.stringify(body.totalProduct)}`);
+  }
+  return { records: list, totalRecords: total };
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** Entegra sends strings; anything else is passed on as text for the validator to judge. */
+function text(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? value.trim() : String(value);
+}
+
+/** Plain notation where the value reads as a number; otherwise as sent, so the validator reports it. */
+function decimal(value: unknown): string | null {
+  const raw = text(value);
+  if (raw === null || raw === '') return null;
+  return toPlainDecimal(raw) ?? raw;
+}

@@ -1,0 +1,250 @@
+import { DriverError } from '../src/driver/contract.js';
+import type { Driver, DriverContext, ProductCandidate } from '../src/driver/contract.js';
+import { toPlainDecimal } from '../src/driver/decimal.js';
+import { paginateByPageNumber } from '../src/driver/paginate.js';
+import type { NumberedPage } from '../src/driver/paginate.js';
+import { TokenSession } from '../src/driver/token-session.js';
+import { HttpError } from '../src/http/errors.js';
+
+/**
+ * Paraşüt API v4 (erp-apis.md §1): OAuth2 password grant, JSON:API product
+ * pages under the company's path. Paraşüt rotates refresh tokens: every
+ * grant returns a new one and retires the old, so the newest is written back
+ * to the secret store and tried first on the next run, before the password.
+ */
+
+const redirectUri = 'urn:ietf:wg:oauth:2.0:oob';
+
+interface Grant {
+  access: string;
+  refresh: string | undefined;
+}
+
+export const parasut = {
+  id: 'parasut',
+  name: 'Paraşüt',
+  defaultBaseUrl: 'https://api.parasut.com',
+  // Official: "Dakikada 60 adet istek gönderebilirsiniz" (60 a minute); one SDK
+  // says 10 per 10 s. 10/10s keeps to both: never more than 60 in any minute,
+  // and no burst of 60 in the first second.
+  rateLimit: { requests: 10, perMs: 10_000 },
+  fields: [
+    {
+      name: 'companyId',
+      label: 'Company number',
+      labelTr: 'Firma numarası',
+      secret: false,
+      required: true,
+      kind: 'integer',
+      help: 'The number after uygulama.parasut.com/ in the address bar once you are logged in.',
+    },
+    { name: 'clientId', label: 'Client ID', labelTr: 'İstemci kimliği (Client ID)', secret: false, required: true, kind: 'text', help: 'Issued by Paraşüt support (destek@parasut.com).' },
+    { name: 'clientSecret', label: 'Client secret', labelTr: 'İstemci gizli anahtarı (Client Secret)', secret: true, required: true, kind: 'text' },
+    { name: 'username', label: 'E-mail address', labelTr: 'E-posta adresi', secret: false, required: true, kind: 'email', help: 'The e-mail address you log in to Paraşüt with.' },
+    { name: 'password', label: 'Password', labelTr: 'Şifre', secret: true, required: true, kind: 'text' },
+    {
+      name: 'refreshToken',
+      label: 'Refresh token (kept by erp-sync)',
+      labelTr: 'Yenileme anahtarı (erp-sync saklar)',
+      secret: true,
+      required: false,
+      managed: true,
+      kind: 'text',
+      help: 'Written by erp-sync after each login, because Paraşüt issues a new one every time; leave empty.',
+    },
+    { name: 'pageSize', label: 'Products per page', labelTr: 'Sayfa başına ürün', secret: false, required: false, kind: 'integer', default: '25' },
+    {
+      name: 'priceIncludesVat',
+      label: 'Prices include VAT',
+      labelTr: 'Fiyatlar KDV dahil',
+      secret: false,
+      required: false,
+      kind: 'choice',
+      choices: ['true', 'false'],
+      help: 'Paraşüt does not document whether list_price includes VAT; say which it is in your account.',
+    },
+    { name: 'rateLimit', label: 'Rate limit', labelTr: 'İstek sınırı', secret: false, required: false, kind: 'text', default: '10/10s', help: 'Requests per window, e.g. 10/10s or 60/1m.' },
+  ],
+
+  async testConnection(ctx) {
+    const companyId = companyIdOf(ctx);
+    const session = parasutSession(ctx);
+    await session.call((token) => fetchProductPage(ctx, token, companyId, 1, 1));
+  },
+
+  async *pullPages(ctx) {
+    const companyId = companyIdOf(ctx);
+    const pageSize = pageSizeOf(ctx);
+    const session = parasutSession(ctx);
+    yield* paginateByPageNumber({
+      fetchPage: (page) => session.call((token) => fetchProductPage(ctx, token, companyId, page, pageSize)),
+      concurrency: ctx.concurrency,
+      pageSize,
+      warn: ctx.warn,
+    });
+  },
+
+  mapRecord(record, ctx) {
+    const resource = asObject(record);
+    const a = asObject(resource.attributes);
+    const includesVat = ctx.settings.priceIncludesVat;
+    const candidate: ProductCandidate = {
+      barcode: text(a.barcode),
+      sku: text(a.code),
+      name: text(a.name),
+      price: decimal(a.list_price),
+      currency: text(a.currency),
+      vatRate: decimal(a.vat_rate),
+      priceIncludesVat: includesVat === 'true' ? true : includesVat === 'false' ? false : null,
+      stock: decimal(a.stock_count),
+      active: a.archived !== true,
+    };
+    return [candidate];
+  },
+} satisfies Driver;
+
+function companyIdOf(ctx: DriverContext): string {
+  const value = (ctx.settings.companyId ?? '').trim();
+  if (!/^\d+$/.test(value)) {
+    throw new DriverError('CONFIGURATION', value ? `the Paraşüt company number must be a whole number, not "${value}"` : 'the Paraşüt company number (Firma numarası) is not set', {
+      hint: `Set it with \`erp-sync connect ${ctx.connection}\`; it is the number after uygulama.parasut.com/ once you are logged in.`,
+    });
+  }
+  return value;
+}
+
+function pageSizeOf(ctx: DriverContext): number {
+  const raw = ctx.settings.pageSize;
+  if (raw === undefined || raw === '') return 25;
+  const size = Number(raw);
+  if (!Number.isInteger(size) || size < 1) {
+    throw new DriverError('CONFIGURATION', `the Paraşüt page size must be a positive whole number, not "${raw}"`);
+  }
+  return size;
+}
+
+function parasutSession(ctx: DriverContext): TokenSession {
+  let refreshToken = ctx.secrets.refreshToken || undefined;
+
+  const adopt = async (grant: Grant): Promise<string> => {
+    if (grant.refresh !== undefined && grant.refresh !== refreshToken) {
+      refreshToken = grant.refresh;
+      try {
+        await ctx.saveSecret('refreshToken', grant.refresh);
+      } catch (error) {
+        // Not fatal: the next run logs in with the password instead.
+        ctx.warn(`could not save Paraşüt's new refresh token (${error instanceof Error ? error.message : String(error)}); the next run will log in with the password`);
+      }
+    }
+    return grant.access;
+  };
+
+  const passwordGrant = async (): Promise<string> => {
+    const { clientId, username } = ctx.settings;
+    const { clientSecret, password } = ctx.secrets;
+    const missing = [!clientId && 'client ID', !clientSecret && 'client secret', !username && 'e-mail address', !password && 'password'].filter(Boolean);
+    if (missing.length > 0) {
+      throw new DriverError('CONFIGURATION', `the ${ctx.connection} connection has no ${missing.join(', ')} for Paraşüt`, {
+        hint: `Run \`erp-sync connect ${ctx.connection}\` again.`,
+      });
+    }
+    try {
+      return await adopt(
+        await requestGrant(ctx, { grant_type: 'password', client_id: clientId!, client_secret: clientSecret!, username: username!, password: password!, redirect_uri: redirectUri }),
+      );
+    } catch (error) {
+      throw credentialsError(ctx, error, username!);
+    }
+  };
+
+  // A stored or rotated refresh token comes first; once Paraşüt refuses it
+  // (revoked, already used by a run that crashed before saving) only the password helps.
+  const renew = async (): Promise<string> => {
+    if (refreshToken !== undefined) {
+      const { clientId = '' } = ctx.settings;
+      const { clientSecret = '' } = ctx.secrets;
+      try {
+        return await adopt(await requestGrant(ctx, { grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: refreshToken }));
+      } catch (error) {
+        if (!(error instanceof HttpError && (error.status === 400 || error.status === 401))) throw error;
+        refreshToken = undefined;
+      }
+    }
+    return passwordGrant();
+  };
+
+  return new TokenSession(renew, renew);
+}
+
+async function requestGrant(ctx: DriverContext, form: Record<string, string>): Promise<Grant> {
+  const response = await ctx.http.request<unknown>({ method: 'POST', path: '/oauth/token', form });
+  const body = asObject(response.data);
+  if (typeof body.access_token !== 'string' || body.access_token === '') {
+    throw new DriverError('MALFORMED_RESPONSE', 'Paraşüt answered the login without an access token');
+  }
+  return { access: body.access_token, refresh: typeof body.refresh_token === 'string' && body.refresh_token !== '' ? body.refresh_token : undefined };
+}
+
+function credentialsError(ctx: DriverContext, error: unknown, username: string): unknown {
+  if (!(error instanceof HttpError) || (error.status !== 400 && error.status !== 401)) return error;
+  const hint = `Check them, then run \`erp-sync connect ${ctx.connection}\` again.`;
+  if (oauthErrorCode(error) === 'invalid_client') {
+    return new DriverError('CREDENTIALS_REJECTED', 'Paraşüt did not accept the client ID and client secret (wrong client ID or client secret)', { hint, cause: error });
+  }
+  return new DriverError('CREDENTIALS_REJECTED', `Paraşüt did not accept the e-mail address ${username} with this password (wrong e-mail or password)`, { hint, cause: error });
+}
+
+function oauthErrorCode(error: HttpError): string | undefined {
+  try {
+    const code = asObject(JSON.parse(error.body ?? '')).error;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function fetchProductPage(ctx: DriverContext, token: string, companyId: string, page: number, size: number): Promise<NumberedPage> {
+  let data: unknown;
+  try {
+    const response = await ctx.http.request<unknown>({
+      path: `/v4/${companyId}/products`,
+      query: { 'page[number]': page, 'page[size]': size },
+      headers: { authorization: `Bearer ${token}` },
+    });
+    data = response.data;
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 404) {
+      throw new DriverError('CONFIGURATION', `unknown company id ${companyId}: Paraşüt has no company with this number for this account (Firma numarası)`, {
+        hint: 'The company number is the number after uygulama.parasut.com/ once you are logged in.',
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  const body = asObject(data);
+  if (!Array.isArray(body.data)) {
+    throw new DriverError('MALFORMED_RESPONSE', `Paraşüt sent product page ${page} without a product list (no JSON:API "data" array)`);
+  }
+  const meta = asObject(body.meta);
+  return { records: body.data, totalPages: count(meta.total_pages), totalRecords: count(meta.total_count) };
+}
+
+function count(value: unknown): number | undefined {
+  const n = typeof value === 'string' && value !== '' ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function text(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? value.trim() : String(value);
+}
+
+/** Paraşüt sends decimals as JSON numbers or strings ("100.0"); both become plain notation. */
+function decimal(value: unknown): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  return toPlainDecimal(value, 'plain') ?? text(value);
+}

@@ -1,0 +1,389 @@
+/**
+ * The driver contract suite: one set of vitest tests every ERP driver must pass
+ * against its fake server (test/fakes/<erp>.ts).
+ *
+ * Usage, in test/drivers/<erp>.test.ts:
+ *
+ *   describeDriverContract({
+ *     driver: sentos,
+ *     startFake: (knobs) => startSentosFake(knobs),
+ *     connection: (fake, mistake) => ({
+ *       settings: { ... },
+ *       secrets: { apiKey: 'k', apiSecret: mistake === 'wrong-credentials' ? 'yanlış' : 's' },
+ *     }),
+ *     multiPageCatalog: 47,
+ *     supports: { variants: true, paging: true, totals: true },
+ *   });
+ *
+ * What the fake must do (see test/fakes/common.ts, whose `startFake` does most of it):
+ * - return a `FakeErp`: `baseUrl`, `requests` (every request, with `at`, `kind`
+ *   and the answered `status`), and `expectedBarcodes` (one entry per offer the
+ *   catalog holds, '' for an offer without a barcode);
+ * - honour the `FakeKnobs`: `products`, `variants`, `duplicateBarcode`,
+ *   `missingBarcode`, `tokenExpiresAfter`, `faults` (applied to requests of
+ *   kind `catalog` only, counted from 1 in arrival order) and `underDeliver`;
+ * - tag logins and token refreshes as kind `auth`, product pages as `catalog`;
+ * - accept the credentials `connection(fake)` returns and reject those of
+ *   `connection(fake, 'wrong-credentials')`; with `supports.unknownTenant`,
+ *   answer `connection(fake, 'unknown-tenant')` the way the ERP answers an
+ *   unknown company or tenant id.
+ *
+ * The suite builds contexts with `createDriverContext`, with retries shortened
+ * through the `retries`, `retryMinDelayMs` and `timeoutMs` settings, and checks:
+ * the whole catalog arrives exactly once (also for an empty catalog, for
+ * duplicate and missing barcodes, and for variants); `mapRecord` is pure; a
+ * token expiring mid-run is refreshed once and invisibly; a scaled-down
+ * `rateLimit` (3/1s) is never exceeded and costs no more than ~10% over what
+ * it allows; 429/5xx/timeouts/a truncated page are ridden out; a partial pull
+ * (5xx storm, timeout storm, truncated page, malformed page, short delivery)
+ * always throws; and each failure maps through `describeRunFailure` to the
+ * right exit code (77 credentials, 78 unknown company, 75 the rest) with a
+ * message naming the problem.
+ *
+ * `pullAll`, `contractContext` and `expectFailure` are exported for
+ * driver-specific tests.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { createDriverContext } from '../../src/driver/context.js';
+import type { Driver, DriverContext, ProductCandidate } from '../../src/driver/contract.js';
+import { describeRunFailure } from '../../src/engine/failure.js';
+import type { Failure } from '../../src/engine/failure.js';
+import type { FakeErp, FakeKnobs, RecordedRequest } from '../fakes/common.js';
+
+export type ConnectionMistake = 'wrong-credentials' | 'unknown-tenant';
+
+export interface ContractConnection {
+  settings?: Record<string, string>;
+  secrets?: Record<string, string>;
+}
+
+export interface DriverContractOptions<F extends FakeErp = FakeErp> {
+  driver: Driver;
+  /** Starts the driver's fake server with the given knobs. */
+  startFake(knobs: FakeKnobs): Promise<F>;
+  /**
+   * Settings and secrets of a connection to `fake` (the suite adds `baseUrl`
+   * and its retry/timeout/rate-limit settings). With `mistake`, a connection
+   * that is wrong in exactly that way.
+   */
+  connection(fake: F, mistake?: ConnectionMistake): ContractConnection;
+  /**
+   * A product count that spans at least three pages and ends on a partial
+   * page; with `supports.paging`, the pull must need more than 3 requests
+   * (the rate-limit check runs at `rateLimit: 3/1s`).
+   */
+  multiPageCatalog: number;
+  supports: {
+    /** Products carry variants that become offers of their own. */
+    variants?: boolean;
+    /** The driver logs in for an access token that can expire in the middle of a run. */
+    tokens?: boolean;
+    /** The catalog comes in several pages (needed for the rate-limit check). */
+    paging?: boolean;
+    /** The ERP reports the catalog's size, so a short delivery is detectable. */
+    totals?: boolean;
+    /** A company or tenant id is part of the connection and can be wrong. */
+    unknownTenant?: boolean;
+  };
+}
+
+export interface PullResult {
+  records: unknown[];
+  candidates: ProductCandidate[];
+  pages: number;
+}
+
+/** Settings that keep failing tests fast: two quick retries, a 1 s timeout. */
+export const fastRetrySettings: Readonly<Record<string, string>> = { retries: '2', retryMinDelayMs: '5', timeoutMs: '1000' };
+
+export interface ContractContext extends DriverContext {
+  close(): Promise<void>;
+  /** Secrets written back through `saveSecret`, in order. */
+  readonly saved: Array<{ field: string; value: string }>;
+  readonly warnings: string[];
+}
+
+/**
+ * A driver context for tests: `settings` override `fastRetrySettings`;
+ * `saveSecret` records what it was given and updates `secrets` in place, as
+ * the real secret store would for the next read.
+ */
+export function contractContext(
+  driver: Driver,
+  baseUrl: string,
+  connection: ContractConnection,
+  extraSettings: Record<string, string> = {},
+): ContractContext {
+  const secrets: Record<string, string> = { ...connection.secrets };
+  const saved: Array<{ field: string; value: string }> = [];
+  const warnings: string[] = [];
+  const ctx = createDriverContext({
+    driver,
+    connection: 'contract',
+    baseUrl,
+    settings: { ...fastRetrySettings, ...connection.settings, ...extraSettings },
+    secrets,
+    saveSecret: async (field, value) => {
+      saved.push({ field, value });
+      secrets[field] = value;
+    },
+    warn: (message) => warnings.push(message),
+  });
+  return Object.assign(ctx, { saved, warnings });
+}
+
+/** Runs a whole pull: every page through `mapRecord`. */
+export async function pullAll(driver: Driver, ctx: DriverContext): Promise<PullResult> {
+  const records: unknown[] = [];
+  const candidates: ProductCandidate[] = [];
+  let pages = 0;
+  for await (const page of driver.pullPages(ctx)) {
+    pages++;
+    for (const record of page.records) {
+      records.push(record);
+      candidates.push(...driver.mapRecord(record, ctx));
+    }
+  }
+  return { records, candidates, pages };
+}
+
+/** Awaits a failure and returns how the engine would report it. */
+export async function expectFailure(promise: Promise<unknown>): Promise<Failure> {
+  let failure: Failure | undefined;
+  await promise.then(
+    () => undefined,
+    (error: unknown) => {
+      failure = describeRunFailure(error);
+    },
+  );
+  if (!failure) throw new Error('expected the operation to fail, but it completed');
+  return failure;
+}
+
+/** Barcodes as a sorted multiset ('' for none), so duplicates and omissions both show. */
+export function barcodeMultiset(values: ReadonlyArray<ProductCandidate['barcode']>): string[] {
+  return values.map((b) => (b === undefined || b === null ? '' : String(b))).sort();
+}
+
+/** The most requests that arrived in any window of `windowMs` starting at a request. */
+export function busiestWindow(requests: readonly RecordedRequest[], windowMs: number): number {
+  const times = requests.map((r) => r.at).sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (j < times.length && times[j]! < times[i]! + windowMs) j++;
+    most = Math.max(most, j - i);
+  }
+  return most;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const plainWordsForCredentials = /password|credential|api key|token|şifre/i;
+
+export function describeDriverContract<F extends FakeErp>(options: DriverContractOptions<F>): void {
+  const { driver, supports } = options;
+  const cleanups: Array<() => Promise<void>> = [];
+
+  async function setup(knobs: FakeKnobs = {}, mistake?: ConnectionMistake, extraSettings: Record<string, string> = {}) {
+    const fake = await options.startFake(knobs);
+    const connection = options.connection(fake, mistake);
+    const ctx = contractContext(driver, fake.baseUrl, connection, extraSettings);
+    cleanups.push(async () => {
+      await ctx.close();
+      await fake.close();
+    });
+    return { fake, ctx, connection };
+  }
+
+  const secretValues = (connection: ContractConnection) => Object.values(connection.secrets ?? {}).filter((v) => v.length >= 4);
+
+  describe(`${driver.id} driver contract`, () => {
+    afterEach(async () => {
+      await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+    });
+
+    it('declares every field with an English and a Turkish label, secrets flagged', () => {
+      expect(driver.fields.length).toBeGreaterThan(0);
+      for (const field of driver.fields) {
+        expect(field.label.trim(), field.name).not.toBe('');
+        expect(field.labelTr.trim(), field.name).not.toBe('');
+        if (/password|secret/i.test(field.name)) expect(field.secret, field.name).toBe(true);
+      }
+    });
+
+    it('passes testConnection against a healthy ERP', async () => {
+      const { ctx } = await setup({ products: 3 });
+      await expect(driver.testConnection(ctx)).resolves.toBeUndefined();
+    });
+
+    it('pulls the whole catalog exactly once when it does not fill the last page', async () => {
+      const { fake, ctx } = await setup({ products: options.multiPageCatalog });
+      const result = await pullAll(driver, ctx);
+      expect(fake.expectedBarcodes.length).toBeGreaterThanOrEqual(options.multiPageCatalog);
+      expect(barcodeMultiset(result.candidates.map((c) => c.barcode))).toEqual(barcodeMultiset(fake.expectedBarcodes));
+      if (supports.paging) expect(result.pages).toBeGreaterThanOrEqual(3);
+      expect(result.candidates.every((c) => typeof c.name === 'string' && c.name.length > 0)).toBe(true);
+      expect(result.candidates.some((c) => /[çğıİöşü]/.test(c.name ?? ''))).toBe(true);
+    });
+
+    it('maps records purely: the same record gives the same offers and is left untouched', async () => {
+      const { ctx } = await setup({ products: options.multiPageCatalog, variants: supports.variants ?? false });
+      const result = await pullAll(driver, ctx);
+      const frozen = result.records.map((record) => deepFreeze(structuredClone(record)));
+      expect(frozen.flatMap((record) => driver.mapRecord(record, { settings: ctx.settings }))).toEqual(result.candidates);
+    });
+
+    it('pulls an empty catalog as complete and empty', async () => {
+      const { ctx } = await setup({ products: 0 });
+      const result = await pullAll(driver, ctx);
+      expect(result.candidates).toEqual([]);
+    });
+
+    it('hands duplicate and missing barcodes on to the validator unchanged', async () => {
+      const { fake, ctx } = await setup({ products: 12, duplicateBarcode: true, missingBarcode: true });
+      const result = await pullAll(driver, ctx);
+      const barcodes = barcodeMultiset(result.candidates.map((c) => c.barcode));
+      expect(barcodes).toEqual(barcodeMultiset(fake.expectedBarcodes));
+      expect(barcodes).toContain('');
+      const present = barcodes.filter((b) => b !== '');
+      expect(new Set(present).size).toBeLessThan(present.length);
+    });
+
+    it.runIf(supports.variants)('turns each variant into an offer of its own', async () => {
+      const { fake, ctx } = await setup({ products: options.multiPageCatalog, variants: true });
+      const result = await pullAll(driver, ctx);
+      expect(result.candidates.length).toBeGreaterThan(result.records.length);
+      expect(barcodeMultiset(result.candidates.map((c) => c.barcode))).toEqual(barcodeMultiset(fake.expectedBarcodes));
+    });
+
+    it.runIf(supports.tokens)('refreshes a token that expires mid-run once, invisibly, even when several requests hit the 401', async () => {
+      const { fake, ctx } = await setup({ products: options.multiPageCatalog, tokenExpiresAfter: 1 });
+      const result = await pullAll(driver, ctx);
+      expect(barcodeMultiset(result.candidates.map((c) => c.barcode))).toEqual(barcodeMultiset(fake.expectedBarcodes));
+      const rejected = fake.requests.filter((r) => r.kind === 'catalog' && r.status === 401);
+      expect(rejected.length).toBeGreaterThanOrEqual(ctx.concurrency > 1 ? 2 : 1);
+      expect(fake.requests.filter((r) => r.kind === 'auth')).toHaveLength(2);
+    });
+
+    it.runIf(supports.paging)('never exceeds the rate limit and loses no more than ~10% to it', async () => {
+      const limit = 3;
+      const windowMs = 1000;
+      const { fake, ctx } = await setup({ products: options.multiPageCatalog }, undefined, { rateLimit: `${limit}/1s` });
+      const result = await pullAll(driver, ctx);
+      expect(barcodeMultiset(result.candidates.map((c) => c.barcode))).toEqual(barcodeMultiset(fake.expectedBarcodes));
+      const requests = fake.requests;
+      expect(requests.length, 'multiPageCatalog must need more requests than the scaled-down limit').toBeGreaterThan(limit);
+      expect(busiestWindow(requests, windowMs)).toBeLessThanOrEqual(limit);
+      const fewestWindows = Math.ceil(requests.length / limit) - 1;
+      const span = requests[requests.length - 1]!.at - requests[0]!.at;
+      expect(span).toBeLessThanOrEqual(fewestWindows * windowMs * 1.1);
+    });
+
+    describe('rides out transient failures', () => {
+      const transient: Array<[string, FakeKnobs['faults']]> = [
+        ['429 with Retry-After', [{ from: 2, times: 1, kind: 'status', status: 429, retryAfter: '1' }]],
+        ['429 without Retry-After', [{ from: 2, times: 2, kind: 'status', status: 429 }]],
+        ['500, 502 and 503', [
+          { from: 1, times: 1, kind: 'status', status: 500 },
+          { from: 3, times: 1, kind: 'status', status: 502 },
+          { from: 5, times: 1, kind: 'status', status: 503 },
+        ]],
+        ['an answer slower than the timeout', [{ from: 2, times: 1, kind: 'hang', ms: 3000 }]],
+        ['a truncated page once', [{ from: 2, times: 1, kind: 'truncate' }]],
+      ];
+      it.each(transient)('%s', async (_label, faults) => {
+        const { fake, ctx } = await setup({ products: options.multiPageCatalog, faults }, undefined, { timeoutMs: '300' });
+        const result = await pullAll(driver, ctx);
+        expect(barcodeMultiset(result.candidates.map((c) => c.barcode))).toEqual(barcodeMultiset(fake.expectedBarcodes));
+        expect(fake.requests.some((r) => r.fault !== undefined)).toBe(true);
+      });
+    });
+
+    describe('never counts a partial pull as complete', () => {
+      it('a 503 storm after the first page: exit 75, names the status', async () => {
+        const { ctx } = await setup({ products: options.multiPageCatalog, faults: [{ from: 2, times: Infinity, kind: 'status', status: 503 }] });
+        const failure = await expectFailure(pullAll(driver, ctx));
+        expect(failure.exitCode).toBe(75);
+        expect(failure.message).toMatch(/503/);
+      });
+
+      it('a truncated page that stays truncated: exit 75', async () => {
+        const { ctx } = await setup({ products: options.multiPageCatalog, faults: [{ from: supports.paging ? 2 : 1, times: Infinity, kind: 'truncate' }] });
+        const failure = await expectFailure(pullAll(driver, ctx));
+        expect(failure.exitCode).toBe(75);
+        expect(failure.message).toMatch(/not valid JSON|dropped/);
+      });
+
+      it('a page of valid JSON without a product list: exit 75, says the answer is unreadable', async () => {
+        const { ctx } = await setup({ products: options.multiPageCatalog, faults: [{ from: supports.paging ? 2 : 1, times: Infinity, kind: 'malformed' }] });
+        const failure = await expectFailure(pullAll(driver, ctx));
+        expect(failure.code).toBe('ERP_MALFORMED_RESPONSE');
+        expect(failure.exitCode).toBe(75);
+      });
+
+      it('an ERP that stops answering: exit 75, says it did not answer in time', async () => {
+        const { ctx } = await setup({ products: options.multiPageCatalog, faults: [{ from: 2, times: Infinity, kind: 'hang', ms: 5000 }] }, undefined, {
+          timeoutMs: '200',
+          retries: '1',
+        });
+        const failure = await expectFailure(pullAll(driver, ctx));
+        expect(failure.exitCode).toBe(75);
+        expect(failure.message).toMatch(/did not answer in time/);
+      });
+
+      it.runIf(supports.totals)('fewer products than the ERP reported: exit 75, incomplete', async () => {
+        const { ctx } = await setup({ products: options.multiPageCatalog, underDeliver: true });
+        const failure = await expectFailure(pullAll(driver, ctx));
+        expect(failure.code).toBe('ERP_INCOMPLETE_PULL');
+        expect(failure.exitCode).toBe(75);
+      });
+    });
+
+    describe('says what is wrong with a connection', () => {
+      it('wrong credentials: exit 77 in plain words, from testConnection and from a pull, without echoing secrets', async () => {
+        const { ctx, connection } = await setup({ products: 3 }, 'wrong-credentials');
+        for (const failure of [await expectFailure(driver.testConnection(ctx)), await expectFailure(pullAll(driver, ctx))]) {
+          expect(failure.exitCode).toBe(77);
+          expect(failure.message).toMatch(plainWordsForCredentials);
+          for (const secret of secretValues(connection)) expect(failure.message).not.toContain(secret);
+        }
+      });
+
+      it.runIf(supports.unknownTenant)('an unknown company or tenant id: exit 78, says so', async () => {
+        const { ctx } = await setup({ products: 3 }, 'unknown-tenant');
+        for (const failure of [await expectFailure(driver.testConnection(ctx)), await expectFailure(pullAll(driver, ctx))]) {
+          expect(failure.exitCode).toBe(78);
+          expect(failure.message).toMatch(/unknown (company|tenant)/i);
+        }
+      });
+
+      it('an unreachable host: exit 75, names the host', async () => {
+        const port = await closedPort();
+        const fake = await options.startFake({ products: 1 });
+        const connection = options.connection(fake);
+        await fake.close();
+        const ctx = contractContext(driver, `http://127.0.0.1:${port}`, connection);
+        cleanups.push(() => ctx.close());
+        const failure = await expectFailure(driver.testConnection(ctx));
+        expect(failure.exitCode).toBe(75);
+        expect(failure.message).toContain(`127.0.0.1:${port}`);
+      });
+    });
+  });
+}
