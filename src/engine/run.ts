@@ -233,7 +233,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
     retries: optionalNumber(request.marketplace!.settings.retries),
     retryMinDelayMs: optionalNumber(request.marketplace!.settings.retryMinDelayMs),
     timeoutMs: optionalNumber(request.marketplace!.settings.timeoutMs),
-    signal: request.signal,
+    // No abort signal: a stop request lets the batch in flight finish and be recorded.
   });
   const pusher = new Pusher({
     db, connection: connection.name, runId, client, events, diff,

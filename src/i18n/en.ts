@@ -19,6 +19,7 @@ export const en = {
   'run.failed': '{failed} offers not delivered: they are sent again next run',
   'run.dryRun': 'dry run: {count} offers would be pushed; nothing was sent and nothing recorded as pushed',
   'run.dryRunSample': 'first {count}:',
+  'run.stopping': 'received {signal}: finishing the batch in flight, then stopping (send it again to stop at once)',
   'run.noConnections': 'No connections yet. Connect an ERP first: erp-sync connect <driver> --name NAME',
   'demo.intro': 'erp-sync demo: a sandbox ERP with {products} products and a sandbox marketplace, both on 127.0.0.1. No account, no network.',
   'demo.first': 'Run 1: the first sync, every product is new',

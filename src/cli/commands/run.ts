@@ -20,6 +20,8 @@ export interface RunOptions {
 export async function runCommand(options: RunOptions): Promise<ExitCode> {
   const out = createOutput(!!options.json);
   const ctx = openContext();
+  const stop = new AbortController();
+  const removeHandlers = stopGracefully(stop, (signal) => out.warn(t('run.stopping', { signal })));
   try {
     const all = ctx.config.connections();
     const selected = options.connection ? all.filter((c) => c.name === options.connection) : all;
@@ -52,14 +54,36 @@ export async function runCommand(options: RunOptions): Promise<ExitCode> {
         resync: options.resync,
         allowMassVanish: options.allowMassVanish,
         concurrency: options.concurrency,
+        signal: stop.signal,
         onWarning: (message) => out.warn(`${connection.name}: ${message}`),
       });
       runs.push(summary);
       if (!out.json) for (const line of renderRun(summary)) out.line(line);
+      if (stop.signal.aborted) break;
     }
     if (out.json) out.document({ runs });
     return worstExitCode(runs.map((r) => r.exitCode));
   } finally {
+    removeHandlers();
     ctx.close();
   }
+}
+
+/**
+ * SIGINT or SIGTERM (Ctrl-C, `systemctl stop`): the batch in flight finishes
+ * and is recorded, the run is marked interrupted and the lock released. A
+ * second signal exits at once; the outbox makes even that safe.
+ */
+function stopGracefully(controller: AbortController, notify: (signal: string) => void): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    notify(signal);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }
