@@ -19,7 +19,8 @@ import { LockHeldError, acquireLock } from './lock.js';
 import { Pusher } from './push.js';
 import type { PushCounters, PushStop } from './push.js';
 import { resolveSecrets } from './secrets.js';
-import { Stager } from './stage.js';
+import { Stager, rawRecordJson } from './stage.js';
+import type { StagedItem } from './stage.js';
 import { validateCandidate } from './validate.js';
 
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'guarded' | 'interrupted' | 'locked';
@@ -179,7 +180,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
   try {
     stager.reset();
     for await (const page of driver.pullPages(ctx)) {
-      const validated = [];
+      const validated: StagedItem[] = [];
       for (const record of page.records) {
         let candidates: ProductCandidate[];
         try {
@@ -188,7 +189,8 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
           stager.addUnreadable(record, error);
           continue;
         }
-        for (const candidate of candidates) validated.push(validateCandidate(candidate));
+        const raw = rawRecordJson(record);
+        for (const candidate of candidates) validated.push({ ...validateCandidate(candidate), raw });
       }
       stager.addPage(validated);
       pages++;

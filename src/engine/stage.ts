@@ -3,6 +3,17 @@ import type { EventLog } from './events.js';
 import { contentHash } from './hash.js';
 import type { Validated } from './validate.js';
 
+/** A validated product with the ERP record it came from, as JSON (kept for `explain`). */
+export type StagedItem = Validated & { raw: string };
+
+/** Raw records longer than this are cut: enough for support, bounded for the database. */
+const MAX_RAW = 4000;
+
+export function rawRecordJson(record: unknown): string {
+  const json = JSON.stringify(record) ?? 'null';
+  return json.length > MAX_RAW ? json.slice(0, MAX_RAW) : json;
+}
+
 interface StagedRow {
   sku: string;
   name: string;
@@ -32,8 +43,8 @@ export class Stager {
     this.#connection = connection;
     this.#events = events;
     this.#insert = db.prepare(
-      `INSERT INTO staging (connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, hash, valid, error_code)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection, barcode) DO NOTHING`,
+      `INSERT INTO staging (connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, hash, valid, error_code, raw)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection, barcode) DO NOTHING`,
     );
     this.#existing = db.prepare(`SELECT sku, name, valid, error_code FROM staging WHERE connection = ? AND barcode = ?`);
     this.#markDuplicate = db.prepare(
@@ -47,7 +58,7 @@ export class Stager {
   }
 
   /** Stages one page of validated products in one transaction. */
-  addPage(items: readonly Validated[]): void {
+  addPage(items: readonly StagedItem[]): void {
     this.#db.transaction(() => {
       for (const item of items) this.#stage(item);
     })();
@@ -67,11 +78,11 @@ export class Stager {
       outcome: 'invalid',
       code: 'RECORD_UNREADABLE',
       message: `the ERP record could not be read: ${error instanceof Error ? error.message : String(error)}`,
-      detail: { record: JSON.stringify(record)?.slice(0, 1000) },
+      detail: { record: rawRecordJson(record) },
     });
   }
 
-  #stage(item: Validated): void {
+  #stage(item: StagedItem): void {
     this.pulled++;
     const connection = this.#connection;
     if (!item.ok) {
@@ -86,7 +97,7 @@ export class Stager {
         message: item.issue.message,
       });
       if (item.barcode) {
-        const info = this.#insert.run(connection, item.barcode, item.sku, item.name, null, null, null, null, null, null, null, 0, item.issue.code);
+        const info = this.#insert.run(connection, item.barcode, item.sku, item.name, null, null, null, null, null, null, null, 0, item.issue.code, item.raw);
         if (info.changes === 0) this.#duplicate(item.barcode, item.sku, item.name, true);
       }
       return;
@@ -106,6 +117,7 @@ export class Stager {
       contentHash(p),
       1,
       null,
+      item.raw,
     );
     if (info.changes === 0) {
       this.#duplicate(p.barcode, p.sku, p.name, false);

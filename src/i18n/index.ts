@@ -32,6 +32,22 @@ export function t(key: MessageKey, vars: Vars = {}, lang: Lang = current): strin
   });
 }
 
+/**
+ * Messages kept beside the code that uses them (a command, the web page):
+ * both languages in one place, checked by the compiler to have the same keys.
+ *
+ *   const m = defineMessages({ en: { saved: 'Saved {name}' }, tr: { saved: '{name} kaydedildi' } });
+ *   m('saved', { name });
+ */
+export function defineMessages<K extends string>(catalog: { en: Record<K, string>; tr: Record<K, string> }) {
+  return (key: K, vars: Vars = {}, lang: Lang = current): string =>
+    catalog[lang][key].replace(/\{(\w+)\}/g, (_, name: string) => {
+      const value = vars[name];
+      if (value === undefined) return `{${name}}`;
+      return typeof value === 'number' ? formatNumber(value, lang) : value;
+    });
+}
+
 export function formatNumber(value: number, lang: Lang = current): string {
   return new Intl.NumberFormat(lang === 'tr' ? 'tr-TR' : 'en-US', { maximumFractionDigits: 1 }).format(value);
 }

@@ -128,4 +128,25 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (connection, item)
   ) WITHOUT ROWID;
   `,
+  `
+  -- The ERP's record as it arrived, for \`explain\` (rules and normalization are recomputed from it).
+  ALTER TABLE staging ADD COLUMN raw TEXT;
+
+  -- One row per incident (failing runs, rejected credentials, a safety stop, no recent sync),
+  -- open until the connection recovers; webhooks are sent once on open and once on close.
+  CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    connection TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    closed_at TEXT,
+    run_id INTEGER,
+    notified_open_at TEXT,
+    notified_close_at TEXT,
+    detail TEXT
+  );
+  CREATE INDEX alerts_by_connection ON alerts (connection, closed_at);
+  `,
 ];
