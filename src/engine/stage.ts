@@ -3,8 +3,8 @@ import type { EventLog } from './events.js';
 import { contentHash } from './hash.js';
 import type { Validated } from './validate.js';
 
-/** A validated product with the ERP record it came from, as JSON (kept for `explain`). */
-export type StagedItem = Validated & { raw: string };
+/** A validated product with the ERP record it came from (kept for `explain`). */
+export type StagedItem = Validated & { record: unknown };
 
 /** Raw records longer than this are cut: enough for support, bounded for the database. */
 const MAX_RAW = 4000;
@@ -23,28 +23,45 @@ interface StagedRow {
 
 /**
  * Writes a pull into the staging table, one transaction per page, so memory
- * holds one page at a time whatever the size of the catalog. A barcode seen
- * twice makes both occurrences invalid: neither is pushed, both are reported.
- * Invalid products stay in staging (marked) so they are never mistaken for
- * vanished ones.
+ * holds one page at a time whatever the size of the catalog.
+ *
+ * Staging keeps the latest pull of each connection. A product whose content
+ * did not change since the last pull is only marked as seen by this run (a
+ * small in-place update); new and changed products are written whole, with
+ * their raw record. A barcode seen twice in one pull makes both occurrences
+ * invalid: neither is pushed, both are reported. Invalid products stay in
+ * staging (marked) so they are never mistaken for vanished ones.
  */
 export class Stager {
   pulled = 0;
   invalid = 0;
   readonly #db: Db;
   readonly #connection: string;
+  readonly #runId: number;
   readonly #events: EventLog;
-  readonly #insert;
+  readonly #markSeen;
+  readonly #upsert;
   readonly #existing;
   readonly #markDuplicate;
+  readonly #newDuplicates = new Set<string>();
 
-  constructor(db: Db, connection: string, events: EventLog) {
+  constructor(db: Db, connection: string, runId: number, events: EventLog) {
     this.#db = db;
     this.#connection = connection;
+    this.#runId = runId;
     this.#events = events;
-    this.#insert = db.prepare(
-      `INSERT INTO staging (connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, hash, valid, error_code, raw)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection, barcode) DO NOTHING`,
+    this.#markSeen = db.prepare(
+      `UPDATE staging SET seen_run = ? WHERE connection = ? AND barcode = ? AND hash = ? AND valid = 1 AND seen_run <> ?`,
+    );
+    // The WHERE makes a second occurrence in the same run change nothing: that is how a duplicate shows.
+    this.#upsert = db.prepare(
+      `INSERT INTO staging (connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, hash, valid, error_code, raw, seen_run)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (connection, barcode) DO UPDATE SET sku = excluded.sku, name = excluded.name, price = excluded.price,
+         currency = excluded.currency, vat_rate = excluded.vat_rate, price_includes_vat = excluded.price_includes_vat,
+         stock = excluded.stock, active = excluded.active, hash = excluded.hash, valid = excluded.valid,
+         error_code = excluded.error_code, raw = excluded.raw, seen_run = excluded.seen_run
+       WHERE staging.seen_run <> excluded.seen_run`,
     );
     this.#existing = db.prepare(`SELECT sku, name, valid, error_code FROM staging WHERE connection = ? AND barcode = ?`);
     this.#markDuplicate = db.prepare(
@@ -52,16 +69,16 @@ export class Stager {
     );
   }
 
-  /** Empties the connection's staging table: a new pull begins. */
-  reset(): void {
-    this.#db.prepare(`DELETE FROM staging WHERE connection = ?`).run(this.#connection);
-  }
-
   /** Stages one page of validated products in one transaction. */
   addPage(items: readonly StagedItem[]): void {
     this.#db.transaction(() => {
       for (const item of items) this.#stage(item);
     })();
+  }
+
+  /** After a complete pull: products no longer in the ERP leave staging (the snapshot remembers them). */
+  dropUnseen(): void {
+    this.#db.prepare(`DELETE FROM staging WHERE connection = ? AND seen_run <> ?`).run(this.#connection, this.#runId);
   }
 
   /** A record the driver could not map at all: reported, and the pull goes on. */
@@ -85,6 +102,7 @@ export class Stager {
   #stage(item: StagedItem): void {
     this.pulled++;
     const connection = this.#connection;
+    const run = this.#runId;
     if (!item.ok) {
       this.invalid++;
       this.#events.recordIfChanged({
@@ -97,31 +115,22 @@ export class Stager {
         message: item.issue.message,
       });
       if (item.barcode) {
-        const info = this.#insert.run(connection, item.barcode, item.sku, item.name, null, null, null, null, null, null, null, 0, item.issue.code, item.raw);
+        const info = this.#upsert.run(connection, item.barcode, item.sku, item.name, null, null, null, null, null, null, null, 0, item.issue.code, rawRecordJson(item.record), run);
         if (info.changes === 0) this.#duplicate(item.barcode, item.sku, item.name, true);
       }
       return;
     }
     const p = item.product;
-    const info = this.#insert.run(
-      connection,
-      p.barcode,
-      p.sku,
-      p.name,
-      p.price,
-      p.currency,
-      p.vatRate,
-      p.priceIncludesVat ? 1 : 0,
-      p.stock,
-      p.active ? 1 : 0,
-      contentHash(p),
-      1,
-      null,
-      item.raw,
-    );
-    if (info.changes === 0) {
-      this.#duplicate(p.barcode, p.sku, p.name, false);
-      return;
+    const hash = contentHash(p);
+    if (this.#markSeen.run(run, connection, p.barcode, hash, run).changes === 0) {
+      const info = this.#upsert.run(
+        connection, p.barcode, p.sku, p.name, p.price, p.currency, p.vatRate, p.priceIncludesVat ? 1 : 0, p.stock,
+        p.active ? 1 : 0, hash, 1, null, rawRecordJson(item.record), run,
+      );
+      if (info.changes === 0) {
+        this.#duplicate(p.barcode, p.sku, p.name, false);
+        return;
+      }
     }
     for (const warning of item.warnings) {
       this.#events.recordIfChanged({ barcode: p.barcode, sku: p.sku, name: p.name, stage: 'validate', outcome: 'warning', code: warning.code, message: warning.message });
@@ -146,6 +155,4 @@ export class Stager {
       this.#events.record({ barcode, sku, name, stage: 'validate', outcome: 'invalid', code: 'BARCODE_DUPLICATE', message });
     }
   }
-
-  readonly #newDuplicates = new Set<string>();
 }

@@ -1,0 +1,355 @@
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { pipeline } from 'node:stream';
+import { parser } from 'stream-json';
+import Assembler from 'stream-json/assembler.js';
+import { DriverError } from '../src/driver/contract.js';
+import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src/driver/contract.js';
+import { toPlainDecimal } from '../src/driver/decimal.js';
+import { HttpError, classifyNetworkError, describeFailure } from '../src/http/errors.js';
+
+/** Records per page handed to the engine while the catalog is still arriving. */
+const pageSize = 500;
+
+/**
+ * Times the catalog download is started again after the stream broke off
+ * (connection dropped, answer cut short), skipping what was already delivered.
+ */
+const streamResumes = 2;
+
+/**
+ * Bizimhesap B2B (docs/erp-apis.md §4): a static `token` header, and the
+ * whole catalog in one answer of `GET /products`, which is parsed as it
+ * arrives so that a catalog of any size is never held in memory at once.
+ *
+ * A record is the product as Bizimhesap sends it; with a `warehouseId`
+ * setting the driver adds `warehouseQty`, that warehouse's quantity.
+ */
+export const bizimhesap = {
+  id: 'bizimhesap',
+  name: 'Bizimhesap',
+  defaultBaseUrl: 'https://bizimhesap.com/api/b2b',
+  fields: [
+    {
+      name: 'token',
+      label: 'API token',
+      labelTr: 'API anahtarı (token)',
+      secret: true,
+      required: true,
+      help: 'The firm’s API token from Bizimhesap’s settings (B2B / API).',
+    },
+    {
+      name: 'firmId',
+      label: 'Firm ID',
+      labelTr: 'Firma ID',
+      secret: false,
+      required: false,
+      help: 'Sent as the Key header, which some Bizimhesap accounts expect.',
+    },
+    {
+      name: 'warehouseId',
+      label: 'Warehouse',
+      labelTr: 'Depo',
+      secret: false,
+      required: false,
+      help: 'Take stock from this warehouse (its id); by default the product’s total quantity is used.',
+    },
+    {
+      name: 'priceIncludesVat',
+      label: 'Prices include VAT',
+      labelTr: 'Fiyatlar KDV dahil',
+      secret: false,
+      required: false,
+      kind: 'choice',
+      choices: ['true', 'false'],
+      default: 'true',
+      help: 'Bizimhesap does not say whether its prices include VAT.',
+    },
+  ],
+  // No rate limit is documented, and a pull is at most two requests.
+
+  async testConnection(ctx) {
+    const settings = readSettings(ctx.settings);
+    const warehouses = await getJson(ctx, '/warehouses', 'MALFORMED_RESPONSE');
+    if (!isObject(warehouses.data) || !Array.isArray(warehouses.data.warehouses)) {
+      throw unreadable(ctx, '/warehouses');
+    }
+    if (settings.warehouseId !== undefined) await fetchInventory(ctx, settings.warehouseId);
+  },
+
+  async *pullPages(ctx) {
+    const settings = readSettings(ctx.settings);
+    const inventory = settings.warehouseId === undefined ? undefined : await fetchInventory(ctx, settings.warehouseId);
+    const delivered = new Delivered();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        yield* streamCatalog(ctx, delivered, inventory);
+        return;
+      } catch (error) {
+        if (!(error instanceof StreamBroken)) throw error;
+        if (attempt >= streamResumes) {
+          throw new DriverError('INCOMPLETE_PULL', `${error.message} after ${delivered.count} products; the pull is treated as incomplete`, { cause: error.cause });
+        }
+        ctx.warn(`${error.message} after ${delivered.count} products; downloading the catalog again`);
+      }
+    }
+  },
+
+  mapRecord(record, ctx) {
+    if (!isObject(record)) return [];
+    const settings = readSettings(ctx.settings);
+    const variant = text(record.variant);
+    const title = text(record.title);
+    const ownPrice = record.variantPrice === '' || record.variantPrice === null ? undefined : record.variantPrice;
+    return [
+      {
+        barcode: identifier(record.barcode),
+        sku: identifier(record.code),
+        name: title !== null && variant && !title.includes(variant) ? `${title} - ${variant}` : title,
+        price: decimal(ownPrice ?? record.price),
+        currency: text(record.currency),
+        vatRate: decimal(record.tax),
+        priceIncludesVat: settings.priceIncludesVat,
+        stock: decimal(record.warehouseQty ?? record.quantity),
+        active: flag(record.isActive),
+        brand: text(record.brand),
+        category: text(record.category),
+      } satisfies ProductCandidate,
+    ];
+  },
+} satisfies Driver;
+
+interface BizimhesapSettings {
+  warehouseId: string | undefined;
+  priceIncludesVat: boolean;
+}
+
+function readSettings(settings: MapContext['settings']): BizimhesapSettings {
+  const warehouseId = settings.warehouseId?.trim();
+  return { warehouseId: warehouseId ? warehouseId : undefined, priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', true) };
+}
+
+function booleanSetting(settings: MapContext['settings'], name: string, fallback: boolean): boolean {
+  const raw = settings[name]?.trim().toLocaleLowerCase('tr');
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', 'yes', '1', 'evet', 'dahil'].includes(raw)) return true;
+  if (['false', 'no', '0', 'hayır', 'hariç'].includes(raw)) return false;
+  throw new DriverError('CONFIGURATION', `the ${name} setting "${settings[name]}" is neither true nor false`);
+}
+
+function headers(ctx: DriverContext): Record<string, string> {
+  const token = ctx.secrets.token?.trim();
+  if (!token) {
+    throw new DriverError('CONFIGURATION', `connection "${ctx.connection}" has no Bizimhesap API token`, {
+      hint: 'Connect again and enter the API token from Bizimhesap.',
+    });
+  }
+  const firmId = ctx.settings.firmId?.trim();
+  // Header values are ASCII: a token pasted with a Turkish letter or a stray
+  // character in it could not even be sent, so say so instead of trying.
+  for (const [what, value] of [['API token', token], ['firm ID', firmId]] as const) {
+    if (value !== undefined && value !== '' && !/^[\x21-\x7e]+$/.test(value)) {
+      throw new DriverError('CONFIGURATION', `the Bizimhesap ${what} contains characters that cannot be sent (only letters A-Z, digits and punctuation can)`, {
+        hint: `Copy the ${what} again from Bizimhesap and reconnect.`,
+      });
+    }
+  }
+  return firmId ? { token, key: firmId } : { token };
+}
+
+/** Bizimhesap answers a bad token with HTTP 401 and `{"Message":"Token is invalid."}`. */
+function credentialsRejected(error: unknown): unknown {
+  if (!(error instanceof HttpError) || error.status !== 401) return error;
+  return new DriverError('CREDENTIALS_REJECTED', `${error.service}: Bizimhesap rejected the API token (HTTP 401).`, {
+    hint: 'Copy the API token again from Bizimhesap and reconnect.',
+    cause: error,
+  });
+}
+
+/** GETs a small JSON answer and checks its `resultCode`; `failure` is the code for `resultCode: 0`. */
+async function getJson(ctx: DriverContext, path: string, failure: 'MALFORMED_RESPONSE' | 'CONFIGURATION'): Promise<Record<string, unknown>> {
+  let data: unknown;
+  try {
+    ({ data } = await ctx.http.request({ path, headers: headers(ctx) }));
+  } catch (error) {
+    throw credentialsRejected(error);
+  }
+  if (!isObject(data)) throw unreadable(ctx, path);
+  const error = apiError(ctx, path, data, failure);
+  if (error) throw error;
+  return data;
+}
+
+async function fetchInventory(ctx: DriverContext, warehouseId: string): Promise<Map<string, unknown>> {
+  const path = `/inventory/${encodeURIComponent(warehouseId)}`;
+  const answer = await getJson(ctx, path, 'CONFIGURATION');
+  if (!isObject(answer.data) || !Array.isArray(answer.data.inventory)) throw unreadable(ctx, path);
+  const quantities = new Map<string, unknown>();
+  for (const item of answer.data.inventory) {
+    if (isObject(item) && item.id !== undefined && item.id !== null) quantities.set(productKey(item.id), item.qty);
+  }
+  return quantities;
+}
+
+/**
+ * `{resultCode: 0, errorText}` is Bizimhesap's error answer; `{Message}` is
+ * what it sends for a bad token.
+ */
+function apiError(ctx: DriverContext, path: string, answer: Record<string, unknown>, failure: 'MALFORMED_RESPONSE' | 'CONFIGURATION'): DriverError | undefined {
+  if (answer.resultCode === 0 || answer.resultCode === '0' || answer.resultCode === false) {
+    const why = text(answer.errorText)?.trim() || 'no reason given';
+    return new DriverError(failure, `${ctx.http.service}: Bizimhesap refused ${path}: ${why}`, {
+      hint: failure === 'CONFIGURATION' ? 'Check the warehouseId setting against the warehouses listed in Bizimhesap.' : undefined,
+    });
+  }
+  if (answer.resultCode === undefined && typeof answer.Message === 'string') {
+    return new DriverError('CREDENTIALS_REJECTED', `${ctx.http.service}: Bizimhesap rejected the API token (${answer.Message})`, {
+      hint: 'Copy the API token again from Bizimhesap and reconnect.',
+    });
+  }
+  return undefined;
+}
+
+function unreadable(ctx: DriverContext, path: string): DriverError {
+  return new DriverError('MALFORMED_RESPONSE', `${ctx.http.service}: the answer to ${path} is not what Bizimhesap sends (no ${path === '/products' ? 'product' : 'data'} list in it)`);
+}
+
+/** The stream broke off in a way a new download may not repeat. */
+class StreamBroken extends Error {}
+
+/**
+ * Which records were handed to the engine, as a running digest of their ids:
+ * a resumed download skips that many and checks it skipped the same ones.
+ */
+class Delivered {
+  count = 0;
+  readonly #digest: Hash = createHash('sha256');
+
+  add(records: readonly unknown[]): void {
+    for (const record of records) this.#digest.update(`${recordKey(record)}\n`);
+    this.count += records.length;
+  }
+
+  digest(): string {
+    return this.#digest.copy().digest('hex');
+  }
+}
+
+async function* streamCatalog(ctx: DriverContext, delivered: Delivered, inventory: Map<string, unknown> | undefined): AsyncGenerator<{ records: unknown[] }> {
+  let response;
+  try {
+    response = await ctx.http.stream({ path: '/products', headers: headers(ctx) });
+  } catch (error) {
+    throw credentialsRejected(error);
+  }
+  const url = ctx.http.url('/products').href;
+  const tokens = parser.asStream({ streamValues: false });
+  pipeline(response.body, tokens, () => undefined);
+  // Numbers stay strings: prices and quantities reach the engine exactly as written.
+  const assembler = new Assembler({ numberAsString: true });
+  const skip = delivered.count;
+  const skipped = new Delivered();
+  let batch: unknown[] = [];
+  let sawProducts = false;
+
+  const take = (records: unknown[]): unknown[] => {
+    const fresh: unknown[] = [];
+    for (const record of records) {
+      if (skipped.count < skip) {
+        skipped.add([record]);
+        if (skipped.count === skip && skipped.digest() !== delivered.digest()) {
+          throw new DriverError('INCOMPLETE_PULL', `${ctx.http.service}: the catalog changed while it was downloaded again; the pull is treated as incomplete`);
+        }
+        continue;
+      }
+      fresh.push(inventory ? withWarehouseQty(record, inventory) : record);
+    }
+    return fresh;
+  };
+
+  try {
+    for await (const token of tokens) {
+      assembler.consume(token);
+      const stack = assembler.stack;
+      if (stack.length === 4 && stack[1] === 'data' && stack[3] === 'products' && Array.isArray(assembler.current)) {
+        if (!sawProducts) {
+          // Everything before the product list has arrived: an error answer
+          // is known now, before any product is handed on.
+          const root = stack[0];
+          const error = isObject(root) ? apiError(ctx, '/products', root, 'MALFORMED_RESPONSE') : undefined;
+          if (error) throw error;
+          sawProducts = true;
+        }
+        if (assembler.current.length > 0) batch.push(...take(assembler.current.splice(0)));
+        if (batch.length >= pageSize) {
+          const page = batch;
+          batch = [];
+          delivered.add(page);
+          yield { records: page };
+        }
+      }
+    }
+  } catch (error) {
+    if (error instanceof DriverError) throw error;
+    const kind = classifyNetworkError(error);
+    throw new StreamBroken(
+      kind ? describeFailure(ctx.http.service, kind, url).replace(/\.$/, '') : `${ctx.http.service}: the catalog from ${new URL(url).host} was cut off or is not valid JSON`,
+      { cause: error },
+    );
+  }
+
+  const root = assembler.current;
+  if (!assembler.done) throw new StreamBroken(`${ctx.http.service}: the catalog from ${new URL(url).host} ended early`);
+  if (!isObject(root)) throw unreadable(ctx, '/products');
+  const error = apiError(ctx, '/products', root, 'MALFORMED_RESPONSE');
+  if (error) throw error;
+  if (!sawProducts || !isObject(root.data) || !Array.isArray(root.data.products)) throw unreadable(ctx, '/products');
+  if (skipped.count < skip) {
+    throw new DriverError('INCOMPLETE_PULL', `${ctx.http.service}: the catalog shrank to ${skipped.count} products while it was downloaded again; the pull is treated as incomplete`);
+  }
+  if (batch.length > 0) {
+    delivered.add(batch);
+    yield { records: batch };
+  }
+}
+
+function withWarehouseQty(record: unknown, inventory: Map<string, unknown>): unknown {
+  if (!isObject(record)) return record;
+  // A product the warehouse does not list has none there.
+  return { ...record, warehouseQty: inventory.get(productKey(record.id)) ?? 0 };
+}
+
+function recordKey(record: unknown): string {
+  return isObject(record) ? JSON.stringify([record.id ?? null, record.code ?? null, record.barcode ?? null]) : JSON.stringify(record);
+}
+
+/** Product ids are GUIDs; the inventory may write them in another case. */
+function productKey(id: unknown): string {
+  return String(id).trim().toLowerCase();
+}
+
+function flag(value: unknown): boolean | null {
+  if (typeof value === 'boolean') return value;
+  if (value === 1 || value === '1' || value === 'true') return true;
+  if (value === 0 || value === '0' || value === 'false') return false;
+  return null;
+}
+
+function decimal(value: unknown): string | number | null {
+  if (value === undefined || value === null || value === '') return null;
+  return toPlainDecimal(value) ?? (typeof value === 'string' || typeof value === 'number' ? value : null);
+}
+
+function identifier(value: unknown): string | number | null {
+  return typeof value === 'string' || typeof value === 'number' ? value : null;
+}
+
+function text(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return null;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,464 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { pipeline } from 'node:stream';
+import { parse } from 'csv-parse';
+import ExcelJS from 'exceljs';
+import iconv from 'iconv-lite';
+import { DriverError } from '../src/driver/contract.js';
+import type { Driver, FieldSpec, MapContext, ProductCandidate } from '../src/driver/contract.js';
+import { toPlainDecimal } from '../src/driver/decimal.js';
+
+/** Records per page handed to the engine. */
+const pageSize = 500;
+
+/** Title or report lines a spreadsheet may carry above its header row. */
+const headerSearchRows = 20;
+
+type Field = 'barcode' | 'sku' | 'name' | 'price' | 'stock' | 'vat' | 'currency';
+
+/**
+ * Headers each field is found under when no column is set, compared after
+ * `headerKey` (Turkish lower case, no accents, letters and digits only), in
+ * order of preference. They cover what Logo, Netsis, Mikro and hand-made
+ * spreadsheets commonly call the columns.
+ */
+const defaultHeaders: Record<Field, readonly string[]> = {
+  barcode: ['barkod', 'barcode', 'barkodno', 'barkodnumarasi', 'ean', 'ean13', 'gtin'],
+  sku: ['stokkodu', 'sku', 'urunkodu', 'malzemekodu', 'stokkod', 'stockcode', 'productcode', 'kod', 'code'],
+  name: ['urunadi', 'stokadi', 'malzemeadi', 'urunismi', 'stokismi', 'stoisim', 'productname', 'name', 'ad', 'adi', 'isim', 'aciklama'],
+  price: ['satisfiyati', 'satisfiyat', 'fiyat', 'fiyati', 'birimfiyat', 'birimfiyati', 'saleprice', 'salesprice', 'price'],
+  stock: ['stok', 'miktar', 'stokmiktari', 'mevcut', 'bakiye', 'stock', 'quantity', 'qty'],
+  vat: ['kdv', 'kdvorani', 'kdvyuzdesi', 'vat', 'vatrate', 'tax', 'taxrate'],
+  currency: ['parabirimi', 'doviz', 'dovizcinsi', 'dovizturu', 'currency'],
+};
+
+const columnSettings: Record<Field, { name: string; label: string; labelTr: string }> = {
+  barcode: { name: 'barcodeColumn', label: 'Barcode column', labelTr: 'Barkod sütunu' },
+  sku: { name: 'skuColumn', label: 'Stock code (SKU) column', labelTr: 'Stok kodu sütunu' },
+  name: { name: 'nameColumn', label: 'Product name column', labelTr: 'Ürün adı sütunu' },
+  price: { name: 'priceColumn', label: 'Price column', labelTr: 'Fiyat sütunu' },
+  stock: { name: 'stockColumn', label: 'Stock column', labelTr: 'Stok sütunu' },
+  vat: { name: 'vatColumn', label: 'VAT column', labelTr: 'KDV sütunu' },
+  currency: { name: 'currencyColumn', label: 'Currency column', labelTr: 'Para birimi sütunu' },
+};
+
+const fields = Object.keys(columnSettings) as Field[];
+
+/**
+ * A catalog exported to a local CSV or XLSX file (Logo, Netsis, Mikro or a
+ * spreadsheet). The file is read as a stream, never held whole. A record is
+ * one row, keyed by the file's own headers.
+ */
+export const csv = {
+  id: 'csv',
+  local: true,
+  name: 'CSV / Excel file',
+  fields: [
+    {
+      name: 'path',
+      label: 'File',
+      labelTr: 'Dosya',
+      secret: false,
+      required: true,
+      kind: 'path',
+      help: 'A .csv or .xlsx export of the product list, read again on every run.',
+    },
+    ...fields.map(
+      (field): FieldSpec => ({
+        ...columnSettings[field],
+        secret: false,
+        required: false,
+        help: `The column's header, when it is not one of the usual names (${defaultHeaders[field].slice(0, 2).join(', ')}, ...); case and accents do not matter.`,
+      }),
+    ),
+    {
+      name: 'vatRate',
+      label: 'VAT rate (%)',
+      labelTr: 'KDV oranı (%)',
+      secret: false,
+      required: false,
+      kind: 'integer',
+      default: '20',
+      help: 'Used where the file has no VAT column, or the cell is empty.',
+    },
+    {
+      name: 'priceIncludesVat',
+      label: 'Prices include VAT',
+      labelTr: 'Fiyatlar KDV dahil',
+      secret: false,
+      required: false,
+      kind: 'choice',
+      choices: ['true', 'false'],
+      default: 'true',
+    },
+    {
+      name: 'currency',
+      label: 'Currency',
+      labelTr: 'Para birimi',
+      secret: false,
+      required: false,
+      default: 'TRY',
+      help: 'Used where the file has no currency column, or the cell is empty.',
+    },
+  ],
+
+  async testConnection(ctx) {
+    const settings = readSettings(ctx.settings);
+    await fileStats(settings.path);
+    const rows = readRows(settings.path, await inspect(settings.path), ctx.signal);
+    let columns: Columns;
+    try {
+      ({ columns } = await readHeader(rows, settings));
+    } finally {
+      await rows.return(undefined);
+    }
+    for (const field of ['price', 'stock'] as const) {
+      if (columns[field] === undefined) ctx.warn(`${settings.path} has no ${field} column, so no ${field} is taken from it`);
+    }
+  },
+
+  async *pullPages(ctx) {
+    const settings = readSettings(ctx.settings);
+    const before = await fileStats(settings.path);
+    const rows = readRows(settings.path, await inspect(settings.path), ctx.signal);
+    let page: Record<string, string | number | null>[] = [];
+    try {
+      const { headers } = await readHeader(rows, settings);
+      for await (const cells of rows) {
+        if (cells.every((cell) => cell === null || cell === '')) continue;
+        const record: Record<string, string | number | null> = {};
+        headers.forEach((header, i) => (record[header] = cells[i] ?? null));
+        page.push(record);
+        if (page.length >= pageSize) {
+          yield { records: page };
+          page = [];
+        }
+      }
+    } finally {
+      await rows.return(undefined);
+    }
+    // An ERP that writes its export on a schedule may be halfway through it:
+    // what was read then is not the whole catalog.
+    const after = await fileStats(settings.path);
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+      throw new DriverError('INCOMPLETE_PULL', `${settings.path} changed while it was being read; the pull is treated as incomplete`, {
+        hint: 'The next run reads it again; if the ERP exports on a schedule, run erp-sync at another time.',
+      });
+    }
+    if (page.length > 0) yield { records: page };
+  },
+
+  mapRecord(record, ctx) {
+    if (!isRecord(record)) return [];
+    const settings = readSettings(ctx.settings);
+    const columns = columnsFor(Object.keys(record), settings);
+    const cell = (field: Field) => {
+      const column = columns[field];
+      const value = column === undefined ? null : record[column];
+      return value === undefined || value === '' ? null : value;
+    };
+    const vat = cell('vat');
+    return [
+      {
+        barcode: identifier(cell('barcode')),
+        sku: identifier(cell('sku')),
+        name: text(cell('name')),
+        price: decimal(cell('price')),
+        stock: decimal(cell('stock')),
+        vatRate: vat === null ? settings.vatRate : decimal(typeof vat === 'string' ? vat.replace('%', '') : vat),
+        priceIncludesVat: settings.priceIncludesVat,
+        currency: text(cell('currency')) ?? settings.currency,
+      } satisfies ProductCandidate,
+    ];
+  },
+} satisfies Driver;
+
+interface CsvSettings {
+  path: string;
+  /** The column setting per field, as given. */
+  columns: Partial<Record<Field, string>>;
+  vatRate: string;
+  priceIncludesVat: boolean;
+  currency: string;
+}
+
+function readSettings(settings: MapContext['settings']): CsvSettings {
+  const path = settings.path?.trim();
+  if (!path) throw new DriverError('CONFIGURATION', 'no file is set for this connection', { hint: 'Set it with --set path=/path/to/products.csv.' });
+  const vatRate = settings.vatRate?.trim() || '20';
+  if (toPlainDecimal(vatRate) === undefined) {
+    throw new DriverError('CONFIGURATION', `the vatRate setting "${vatRate}" is not a number`, { hint: 'Set it to the VAT percentage, e.g. --set vatRate=20.' });
+  }
+  const columns: Partial<Record<Field, string>> = {};
+  for (const field of fields) {
+    const value = settings[columnSettings[field].name]?.trim();
+    if (value) columns[field] = value;
+  }
+  return {
+    path,
+    columns,
+    vatRate,
+    priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', true),
+    currency: settings.currency?.trim() || 'TRY',
+  };
+}
+
+function booleanSetting(settings: MapContext['settings'], name: string, fallback: boolean): boolean {
+  const raw = settings[name]?.trim().toLocaleLowerCase('tr');
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', 'yes', '1', 'evet', 'dahil'].includes(raw)) return true;
+  if (['false', 'no', '0', 'hayır', 'hariç'].includes(raw)) return false;
+  throw new DriverError('CONFIGURATION', `the ${name} setting "${settings[name]}" is neither true nor false`);
+}
+
+async function fileStats(path: string): Promise<Stats> {
+  let stats: Stats;
+  try {
+    stats = await stat(path);
+  } catch (error) {
+    throw fileError(path, error);
+  }
+  if (!stats.isFile()) throw new DriverError('CONFIGURATION', `${path} is a folder, not a file`, { hint: 'Set path to the exported .csv or .xlsx file.' });
+  return stats;
+}
+
+function fileError(path: string, error: unknown): DriverError {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ENOENT') return new DriverError('CONFIGURATION', `the file ${path} does not exist`, { hint: 'Check the path setting, or export the product list there again.', cause: error });
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new DriverError('CONFIGURATION', `the file ${path} cannot be read: permission denied`, { hint: 'Let the user erp-sync runs as read it.', cause: error });
+  }
+  return new DriverError('CONFIGURATION', `the file ${path} cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+/**
+ * Reads up to the header row: the first of the opening rows in which the
+ * barcode column is found, so report titles above it are skipped. Throws,
+ * naming the headers it saw, when a column cannot be found. `rows` then
+ * continues with the first row after the header.
+ */
+async function readHeader(rows: AsyncGenerator<Cells>, settings: CsvSettings): Promise<{ headers: string[]; columns: Columns }> {
+  let first: string[] | undefined;
+  let header: string[] | undefined;
+  for (let row = 1; row <= headerSearchRows && !header; row++) {
+    const next = await rows.next();
+    if (next.done) break;
+    if (next.value.every((cell) => cell === null || cell === '')) continue;
+    const headers = headerNames(next.value);
+    first ??= headers;
+    if (findColumn(headers, 'barcode', settings) !== undefined) header = headers;
+  }
+  const seen = header ?? first;
+  if (!seen) throw new DriverError('CONFIGURATION', `the file ${settings.path} is empty`, { hint: 'Export the product list again, with a header row.' });
+  const found = seen.filter((h) => !/^Sütun \d+$/.test(h)).join(', ') || 'none';
+  for (const field of fields) {
+    if (settings.columns[field] !== undefined && findColumn(seen, field, settings) === undefined) {
+      throw new DriverError('CONFIGURATION', `the ${columnSettings[field].name} setting "${settings.columns[field]}" names no column of ${settings.path}; the headers found are: ${found}`);
+    }
+  }
+  if (!header) {
+    throw new DriverError('CONFIGURATION', `${settings.path} has no barcode column; the headers found are: ${found}`, {
+      hint: 'Name the barcode column with --set barcodeColumn=<header>.',
+    });
+  }
+  return { headers: header, columns: columnsFor(header, settings) };
+}
+
+/** Headers as record keys: blanks named by position, repeats numbered, so no cell is lost. */
+function headerNames(cells: Cells): string[] {
+  const seen = new Set<string>();
+  return cells.map((cell, i) => {
+    let name = cell === null ? '' : String(cell).trim();
+    if (name === '') name = `Sütun ${i + 1}`;
+    for (let n = 2; seen.has(name); n++) name = `${String(cell).trim()} (${n})`;
+    seen.add(name);
+    return name;
+  });
+}
+
+type Columns = Partial<Record<Field, string>>;
+
+const columnCache = new Map<string, Columns>();
+
+/** Which header holds each field; the same headers and settings always give the same answer. */
+function columnsFor(headers: readonly string[], settings: CsvSettings): Columns {
+  const key = JSON.stringify([headers, settings.columns]);
+  let columns = columnCache.get(key);
+  if (!columns) {
+    columns = {};
+    for (const field of fields) {
+      const column = findColumn(headers, field, settings);
+      if (column !== undefined) columns[field] = column;
+    }
+    if (columnCache.size > 100) columnCache.clear();
+    columnCache.set(key, columns);
+  }
+  return columns;
+}
+
+function findColumn(headers: readonly string[], field: Field, settings: CsvSettings): string | undefined {
+  const keys = headers.map(headerKey);
+  const wanted = settings.columns[field] === undefined ? defaultHeaders[field] : [headerKey(settings.columns[field])];
+  for (const name of wanted) {
+    const index = keys.indexOf(name);
+    if (index !== -1) return headers[index];
+  }
+  return undefined;
+}
+
+/** `Ürün Adı`, `URUN ADI`, `urun_adi` → `urunadi`: Turkish case rules, accents and punctuation dropped. */
+function headerKey(header: string): string {
+  return header
+    .toLocaleLowerCase('tr')
+    .replace(/ı/g, 'i')
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]/g, '');
+}
+
+type Cells = (string | number | null)[];
+
+type Format = { kind: 'xlsx' } | { kind: 'csv'; encoding: string; delimiter: string };
+
+/** Tells XLSX from CSV by content, not by name, and a CSV file's encoding and separator. */
+async function inspect(path: string): Promise<Format> {
+  const head = await readStart(path, 64 * 1024);
+  if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return { kind: 'xlsx' };
+  if (head.subarray(0, 4).equals(Buffer.from([0xd0, 0xcf, 0x11, 0xe0]))) {
+    throw new DriverError('CONFIGURATION', `${path} is an old Excel .xls file, which erp-sync cannot read`, { hint: 'Save it as .xlsx or as CSV.' });
+  }
+  const encoding = await detectEncoding(path, head);
+  return { kind: 'csv', encoding, delimiter: detectDelimiter(iconv.decode(head, encoding)) };
+}
+
+/** Rows of the file's first sheet, as cells, whatever the format. */
+async function* readRows(path: string, format: Format, signal: AbortSignal): AsyncGenerator<Cells> {
+  if (format.kind === 'xlsx') {
+    yield* readXlsxRows(path, signal);
+    return;
+  }
+  const parser = parse({ delimiter: format.delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, trim: true });
+  pipeline(createReadStream(path, { signal }), iconv.decodeStream(format.encoding), parser, () => undefined);
+  try {
+    for await (const record of parser) yield record as string[];
+  } catch (error) {
+    if ((error as { name?: string }).name === 'AbortError') throw error;
+    if ((error as { code?: string }).code?.startsWith('CSV_')) {
+      throw new DriverError('MALFORMED_RESPONSE', `${path} is not a readable CSV file: ${(error as Error).message}`, {
+        hint: 'If the ERP was still writing it, the next run reads it again; otherwise export it again.',
+        cause: error,
+      });
+    }
+    throw fileError(path, error);
+  }
+}
+
+async function readStart(path: string, bytes: number): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } catch (error) {
+    throw fileError(path, error);
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * UTF-8 with a BOM, UTF-16 with a BOM (Excel's "Unicode text"), UTF-8
+ * without one if every byte of the file is valid UTF-8, and otherwise
+ * Windows-1254, the Turkish code page Logo, Netsis and Excel write.
+ */
+async function detectEncoding(path: string, head: Buffer): Promise<string> {
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return 'utf8';
+  if (head[0] === 0xff && head[1] === 0xfe) return 'utf16le';
+  if (head[0] === 0xfe && head[1] === 0xff) return 'utf16be';
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  try {
+    for await (const chunk of createReadStream(path)) decoder.decode(chunk as Buffer, { stream: true });
+    decoder.decode();
+    return 'utf8';
+  } catch (error) {
+    if (error instanceof TypeError) return 'windows-1254';
+    throw fileError(path, error);
+  }
+}
+
+/** The separator used most in the first line that has any: `;` from Turkish Excel, `,` or a tab elsewhere. */
+function detectDelimiter(sample: string): string {
+  for (const line of sample.split(/\r?\n/)) {
+    const unquoted = line.replace(/"[^"]*"/g, '');
+    const counts = [';', ',', '\t'].map((d) => [d, unquoted.split(d).length - 1] as const);
+    const [best, count] = counts.reduce((a, b) => (b[1] > a[1] ? b : a));
+    if (count > 0) return best;
+  }
+  return ',';
+}
+
+async function* readXlsxRows(path: string, signal: AbortSignal): AsyncGenerator<Cells> {
+  const input = createReadStream(path, { signal });
+  const options = { worksheets: 'emit', sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'ignore', entries: 'ignore' } as const;
+  const sheets = new ExcelJS.stream.xlsx.WorkbookReader(input, options)[Symbol.asyncIterator]();
+  try {
+    const first = await sheets.next();
+    if (!first.done) {
+      for await (const row of first.value) yield Array.from(Array.isArray(row.values) ? row.values.slice(1) : [], cellValue);
+    }
+  } catch (error) {
+    if (error instanceof DriverError || (error as { name?: string }).name === 'AbortError') throw error;
+    throw new DriverError('MALFORMED_RESPONSE', `${path} is not a readable .xlsx file: ${error instanceof Error ? error.message : String(error)}`, {
+      hint: 'If the ERP was still writing it, the next run reads it again; otherwise save it again from Excel.',
+      cause: error,
+    });
+  } finally {
+    // exceljs copies worksheets that precede the shared strings to temporary
+    // files and deletes each only once it has been read to its end, so reading
+    // stops only after every sheet has been run through.
+    try {
+      for (let next = await sheets.next(); !next.done; next = await sheets.next()) {
+        for await (const row of next.value) void row;
+      }
+    } catch {
+      // The file is unreadable past this point; the error that matters was thrown above.
+    }
+    input.destroy();
+  }
+}
+
+/** Flattens exceljs cell values (rich text, formulas, links, dates) to what a CSV cell would hold. */
+function cellValue(value: unknown): string | number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  if (typeof value === 'boolean') return String(value);
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object') {
+    const v = value as { richText?: { text: string }[]; result?: unknown; formula?: unknown; text?: unknown; error?: unknown };
+    if (Array.isArray(v.richText)) return v.richText.map((part) => part.text).join('');
+    if (v.formula !== undefined || v.result !== undefined) return cellValue(v.result);
+    if (v.text !== undefined) return cellValue(v.text);
+  }
+  return null;
+}
+
+function decimal(value: string | number | null): string | number | null {
+  if (value === null) return null;
+  // Files from Turkish ERPs write "1.250" for one thousand two hundred and fifty.
+  return toPlainDecimal(value, 'tr') ?? value;
+}
+
+function identifier(value: string | number | null): string | number | null {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  return value;
+}
+
+function text(value: string | number | null): string | null {
+  return value === null ? null : String(value);
+}
+
+function isRecord(value: unknown): value is Record<string, string | number | null> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

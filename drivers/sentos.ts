@@ -1,0 +1,302 @@
+import Big from 'big.js';
+import { DriverError } from '../src/driver/contract.js';
+import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src/driver/contract.js';
+import { toPlainDecimal } from '../src/driver/decimal.js';
+import { paginateByPageNumber } from '../src/driver/paginate.js';
+import type { NumberedPage } from '../src/driver/paginate.js';
+import { HttpError } from '../src/http/errors.js';
+
+/** What the Python connector uses; no maximum is documented. */
+const defaultPageSize = 100;
+
+/**
+ * Sentos (sentos.com.tr), API v1.5 as read by third-party clients
+ * (docs/erp-apis.md §3): a per-tenant base URL, HTTP Basic with the API key
+ * and secret, `GET /products` paged by `page` and `size` (or `pageSize`).
+ */
+export const sentos = {
+  id: 'sentos',
+  name: 'Sentos',
+  fields: [
+    {
+      name: 'baseUrl',
+      label: 'API URL',
+      labelTr: 'API adresi',
+      secret: false,
+      required: true,
+      kind: 'url',
+      help: 'Shown in the Sentos panel as "API Url", e.g. https://yourcompany.sentos.com.tr/api',
+    },
+    { name: 'apiKey', label: 'API key', labelTr: 'API anahtarı', secret: true, required: true },
+    { name: 'apiSecret', label: 'API secret', labelTr: 'API gizli anahtarı', secret: true, required: true },
+    {
+      name: 'warehouse',
+      label: 'Warehouse',
+      labelTr: 'Depo',
+      secret: false,
+      required: false,
+      help: 'Take stock from this one warehouse (its id or name); by default stock is summed over all warehouses.',
+    },
+    {
+      name: 'vatRate',
+      label: 'VAT rate (%)',
+      labelTr: 'KDV oranı (%)',
+      secret: false,
+      required: false,
+      kind: 'integer',
+      default: '20',
+      help: 'Sentos products carry no VAT rate, so this one applies to every product.',
+    },
+    {
+      name: 'priceIncludesVat',
+      label: 'Prices include VAT',
+      labelTr: 'Fiyatlar KDV dahil',
+      secret: false,
+      required: false,
+      kind: 'choice',
+      choices: ['true', 'false'],
+      default: 'true',
+    },
+    {
+      name: 'pageSize',
+      label: 'Products per page',
+      labelTr: 'Sayfa başına ürün',
+      secret: false,
+      required: false,
+      kind: 'integer',
+      default: String(defaultPageSize),
+    },
+  ],
+  // Sentos publishes no base URL of its own: every tenant has one.
+  // The only figure found for reads is "the same GET 2 per minute", second-hand
+  // and probably about repeating one identical request; applied to paging it
+  // would take an hour for 10,000 products. One page every 2 seconds stays far
+  // below what the API serves its own panel, and on a 429 the HTTP client slows
+  // down and honours Retry-After. The `rateLimit` setting lowers or raises it.
+  rateLimit: { requests: 30, perMs: 60_000 },
+  defaultConcurrency: 2,
+
+  async testConnection(ctx) {
+    readSettings(ctx.settings);
+    await fetchProductPage(ctx, 1, 1);
+  },
+
+  async *pullPages(ctx) {
+    const settings = readSettings(ctx.settings);
+    const check = new WarehouseCheck(settings.warehouse);
+    // The page size is deliberately not handed to the paginator: a tenant that
+    // ignores both size parameters and sends shorter pages without totals would
+    // otherwise end the pull after its first page, and a pull that ends early
+    // counts as complete. Paging on to the first empty page costs one request.
+    for await (const page of paginateByPageNumber({
+      fetchPage: (n) => fetchProductPage(ctx, n, settings.pageSize),
+      concurrency: ctx.concurrency,
+      warn: (message) => ctx.warn(message),
+    })) {
+      check.see(page.records);
+      yield page;
+    }
+    check.finish();
+  },
+
+  mapRecord(record, ctx) {
+    if (!isObject(record)) return [];
+    const settings = readSettings(ctx.settings);
+    const shared: ProductCandidate = {
+      currency: text(record.currency),
+      vatRate: settings.vatRate,
+      priceIncludesVat: settings.priceIncludesVat,
+      brand: text(record.brand),
+      category: record.category_id === undefined || record.category_id === null ? null : String(record.category_id),
+    };
+    const name = text(record.name);
+    const variants = Array.isArray(record.variants) ? record.variants.filter(isObject) : [];
+    if (variants.length === 0) {
+      return [
+        {
+          ...shared,
+          barcode: identifier(record.barcode),
+          sku: identifier(record.sku),
+          name,
+          price: decimal(record.sale_price),
+          stock: stockOf(record.stocks, settings.warehouse),
+        },
+      ];
+    }
+    return variants.map((variant) => ({
+      ...shared,
+      barcode: identifier(variant.barcode),
+      sku: identifier(variant.sku),
+      name: variantName(name, variant),
+      price: decimal(variant.sale_price ?? variant.price ?? record.sale_price),
+      // A variant without stock rows has no stock of its own; the parent's rows
+      // add up every variant and would overstate it.
+      stock: stockOf(variant.stocks, settings.warehouse),
+    }));
+  },
+} satisfies Driver;
+
+interface SentosSettings {
+  warehouse: string | undefined;
+  vatRate: string;
+  priceIncludesVat: boolean;
+  pageSize: number;
+}
+
+function readSettings(settings: MapContext['settings']): SentosSettings {
+  const vatRate = (settings.vatRate ?? '').trim() || '20';
+  if (toPlainDecimal(vatRate) === undefined) {
+    throw new DriverError('CONFIGURATION', `the vatRate setting "${vatRate}" is not a number`, { hint: 'Set it to the VAT percentage, e.g. --set vatRate=20.' });
+  }
+  const pageSize = Number((settings.pageSize ?? '').trim() || defaultPageSize);
+  if (!Number.isInteger(pageSize) || pageSize < 1) {
+    throw new DriverError('CONFIGURATION', `the pageSize setting "${settings.pageSize}" is not a positive whole number`);
+  }
+  const warehouse = settings.warehouse?.trim();
+  return {
+    warehouse: warehouse ? warehouse : undefined,
+    vatRate,
+    priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', true),
+    pageSize,
+  };
+}
+
+function booleanSetting(settings: MapContext['settings'], name: string, fallback: boolean): boolean {
+  const raw = settings[name]?.trim().toLocaleLowerCase('tr');
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', 'yes', '1', 'evet', 'dahil'].includes(raw)) return true;
+  if (['false', 'no', '0', 'hayır', 'hariç'].includes(raw)) return false;
+  throw new DriverError('CONFIGURATION', `the ${name} setting "${settings[name]}" is neither true nor false`);
+}
+
+async function fetchProductPage(ctx: DriverContext, page: number, size: number): Promise<NumberedPage> {
+  const auth = basicAuth(ctx);
+  let data: unknown;
+  try {
+    // Clients disagree on the page-size parameter's name, so both are sent.
+    ({ data } = await ctx.http.request({ path: '/products', query: { page, size, pageSize: size }, headers: { authorization: auth } }));
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 401) {
+      throw new DriverError('CREDENTIALS_REJECTED', `${error.service}: Sentos rejected the API key or API secret (HTTP 401).`, {
+        hint: 'Copy the API key and API secret again from the Sentos panel and reconnect.',
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  if (Array.isArray(data)) return { records: data };
+  if (isObject(data) && Array.isArray(data.data)) {
+    return { records: data.data, totalPages: count(data.total_pages), totalRecords: count(data.total_elements) };
+  }
+  throw new DriverError(
+    'MALFORMED_RESPONSE',
+    `${ctx.http.service}: the answer to page ${page} of /products holds no product list; is ${ctx.baseUrl} the tenant's Sentos API URL?`,
+  );
+}
+
+function basicAuth(ctx: DriverContext): string {
+  const key = ctx.secrets.apiKey;
+  const secret = ctx.secrets.apiSecret;
+  if (!key || !secret) {
+    throw new DriverError('CONFIGURATION', `connection "${ctx.connection}" has no Sentos ${key ? 'API secret' : 'API key'}`, {
+      hint: 'Connect again and enter the API key and API secret from the Sentos panel.',
+    });
+  }
+  return `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
+}
+
+/** Catches a warehouse setting that names no warehouse: every stock would read 0. */
+class WarehouseCheck {
+  readonly #wanted: string | undefined;
+  #rows = 0;
+  #matched = false;
+
+  constructor(wanted: string | undefined) {
+    this.#wanted = wanted;
+  }
+
+  see(records: readonly unknown[]): void {
+    if (this.#wanted === undefined || this.#matched) return;
+    const rows = stockRows(records);
+    this.#rows += rows.length;
+    this.#matched = rows.some((row) => warehouseMatches(row.warehouse, this.#wanted!));
+  }
+
+  finish(): void {
+    if (this.#wanted === undefined || this.#matched || this.#rows === 0) return;
+    throw new DriverError('CONFIGURATION', `no product has stock in the warehouse "${this.#wanted}" (${this.#rows} stock rows read)`, {
+      hint: 'Set warehouse to the id or name of a Sentos warehouse, or remove it to sum all warehouses.',
+    });
+  }
+}
+
+function stockRows(records: readonly unknown[]): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (const record of records) {
+    if (!isObject(record)) continue;
+    const owners = [record, ...(Array.isArray(record.variants) ? record.variants.filter(isObject) : [])];
+    for (const owner of owners) if (Array.isArray(owner.stocks)) rows.push(...owner.stocks.filter(isObject));
+  }
+  return rows;
+}
+
+/** `warehouse` is a number in the docs and sometimes `{id, name}` in practice. */
+function warehouseMatches(warehouse: unknown, wanted: string): boolean {
+  if (typeof warehouse === 'number' || typeof warehouse === 'string') return String(warehouse).trim() === wanted;
+  if (!isObject(warehouse)) return false;
+  if (warehouse.id !== undefined && warehouse.id !== null && String(warehouse.id) === wanted) return true;
+  return typeof warehouse.name === 'string' && fold(warehouse.name) === fold(wanted);
+}
+
+/**
+ * Sums the stock rows (or takes the chosen warehouse's) exactly. A row the
+ * driver cannot read is handed on as it came, for the validator to report.
+ */
+function stockOf(stocks: unknown, warehouse: string | undefined): string | number | null | undefined {
+  if (!Array.isArray(stocks)) return undefined;
+  let total = new Big(0);
+  for (const row of stocks) {
+    if (!isObject(row)) continue;
+    if (warehouse !== undefined && !warehouseMatches(row.warehouse, warehouse)) continue;
+    const raw = row.stock ?? row.quantity;
+    const plain = toPlainDecimal(raw, 'tr');
+    if (plain === undefined) return typeof raw === 'string' || typeof raw === 'number' ? raw : null;
+    total = total.plus(plain);
+  }
+  return total.toFixed();
+}
+
+function variantName(name: string | null, variant: Record<string, unknown>): string | null {
+  const model = variant.model;
+  const parts = [text(variant.color), isObject(model) ? text(model.value) : text(model)].filter((part): part is string => !!part);
+  if (name === null) return parts.length > 0 ? parts.join(' / ') : null;
+  return parts.length > 0 ? `${name} - ${parts.join(' / ')}` : name;
+}
+
+function decimal(value: unknown): string | number | null {
+  if (value === undefined || value === null || value === '') return null;
+  return toPlainDecimal(value, 'tr') ?? (typeof value === 'string' || typeof value === 'number' ? value : null);
+}
+
+function identifier(value: unknown): string | number | null {
+  return typeof value === 'string' || typeof value === 'number' ? value : null;
+}
+
+function text(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return null;
+}
+
+function count(value: unknown): number | undefined {
+  const n = typeof value === 'string' ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+function fold(value: string): string {
+  return value.trim().toLocaleLowerCase('tr');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
