@@ -18,7 +18,11 @@ export type InvalidCode =
   | 'CURRENCY_MISSING'
   | 'CURRENCY_UNKNOWN'
   | 'VAT_MISSING'
-  | 'VAT_INVALID';
+  | 'VAT_INVALID'
+  // From the connection's rules (src/rules): held back by the price guard, or a mapped field empty or unreadable.
+  | 'PRICE_OUT_OF_RANGE'
+  | 'MAPPED_FIELD_MISSING'
+  | 'MAPPED_FIELD_INVALID';
 
 /** Fixed on the way, pushed anyway, and reported. */
 export type WarningCode = 'STOCK_NEGATIVE_CLAMPED' | 'STOCK_FRACTION_FLOORED' | 'PRICE_ROUNDED';
@@ -50,8 +54,10 @@ const isoCurrencies = new Set(Intl.supportedValuesOf('currency'));
  */
 export function validateCandidate(candidate: ProductCandidate, limits: ValidationLimits = defaultLimits): Validated {
   const sku = text(candidate.sku);
-  const name = text(candidate.name).replace(/\s+/g, ' ');
-  const barcode = text(candidate.barcode).replace(/\s+/g, '');
+  const rawName = text(candidate.name);
+  const name = doubleSpace.test(rawName) ? rawName.replace(/\s+/g, ' ') : rawName;
+  const rawBarcode = text(candidate.barcode);
+  const barcode = anySpace.test(rawBarcode) ? rawBarcode.replace(/\s+/g, '') : rawBarcode;
   const invalid = (code: InvalidCode, message: string): Validated => ({
     ok: false,
     issue: { code, message },
@@ -77,9 +83,12 @@ export function validateCandidate(candidate: ProductCandidate, limits: Validatio
   const plainPrice = toPlainDecimal(candidate.price);
   if (plainPrice === undefined) return invalid('PRICE_NOT_A_NUMBER', `the price "${String(candidate.price).slice(0, 40)}" is not a number`);
   if (plainPrice.startsWith('-')) return invalid('PRICE_NEGATIVE', `the price ${plainPrice} is negative`);
+  if (plainPrice.indexOf('.') > 13 || (!plainPrice.includes('.') && plainPrice.length > 13)) {
+    return invalid('PRICE_ABSURD', `the price ${plainPrice} is implausibly high (${limits.maxPrice} or more)`);
+  }
   const { minor, rounded } = toMinorUnits(plainPrice);
-  if (minor === 0n) return invalid('PRICE_ABSURD', 'the price is zero');
-  if (minor >= limits.maxPrice * 100n) return invalid('PRICE_ABSURD', `the price ${plainPrice} is implausibly high (${limits.maxPrice} or more)`);
+  if (minor === 0) return invalid('PRICE_ABSURD', 'the price is zero');
+  if (minor >= Number(limits.maxPrice) * 100) return invalid('PRICE_ABSURD', `the price ${plainPrice} is implausibly high (${limits.maxPrice} or more)`);
   const price = formatMinorUnits(minor);
   if (rounded) warnings.push({ code: 'PRICE_ROUNDED', message: `the price ${plainPrice} was rounded to ${price}` });
 
@@ -95,7 +104,7 @@ export function validateCandidate(candidate: ProductCandidate, limits: Validatio
   if (plainVat === undefined || plainVat.startsWith('-') || Number(plainVat) > 100) {
     return invalid('VAT_INVALID', `the VAT (KDV) rate "${String(candidate.vatRate).slice(0, 20)}" is not a percentage between 0 and 100`);
   }
-  const vatRate = trimZeros(plainVat);
+  const vatRate = plainVat.includes('.') || plainVat.startsWith('0') ? trimZeros(plainVat) : plainVat;
 
   if (candidate.stock === undefined || candidate.stock === null || candidate.stock === '') {
     return invalid('STOCK_MISSING', 'the stock quantity is missing');
@@ -132,9 +141,16 @@ export function validateCandidate(candidate: ProductCandidate, limits: Validatio
   };
 }
 
+/** Combining marks: a decomposed ş (s + U+0327) or İ (I + U+0307) that NFC composes. */
+const combiningMark = /[\u0300-\u036f]/;
+
+const doubleSpace = /\s\s|[\t\n\r\f\v]/;
+const anySpace = /\s/;
+
 function text(value: unknown): string {
   if (value === undefined || value === null) return '';
-  return String(value).normalize('NFC').trim();
+  const s = typeof value === 'string' ? value : String(value);
+  return (combiningMark.test(s) ? s.normalize('NFC') : s).trim();
 }
 
 const gtinLengths = new Set([8, 12, 13, 14]);
@@ -150,19 +166,25 @@ export function hasValidCheckDigit(digits: string): boolean {
   return expectedCheckDigit(digits) === Number(digits[digits.length - 1]);
 }
 
-/** "1249.905" → 124991 kuruş (half up), with whether rounding happened. */
-export function toMinorUnits(plain: string): { minor: bigint; rounded: boolean } {
-  const [whole, fraction = ''] = plain.replace(/^-/, '').split('.') as [string, string | undefined];
-  const cents = BigInt(whole) * 100n + BigInt((fraction + '00').slice(0, 2));
+/**
+ * "1249.905" → 124991 kuruş (half up), with whether rounding happened. The
+ * whole part has at most 13 digits (the caller refuses longer ones), so the
+ * result is an exact integer in a double.
+ */
+export function toMinorUnits(plain: string): { minor: number; rounded: boolean } {
+  const dot = plain.indexOf('.');
+  const whole = dot === -1 ? plain : plain.slice(0, dot);
+  const fraction = dot === -1 ? '' : plain.slice(dot + 1);
+  const cents = Number(whole) * 100 + (fraction.length === 0 ? 0 : fraction.length === 1 ? Number(fraction) * 10 : Number(fraction.slice(0, 2)));
+  if (fraction.length <= 2) return { minor: cents, rounded: false };
   const rest = fraction.slice(2);
-  const roundUp = rest.length > 0 && rest[0]! >= '5';
-  return { minor: roundUp ? cents + 1n : cents, rounded: /[1-9]/.test(rest) };
+  return { minor: rest.charCodeAt(0) >= 53 /* '5' */ ? cents + 1 : cents, rounded: /[1-9]/.test(rest) };
 }
 
-export function formatMinorUnits(minor: bigint): string {
-  const sign = minor < 0n ? '-' : '';
-  const abs = minor < 0n ? -minor : minor;
-  return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
+/** 124990 → "1249.90". */
+export function formatMinorUnits(minor: number): string {
+  const cents = minor % 100;
+  return `${(minor - cents) / 100}.${cents < 10 ? '0' : ''}${cents}`;
 }
 
 function trimZeros(plain: string): string {

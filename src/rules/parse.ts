@@ -1,0 +1,272 @@
+import Big from 'big.js';
+import { parse as parseYaml } from 'yaml';
+import { toPlainDecimal } from '../driver/decimal.js';
+import { ExitCode, UserError } from '../errors/index.js';
+import { parsePath } from './path.js';
+import { mappedFields, scopeFields } from './types.js';
+import type { FieldMapping, Mapping, Path, PriceRules, RoundMode, Rounding, Rules, ScopeField, ScopeRules, StockRules, Transform } from './types.js';
+
+/** Every problem found in a rules document, each naming the rule: `price.margin: 100 is not below 100%`. */
+export class RulesError extends UserError {
+  readonly problems: readonly string[];
+  constructor(source: string, problems: readonly string[], hint = 'Fix the rules listed above; nothing was changed. The README section "Rules" shows every rule with an example.') {
+    super(`the rules in ${source} are not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { code: 'INVALID_RULES', exitCode: ExitCode.config, hint });
+    this.name = 'RulesError';
+    this.problems = problems;
+  }
+}
+
+export const noRules: Rules = { mapping: {}, price: undefined, stock: undefined, scope: undefined };
+
+export function hasRules(rules: Rules): boolean {
+  return Object.keys(rules.mapping).length > 0 || rules.price !== undefined || rules.stock !== undefined || rules.scope !== undefined;
+}
+
+/**
+ * Reads a rules document written in YAML or JSON (JSON is YAML). Scalars are
+ * read as text (YAML's failsafe schema), so `99.90` stays 99.90 rather than
+ * the float 99.9 and a barcode key keeps its leading zeros.
+ */
+export function parseRulesText(text: string, source: string): Rules {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { schema: 'failsafe' });
+  } catch (error) {
+    throw new RulesError(source, [`not readable as YAML or JSON: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`]);
+  }
+  return parseRules(doc ?? {}, source);
+}
+
+/** Validates a rules document (already parsed) and returns it normalized, or throws a RulesError listing every problem. */
+export function parseRules(doc: unknown, source: string): Rules {
+  const problems: string[] = [];
+  const root = object(doc, 'the rules', problems);
+  if (!root) throw new RulesError(source, problems);
+  allowKeys(root, ['mapping', 'price', 'stock', 'scope'], '', problems);
+  const mapping = root.mapping === undefined ? {} : parseMapping(root.mapping, problems);
+  const price = root.price === undefined ? undefined : parsePrice(root.price, problems);
+  const stock = root.stock === undefined ? undefined : parseStock(root.stock, problems);
+  const scope = root.scope === undefined ? undefined : parseScope(root.scope, problems);
+  if (stock?.warehouses && !mapping.stock?.perWarehouse) {
+    problems.push('stock.warehouses: needs mapping.stock.perWarehouse, which says where the per-warehouse quantities are in the ERP record');
+  }
+  if (problems.length > 0) throw new RulesError(source, problems);
+  return { mapping, price, stock, scope };
+}
+
+function parseMapping(value: unknown, problems: string[]): Mapping {
+  const node = object(value, 'mapping', problems);
+  if (!node) return {};
+  allowKeys(node, mappedFields, 'mapping.', problems);
+  const mapping: Mapping = {};
+  for (const field of mappedFields) {
+    if (node[field] === undefined) continue;
+    const parsed = parseFieldMapping(node[field], `mapping.${field}`, field === 'stock', problems);
+    if (parsed) mapping[field] = parsed;
+  }
+  return mapping;
+}
+
+function parseFieldMapping(value: unknown, where: string, isStock: boolean, problems: string[]): FieldMapping | undefined {
+  // `price: price5` and `price: [a, b]` are short for `price: { from: ... }`.
+  const node = typeof value === 'string' || Array.isArray(value) ? { from: value } : object(value, where, problems);
+  if (!node) return undefined;
+  allowKeys(node, isStock ? ['from', 'transform', 'default', 'required', 'perWarehouse'] : ['from', 'transform', 'default', 'required'], `${where}.`, problems);
+  const from = node.from === undefined ? [] : paths(node.from, `${where}.from`, problems);
+  const fallback = node.default === undefined ? undefined : scalar(node.default, `${where}.default`, problems);
+  if (from.length === 0 && fallback === undefined) problems.push(`${where}: needs "from" (a path in the ERP record) or "default" (a fixed value)`);
+  const transforms = node.transform === undefined ? [] : list(node.transform, `${where}.transform`, problems).flatMap((t, i) => parseTransform(t, `${where}.transform[${i}]`, problems));
+  let perWarehouse: FieldMapping['perWarehouse'];
+  if (node.perWarehouse !== undefined) {
+    const rows = object(node.perWarehouse, `${where}.perWarehouse`, problems);
+    if (rows) {
+      allowKeys(rows, ['warehouse', 'quantity'], `${where}.perWarehouse.`, problems);
+      const warehouse = rows.warehouse === undefined ? [] : paths(rows.warehouse, `${where}.perWarehouse.warehouse`, problems);
+      const quantity = rows.quantity === undefined ? [] : paths(rows.quantity, `${where}.perWarehouse.quantity`, problems);
+      if (warehouse.length === 0) problems.push(`${where}.perWarehouse.warehouse: the path of the warehouse id or name inside one row is missing`);
+      if (quantity.length === 0) problems.push(`${where}.perWarehouse.quantity: the path of the quantity inside one row is missing`);
+      perWarehouse = { warehouse, quantity };
+    }
+  }
+  return { from, transforms, fallback, required: node.required === undefined ? false : boolean(node.required, `${where}.required`, problems), perWarehouse };
+}
+
+function parseTransform(value: unknown, where: string, problems: string[]): Transform[] {
+  if (value === 'trim' || value === 'upper' || value === 'lower' || value === 'decimalComma') return [{ kind: value }];
+  const node = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  if (node && Object.keys(node).length === 1 && node.multiply !== undefined) {
+    const factor = decimal(node.multiply, `${where}.multiply`, problems);
+    return factor ? [{ kind: 'multiply', factor }] : [];
+  }
+  problems.push(`${where}: ${describe(value)} is not a transform; use trim, upper, lower, decimalComma or { multiply: 0.01 }`);
+  return [];
+}
+
+const roundings: readonly Rounding[] = ['none', 'whole', '0.90', '0.99', '0.05'];
+const roundModes: readonly RoundMode[] = ['nearest', 'up', 'down'];
+
+function parsePrice(value: unknown, problems: string[]): PriceRules | undefined {
+  const node = object(value, 'price', problems);
+  if (!node) return undefined;
+  allowKeys(node, ['vat', 'markup', 'margin', 'add', 'round', 'roundMode', 'min', 'max', 'overrides'], 'price.', problems);
+  let vat: PriceRules['vat'];
+  if (node.vat !== undefined) {
+    if (node.vat === 'include' || node.vat === 'exclude') vat = node.vat;
+    else problems.push(`price.vat: ${describe(node.vat)} must be "include" (push prices with KDV) or "exclude" (push prices without KDV)`);
+  }
+  const markup = node.markup === undefined ? undefined : decimal(node.markup, 'price.markup', problems);
+  if (markup && markup.lte(-100)) problems.push(`price.markup: ${markup.toFixed()}% would make every price zero or negative; a markup must be above -100`);
+  const margin = node.margin === undefined ? undefined : decimal(node.margin, 'price.margin', problems);
+  if (margin && (margin.lt(0) || margin.gte(100))) {
+    problems.push(`price.margin: ${margin.toFixed()}% is not a margin between 0 and 100 (price ÷ (1 − margin) has no answer at 100% or more)`);
+  }
+  if (markup && margin) problems.push('price: markup and margin are two ways to say the same thing; keep one');
+  const add = node.add === undefined ? undefined : decimal(node.add, 'price.add', problems);
+  let round: Rounding = 'none';
+  if (node.round !== undefined) {
+    const spelled = typeof node.round === 'string' || typeof node.round === 'number' ? String(node.round).trim() : '';
+    const plain = toPlainDecimal(spelled);
+    const match = roundings.find((r) => r === spelled || (plain !== undefined && /^0\.\d/.test(r) && new Big(r).eq(plain)));
+    if (match) round = match;
+    else problems.push(`price.round: ${describe(node.round)} must be one of none, whole, 0.90, 0.99, 0.05`);
+  }
+  let roundMode: RoundMode = 'nearest';
+  if (node.roundMode !== undefined) {
+    if ((roundModes as readonly unknown[]).includes(node.roundMode)) roundMode = node.roundMode as RoundMode;
+    else problems.push(`price.roundMode: ${describe(node.roundMode)} must be nearest, up or down`);
+    if (round === 'none') problems.push('price.roundMode: has no effect without price.round');
+  }
+  const min = node.min === undefined ? undefined : money(node.min, 'price.min', problems);
+  const max = node.max === undefined ? undefined : money(node.max, 'price.max', problems);
+  if (min && max && min.gt(max)) problems.push(`price.min: ${min.toFixed(2)} is above price.max ${max.toFixed(2)}; no price could pass`);
+  const overrides = new Map<string, string>();
+  if (node.overrides !== undefined) {
+    const entries = object(node.overrides, 'price.overrides', problems);
+    for (const [key, amount] of Object.entries(entries ?? {})) {
+      const where = `price.overrides.${key}`;
+      if (!key.trim()) problems.push(`${where}: the SKU or barcode is empty`);
+      const parsed = money(amount, where, problems);
+      if (parsed) overrides.set(key.trim(), parsed.toFixed(2));
+    }
+  }
+  return { vat, markup, margin, add, round, roundMode, min, max, overrides };
+}
+
+function parseStock(value: unknown, problems: string[]): StockRules | undefined {
+  const node = object(value, 'stock', problems);
+  if (!node) return undefined;
+  allowKeys(node, ['warehouses', 'reserve', 'zeroBelow', 'cap'], 'stock.', problems);
+  const warehouses = node.warehouses === undefined ? undefined : list(node.warehouses, 'stock.warehouses', problems).map((w, i) => scalar(w, `stock.warehouses[${i}]`, problems) ?? '');
+  if (warehouses?.length === 0) problems.push('stock.warehouses: the list is empty, so no stock would ever count; leave it out to count every warehouse');
+  return {
+    warehouses,
+    reserve: node.reserve === undefined ? 0 : count(node.reserve, 'stock.reserve', problems),
+    zeroBelow: node.zeroBelow === undefined ? 0 : count(node.zeroBelow, 'stock.zeroBelow', problems),
+    cap: node.cap === undefined ? undefined : count(node.cap, 'stock.cap', problems),
+  };
+}
+
+function parseScope(value: unknown, problems: string[]): ScopeRules | undefined {
+  const node = object(value, 'scope', problems);
+  if (!node) return undefined;
+  allowKeys(node, ['include', 'exclude', 'activeOnly'], 'scope.', problems);
+  const patterns = (part: 'include' | 'exclude') => {
+    const result: Partial<Record<ScopeField, readonly string[]>> = {};
+    if (node[part] === undefined) return result;
+    const fields = object(node[part], `scope.${part}`, problems);
+    if (!fields) return result;
+    allowKeys(fields, scopeFields, `scope.${part}.`, problems);
+    for (const field of scopeFields) {
+      if (fields[field] === undefined) continue;
+      const where = `scope.${part}.${field}`;
+      const values = list(fields[field], where, problems).map((p, i) => scalar(p, `${where}[${i}]`, problems) ?? '').filter((p) => p.trim() !== '');
+      if (values.length === 0) problems.push(`${where}: the list of patterns is empty`);
+      result[field] = values;
+    }
+    return result;
+  };
+  return {
+    include: patterns('include'),
+    exclude: patterns('exclude'),
+    activeOnly: node.activeOnly === undefined ? false : boolean(node.activeOnly, 'scope.activeOnly', problems),
+  };
+}
+
+function object(value: unknown, where: string, problems: string[]): Record<string, unknown> | undefined {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  problems.push(`${where}: must be a map of settings (key: value), not ${describe(value)}`);
+  return undefined;
+}
+
+function allowKeys(node: Record<string, unknown>, allowed: readonly string[], prefix: string, problems: string[]): void {
+  for (const key of Object.keys(node)) {
+    if (!allowed.includes(key)) problems.push(`${prefix}${key}: unknown rule; ${prefix ? `${prefix.slice(0, -1)} takes` : 'the rules are'} ${allowed.join(', ')}`);
+  }
+}
+
+function list(value: unknown, where: string, problems: string[]): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (typeof value === 'string' || typeof value === 'number' || (typeof value === 'object' && value !== null)) return [value];
+  problems.push(`${where}: ${describe(value)} is not a list`);
+  return [];
+}
+
+function paths(value: unknown, where: string, problems: string[]): Path[] {
+  return list(value, where, problems).flatMap((text, i) => {
+    const path = typeof text === 'string' ? parsePath(text) : `${describe(text)} is not a path`;
+    if (typeof path === 'string') {
+      problems.push(`${Array.isArray(value) ? `${where}[${i}]` : where}: ${path}`);
+      return [];
+    }
+    return [path];
+  });
+}
+
+function scalar(value: unknown, where: string, problems: string[]): string | undefined {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  problems.push(`${where}: ${describe(value)} must be a single value`);
+  return undefined;
+}
+
+function decimal(value: unknown, where: string, problems: string[]): Big | undefined {
+  const plain = typeof value === 'string' || typeof value === 'number' ? toPlainDecimal(value) : undefined;
+  if (plain === undefined) {
+    problems.push(`${where}: ${describe(value)} is not a number`);
+    return undefined;
+  }
+  return new Big(plain);
+}
+
+/** A price: above zero, at most two decimals, below the validator's 10,000,000 limit. */
+function money(value: unknown, where: string, problems: string[]): Big | undefined {
+  const amount = decimal(value, where, problems);
+  if (!amount) return undefined;
+  if (amount.lte(0) || amount.gte(10_000_000) || !amount.round(2).eq(amount)) {
+    problems.push(`${where}: ${amount.toFixed()} is not a price (above 0, below 10,000,000, at most two decimals)`);
+    return undefined;
+  }
+  return amount;
+}
+
+function count(value: unknown, where: string, problems: string[]): number {
+  const text = typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+  if (!/^\d{1,9}$/.test(text)) {
+    problems.push(`${where}: ${describe(value)} is not a whole number of units (0 or more)`);
+    return 0;
+  }
+  return Number(text);
+}
+
+function boolean(value: unknown, where: string, problems: string[]): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  problems.push(`${where}: ${describe(value)} must be true or false`);
+  return false;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined || value === null || value === '') return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  return JSON.stringify(String(value)).slice(0, 60);
+}
