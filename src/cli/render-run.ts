@@ -39,9 +39,18 @@ export function renderRun(run: RunSummary): string[] {
     lines.push(`  ${t('run.nothingToPush')}`);
   }
   if (run.failed > 0) lines.push(`  ${chalk.yellow(t('run.failed', { failed: run.failed }))}`);
-  if (run.error) {
-    lines.push(`  ${chalk.red(`${t('error.prefix')}: ${run.error.message}`)}`);
-    if (run.error.hint) lines.push(`  ${t('error.try')}: ${run.error.hint}`);
-  }
+  lines.push(...errorLines(run, '  '));
+  return lines;
+}
+
+/** Only what went wrong, for `--quiet`: the connection, the error and what to do. */
+export function renderRunError(run: RunSummary): string[] {
+  return errorLines(run, `${run.connection}: `);
+}
+
+function errorLines(run: RunSummary, prefix: string): string[] {
+  if (!run.error) return [];
+  const lines = [`${prefix}${chalk.red(`${t('error.prefix')}: ${run.error.message}`)}`];
+  if (run.error.hint) lines.push(`${prefix}${t('error.try')}: ${run.error.hint}`);
   return lines;
 }

@@ -33,6 +33,7 @@ export class EventLog {
   readonly #insertEvent;
   readonly #readState;
   readonly #writeState;
+  readonly #writeWarning;
   readonly #connection: string;
   readonly #runId: number;
 
@@ -43,7 +44,12 @@ export class EventLog {
       `INSERT INTO events (run_id, connection, at, barcode, sku, name, stage, outcome, code, message, detail)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.#readState = db.prepare(`SELECT outcome, code FROM item_state WHERE connection = ? AND item = ?`);
+    this.#readState = db.prepare(`SELECT outcome, code, warning FROM item_state WHERE connection = ? AND item = ?`);
+    this.#writeWarning = db.prepare(
+      `INSERT INTO item_state (connection, item, barcode, sku, name, outcome, code, message, run_id, at, warning)
+       VALUES (?, ?, ?, ?, ?, 'warning', NULL, NULL, ?, ?, ?)
+       ON CONFLICT (connection, item) DO UPDATE SET warning = excluded.warning`,
+    );
     this.#writeState = db.prepare(
       `INSERT INTO item_state (connection, item, barcode, sku, name, outcome, code, message, run_id, at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -70,7 +76,11 @@ export class EventLog {
       detail,
     );
     const item = itemKey(event);
-    if (item) {
+    if (!item) return;
+    if (event.outcome === 'warning') {
+      // A warning is remembered beside the outcome, never in its place.
+      this.#writeWarning.run(this.#connection, item, event.barcode ?? null, event.sku ?? null, event.name ?? null, this.#runId, at, event.code ?? null);
+    } else {
       this.#writeState.run(this.#connection, item, event.barcode ?? null, event.sku ?? null, event.name ?? null, event.outcome, event.code ?? null, message, this.#runId, at);
     }
   }
@@ -87,8 +97,10 @@ export class EventLog {
 
   /** Whether an item's latest state differs from this outcome and code. */
   isNews(item: string, outcome: Outcome, code: string | undefined): boolean {
-    const state = this.#readState.get(this.#connection, item) as { outcome: string; code: string | null } | undefined;
-    return !state || state.outcome !== outcome || state.code !== (code ?? null);
+    const state = this.#readState.get(this.#connection, item) as { outcome: string; code: string | null; warning: string | null } | undefined;
+    if (!state) return true;
+    if (outcome === 'warning') return state.warning !== (code ?? null);
+    return state.outcome !== outcome || state.code !== (code ?? null);
   }
 }
 

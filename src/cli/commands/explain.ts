@@ -1,0 +1,210 @@
+import chalk from 'chalk';
+import { ExitCode, UserError } from '../../errors/index.js';
+import { defineMessages, language } from '../../i18n/index.js';
+import { explainProduct } from '../../store/queries.js';
+import type { AcknowledgedOffer, ItemStateRow, ProductExplanation, StagedProduct, WaitingBatch } from '../../store/queries.js';
+import { openContext } from '../context.js';
+import { outcomeLabel, plainMessage, stageLabel } from '../describe.js';
+import { page } from '../pager.js';
+import { formatTime } from '../when.js';
+
+export interface ExplainOptions {
+  connection?: string;
+  json?: boolean;
+}
+
+const m = defineMessages({
+  en: {
+    notFound: 'no product with the barcode or stock code "{key}" in the latest pull, the offers or the log',
+    notFoundHint: '`erp-sync logs --search TEXT` finds products by part of a barcode, stock code or name.',
+    erp: 'ERP (latest pull)',
+    notInPull: 'not in the latest pull',
+    valid: 'valid',
+    invalid: 'invalid: {code}',
+    values: 'price {price} ({vat}) · stock {stock} · {active}',
+    vatIncluded: 'KDV %{rate} included',
+    vatExcluded: 'KDV %{rate} excluded',
+    activeYes: 'active',
+    activeNo: 'inactive',
+    record: 'ERP record',
+    marketplace: 'Marketplace (last answer {time}, run #{run})',
+    neverPushed: 'Marketplace: never pushed',
+    said: 'marketplace said: {code} {message}',
+    offerId: 'offer id {id}',
+    now: 'Now',
+    history: 'History',
+    noHistory: 'no events kept',
+    vWaiting: 'waiting for retry: batch #{batch} from run #{run}, {attempts} attempts{error}; it is sent again on the next run',
+    vFailed: 'not delivered; it is sent again on the next run',
+    vInvalid: 'not sent: the ERP data must be fixed first',
+    vRejected: 'rejected by the marketplace; sent again only after it changes in the ERP',
+    vPending: 'waiting for the marketplace’s approval',
+    vVanished: 'no longer in the ERP; the offer was set to stock 0 and inactive',
+    vVanishing: 'no longer in the ERP; the next complete run sets its offer to stock 0 and inactive',
+    vChanged: 'changed in the ERP since the last push; the next run sends it',
+    vNew: 'new; the next run sends it',
+    vInSync: 'in sync: the marketplace has what the ERP says',
+  },
+  tr: {
+    notFound: 'son çekimde, tekliflerde ya da kayıtlarda "{key}" barkodlu veya stok kodlu ürün yok',
+    notFoundHint: '`erp-sync logs --search METİN` ürünleri barkod, stok kodu ya da adın bir parçasıyla bulur.',
+    erp: 'ERP (son çekim)',
+    notInPull: 'son çekimde yok',
+    valid: 'geçerli',
+    invalid: 'geçersiz: {code}',
+    values: 'fiyat {price} ({vat}) · stok {stock} · {active}',
+    vatIncluded: 'KDV %{rate} dahil',
+    vatExcluded: 'KDV %{rate} hariç',
+    activeYes: 'aktif',
+    activeNo: 'pasif',
+    record: 'ERP kaydı',
+    marketplace: 'Pazaryeri (son yanıt {time}, çalışma #{run})',
+    neverPushed: 'Pazaryeri: hiç gönderilmedi',
+    said: 'pazaryeri yanıtı: {code} {message}',
+    offerId: 'teklif no {id}',
+    now: 'Şu an',
+    history: 'Geçmiş',
+    noHistory: 'saklanan kayıt yok',
+    vWaiting: 'tekrar denenecek: #{run} çalışmasının #{batch} paketi, {attempts} deneme{error}; bir sonraki çalışmada yeniden gönderilir',
+    vFailed: 'iletilemedi; bir sonraki çalışmada yeniden gönderilir',
+    vInvalid: 'gönderilmiyor: önce ERP verisi düzeltilmeli',
+    vRejected: 'pazaryeri reddetti; ERP’de değişince yeniden gönderilir',
+    vPending: 'pazaryerinin onayını bekliyor',
+    vVanished: 'artık ERP’de yok; teklifi stok 0 ve pasif yapıldı',
+    vVanishing: 'artık ERP’de yok; bir sonraki tam çalışma teklifini stok 0 ve pasif yapar',
+    vChanged: 'son gönderimden beri ERP’de değişti; bir sonraki çalışma gönderir',
+    vNew: 'yeni; bir sonraki çalışma gönderir',
+    vInSync: 'eşit: pazaryerinde ERP’deki bilgiler var',
+  },
+});
+
+export type Verdict = 'waiting' | 'failed' | 'invalid' | 'rejected' | 'pending_approval' | 'vanished' | 'vanishing' | 'changed' | 'new' | 'in_sync';
+
+/** The one thing a support person needs first: where this product stands now, per connection. */
+export function verdictOf(staged: StagedProduct | undefined, offer: AcknowledgedOffer | undefined, state: ItemStateRow | undefined, waiting: readonly WaitingBatch[]): Verdict {
+  if (waiting.length > 0) return 'waiting';
+  if (state?.outcome === 'failed') return 'failed';
+  if (staged && !staged.valid) return 'invalid';
+  if (!staged) return offer && offer.stock === 0 && !offer.active ? 'vanished' : 'vanishing';
+  if (!offer) return 'new';
+  if (staged.hash !== offer.hash) return 'changed';
+  if (offer.status === 'rejected') return 'rejected';
+  if (offer.status === 'pending_approval') return 'pending_approval';
+  return 'in_sync';
+}
+
+const verdictKey = {
+  waiting: 'vWaiting', failed: 'vFailed', invalid: 'vInvalid', rejected: 'vRejected', pending_approval: 'vPending', vanished: 'vVanished',
+  vanishing: 'vVanishing', changed: 'vChanged', new: 'vNew', in_sync: 'vInSync',
+} as const;
+
+/** "1.249,90 ₺" in Turkish, "1,249.90 TRY" in English; the stored price is a plain decimal string. */
+function money(price: string | null, currency: string | null): string {
+  if (price === null) return '-';
+  const [whole = '0', fraction = '00'] = price.split('.');
+  const tr = language() === 'tr';
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, tr ? '.' : ',');
+  const amount = `${grouped}${tr ? ',' : '.'}${fraction.padEnd(2, '0')}`;
+  return tr && currency === 'TRY' ? `${amount} ₺` : `${amount} ${currency ?? ''}`.trim();
+}
+
+function values(p: { price: string | null; currency: string | null; vatRate: string | null; priceIncludesVat: boolean | null; stock: number | null; active: boolean | null }): string {
+  return m('values', {
+    price: money(p.price, p.currency),
+    vat: m(p.priceIncludesVat ? 'vatIncluded' : 'vatExcluded', { rate: p.vatRate ?? '-' }),
+    stock: p.stock ?? '-',
+    active: m(p.active ? 'activeYes' : 'activeNo'),
+  });
+}
+
+export interface ConnectionExplanation {
+  connection: string;
+  verdict: Verdict;
+  staged: StagedProduct | null;
+  acknowledged: AcknowledgedOffer | null;
+  state: ItemStateRow | null;
+  waiting: WaitingBatch[];
+}
+
+/** Groups the explanation by connection and barcode, each with its verdict. */
+export function byConnection(found: ProductExplanation): ConnectionExplanation[] {
+  const keys = new Map<string, { connection: string; barcode: string | null }>();
+  const add = (connection: string, barcode: string | null) => keys.set(`${connection}\u0000${barcode ?? ''}`, { connection, barcode });
+  for (const s of found.staged) add(s.connection, s.barcode);
+  for (const a of found.acknowledged) add(a.connection, a.barcode);
+  for (const s of found.state) add(s.connection, s.barcode);
+  return [...keys.values()].map(({ connection, barcode }) => {
+    const staged = found.staged.find((s) => s.connection === connection && s.barcode === barcode);
+    const acknowledged = found.acknowledged.find((a) => a.connection === connection && a.barcode === barcode);
+    const state = found.state.find((s) => s.connection === connection && s.barcode === barcode);
+    const waiting = found.waiting.filter((w) => w.connection === connection);
+    return {
+      connection, staged: staged ?? null, acknowledged: acknowledged ?? null, state: state ?? null, waiting,
+      verdict: verdictOf(staged, acknowledged, state, waiting),
+    };
+  });
+}
+
+/** `erp-sync explain <barcode|sku>`: everything known about one product. */
+export async function explainCommand(key: string, options: ExplainOptions): Promise<ExitCode> {
+  const ctx = openContext();
+  let found: ProductExplanation;
+  try {
+    found = explainProduct(ctx.db(), key, { connection: options.connection });
+  } finally {
+    ctx.close();
+  }
+  if (found.staged.length + found.acknowledged.length + found.state.length + found.history.length === 0) {
+    throw new UserError(m('notFound', { key }), { code: 'NOT_FOUND', exitCode: ExitCode.usage, hint: m('notFoundHint') });
+  }
+  const connections = byConnection(found);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ key, connections, history: found.history }, null, 2)}\n`);
+    return ExitCode.ok;
+  }
+  await page(renderExplanation(connections, found));
+  return ExitCode.ok;
+}
+
+function renderExplanation(connections: ConnectionExplanation[], found: ProductExplanation): string[] {
+  const lines: string[] = [];
+  for (const c of connections) {
+    const any = c.staged ?? c.acknowledged ?? c.state;
+    lines.push(chalk.bold(`${c.connection}  ${any?.barcode ?? '-'}  ${any?.sku ?? '-'}  ${any?.name ?? ''}`));
+    const verdict = m(verdictKey[c.verdict], {
+      batch: String(c.waiting[0]?.outboxId ?? ''), run: String(c.waiting[0]?.runId ?? ''), attempts: c.waiting[0]?.attempts ?? 0,
+      error: c.waiting[0]?.lastError ? ` (${c.waiting[0].lastError})` : '',
+    });
+    const colour = c.verdict === 'in_sync' ? chalk.green : c.verdict === 'changed' || c.verdict === 'new' || c.verdict === 'pending_approval' ? chalk.yellow : chalk.red;
+    lines.push(`  ${m('now')}: ${colour(verdict)}`);
+
+    if (c.staged) {
+      const s = c.staged;
+      lines.push(`  ${m('erp')}: ${s.valid ? chalk.green(m('valid')) : chalk.red(m('invalid', { code: s.errorCode ?? '' }))}`);
+      if (!s.valid && s.errorCode) lines.push(`    ${plainMessage('invalid', s.errorCode)}`);
+      if (s.valid) lines.push(`    ${values(s)}`);
+      if (s.raw !== null) {
+        const raw = typeof s.raw === 'string' ? s.raw : JSON.stringify(s.raw);
+        lines.push(chalk.dim(`    ${m('record')}: ${raw.length > 600 ? `${raw.slice(0, 600)}…` : raw}`));
+      }
+    } else {
+      lines.push(`  ${m('erp')}: ${m('notInPull')}`);
+    }
+
+    if (c.acknowledged) {
+      const a = c.acknowledged;
+      lines.push(`  ${m('marketplace', { time: formatTime(a.ackedAt), run: String(a.runId ?? '-') })}: ${outcomeLabel(a.status)}${a.offerId ? ` · ${m('offerId', { id: a.offerId })}` : ''}`);
+      lines.push(`    ${values(a)}`);
+      if (a.errorCode || a.errorMessage) lines.push(`    ${m('said', { code: a.errorCode ?? '', message: a.errorMessage ?? '' })}`);
+    } else {
+      lines.push(`  ${m('neverPushed')}`);
+    }
+    lines.push('');
+  }
+  lines.push(chalk.bold(m('history')));
+  if (found.history.length === 0) lines.push(`  ${m('noHistory')}`);
+  for (const e of found.history) {
+    lines.push(`  ${formatTime(e.at)}  #${e.runId}  ${e.connection}  ${stageLabel(e.stage)}  ${outcomeLabel(e.outcome)}${e.code ? `  ${e.code}` : ''}${e.message ? chalk.dim(`  ${e.message}`) : ''}`);
+  }
+  return lines;
+}

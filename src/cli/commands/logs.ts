@@ -1,0 +1,227 @@
+import chalk from 'chalk';
+import { ExitCode, UserError } from '../../errors/index.js';
+import { defineMessages, formatDuration } from '../../i18n/index.js';
+import type { Db } from '../../store/db.js';
+import {
+  countFailedItems, countItemEvents, countPendingItems, failedItems, itemEvents, pendingItems, recentRuns,
+} from '../../store/queries.js';
+import type { ItemEventRow, PendingItem, ProblemItem, RunRow } from '../../store/queries.js';
+import { openContext } from '../context.js';
+import { toCsv } from '../csv.js';
+import { outcomeLabel, plainMessage, stageLabel, statusColour, statusLabel } from '../describe.js';
+import { page } from '../pager.js';
+import { formatTime, parseSince } from '../when.js';
+
+export interface LogsOptions {
+  failed?: boolean;
+  pending?: boolean;
+  run?: number;
+  connection?: string;
+  since?: string;
+  search?: string;
+  limit?: number;
+  json?: boolean;
+  csv?: boolean;
+}
+
+const m = defineMessages({
+  en: {
+    bothFormats: '--json and --csv cannot be used together',
+    bothLists: '--failed and --pending cannot be used together',
+    runsHeader: 'Latest runs',
+    run: '#{id}  {time}  {connection}  {status}  {duration}',
+    runCounts: 'pulled {pulled} · invalid {invalid} · new {new} · changed {changed} · vanished {vanished} · pushed {pushed} (created {created}, updated {updated}) · pending {pending} · rejected {rejected} · failed {failed}',
+    noRuns: 'No runs yet. Start one with `erp-sync run`.',
+    noEvents: 'No item events match.',
+    noFailed: 'No item is failing.',
+    noPending: 'No offer is waiting for approval.',
+    more: '{shown} of {total} shown; narrow with --connection, --since or --search, or raise --limit.',
+    marketplaceSaid: 'marketplace said: {message}',
+    details: 'details: {message}',
+    answer: 'answer: {detail}',
+    waitingSince: 'waiting since {time}',
+    hintItems: 'Item details: erp-sync logs --run ID · failing items: erp-sync logs --failed · one product: erp-sync explain BARCODE',
+  },
+  tr: {
+    bothFormats: '--json ve --csv birlikte kullanılamaz',
+    bothLists: '--failed ve --pending birlikte kullanılamaz',
+    runsHeader: 'Son çalışmalar',
+    run: '#{id}  {time}  {connection}  {status}  {duration}',
+    runCounts: 'getirilen {pulled} · geçersiz {invalid} · yeni {new} · değişen {changed} · kaybolan {vanished} · gönderilen {pushed} (oluşturulan {created}, güncellenen {updated}) · onay bekleyen {pending} · reddedilen {rejected} · başarısız {failed}',
+    noRuns: 'Henüz çalışma yok. `erp-sync run` ile başlatın.',
+    noEvents: 'Eşleşen ürün kaydı yok.',
+    noFailed: 'Başarısız ürün yok.',
+    noPending: 'Onay bekleyen teklif yok.',
+    more: '{total} kayıttan {shown} tanesi gösteriliyor; --connection, --since ya da --search ile daraltın veya --limit değerini artırın.',
+    marketplaceSaid: 'pazaryeri yanıtı: {message}',
+    details: 'ayrıntı: {message}',
+    answer: 'yanıt: {detail}',
+    waitingSince: '{time} tarihinden beri bekliyor',
+    hintItems: 'Ürün ayrıntıları: erp-sync logs --run NO · başarısız ürünler: erp-sync logs --failed · tek ürün: erp-sync explain BARKOD',
+  },
+});
+
+type View = 'runs' | 'events' | 'failed' | 'pending';
+
+/**
+ * `erp-sync logs`: without filters the latest runs and their counts; with
+ * --run, --since or --search the item events; --failed the items still
+ * failing; --pending the offers waiting for approval.
+ */
+export async function logsCommand(options: LogsOptions): Promise<ExitCode> {
+  if (options.json && options.csv) throw new UserError(m('bothFormats'), { code: 'USAGE', exitCode: ExitCode.usage });
+  if (options.failed && options.pending) throw new UserError(m('bothLists'), { code: 'USAGE', exitCode: ExitCode.usage });
+  let since: string | undefined;
+  if (options.since !== undefined) {
+    try {
+      since = parseSince(options.since);
+    } catch (error) {
+      throw new UserError(`--since "${options.since}": ${(error as Error).message}`, { code: 'USAGE', exitCode: ExitCode.usage });
+    }
+  }
+  const view: View = options.failed ? 'failed'
+    : options.pending ? 'pending'
+    : options.run !== undefined || since !== undefined || options.search !== undefined ? 'events'
+    : 'runs';
+
+  const ctx = openContext();
+  try {
+    const db = ctx.db();
+    const format = options.json ? 'json' : options.csv ? 'csv' : 'text';
+    const result = read(db, view, { ...options, since });
+    if (format === 'json') process.stdout.write(`${JSON.stringify(result.document, null, 2)}\n`);
+    else if (format === 'csv') process.stdout.write(result.csv());
+    else await page(result.text());
+    return ExitCode.ok;
+  } finally {
+    ctx.close();
+  }
+}
+
+interface ViewResult {
+  document: unknown;
+  csv(): string;
+  text(): string[];
+}
+
+function read(db: Db, view: View, options: LogsOptions): ViewResult {
+  const filter = { connection: options.connection, search: options.search, since: options.since };
+  switch (view) {
+    case 'runs': {
+      const runs = recentRuns(db, { connection: options.connection, limit: options.limit ?? 20 });
+      return { document: { runs }, csv: () => runsCsv(runs), text: () => runsText(runs) };
+    }
+    case 'events': {
+      const eventFilter = { ...filter, runId: options.run, limit: options.limit ?? 50 };
+      const events = itemEvents(db, eventFilter);
+      const total = events.length < eventFilter.limit ? events.length : countItemEvents(db, eventFilter);
+      return { document: { events, total }, csv: () => eventsCsv(events), text: () => eventsText(events, total) };
+    }
+    case 'failed': {
+      const itemFilter = { connection: options.connection, search: options.search, limit: options.limit ?? 100 };
+      const items = failedItems(db, itemFilter);
+      const total = items.length < itemFilter.limit ? items.length : countFailedItems(db, itemFilter);
+      return { document: { failed: items, total }, csv: () => failedCsv(items), text: () => failedText(items, total) };
+    }
+    case 'pending': {
+      const itemFilter = { connection: options.connection, search: options.search, limit: options.limit ?? 100 };
+      const items = pendingItems(db, itemFilter);
+      const total = items.length < itemFilter.limit ? items.length : countPendingItems(db, itemFilter);
+      return { document: { pending: items, total }, csv: () => pendingCsv(items), text: () => pendingText(items, total) };
+    }
+  }
+}
+
+const outcomeColour = (outcome: string) =>
+  outcome === 'created' || outcome === 'updated' ? chalk.green : outcome === 'pending_approval' || outcome === 'warning' ? chalk.yellow : chalk.red;
+
+function runsText(runs: RunRow[]): string[] {
+  if (runs.length === 0) return [m('noRuns')];
+  const lines = [chalk.bold(m('runsHeader'))];
+  for (const r of runs) {
+    lines.push(m('run', {
+      id: String(r.id), time: formatTime(r.startedAt), connection: r.connection,
+      status: statusColour(r.status)(statusLabel(r.status)), duration: r.durationMs === null ? '' : formatDuration(r.durationMs),
+    }));
+    lines.push(`  ${m('runCounts', {
+      pulled: r.pulled, invalid: r.invalid, new: r.new, changed: r.changed, vanished: r.vanished, pushed: r.pushed,
+      created: r.created, updated: r.updated, pending: r.pendingApproval, rejected: r.rejected, failed: r.failed,
+    })}`);
+    if (r.errorMessage) lines.push(`  ${chalk.red(`${r.errorCode ?? ''}: ${r.errorMessage}`)}`);
+  }
+  lines.push('', chalk.dim(m('hintItems')));
+  return lines;
+}
+
+function product(row: { barcode: string | null; sku: string | null; name: string | null }): string {
+  return [row.barcode ?? '-', row.sku ?? '-', row.name ?? ''].join('  ');
+}
+
+function more(shown: number, total: number): string[] {
+  return total > shown ? ['', chalk.dim(m('more', { shown, total }))] : [];
+}
+
+function detailText(detail: unknown): string {
+  const text = typeof detail === 'string' ? detail : JSON.stringify(detail);
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+function eventsText(events: ItemEventRow[], total: number): string[] {
+  if (events.length === 0) return [m('noEvents')];
+  const lines: string[] = [];
+  for (const e of events) {
+    lines.push(`${formatTime(e.at)}  #${e.runId}  ${e.connection}  ${stageLabel(e.stage)}  ${outcomeColour(e.outcome)(outcomeLabel(e.outcome))}${e.code ? `  ${e.code}` : ''}`);
+    lines.push(`  ${product(e)}`);
+    const plain = plainMessage(e.outcome, e.code);
+    if (plain) lines.push(`  ${plain}`);
+    if (e.message) lines.push(chalk.dim(`  ${m(e.stage === 'push' ? 'marketplaceSaid' : 'details', { message: e.message })}`));
+    if (e.detail !== null) lines.push(chalk.dim(`  ${m('answer', { detail: detailText(e.detail) })}`));
+  }
+  return [...lines, ...more(events.length, total)];
+}
+
+function failedText(items: ProblemItem[], total: number): string[] {
+  if (items.length === 0) return [m('noFailed')];
+  const lines: string[] = [];
+  for (const i of items) {
+    lines.push(`${i.connection}  ${product(i)}`);
+    lines.push(`  ${outcomeColour(i.outcome)(outcomeLabel(i.outcome))}${i.code ? `  ${i.code}` : ''}  ${formatTime(i.at)}  #${i.runId}`);
+    const plain = plainMessage(i.outcome, i.code);
+    if (plain) lines.push(`  ${plain}`);
+    if (i.message) lines.push(chalk.dim(`  ${i.message}`));
+  }
+  return [...lines, ...more(items.length, total)];
+}
+
+function pendingText(items: PendingItem[], total: number): string[] {
+  if (items.length === 0) return [m('noPending')];
+  const lines = items.map((i) => `${i.connection}  ${product(i)}  ${chalk.yellow(m('waitingSince', { time: formatTime(i.since) }))}`);
+  return [...lines, ...more(items.length, total)];
+}
+
+function runsCsv(runs: RunRow[]): string {
+  const columns = ['id', 'connection', 'driver', 'status', 'startedAt', 'finishedAt', 'durationMs', 'pulled', 'invalid', 'new', 'changed', 'vanished',
+    'unchanged', 'pushed', 'created', 'updated', 'pendingApproval', 'rejected', 'failed', 'exitCode', 'errorCode', 'errorMessage'] as const;
+  return toCsv(columns, runs.map((r) => columns.map((c) => r[c])));
+}
+
+function eventsCsv(events: ItemEventRow[]): string {
+  return toCsv(
+    ['at', 'runId', 'connection', 'barcode', 'sku', 'name', 'stage', 'outcome', 'code', 'explanation', 'message', 'detail'],
+    events.map((e) => [e.at, e.runId, e.connection, e.barcode, e.sku, e.name, e.stage, e.outcome, e.code, plainMessage(e.outcome, e.code), e.message, e.detail]),
+  );
+}
+
+function failedCsv(items: ProblemItem[]): string {
+  return toCsv(
+    ['connection', 'barcode', 'sku', 'name', 'outcome', 'code', 'explanation', 'message', 'runId', 'at'],
+    items.map((i) => [i.connection, i.barcode, i.sku, i.name, i.outcome, i.code, plainMessage(i.outcome, i.code), i.message, i.runId, i.at]),
+  );
+}
+
+function pendingCsv(items: PendingItem[]): string {
+  return toCsv(
+    ['connection', 'barcode', 'sku', 'name', 'offerId', 'price', 'currency', 'stock', 'since', 'runId'],
+    items.map((i) => [i.connection, i.barcode, i.sku, i.name, i.offerId, i.price, i.currency, i.stock, i.since, i.runId]),
+  );
+}

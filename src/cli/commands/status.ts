@@ -1,0 +1,153 @@
+import chalk from 'chalk';
+import { paths } from '../../config/home.js';
+import { lockHolder } from '../../engine/lock.js';
+import type { LockOwner } from '../../engine/lock.js';
+import { ExitCode } from '../../errors/index.js';
+import { defineMessages } from '../../i18n/index.js';
+import { connectionStatus, knownConnections } from '../../store/queries.js';
+import type { ConnectionStatus } from '../../store/queries.js';
+import { openContext } from '../context.js';
+import { statusColour, statusLabel } from '../describe.js';
+import { formatAgo, formatTime } from '../when.js';
+import { installedSchedule } from './schedule.js';
+import type { InstalledSchedule } from './schedule.js';
+
+export interface StatusOptions {
+  json?: boolean;
+}
+
+const m = defineMessages({
+  en: {
+    ok: 'OK',
+    attention: 'needs attention',
+    broken: 'not syncing',
+    never: 'never synced',
+    running: 'syncing now (pid {pid}, since {time})',
+    lastSync: 'Last sync',
+    lastRun: 'Last run',
+    failing: 'Failing',
+    pending: 'Pending approval',
+    alerts: 'Open alerts',
+    schedule: 'Schedule',
+    noSync: 'never',
+    runLine: '#{id} {status}, {ago} · pulled {pulled} · pushed {pushed} · rejected {rejected} · failed {failed}',
+    items: '{count} items',
+    offers: '{count} offers',
+    seeFailed: 'see: erp-sync logs --failed --connection {connection}',
+    seePending: 'see: erp-sync logs --pending --connection {connection}',
+    none: 'none',
+    alert: '{kind}: {message} (since {time})',
+    noSchedule: 'not installed; set one up with: erp-sync schedule --every 15m --install',
+    scheduleSystemd: 'systemd timer ({when}), {where}',
+    scheduleCron: 'crontab ({when})',
+    noConnections: 'No connections yet. Connect an ERP with `erp-sync connect <driver> --name NAME`.',
+  },
+  tr: {
+    ok: 'SORUN YOK',
+    attention: 'ilgilenilmeli',
+    broken: 'senkronize olmuyor',
+    never: 'hiç senkronize edilmedi',
+    running: 'şu anda senkronize ediliyor (pid {pid}, {time} itibarıyla)',
+    lastSync: 'Son senkronizasyon',
+    lastRun: 'Son çalışma',
+    failing: 'Başarısız',
+    pending: 'Onay bekliyor',
+    alerts: 'Açık uyarılar',
+    schedule: 'Zamanlama',
+    noSync: 'hiç',
+    runLine: '#{id} {status}, {ago} · getirilen {pulled} · gönderilen {pushed} · reddedilen {rejected} · başarısız {failed}',
+    items: '{count} ürün',
+    offers: '{count} teklif',
+    seeFailed: 'bakın: erp-sync logs --failed --connection {connection}',
+    seePending: 'bakın: erp-sync logs --pending --connection {connection}',
+    none: 'yok',
+    alert: '{kind}: {message} ({time} tarihinden beri)',
+    noSchedule: 'kurulu değil; kurmak için: erp-sync schedule --every 15m --install',
+    scheduleSystemd: 'systemd zamanlayıcısı ({when}), {where}',
+    scheduleCron: 'crontab ({when})',
+    noConnections: 'Henüz bağlantı yok. Bir ERP bağlamak için: `erp-sync connect <sürücü> --name AD`.',
+  },
+});
+
+export type Health = 'ok' | 'attention' | 'broken' | 'never';
+
+export interface ConnectionReport extends ConnectionStatus {
+  driver: string | null;
+  health: Health;
+  runningNow: LockOwner | null;
+}
+
+export interface StatusReport {
+  connections: ConnectionReport[];
+  schedule: InstalledSchedule | null;
+}
+
+/**
+ * Broken: the last run failed or was stopped by a guard, or an alert is
+ * open. Needs attention: it synced, but items fail or the run was partial.
+ */
+export function healthOf(status: ConnectionStatus): Health {
+  if (!status.lastRun) return 'never';
+  if (status.openAlerts.length > 0 || ['failed', 'guarded'].includes(status.lastRun.status) || !status.lastSuccess) return 'broken';
+  if (status.lastRun.status !== 'succeeded' || status.failing > 0) return 'attention';
+  return 'ok';
+}
+
+/** `erp-sync status`: each connection's state in a few lines. */
+export async function statusCommand(options: StatusOptions): Promise<ExitCode> {
+  const ctx = openContext();
+  let report: StatusReport;
+  try {
+    const db = ctx.db();
+    const configured = ctx.config.connections();
+    const names = [...new Set([...configured.map((c) => c.name), ...knownConnections(db)])];
+    report = {
+      connections: connectionStatus(db, names).map((status) => ({
+        ...status,
+        driver: configured.find((c) => c.name === status.connection)?.driver ?? status.lastRun?.driver ?? null,
+        health: healthOf(status),
+        runningNow: lockHolder(paths.locks(ctx.home), status.connection) ?? null,
+      })),
+      schedule: installedSchedule() ?? null,
+    };
+  } finally {
+    ctx.close();
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(`${renderStatus(report).join('\n')}\n`);
+  return ExitCode.ok;
+}
+
+const healthColour = { ok: chalk.green, attention: chalk.yellow, broken: chalk.red, never: chalk.dim } as const;
+
+export function renderStatus(report: StatusReport): string[] {
+  const lines: string[] = [];
+  const labels = [m('lastSync'), m('lastRun'), m('failing'), m('pending'), m('alerts'), m('schedule')];
+  const width = Math.max(...labels.map((l) => l.length)) + 2;
+  const row = (label: string, value: string) => `  ${(label ? `${label}:` : '').padEnd(width)}${value}`;
+  if (report.connections.length === 0) lines.push(m('noConnections'));
+  for (const c of report.connections) {
+    lines.push(`${chalk.bold(c.connection)}${c.driver ? ` (${c.driver})` : ''}  ${healthColour[c.health](`● ${m(c.health)}`)}`);
+    if (c.runningNow) lines.push(`  ${chalk.cyan(m('running', { pid: String(c.runningNow.pid), time: formatTime(c.runningNow.startedAt) }))}`);
+    const success = c.lastSuccess?.finishedAt;
+    lines.push(row(m('lastSync'), success ? `${formatAgo(success)} (${formatTime(success)})` : m('noSync')));
+    if (c.lastRun) {
+      const r = c.lastRun;
+      lines.push(row(m('lastRun'), m('runLine', {
+        id: String(r.id), status: statusColour(r.status)(statusLabel(r.status)), ago: formatAgo(r.finishedAt ?? r.startedAt),
+        pulled: r.pulled, pushed: r.pushed, rejected: r.rejected, failed: r.failed,
+      })));
+      if (r.errorMessage) lines.push(row('', chalk.red(r.errorMessage)));
+    }
+    lines.push(row(m('failing'), c.failing > 0 ? `${chalk.red(m('items', { count: c.failing }))}  ${chalk.dim(m('seeFailed', { connection: c.connection }))}` : m('none')));
+    lines.push(row(m('pending'), c.pendingApproval > 0 ? `${chalk.yellow(m('offers', { count: c.pendingApproval }))}  ${chalk.dim(m('seePending', { connection: c.connection }))}` : m('none')));
+    if (c.openAlerts.length === 0) lines.push(row(m('alerts'), m('none')));
+    for (const [i, a] of c.openAlerts.entries()) {
+      lines.push(row(i === 0 ? m('alerts') : '', chalk.red(m('alert', { kind: a.kind, message: a.message, time: formatTime(a.openedAt) }))));
+    }
+    lines.push('');
+  }
+  const s = report.schedule;
+  lines.push(`${m('schedule')}: ${!s ? chalk.yellow(m('noSchedule')) : s.kind === 'cron' ? m('scheduleCron', { when: s.when }) : m('scheduleSystemd', { when: s.when, where: s.where })}`);
+  return lines;
+}

@@ -1,0 +1,18 @@
+/**
+ * CSV for spreadsheets (RFC 4180, CRLF), with a UTF-8 byte order mark so
+ * Excel shows Turkish letters right. Text that Excel would run as a formula
+ * (=, +, -, @ at the start) is prefixed with an apostrophe; numbers are left
+ * alone.
+ */
+export function toCsv(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  const lines = [columns, ...rows].map((row) => row.map(cell).join(','));
+  return `\uFEFF${lines.join('\r\n')}\r\n`;
+}
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  let text = typeof value === 'string' ? value : JSON.stringify(value);
+  if (/^[=+\-@\t\r]/.test(text) && !/^-?\d+(\.\d+)?$/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}

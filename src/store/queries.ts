@@ -1,0 +1,573 @@
+import type { Db } from './db.js';
+
+/**
+ * Read models shared by the CLI (`logs`, `status`, `explain`) and the web
+ * page. Every function reads only, returns plain camelCase objects ready for
+ * JSON, and bounds its result with a limit so a 100k-item table never ends
+ * up in memory at once.
+ */
+
+export interface RunRow {
+  id: number;
+  connection: string;
+  driver: string;
+  /** running, succeeded, partial, failed, guarded, interrupted. */
+  status: string;
+  dryRun: boolean;
+  resync: boolean;
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  pullComplete: boolean;
+  pulled: number;
+  invalid: number;
+  new: number;
+  changed: number;
+  vanished: number;
+  unchanged: number;
+  pushed: number;
+  created: number;
+  updated: number;
+  pendingApproval: number;
+  rejected: number;
+  failed: number;
+  exitCode: number | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+export interface ItemEventRow {
+  id: number;
+  runId: number;
+  connection: string;
+  at: string;
+  barcode: string | null;
+  sku: string | null;
+  name: string | null;
+  /** pull, validate, push. */
+  stage: string;
+  /** invalid, warning, created, updated, pending_approval, rejected, failed. */
+  outcome: string;
+  code: string | null;
+  message: string | null;
+  /** The relevant, already redacted, part of the ERP's or marketplace's answer. */
+  detail: unknown;
+}
+
+/** An item whose latest outcome is a problem that still stands. */
+export interface ProblemItem {
+  connection: string;
+  /** The item's key: its barcode, else `sku:<SKU>`, else `name:<name>`. */
+  item: string;
+  barcode: string | null;
+  sku: string | null;
+  name: string | null;
+  outcome: 'failed' | 'rejected' | 'invalid';
+  code: string | null;
+  message: string | null;
+  runId: number;
+  /** When the problem was last recorded (a persisting invalid product is recorded once, when it appeared). */
+  at: string;
+}
+
+/** An offer the marketplace accepted into its approval queue and has not answered for since. */
+export interface PendingItem {
+  connection: string;
+  barcode: string;
+  sku: string;
+  name: string;
+  offerId: string | null;
+  price: string;
+  currency: string;
+  stock: number;
+  runId: number | null;
+  /** When the marketplace answered pending_approval. */
+  since: string;
+}
+
+export interface AlertRow {
+  id: number;
+  connection: string;
+  kind: string;
+  message: string;
+  openedAt: string;
+  lastSeenAt: string;
+  runId: number | null;
+}
+
+export interface ConnectionStatus {
+  connection: string;
+  /** The latest run that succeeded without a dry run: the last time the marketplace fully matched the ERP. */
+  lastSuccess: RunRow | null;
+  /** The latest run that was not a dry run, whatever its result (possibly still running). */
+  lastRun: RunRow | null;
+  failing: number;
+  pendingApproval: number;
+  openAlerts: AlertRow[];
+}
+
+export interface RunFilter {
+  connection?: string | undefined;
+  /** ISO timestamp: runs started at or after it. */
+  since?: string | undefined;
+  /** Default 20. */
+  limit?: number | undefined;
+  /** Dry runs are left out unless asked for. */
+  includeDryRuns?: boolean | undefined;
+}
+
+export interface EventFilter {
+  runId?: number | undefined;
+  connection?: string | undefined;
+  /** ISO timestamp: events at or after it. */
+  since?: string | undefined;
+  /** Matched against barcode, SKU and name; see {@link foldForSearch}. */
+  search?: string | undefined;
+  outcome?: string | readonly string[] | undefined;
+  code?: string | undefined;
+  /** Default 100. */
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+export interface ItemFilter {
+  connection?: string | undefined;
+  search?: string | undefined;
+  /** Default 100. */
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+/** Turkish letters and their plain forms; İ and I both become i, as do i and ı. */
+const PLAIN: Record<string, string> = {
+  ç: 'c', Ç: 'c', ğ: 'g', Ğ: 'g', ı: 'i', İ: 'i', ö: 'o', Ö: 'o', ş: 's', Ş: 's', ü: 'u', Ü: 'u', â: 'a', Â: 'a', î: 'i', Î: 'i', û: 'u', Û: 'u',
+};
+
+/**
+ * The form both sides of a search are compared in: Turkish letters to their
+ * plain forms and everything in lower case, so the Turkish pairs İ/i and I/ı
+ * match each other, and so do "kilim", "KİLİM" and an ASCII "KILIM" typed on
+ * a foreign keyboard, or "cay" and "ÇAY". Runs once per row searched, hence
+ * the table instead of Unicode normalization for the common letters.
+ */
+export function foldForSearch(text: string): string {
+  return text.replace(/[^\x00-\x7f]/g, (c) => PLAIN[c] ?? c.normalize('NFD').replace(/\p{M}/gu, '')).toLowerCase();
+}
+
+const FOLD = 'erp_sync_fold';
+const withFold = new WeakSet<Db>();
+
+/** Registers the search folding as a deterministic SQLite function, once per connection. */
+function registerFold(db: Db): void {
+  if (withFold.has(db)) return;
+  db.function(FOLD, { deterministic: true }, (value: unknown) => (typeof value === 'string' ? foldForSearch(value) : null));
+  withFold.add(db);
+}
+
+/** A bound WHERE clause assembled from optional filters. */
+class Where {
+  readonly clauses: string[] = [];
+  readonly params: unknown[] = [];
+  add(clause: string, ...params: unknown[]): this {
+    this.clauses.push(clause);
+    this.params.push(...params);
+    return this;
+  }
+  get sql(): string {
+    return this.clauses.length > 0 ? `WHERE ${this.clauses.join(' AND ')}` : '';
+  }
+}
+
+/**
+ * Digits (a barcode, most stock codes) are the same in every case, so such a
+ * search compares the columns as stored and skips calling into JavaScript
+ * for each row.
+ */
+function searchClause(db: Db, where: Where, search: string | undefined, alias: string): void {
+  const needle = search?.trim();
+  if (!needle) return;
+  if (/^[0-9 ._/-]+$/.test(needle)) {
+    where.add(`(instr(${alias}.barcode, ?) > 0 OR instr(${alias}.sku, ?) > 0 OR instr(${alias}.name, ?) > 0)`, needle, needle, needle);
+    return;
+  }
+  registerFold(db);
+  where.add(
+    `instr(${FOLD}(coalesce(${alias}.barcode, '') || char(31) || coalesce(${alias}.sku, '') || char(31) || coalesce(${alias}.name, '')), ?) > 0`,
+    foldForSearch(needle),
+  );
+}
+
+const limitOf = (limit: number | undefined, fallback: number) => Math.max(0, Math.floor(limit ?? fallback));
+const offsetOf = (offset: number | undefined) => Math.max(0, Math.floor(offset ?? 0));
+
+const RUN_COLUMNS = `id, connection, driver, status, dry_run, resync, started_at, finished_at, duration_ms, pull_complete, pulled, invalid,
+  new, changed, vanished, unchanged, pushed, created, updated, pending_approval, rejected, failed, exit_code, error_code, error_message`;
+
+interface RunRecord {
+  id: number; connection: string; driver: string; status: string; dry_run: number; resync: number; started_at: string;
+  finished_at: string | null; duration_ms: number | null; pull_complete: number; pulled: number; invalid: number; new: number;
+  changed: number; vanished: number; unchanged: number; pushed: number; created: number; updated: number; pending_approval: number;
+  rejected: number; failed: number; exit_code: number | null; error_code: string | null; error_message: string | null;
+}
+
+function toRun(r: RunRecord): RunRow {
+  return {
+    id: r.id, connection: r.connection, driver: r.driver, status: r.status, dryRun: r.dry_run === 1, resync: r.resync === 1,
+    startedAt: r.started_at, finishedAt: r.finished_at, durationMs: r.duration_ms, pullComplete: r.pull_complete === 1,
+    pulled: r.pulled, invalid: r.invalid, new: r.new, changed: r.changed, vanished: r.vanished, unchanged: r.unchanged,
+    pushed: r.pushed, created: r.created, updated: r.updated, pendingApproval: r.pending_approval, rejected: r.rejected,
+    failed: r.failed, exitCode: r.exit_code, errorCode: r.error_code, errorMessage: r.error_message,
+  };
+}
+
+/** The latest runs, newest first. */
+export function recentRuns(db: Db, filter: RunFilter = {}): RunRow[] {
+  const where = new Where();
+  if (filter.connection !== undefined) where.add('connection = ?', filter.connection);
+  if (filter.since !== undefined) where.add('started_at >= ?', filter.since);
+  if (!filter.includeDryRuns) where.add('dry_run = 0');
+  const rows = db
+    .prepare(`SELECT ${RUN_COLUMNS} FROM runs ${where.sql} ORDER BY id DESC LIMIT ?`)
+    .all(...where.params, limitOf(filter.limit, 20)) as RunRecord[];
+  return rows.map(toRun);
+}
+
+/** One run by id. */
+export function getRun(db: Db, id: number): RunRow | undefined {
+  const row = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) as RunRecord | undefined;
+  return row && toRun(row);
+}
+
+interface EventRecord {
+  id: number; run_id: number; connection: string; at: string; barcode: string | null; sku: string | null; name: string | null;
+  stage: string; outcome: string; code: string | null; message: string | null; detail: string | null;
+}
+
+function parseDetail(detail: string | null): unknown {
+  if (detail === null) return null;
+  try {
+    return JSON.parse(detail);
+  } catch {
+    // Details longer than the stored limit are cut mid-JSON: the text is still what support needs.
+    return detail;
+  }
+}
+
+function toEvent(r: EventRecord): ItemEventRow {
+  return {
+    id: r.id, runId: r.run_id, connection: r.connection, at: r.at, barcode: r.barcode, sku: r.sku, name: r.name,
+    stage: r.stage, outcome: r.outcome, code: r.code, message: r.message, detail: parseDetail(r.detail),
+  };
+}
+
+function eventWhere(db: Db, filter: EventFilter): Where {
+  const where = new Where();
+  if (filter.runId !== undefined) where.add('e.run_id = ?', filter.runId);
+  // The unary + keeps SQLite from reading every event of the connection through events_by_item and sorting them: newest-first by rowid stops at the limit.
+  if (filter.connection !== undefined) where.add('+e.connection = ?', filter.connection);
+  if (filter.since !== undefined) where.add('e.at >= ?', filter.since);
+  if (filter.code !== undefined) where.add('e.code = ?', filter.code);
+  if (filter.outcome !== undefined) {
+    const outcomes = typeof filter.outcome === 'string' ? [filter.outcome] : [...filter.outcome];
+    where.add(`e.outcome IN (${outcomes.map(() => '?').join(', ') || 'NULL'})`, ...outcomes);
+  }
+  searchClause(db, where, filter.search, 'e');
+  return where;
+}
+
+/** Item events, newest first. */
+export function itemEvents(db: Db, filter: EventFilter = {}): ItemEventRow[] {
+  const where = eventWhere(db, filter);
+  const rows = db
+    .prepare(
+      `SELECT e.id, e.run_id, e.connection, e.at, e.barcode, e.sku, e.name, e.stage, e.outcome, e.code, e.message, e.detail
+         FROM events e ${where.sql} ORDER BY e.id DESC LIMIT ? OFFSET ?`,
+    )
+    .all(...where.params, limitOf(filter.limit, 100), offsetOf(filter.offset)) as EventRecord[];
+  return rows.map(toEvent);
+}
+
+/** How many item events match (for paging); limit and offset are ignored. */
+export function countItemEvents(db: Db, filter: EventFilter = {}): number {
+  const where = eventWhere(db, filter);
+  return (db.prepare(`SELECT count(*) AS n FROM events e ${where.sql}`).get(...where.params) as { n: number }).n;
+}
+
+function problemWhere(db: Db, filter: ItemFilter): Where {
+  const where = new Where().add(`i.outcome IN ('failed', 'rejected', 'invalid')`);
+  if (filter.connection !== undefined) where.add('i.connection = ?', filter.connection);
+  where.add(
+    `(i.outcome <> 'invalid' OR i.barcode IS NULL OR i.barcode = ''
+      OR EXISTS (SELECT 1 FROM staging s WHERE s.connection = i.connection AND s.barcode = i.barcode AND s.valid = 0))`,
+  );
+  searchClause(db, where, filter.search, 'i');
+  return where;
+}
+
+/**
+ * Problems that still stand: items whose latest outcome is failed, rejected or
+ * invalid. A later success replaces the latest outcome, so a fixed item drops
+ * out by itself; an invalid item also drops out once the latest pull no longer
+ * has it, or has it valid again (an unchanged product is not pushed, so its
+ * outcome would otherwise stay invalid). Invalid records without a barcode are
+ * never staged and cannot be checked that way: they stay listed until a later
+ * outcome replaces them.
+ * Newest problem first.
+ */
+export function failedItems(db: Db, filter: ItemFilter = {}): ProblemItem[] {
+  const where = problemWhere(db, filter);
+  const rows = db
+    .prepare(
+      `SELECT i.connection, i.item, i.barcode, i.sku, i.name, i.outcome, i.code, i.message, i.run_id AS runId, i.at
+         FROM item_state i ${where.sql} ORDER BY i.at DESC, i.item LIMIT ? OFFSET ?`,
+    )
+    .all(...where.params, limitOf(filter.limit, 100), offsetOf(filter.offset)) as ProblemItem[];
+  return rows;
+}
+
+export function countFailedItems(db: Db, filter: ItemFilter = {}): number {
+  const where = problemWhere(db, filter);
+  return (db.prepare(`SELECT count(*) AS n FROM item_state i ${where.sql}`).get(...where.params) as { n: number }).n;
+}
+
+function pendingWhere(db: Db, filter: ItemFilter): Where {
+  const where = new Where().add(`p.status = 'pending_approval'`);
+  if (filter.connection !== undefined) where.add('p.connection = ?', filter.connection);
+  searchClause(db, where, filter.search, 'p');
+  return where;
+}
+
+/**
+ * Offers the marketplace holds for approval (the barcode is not in its master
+ * catalog), per the snapshot: the marketplace's latest answer for each offer.
+ */
+export function pendingItems(db: Db, filter: ItemFilter = {}): PendingItem[] {
+  const where = pendingWhere(db, filter);
+  return db
+    .prepare(
+      `SELECT p.connection, p.barcode, p.sku, p.name, p.offer_id AS offerId, p.price, p.currency, p.stock, p.run_id AS runId, p.acked_at AS since
+         FROM snapshot p ${where.sql} ORDER BY p.acked_at DESC, p.barcode LIMIT ? OFFSET ?`,
+    )
+    .all(...where.params, limitOf(filter.limit, 100), offsetOf(filter.offset)) as PendingItem[];
+}
+
+export function countPendingItems(db: Db, filter: ItemFilter = {}): number {
+  const where = pendingWhere(db, filter);
+  return (db.prepare(`SELECT count(*) AS n FROM snapshot p ${where.sql}`).get(...where.params) as { n: number }).n;
+}
+
+/** Alerts not closed yet, oldest first. */
+export function openAlerts(db: Db, connection?: string): AlertRow[] {
+  const where = new Where().add('closed_at IS NULL');
+  if (connection !== undefined) where.add('connection = ?', connection);
+  return db
+    .prepare(
+      `SELECT id, connection, kind, message, opened_at AS openedAt, last_seen_at AS lastSeenAt, run_id AS runId
+         FROM alerts ${where.sql} ORDER BY opened_at, id`,
+    )
+    .all(...where.params) as AlertRow[];
+}
+
+/** Every connection that has ever run, by name. */
+export function knownConnections(db: Db): string[] {
+  return (db.prepare(`SELECT DISTINCT connection FROM runs ORDER BY connection`).all() as { connection: string }[]).map((r) => r.connection);
+}
+
+/**
+ * The state of each connection at a glance. `connections` are the configured
+ * ones (so a connection that never ran still shows); without it, every
+ * connection that has run.
+ */
+export function connectionStatus(db: Db, connections: readonly string[] = knownConnections(db)): ConnectionStatus[] {
+  const lastSuccess = db.prepare(
+    `SELECT ${RUN_COLUMNS} FROM runs WHERE connection = ? AND status = 'succeeded' AND dry_run = 0 ORDER BY id DESC LIMIT 1`,
+  );
+  const lastRun = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE connection = ? AND dry_run = 0 ORDER BY id DESC LIMIT 1`);
+  return connections.map((connection) => {
+    const success = lastSuccess.get(connection) as RunRecord | undefined;
+    const last = lastRun.get(connection) as RunRecord | undefined;
+    return {
+      connection,
+      lastSuccess: success ? toRun(success) : null,
+      lastRun: last ? toRun(last) : null,
+      failing: countFailedItems(db, { connection }),
+      pendingApproval: countPendingItems(db, { connection }),
+      openAlerts: openAlerts(db, connection),
+    };
+  });
+}
+
+/** What the latest pull holds for one product: the ERP's record and the normalized values. */
+export interface StagedProduct {
+  connection: string;
+  barcode: string;
+  sku: string;
+  name: string;
+  price: string | null;
+  currency: string | null;
+  vatRate: string | null;
+  priceIncludesVat: boolean | null;
+  stock: number | null;
+  active: boolean | null;
+  valid: boolean;
+  errorCode: string | null;
+  /** Content hash of the normalized values: equal to the acknowledged offer's when nothing changed since. */
+  hash: string | null;
+  /** The ERP's record as it arrived (JSON, possibly cut at 4,000 characters). */
+  raw: unknown;
+}
+
+/** What the marketplace last acknowledged for one offer. */
+export interface AcknowledgedOffer {
+  connection: string;
+  barcode: string;
+  sku: string;
+  name: string;
+  price: string;
+  currency: string;
+  vatRate: string;
+  priceIncludesVat: boolean;
+  stock: number;
+  active: boolean;
+  /** created, updated, pending_approval, rejected. */
+  status: string;
+  hash: string;
+  offerId: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  ackedAt: string;
+  runId: number | null;
+}
+
+/** A batch holding the offer, written but not answered yet: it is sent again on the next run. */
+export interface WaitingBatch {
+  connection: string;
+  outboxId: number;
+  runId: number;
+  createdAt: string;
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface ItemStateRow {
+  connection: string;
+  item: string;
+  barcode: string | null;
+  sku: string | null;
+  name: string | null;
+  outcome: string;
+  code: string | null;
+  message: string | null;
+  runId: number;
+  at: string;
+}
+
+export interface ProductExplanation {
+  /** What the latest pull holds, per connection where the product was found. */
+  staged: StagedProduct[];
+  acknowledged: AcknowledgedOffer[];
+  /** The latest outcome per connection. */
+  state: ItemStateRow[];
+  waiting: WaitingBatch[];
+  /** Recent item events, newest first. */
+  history: ItemEventRow[];
+}
+
+/**
+ * Everything known about one product, found by exact barcode or SKU, across
+ * connections unless one is given. The SKU is resolved to barcodes first so
+ * the event history is read through the (connection, barcode) index.
+ */
+export function explainProduct(db: Db, key: string, options: { connection?: string | undefined; historyLimit?: number | undefined } = {}): ProductExplanation {
+  const connections = options.connection === undefined ? knownConnections(db) : [options.connection];
+  const staging = db.prepare(
+    `SELECT connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, valid, error_code, hash, raw
+       FROM staging WHERE connection = ? AND (barcode = ? OR sku = ?) ORDER BY barcode`,
+  );
+  const snapshot = db.prepare(
+    `SELECT connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, status, hash, offer_id, error_code,
+            error_message, acked_at, run_id
+       FROM snapshot WHERE connection = ? AND (barcode = ? OR sku = ?) ORDER BY barcode`,
+  );
+  const stateByItem = db.prepare(
+    `SELECT connection, item, barcode, sku, name, outcome, code, message, run_id AS runId, at FROM item_state WHERE connection = ? AND item = ?`,
+  );
+  const stateBySku = db.prepare(
+    `SELECT connection, item, barcode, sku, name, outcome, code, message, run_id AS runId, at FROM item_state WHERE connection = ? AND sku = ?`,
+  );
+  // An instr() on the quoted barcode finds candidate batches without parsing every body; the parse confirms.
+  const outbox = db.prepare(
+    `SELECT id, run_id, created_at, attempts, last_error, body FROM outbox WHERE connection = ? AND instr(body, ?) > 0 ORDER BY id`,
+  );
+  const eventsByBarcode = db.prepare(
+    `SELECT id, run_id, connection, at, barcode, sku, name, stage, outcome, code, message, detail FROM events
+      WHERE connection = ? AND barcode = ? ORDER BY id DESC LIMIT ?`,
+  );
+  const eventsWithoutBarcode = db.prepare(
+    `SELECT id, run_id, connection, at, barcode, sku, name, stage, outcome, code, message, detail FROM events
+      WHERE connection = ? AND barcode IS NULL AND sku = ? ORDER BY id DESC LIMIT ?`,
+  );
+  const historyLimit = limitOf(options.historyLimit, 20);
+  const result: ProductExplanation = { staged: [], acknowledged: [], state: [], waiting: [], history: [] };
+
+  for (const connection of connections) {
+    const stagedRows = staging.all(connection, key, key) as {
+      connection: string; barcode: string; sku: string; name: string; price: string | null; currency: string | null; vat_rate: string | null;
+      price_includes_vat: number | null; stock: number | null; active: number | null; valid: number; error_code: string | null; hash: string | null;
+      raw: string | null;
+    }[];
+    for (const r of stagedRows) {
+      result.staged.push({
+        connection, barcode: r.barcode, sku: r.sku, name: r.name, price: r.price, currency: r.currency, vatRate: r.vat_rate,
+        priceIncludesVat: r.price_includes_vat === null ? null : r.price_includes_vat === 1, stock: r.stock,
+        active: r.active === null ? null : r.active === 1, valid: r.valid === 1, errorCode: r.error_code, hash: r.hash, raw: parseDetail(r.raw),
+      });
+    }
+    const snapshotRows = snapshot.all(connection, key, key) as {
+      barcode: string; sku: string; name: string; price: string; currency: string; vat_rate: string; price_includes_vat: number;
+      stock: number; active: number; status: string; hash: string; offer_id: string | null; error_code: string | null; error_message: string | null;
+      acked_at: string; run_id: number | null;
+    }[];
+    for (const r of snapshotRows) {
+      result.acknowledged.push({
+        connection, barcode: r.barcode, sku: r.sku, name: r.name, price: r.price, currency: r.currency, vatRate: r.vat_rate,
+        priceIncludesVat: r.price_includes_vat === 1, stock: r.stock, active: r.active === 1, status: r.status, hash: r.hash, offerId: r.offer_id,
+        errorCode: r.error_code, errorMessage: r.error_message, ackedAt: r.acked_at, runId: r.run_id,
+      });
+    }
+
+    const states = new Map<string, ItemStateRow>();
+    for (const row of stateBySku.all(connection, key) as ItemStateRow[]) states.set(row.item, row);
+    const direct = stateByItem.get(connection, key) as ItemStateRow | undefined;
+    if (direct) states.set(direct.item, direct);
+    const barcodes = new Set<string>([
+      ...stagedRows.map((r) => r.barcode),
+      ...snapshotRows.map((r) => r.barcode),
+      ...[...states.values()].flatMap((s) => (s.barcode ? [s.barcode] : [])),
+    ]);
+    for (const barcode of barcodes) {
+      const row = stateByItem.get(connection, barcode) as ItemStateRow | undefined;
+      if (row) states.set(row.item, row);
+    }
+    result.state.push(...states.values());
+
+    for (const barcode of barcodes) {
+      const rows = outbox.all(connection, `"barcode":${JSON.stringify(barcode)}`) as {
+        id: number; run_id: number; created_at: string; attempts: number; last_error: string | null; body: string;
+      }[];
+      for (const r of rows) {
+        const offers = (JSON.parse(r.body) as { offers: { barcode: string }[] }).offers;
+        if (!offers.some((o) => o.barcode === barcode) || result.waiting.some((w) => w.outboxId === r.id)) continue;
+        result.waiting.push({ connection, outboxId: r.id, runId: r.run_id, createdAt: r.created_at, attempts: r.attempts, lastError: r.last_error });
+      }
+    }
+
+    const events = [
+      ...[...barcodes].flatMap((barcode) => eventsByBarcode.all(connection, barcode, historyLimit) as EventRecord[]),
+      ...(eventsWithoutBarcode.all(connection, key, historyLimit) as EventRecord[]),
+    ];
+    result.history.push(...events.map(toEvent));
+  }
+  result.history = result.history.sort((a, b) => b.id - a.id).slice(0, historyLimit);
+  return result;
+}
