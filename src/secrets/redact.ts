@@ -28,16 +28,17 @@ const urlCredentials = /(\/\/)[^/\s:@]+:[^/\s@]+@/g;
 
 export function redact(text: string): string {
   if (!text) return text;
-  let out = text
-    .replace(jsonField, `$1"${MASK}"`)
-    .replace(formField, `$1${MASK}`)
-    .replace(authHeader, `$1 ${MASK}`)
-    .replace(urlCredentials, `$1${MASK}@`);
+  let out = text;
+  // Known values first: a pattern below may mask only the part of a secret it recognizes.
   if (known.size > 0) {
     pattern ??= new RegExp([...known].sort((a, b) => b.length - a.length).map(escape).join('|'), 'g');
     out = out.replace(pattern, MASK);
   }
-  return out;
+  return out
+    .replace(jsonField, `$1"${MASK}"`)
+    .replace(formField, `$1${MASK}`)
+    .replace(authHeader, `$1 ${MASK}`)
+    .replace(urlCredentials, `$1${MASK}@`);
 }
 
 /** Redacts every string inside a JSON-like value. */

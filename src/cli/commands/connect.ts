@@ -1,105 +1,553 @@
+import chalk from 'chalk';
+import { readFileSync } from 'node:fs';
 import { drivers, findDriver } from '../../../drivers/index.js';
 import { MARKETPLACE, checkConnectionName } from '../../config/config.js';
-import type { ConnectionConfig } from '../../config/config.js';
-import { ExitCode, UserError } from '../../errors/index.js';
+import type { ConnectionConfig, MarketplaceConfig } from '../../config/config.js';
+import type { Driver, FieldSpec } from '../../driver/contract.js';
+import { parseRateLimit } from '../../driver/context.js';
+import type { Failure } from '../../engine/failure.js';
+import { ExitCode, UserError, errorMessage } from '../../errors/index.js';
+import { defineMessages, t } from '../../i18n/index.js';
+import { trimFinalNewline } from '../../secrets/file.js';
+import { redact, registerSecret } from '../../secrets/redact.js';
 import { envVarName } from '../../secrets/store.js';
-import type { SecretStoreKind } from '../../secrets/store.js';
-import { t } from '../../i18n/index.js';
+import type { SecretStore, SecretStoreKind } from '../../secrets/store.js';
 import { openContext } from '../context.js';
+import type { CliContext } from '../context.js';
 import { createOutput } from '../output.js';
+import type { Output } from '../output.js';
+import { askChoice, askField, askYesNo, canPrompt, fieldLabel, fieldProblem, normalizeFieldValue } from '../prompts.js';
+import type { Choice } from '../prompts.js';
+import { checkConnection, testFailed, testingMessage } from './test-connection.js';
 
 export interface ConnectOptions {
   name?: string;
   baseUrl?: string;
   set?: string[];
   secretStore?: string;
+  secretFile?: string[];
+  yes?: boolean;
+  /** False with --no-test. */
+  test?: boolean;
   json?: boolean;
 }
 
 /** Settings every ERP connection understands, beside its driver's own fields. */
-export const engineSettings = ['concurrency', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent'] as const;
+export const engineSettings = ['concurrency', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'freshnessMinutes', 'retentionDays', 'alertWebhook'] as const;
 /** Settings of the marketplace connection. */
-export const marketplaceSettings = ['batchSize', 'retries', 'retryMinDelayMs', 'timeoutMs', 'maxConsecutiveFailures'] as const;
-const numericSettings = new Set(['concurrency', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'batchSize', 'maxConsecutiveFailures']);
-const secretStores: readonly SecretStoreKind[] = ['env', 'keychain', 'file', 'systemd'];
+export const marketplaceSettings = ['batchSize', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'maxConsecutiveFailures', 'alertWebhook'] as const;
+const numericSettings = new Set(['concurrency', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'batchSize', 'maxConsecutiveFailures', 'freshnessMinutes', 'retentionDays']);
+const secretStores: readonly SecretStoreKind[] = ['keychain', 'file', 'systemd', 'env'];
+/** The stores erp-sync can write into; the others are filled by the person running it (environment, systemd unit). */
+export const writableStores: ReadonlySet<SecretStoreKind> = new Set(['keychain', 'file']);
 
-/** `erp-sync connect <driver|marketplace>`, without prompts: everything from flags, secrets from the store at run time. */
-export async function connectCommand(target: string, options: ConnectOptions): Promise<ExitCode> {
+const m = defineMessages({
+  en: {
+    header: 'Connect: {title} → "{name}"',
+    exists: 'Connection "{name}" already exists ({title}{url}). Update it?',
+    replace: 'Connection "{name}" already exists and uses {title}. Replace it with {newTitle}?',
+    unchanged: 'Nothing changed.',
+    store: 'Where should the secrets be kept?',
+    storeKeychain: 'System keychain',
+    storeKeychainHelp: 'macOS Keychain, Windows Credential Manager, GNOME Keyring / KWallet: best on a desktop',
+    storeFile: 'Encrypted file',
+    storeFileHelp: 'secrets.enc in the erp-sync home, unlocked by ERP_SYNC_PASSPHRASE or ERP_SYNC_KEY_FILE: for servers',
+    storeSystemd: 'systemd credentials',
+    storeSystemdHelp: 'LoadCredentialEncrypted= in the erp-sync service unit: for servers run by systemd',
+    storeEnv: 'Environment variables',
+    storeEnvHelp: 'ERP_SYNC_<CONNECTION>_<FIELD>: for containers and scripts',
+    unavailable: 'not available here',
+    keychainUnavailable: 'The system keychain is not available here ({reason}); choose another store.',
+    fileNeedsKey: 'set ERP_SYNC_PASSPHRASE or ERP_SYNC_KEY_FILE first',
+    testFailed: 'The connection test failed: {message}',
+    retry: 'Enter the values again?',
+    notSaved: 'Nothing was saved.',
+    tested: 'The connection works.',
+    notTested: 'Not tested: the secrets are read when erp-sync runs. Check with `erp-sync test {name}` once they are in place.',
+    missing: 'missing: {what}',
+    missingHint: 'Give them as flags, as environment variables or with --secret-file FIELD=PATH.',
+    missingSecret: '{field} ({label}): in a file given with --secret-file, or in the environment variable {variable}',
+    missingSetting: '--set {field}=… ({label}) or the environment variable {variable}',
+    missingBaseUrl: '--base-url URL ({label}) or the environment variable {variable}',
+    unknownTarget: 'there is no driver or target named "{target}"',
+    chooseOne: 'Choose one of: {list}.',
+    badStore: 'unknown secret store "{store}"',
+    storeUnusable: 'the {store} secret store cannot be used: {reason}',
+    storeUnusableHint: 'Choose another with --secret-store keychain|file|systemd|env.',
+    secretFileForm: '--secret-file "{pair}" is not of the form FIELD=PATH',
+    secretFileNotSecret: '{owner} has no secret field "{field}"',
+    secretFileFields: 'Secret fields: {fields}.',
+    secretFileStore: '--secret-file needs a secret store erp-sync can write to, not {store}',
+    secretFileStoreHint: 'Add --secret-store keychain or --secret-store file, or put the value where the {store} store reads it.',
+    secretFileUnreadable: 'cannot read the secret file {path}: {reason}',
+    secretFileEmpty: 'the secret file {path} is empty',
+    marketplaceName: 'the marketplace connection has no --name',
+    badValue: '{field}: {problem}',
+    oldSecretsLeft: 'The old secrets of "{name}" could not be removed from the {store} store: {reason}',
+    systemdAdd: 'Add {field} as a systemd credential:',
+    ownerDriver: 'driver {id}',
+    ownerMarketplace: 'the marketplace',
+    setForm: '--set "{pair}" is not of the form field=value',
+    setSecret: '"{key}" is a secret and is never stored in the config',
+    setSecretHint: 'Give it with --secret-file, or in the environment variable named by `erp-sync drivers`.',
+    setUnknown: '{owner} has no setting "{key}"',
+    setList: 'Settings: {list}.',
+    setNumber: 'setting {key} must be a whole number, not "{value}"',
+    marketplace: 'Marketplace',
+    baseUrl: 'API address',
+    token: 'API token',
+  },
+  tr: {
+    header: 'Bağlan: {title} → "{name}"',
+    exists: '"{name}" bağlantısı zaten var ({title}{url}). Güncellensin mi?',
+    replace: '"{name}" bağlantısı zaten var ve {title} kullanıyor. {newTitle} ile değiştirilsin mi?',
+    unchanged: 'Hiçbir şey değişmedi.',
+    store: 'Gizli bilgiler nerede saklansın?',
+    storeKeychain: 'Sistem anahtar zinciri',
+    storeKeychainHelp: 'macOS Anahtar Zinciri, Windows Kimlik Bilgisi Yöneticisi, GNOME Keyring / KWallet: masaüstü için en iyisi',
+    storeFile: 'Şifreli dosya',
+    storeFileHelp: 'erp-sync klasöründeki secrets.enc, ERP_SYNC_PASSPHRASE veya ERP_SYNC_KEY_FILE ile açılır: sunucular için',
+    storeSystemd: 'systemd kimlik bilgileri',
+    storeSystemdHelp: 'erp-sync servis birimindeki LoadCredentialEncrypted=: systemd ile çalışan sunucular için',
+    storeEnv: 'Ortam değişkenleri',
+    storeEnvHelp: 'ERP_SYNC_<BAĞLANTI>_<ALAN>: konteynerler ve betikler için',
+    unavailable: 'burada kullanılamıyor',
+    keychainUnavailable: 'Sistem anahtar zinciri burada kullanılamıyor ({reason}); başka bir yer seçin.',
+    fileNeedsKey: 'önce ERP_SYNC_PASSPHRASE veya ERP_SYNC_KEY_FILE ayarlayın',
+    testFailed: 'Bağlantı testi başarısız: {message}',
+    retry: 'Bilgileri yeniden girmek ister misiniz?',
+    notSaved: 'Hiçbir şey kaydedilmedi.',
+    tested: 'Bağlantı çalışıyor.',
+    notTested: 'Test edilmedi: gizli bilgiler erp-sync çalışırken okunur. Yerlerine koyduktan sonra `erp-sync test {name}` ile deneyin.',
+    missing: 'eksik: {what}',
+    missingHint: 'Bunları seçenek, ortam değişkeni veya --secret-file ALAN=DOSYA olarak verin.',
+    missingSecret: '{field} ({label}): --secret-file ile verilen bir dosyada veya {variable} ortam değişkeninde',
+    missingSetting: '--set {field}=… ({label}) veya {variable} ortam değişkeni',
+    missingBaseUrl: '--base-url URL ({label}) veya {variable} ortam değişkeni',
+    unknownTarget: '"{target}" adında bir sürücü veya hedef yok',
+    chooseOne: 'Şunlardan birini seçin: {list}.',
+    badStore: 'bilinmeyen gizli bilgi deposu "{store}"',
+    storeUnusable: '{store} gizli bilgi deposu kullanılamıyor: {reason}',
+    storeUnusableHint: '--secret-store keychain|file|systemd|env ile başka birini seçin.',
+    secretFileForm: '--secret-file "{pair}" ALAN=DOSYA biçiminde değil',
+    secretFileNotSecret: '{owner} için "{field}" adında gizli bir alan yok',
+    secretFileFields: 'Gizli alanlar: {fields}.',
+    secretFileStore: '--secret-file, erp-sync\'in yazabildiği bir depo ister; {store} değil',
+    secretFileStoreHint: '--secret-store keychain veya --secret-store file ekleyin, ya da değeri {store} deposunun okuduğu yere koyun.',
+    secretFileUnreadable: '{path} gizli bilgi dosyası okunamıyor: {reason}',
+    secretFileEmpty: '{path} gizli bilgi dosyası boş',
+    marketplaceName: 'pazaryeri bağlantısı --name almaz',
+    badValue: '{field}: {problem}',
+    oldSecretsLeft: '"{name}" bağlantısının eski gizli bilgileri {store} deposundan silinemedi: {reason}',
+    systemdAdd: '{field} alanını systemd kimlik bilgisi olarak ekleyin:',
+    ownerDriver: '{id} sürücüsü',
+    ownerMarketplace: 'pazaryeri',
+    setForm: '--set "{pair}" alan=değer biçiminde değil',
+    setSecret: '"{key}" gizli bir bilgidir ve hiçbir zaman ayarlara yazılmaz',
+    setSecretHint: '--secret-file ile veya `erp-sync drivers` komutunun gösterdiği ortam değişkeniyle verin.',
+    setUnknown: '{owner} için "{key}" adında bir ayar yok',
+    setList: 'Ayarlar: {list}.',
+    setNumber: '{key} ayarı tam sayı olmalı, "{value}" değil',
+    marketplace: 'Pazaryeri',
+    baseUrl: 'API adresi',
+    token: 'API anahtarı (token)',
+  },
+});
+
+/** What is being connected: an ERP through its driver, or the marketplace. */
+interface Target {
+  name: string;
+  driver: Driver | undefined;
+  title: string;
+  /** Asked for in this order: the base URL (unless the driver reads local files), then the driver's fields a person provides. */
+  fields: FieldSpec[];
+  /** Settings --set takes beside the fields. */
+  extraSettings: readonly string[];
+  existing: { title: string; driver: Driver | undefined; baseUrl: string | undefined; settings: Record<string, string>; secretStore: SecretStoreKind; createdAt?: string } | undefined;
+}
+
+type Values = Record<string, string>;
+
+/**
+ * `erp-sync connect <driver|marketplace>`. With a person at a terminal it asks
+ * for every field, tests the connection and offers to re-enter on failure;
+ * otherwise everything comes from flags, environment variables and
+ * --secret-file, and nothing waits for input. Either way nothing is saved
+ * unless the test passes (or --no-test skips it).
+ */
+export async function connectCommand(targetName: string, options: ConnectOptions): Promise<ExitCode> {
   const out = createOutput(!!options.json);
-  const secretStore = parseSecretStore(options.secretStore);
-  const baseUrl = options.baseUrl === undefined ? undefined : checkUrl(options.baseUrl);
   const ctx = openContext();
   try {
-    if (target === MARKETPLACE) {
-      if (!baseUrl) throw missing(['--base-url (the marketplace API address)']);
-      const settings = parseSettings(options.set ?? [], marketplaceSettings, new Set(), 'the marketplace');
-      ctx.config.setMarketplace({ baseUrl, settings, secretStore });
-      const store = secretStore === 'env' ? t('connect.envHint', { vars: envVarName(MARKETPLACE, 'token') }) : secretStore;
-      if (out.json) out.document({ marketplace: { baseUrl, settings, secretStore } });
-      else out.line(t('connect.marketplaceSaved', { url: baseUrl, store }));
-      return ExitCode.ok;
+    const target = resolveTarget(ctx, targetName, options.name);
+    const interactive = canPrompt(options);
+    const flags = parseFlags(target, options);
+
+    if (interactive) {
+      out.line(chalk.bold(m('header', { title: target.title, name: target.name })));
+      if (target.existing) {
+        const sameDriver = target.existing.driver === target.driver;
+        const url = target.existing.baseUrl ? `, ${target.existing.baseUrl}` : '';
+        const question = sameDriver ? m('exists', { name: target.name, title: target.existing.title, url }) : m('replace', { name: target.name, title: target.existing.title, newTitle: target.title });
+        if (!(await askYesNo(question, sameDriver))) {
+          out.line(m('unchanged'));
+          return ExitCode.ok;
+        }
+      }
     }
 
-    const driver = findDriver(target);
-    if (!driver) {
-      throw new UserError(`there is no driver or target named "${target}"`, {
-        code: 'UNKNOWN_DRIVER',
-        exitCode: ExitCode.usage,
-        hint: `Choose one of: ${[...drivers.keys(), MARKETPLACE].join(', ')}.`,
-      });
+    const storeKind = options.secretStore !== undefined ? parseSecretStore(options.secretStore) : interactive ? await askSecretStore(ctx, out, target) : (target.existing?.secretStore ?? 'env');
+    const store = ctx.secretStore(storeKind);
+    if (writableStores.has(storeKind)) {
+      const reason = await store.unavailableReason();
+      if (reason) throw new UserError(m('storeUnusable', { store: storeKind, reason }), { code: 'SECRET_STORE_UNAVAILABLE', exitCode: ExitCode.config, hint: m('storeUnusableHint') });
+    } else if (Object.keys(flags.secretFiles).length > 0) {
+      throw new UserError(m('secretFileStore', { store: storeKind }), { code: 'SECRET_STORE_READ_ONLY', exitCode: ExitCode.usage, hint: m('secretFileStoreHint', { store: storeKind }) });
     }
-    const name = options.name ?? driver.id;
-    const problem = checkConnectionName(name);
-    if (problem) throw new UserError(problem, { code: 'BAD_NAME', exitCode: ExitCode.usage });
-    const secretFields = new Set(driver.fields.filter((f) => f.secret).map((f) => f.name));
-    const allowed = [...driver.fields.filter((f) => !f.secret).map((f) => f.name), ...engineSettings];
-    const settings = parseSettings(options.set ?? [], allowed, secretFields, `driver ${driver.id}`);
-    const absent = driver.fields.filter((f) => !f.secret && f.required && f.default === undefined && !(f.name in settings)).map((f) => `--set ${f.name}=… (${f.label})`);
-    if (!driver.local && !baseUrl && !driver.defaultBaseUrl) absent.unshift('--base-url (the ERP API address)');
-    if (absent.length > 0) throw missing(absent);
 
-    const now = new Date().toISOString();
-    const existing = ctx.config.connection(name);
-    const connection: ConnectionConfig = {
-      name,
-      driver: driver.id,
-      baseUrl,
-      settings,
-      secretStore,
-      createdAt: existing?.createdAt ?? now,
-      updatedAt: now,
+    const stored = await storedSecrets(target, store);
+    // Connecting again with another store moves the secrets: the old store's values are the current ones.
+    const old = target.existing;
+    const moving = old && old.secretStore !== storeKind && old.driver === target.driver ? await storedSecrets(target, ctx.secretStore(old.secretStore)).catch(() => ({})) : {};
+    const current = currentValues(target, { ...moving, ...stored });
+    const rotated: Values = {};
+    const saveRotated = async (field: string, value: string) => {
+      registerSecret(value);
+      rotated[field] = value;
     };
-    ctx.config.saveConnection(connection);
-    const vars = driver.fields.filter((f) => f.secret).map((f) => envVarName(name, f.name)).join(', ');
-    const store = secretStore === 'env' ? t('connect.envHint', { vars }) : secretStore;
-    if (out.json) out.document({ connection });
-    else out.line(t('connect.saved', { name, driver: driver.name, store }));
+
+    const test = options.test === false ? undefined : (values: Values) => checkConnection(underTest(target, values, flags.settings, saveRotated));
+    let values: Values = { ...current, ...flags.values };
+    let tested = false;
+    if (interactive) {
+      const answered = await askUntilItWorks(out, target, values, new Set(Object.keys(flags.values)), test);
+      if (typeof answered === 'number') return answered;
+      ({ values, tested } = answered);
+    } else {
+      const absent = missingValues(target, values, writableStores.has(storeKind));
+      if (absent.length > 0) {
+        throw new UserError(m('missing', { what: absent.join('; ') }), { code: 'MISSING_VALUES', exitCode: ExitCode.config, hint: m('missingHint') });
+      }
+      const secretsAtHand = target.fields.every((f) => !f.secret || !f.required || f.name in values);
+      if (test && secretsAtHand) {
+        out.line(testingMessage(target.driver));
+        const failure = await test(values);
+        if (failure) throw testFailed(target.name, failure);
+        tested = true;
+      }
+    }
+
+    const saved = await save(ctx, out, target, store, values, stored, rotated, flags.settings);
+    await render(out, target, saved, store, stored, tested);
     return ExitCode.ok;
   } finally {
     ctx.close();
   }
 }
 
-function parseSecretStore(value: string | undefined): SecretStoreKind {
-  if (value === undefined) return 'env';
-  if ((secretStores as readonly string[]).includes(value)) return value as SecretStoreKind;
-  throw new UserError(`unknown secret store "${value}"`, { code: 'BAD_SECRET_STORE', exitCode: ExitCode.usage, hint: `Choose one of: ${secretStores.join(', ')}.` });
+/**
+ * Asks for every field not given as a flag, then tests; after a failed test
+ * the person may enter the values again (Enter keeps each one) or give up,
+ * which returns the failure's exit code.
+ */
+async function askUntilItWorks(
+  out: Output,
+  target: Target,
+  start: Values,
+  given: ReadonlySet<string>,
+  test: ((values: Values) => Promise<Failure | undefined>) | undefined,
+): Promise<{ values: Values; tested: boolean } | ExitCode> {
+  const values = { ...start };
+  for (;;) {
+    for (const field of target.fields) {
+      if (given.has(field.name)) continue;
+      const answer = await askField(field, values[field.name]);
+      if (answer === undefined) delete values[field.name];
+      else values[field.name] = answer;
+    }
+    if (!test) return { values, tested: false };
+    out.line(testingMessage(target.driver));
+    const failure = await test(values);
+    if (!failure) {
+      out.line(`${chalk.green('✓')} ${m('tested')}`);
+      return { values, tested: true };
+    }
+    const error = testFailed(target.name, failure);
+    out.line(`${chalk.red('✗')} ${m('testFailed', { message: redact(failure.message) })}`);
+    if (error.hint) out.line(`  ${t('error.try')}: ${error.hint}`);
+    if (!(await askYesNo(m('retry'), true))) {
+      out.line(m('notSaved'));
+      return failure.exitCode;
+    }
+  }
 }
 
-function checkUrl(value: string): string {
-  let url: URL;
+function resolveTarget(ctx: CliContext, targetName: string, name: string | undefined): Target {
+  if (targetName === MARKETPLACE) {
+    if (name !== undefined && name !== MARKETPLACE) throw new UserError(m('marketplaceName'), { code: 'BAD_NAME', exitCode: ExitCode.usage });
+    const existing = ctx.config.marketplace();
+    const title = m('marketplace');
+    return {
+      name: MARKETPLACE,
+      driver: undefined,
+      title,
+      fields: [
+        { name: 'baseUrl', label: m('baseUrl', {}, 'en'), labelTr: m('baseUrl', {}, 'tr'), secret: false, required: true, kind: 'url' },
+        { name: 'token', label: m('token', {}, 'en'), labelTr: m('token', {}, 'tr'), secret: true, required: true, kind: 'text' },
+      ],
+      extraSettings: marketplaceSettings,
+      existing: existing && { title, driver: undefined, baseUrl: existing.baseUrl, settings: existing.settings, secretStore: existing.secretStore },
+    };
+  }
+  const driver = findDriver(targetName);
+  if (!driver) {
+    throw new UserError(m('unknownTarget', { target: targetName }), {
+      code: 'UNKNOWN_DRIVER',
+      exitCode: ExitCode.usage,
+      hint: m('chooseOne', { list: [...drivers.keys(), MARKETPLACE].join(', ') }),
+    });
+  }
+  const connectionName = name ?? driver.id;
+  const problem = checkConnectionName(connectionName);
+  if (problem) throw new UserError(problem, { code: 'BAD_NAME', exitCode: ExitCode.usage });
+  const existing = ctx.config.connection(connectionName);
+  const existingDriver = existing && findDriver(existing.driver);
+  const baseUrl: FieldSpec[] = driver.local
+    ? []
+    : [{ name: 'baseUrl', label: m('baseUrl', {}, 'en'), labelTr: m('baseUrl', {}, 'tr'), secret: false, required: !driver.defaultBaseUrl, kind: 'url', ...(driver.defaultBaseUrl ? { default: driver.defaultBaseUrl } : {}) }];
+  return {
+    name: connectionName,
+    driver,
+    title: driver.name,
+    fields: [...baseUrl, ...driver.fields.filter((f) => !f.managed)],
+    extraSettings: engineSettings,
+    existing: existing && {
+      title: existingDriver?.name ?? existing.driver,
+      driver: existingDriver,
+      baseUrl: existing.baseUrl,
+      settings: existing.settings,
+      secretStore: existing.secretStore,
+      createdAt: existing.createdAt,
+    },
+  };
+}
+
+interface Flags {
+  /** Field values given on the command line (secrets from --secret-file): never asked for. */
+  values: Values;
+  secretFiles: Values;
+  /** --set values of settings that are not fields (retries, batchSize...). */
+  settings: Values;
+}
+
+function parseFlags(target: Target, options: ConnectOptions): Flags {
+  const fieldNames = new Set(target.fields.map((f) => f.name));
+  const secretNames = target.fields.filter((f) => f.secret).map((f) => f.name);
+  const owner = target.driver ? m('ownerDriver', { id: target.driver.id }) : m('ownerMarketplace');
+  const allowed = [...target.fields.filter((f) => !f.secret && f.name !== 'baseUrl').map((f) => f.name), ...target.extraSettings];
+  const set = parseSettings(options.set ?? [], allowed, new Set(secretNames), owner);
+  const values: Values = {};
+  const settings: Values = {};
+  for (const [key, value] of Object.entries(set)) {
+    if (fieldNames.has(key)) values[key] = value;
+    else settings[key] = value;
+  }
+  if (options.baseUrl !== undefined) values.baseUrl = options.baseUrl;
+  const secretFiles: Values = {};
+  for (const pair of options.secretFile ?? []) {
+    const at = pair.indexOf('=');
+    if (at <= 0 || at === pair.length - 1) throw new UserError(m('secretFileForm', { pair }), { code: 'BAD_SECRET_FILE', exitCode: ExitCode.usage });
+    const field = pair.slice(0, at);
+    if (!secretNames.includes(field)) {
+      throw new UserError(m('secretFileNotSecret', { owner, field }), { code: 'BAD_SECRET_FILE', exitCode: ExitCode.usage, hint: m('secretFileFields', { fields: secretNames.join(', ') }) });
+    }
+    secretFiles[field] = readSecretFile(pair.slice(at + 1));
+  }
+  for (const field of target.fields) {
+    const value = values[field.name];
+    if (value === undefined) continue;
+    const problem = fieldProblem(field, value);
+    if (problem) throw new UserError(m('badValue', { field: field.name, problem }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
+    values[field.name] = normalizeFieldValue(field, value);
+  }
+  return { values: { ...values, ...secretFiles }, secretFiles, settings };
+}
+
+function readSecretFile(path: string): string {
+  let content: Buffer;
   try {
-    url = new URL(value);
-  } catch {
-    throw new UserError(`"${value}" is not a URL`, { code: 'BAD_URL', exitCode: ExitCode.usage, hint: 'Give the full address, e.g. https://erp.example.com/api.' });
+    content = readFileSync(path);
+  } catch (error) {
+    throw new UserError(m('secretFileUnreadable', { path, reason: errorMessage(error) }), { code: 'SECRET_FILE_UNREADABLE', exitCode: ExitCode.usage });
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UserError(`"${value}" must start with http:// or https://`, { code: 'BAD_URL', exitCode: ExitCode.usage });
+  const value = trimFinalNewline(content).toString('utf8');
+  if (value === '') throw new UserError(m('secretFileEmpty', { path }), { code: 'SECRET_FILE_EMPTY', exitCode: ExitCode.usage });
+  registerSecret(value);
+  return value;
+}
+
+/** What the chosen store already holds for this connection; a store that cannot be read here (systemd outside its unit) holds nothing yet. */
+async function storedSecrets(target: Target, store: SecretStore): Promise<Values> {
+  const values: Values = {};
+  for (const field of target.fields) {
+    if (!field.secret) continue;
+    try {
+      const value = await store.get(target.name, field.name);
+      if (value !== undefined) values[field.name] = value;
+    } catch (error) {
+      if (writableStores.has(store.kind)) throw error;
+    }
   }
-  if (url.username || url.password) {
-    throw new UserError('the URL must not contain a user name or password', { code: 'BAD_URL', exitCode: ExitCode.usage, hint: 'Credentials belong in the secret store.' });
+  return values;
+}
+
+/** The values to start from: environment variables over the connection's saved settings and the store's secrets. */
+function currentValues(target: Target, stored: Values): Values {
+  const values: Values = {};
+  const sameDriver = target.existing?.driver === target.driver;
+  for (const field of target.fields) {
+    const fromEnv = process.env[envVarName(target.name, field.name)];
+    const saved = field.secret ? stored[field.name] : !sameDriver ? undefined : field.name === 'baseUrl' ? target.existing?.baseUrl : target.existing?.settings[field.name];
+    if (fromEnv) {
+      const problem = field.secret ? undefined : fieldProblem(field, fromEnv);
+      if (problem) throw new UserError(m('badValue', { field: envVarName(target.name, field.name), problem }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
+      if (field.secret) registerSecret(fromEnv);
+      values[field.name] = field.secret ? fromEnv : normalizeFieldValue(field, fromEnv);
+    } else if (saved !== undefined) {
+      values[field.name] = saved;
+    }
   }
-  return url.href.replace(/\/$/, '');
+  return values;
+}
+
+function missingValues(target: Target, values: Values, writableStore: boolean): string[] {
+  const absent: string[] = [];
+  for (const field of target.fields) {
+    if (!field.required || field.name in values || field.default !== undefined) continue;
+    const vars = { field: field.name, label: fieldLabel(field), variable: envVarName(target.name, field.name) };
+    if (field.secret) {
+      if (writableStore) absent.push(m('missingSecret', vars));
+    } else {
+      absent.push(field.name === 'baseUrl' ? m('missingBaseUrl', vars) : m('missingSetting', vars));
+    }
+  }
+  return absent;
+}
+
+function underTest(target: Target, values: Values, extra: Values, saveSecret: (field: string, value: string) => Promise<void>) {
+  const split = splitValues(target, values, extra);
+  return { driver: target.driver, name: target.name, baseUrl: values.baseUrl, settings: split.settings, secrets: split.secrets, saveSecret };
+}
+
+/** Secrets apart from settings; a setting equal to its field's default is left out, so a later default applies to it. */
+function splitValues(target: Target, values: Values, extra: Values): { baseUrl: string | undefined; settings: Values; secrets: Values } {
+  const keptExtra = target.existing?.driver === target.driver ? pick(target.existing?.settings ?? {}, target.extraSettings) : {};
+  const settings: Values = { ...keptExtra, ...extra };
+  const secrets: Values = {};
+  let baseUrl: string | undefined;
+  for (const field of target.fields) {
+    const value = values[field.name];
+    if (value === undefined) continue;
+    if (field.secret) secrets[field.name] = value;
+    else if (value === field.default) continue;
+    else if (field.name === 'baseUrl') baseUrl = value;
+    else settings[field.name] = value;
+  }
+  return { baseUrl, settings, secrets };
+}
+
+function pick(record: Values, keys: readonly string[]): Values {
+  return Object.fromEntries(Object.entries(record).filter(([key]) => keys.includes(key)));
+}
+
+/**
+ * Secrets first, then the config, so the config never names secrets that are
+ * not there. A store given up for another, or fields the new driver lacks,
+ * are cleaned up last: a failure there leaves stale copies, not a broken
+ * connection.
+ */
+async function save(ctx: CliContext, out: Output, target: Target, store: SecretStore, values: Values, stored: Values, rotated: Values, extra: Values): Promise<ConnectionConfig | MarketplaceConfig> {
+  const { baseUrl, settings, secrets } = splitValues(target, values, extra);
+  if (writableStores.has(store.kind)) {
+    for (const [field, value] of Object.entries(secrets)) if (stored[field] !== value) await store.set(target.name, field, value);
+    // A session kept for the old credentials (Paraşüt's refresh token) would log in as whoever they were.
+    for (const field of target.driver?.fields.filter((f) => f.managed) ?? []) {
+      const value = rotated[field.name];
+      if (value !== undefined) await store.set(target.name, field.name, value);
+      else await store.delete(target.name, field.name);
+    }
+  }
+
+  let saved: ConnectionConfig | MarketplaceConfig;
+  if (!target.driver) {
+    saved = { baseUrl: baseUrl ?? '', settings, secretStore: store.kind };
+    ctx.config.setMarketplace(saved);
+  } else {
+    const now = new Date().toISOString();
+    saved = { name: target.name, driver: target.driver.id, baseUrl, settings, secretStore: store.kind, createdAt: target.existing?.createdAt ?? now, updatedAt: now };
+    ctx.config.saveConnection(saved);
+  }
+
+  const old = target.existing;
+  if (old && writableStores.has(old.secretStore)) {
+    const oldFields = old.driver ? old.driver.fields.filter((f) => f.secret).map((f) => f.name) : target.driver ? [] : ['token'];
+    const keep = old.secretStore === store.kind ? new Set((target.driver?.fields ?? target.fields).filter((f) => f.secret).map((f) => f.name)) : new Set<string>();
+    const oldStore = ctx.secretStore(old.secretStore);
+    try {
+      for (const field of oldFields) if (!keep.has(field)) await oldStore.delete(target.name, field);
+    } catch (error) {
+      out.warn(m('oldSecretsLeft', { name: target.name, store: old.secretStore, reason: errorMessage(error) }));
+    }
+  }
+  return saved;
+}
+
+async function render(out: Output, target: Target, saved: ConnectionConfig | MarketplaceConfig, store: SecretStore, stored: Values, tested: boolean): Promise<void> {
+  if (out.json) {
+    out.document(target.driver ? { connection: saved, tested } : { marketplace: saved, tested });
+    return;
+  }
+  const secretFields = target.fields.filter((f) => f.secret);
+  const storeText = store.kind === 'env' ? t('connect.envHint', { vars: secretFields.map((f) => envVarName(target.name, f.name)).join(', ') }) : store.kind;
+  out.line(target.driver ? t('connect.saved', { name: target.name, driver: target.title, store: storeText }) : t('connect.marketplaceSaved', { url: saved.baseUrl ?? '', store: storeText }));
+  if (!tested) out.line(m('notTested', { name: target.name }));
+  if (store.kind !== 'systemd') return;
+  for (const field of secretFields) {
+    if (stored[field.name] !== undefined) continue;
+    // The store refuses every write, and its refusal carries the exact commands for this connection and field.
+    const refusal = await store.set(target.name, field.name, '').then(
+      () => undefined,
+      (error: unknown) => (error instanceof UserError ? error.hint : undefined),
+    );
+    if (refusal) out.line(`${m('systemdAdd', { field: field.name })}\n  ${refusal}`);
+  }
+}
+
+async function askSecretStore(ctx: CliContext, out: Output, target: Target): Promise<SecretStoreKind> {
+  const keychainReason = await ctx.secretStore('keychain').unavailableReason();
+  const fileReason = await ctx.secretStore('file').unavailableReason();
+  if (keychainReason && !target.existing) out.line(chalk.yellow(m('keychainUnavailable', { reason: firstSentence(keychainReason) })));
+  const choices: Choice<SecretStoreKind>[] = [
+    { value: 'keychain' as const, name: m('storeKeychain'), description: m('storeKeychainHelp'), ...(keychainReason ? { disabled: m('unavailable') } : {}) },
+    { value: 'file' as const, name: m('storeFile'), description: m('storeFileHelp'), ...(fileReason ? { disabled: m('fileNeedsKey') } : {}) },
+    { value: 'systemd' as const, name: m('storeSystemd'), description: m('storeSystemdHelp') },
+    { value: 'env' as const, name: m('storeEnv'), description: m('storeEnvHelp') },
+  ];
+  const usable = choices.filter((c) => !c.disabled).map((c) => c.value);
+  const preferred = target.existing?.secretStore;
+  const fallback = preferred && usable.includes(preferred) ? preferred : usable[0];
+  return askChoice(m('store'), choices, fallback);
+}
+
+/** The store's first sentence without the library's detail in parentheses: enough to see why, short enough for a prompt. */
+function firstSentence(text: string): string {
+  const end = text.indexOf('. ');
+  return (end > 0 ? text.slice(0, end) : text).replace(/\s*\([^()]*\)$/, '');
+}
+
+function parseSecretStore(value: string): SecretStoreKind {
+  if ((secretStores as readonly string[]).includes(value)) return value as SecretStoreKind;
+  throw new UserError(m('badStore', { store: value }), { code: 'BAD_SECRET_STORE', exitCode: ExitCode.usage, hint: m('chooseOne', { list: secretStores.join(', ') }) });
 }
 
 function parseSettings(pairs: readonly string[], allowed: readonly string[], secrets: ReadonlySet<string>, owner: string): Record<string, string> {
@@ -108,23 +556,18 @@ function parseSettings(pairs: readonly string[], allowed: readonly string[], sec
     const at = pair.indexOf('=');
     const key = at > 0 ? pair.slice(0, at) : '';
     const value = pair.slice(at + 1);
-    if (!key) throw new UserError(`--set "${pair}" is not of the form field=value`, { code: 'BAD_SETTING', exitCode: ExitCode.usage });
-    if (secrets.has(key)) {
-      throw new UserError(`"${key}" is a secret and is never stored in the config`, {
-        code: 'SECRET_IN_SETTINGS', exitCode: ExitCode.usage, hint: 'Put it in the secret store (for --secret-store env: the environment variable named by `erp-sync drivers`).',
-      });
-    }
-    if (!allowed.includes(key)) {
-      throw new UserError(`${owner} has no setting "${key}"`, { code: 'UNKNOWN_SETTING', exitCode: ExitCode.usage, hint: `Settings: ${allowed.join(', ')}.` });
-    }
-    if (numericSettings.has(key) && !/^\d+$/.test(value)) {
-      throw new UserError(`setting ${key} must be a whole number, not "${value}"`, { code: 'BAD_SETTING', exitCode: ExitCode.usage });
+    if (!key) throw new UserError(m('setForm', { pair }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
+    if (secrets.has(key)) throw new UserError(m('setSecret', { key }), { code: 'SECRET_IN_SETTINGS', exitCode: ExitCode.usage, hint: m('setSecretHint') });
+    if (!allowed.includes(key)) throw new UserError(m('setUnknown', { owner, key }), { code: 'UNKNOWN_SETTING', exitCode: ExitCode.usage, hint: m('setList', { list: allowed.join(', ') }) });
+    if (numericSettings.has(key) && !/^\d+$/.test(value)) throw new UserError(m('setNumber', { key, value }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
+    if (key === 'rateLimit') {
+      try {
+        parseRateLimit(value);
+      } catch (error) {
+        throw new UserError(errorMessage(error), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
+      }
     }
     settings[key] = value;
   }
   return settings;
-}
-
-function missing(what: string[]): UserError {
-  return new UserError(`missing: ${what.join('; ')}`, { code: 'MISSING_VALUES', exitCode: ExitCode.config, hint: 'Give them as flags.' });
 }

@@ -1,0 +1,142 @@
+import { existsSync } from 'node:fs';
+import { findDriver } from '../../../drivers/index.js';
+import { MARKETPLACE } from '../../config/config.js';
+import { paths } from '../../config/home.js';
+import { LockHeldError, acquireLock } from '../../engine/lock.js';
+import { ExitCode, UserError } from '../../errors/index.js';
+import { defineMessages } from '../../i18n/index.js';
+import { envVarName } from '../../secrets/store.js';
+import { systemdCredentialName } from '../../secrets/systemd.js';
+import type { Db } from '../../store/db.js';
+import { openContext } from '../context.js';
+import { createOutput } from '../output.js';
+import { askYesNo, canPrompt } from '../prompts.js';
+import { writableStores } from './connect.js';
+
+export interface DisconnectOptions {
+  purge?: boolean;
+  yes?: boolean;
+}
+
+/** Every table that keeps a connection's sync history, by its `connection` column. */
+const historyTables = ['runs', 'events', 'snapshot', 'staging', 'item_state', 'outbox', 'alerts'] as const;
+
+const m = defineMessages({
+  en: {
+    confirm: 'Disconnect "{name}" ({driver}) and remove its secrets from the {store} store? Its sync history ({runs} runs) is kept.',
+    confirmPurge: 'Disconnect "{name}" ({driver}), remove its secrets from the {store} store, and delete its sync history ({runs} runs)?',
+    confirmPurgeOnly: 'Delete the sync history of "{name}" ({runs} runs)?',
+    unchanged: 'Nothing changed.',
+    needsYes: 'disconnect asks before removing anything, and there is no terminal to ask in',
+    needsYesHint: 'Add --yes to confirm.',
+    unknown: 'there is no connection named "{name}"',
+    unknownHint: '`erp-sync connections` lists them.',
+    marketplace: 'the marketplace connection cannot be removed with disconnect',
+    marketplaceHint: 'Run `erp-sync connect marketplace` again to change its address or token.',
+    locked: 'a run of "{name}" is in progress: {reason}',
+    lockedHint: 'Wait for it to finish, then disconnect again.',
+    removed: 'Disconnected "{name}".',
+    historyKept: 'Its sync history ({runs} runs) is kept; `erp-sync disconnect {name} --purge` deletes it.',
+    purged: 'Deleted its sync history ({runs} runs).',
+    unsetEnv: 'Its secrets were read from the environment; remove them where they are set: {vars}.',
+    removeCredentials: 'Its secrets are systemd credentials, which only root can remove: delete the LoadCredentialEncrypted= lines and the files in /etc/credstore.encrypted for {names}, then restart the unit.',
+    unknownDriver: 'Its driver "{driver}" is unknown, so no secrets were removed from the {store} store.',
+  },
+  tr: {
+    confirm: '"{name}" ({driver}) bağlantısı kaldırılsın ve gizli bilgileri {store} deposundan silinsin mi? Senkronizasyon geçmişi ({runs} çalıştırma) korunur.',
+    confirmPurge: '"{name}" ({driver}) bağlantısı kaldırılsın, gizli bilgileri {store} deposundan ve senkronizasyon geçmişi ({runs} çalıştırma) silinsin mi?',
+    confirmPurgeOnly: '"{name}" senkronizasyon geçmişi ({runs} çalıştırma) silinsin mi?',
+    unchanged: 'Hiçbir şey değişmedi.',
+    needsYes: 'bağlantıyı kaldırmadan önce onay gerekir ve soracak bir terminal yok',
+    needsYesHint: 'Onaylamak için --yes ekleyin.',
+    unknown: '"{name}" adında bir bağlantı yok',
+    unknownHint: '`erp-sync connections` hepsini listeler.',
+    marketplace: 'pazaryeri bağlantısı disconnect ile kaldırılamaz',
+    marketplaceHint: 'Adresini veya anahtarını değiştirmek için `erp-sync connect marketplace` komutunu yeniden çalıştırın.',
+    locked: '"{name}" için bir çalıştırma sürüyor: {reason}',
+    lockedHint: 'Bitmesini bekleyip yeniden deneyin.',
+    removed: '"{name}" bağlantısı kaldırıldı.',
+    historyKept: 'Senkronizasyon geçmişi ({runs} çalıştırma) korundu; `erp-sync disconnect {name} --purge` siler.',
+    purged: 'Senkronizasyon geçmişi ({runs} çalıştırma) silindi.',
+    unsetEnv: 'Gizli bilgiler ortam değişkenlerinden okunuyordu; tanımlandıkları yerden kaldırın: {vars}.',
+    removeCredentials: 'Gizli bilgiler systemd kimlik bilgileri olarak duruyor ve yalnızca root silebilir: {names} için LoadCredentialEncrypted= satırlarını ve /etc/credstore.encrypted içindeki dosyaları silip birimi yeniden başlatın.',
+    unknownDriver: '"{driver}" sürücüsü bilinmiyor, bu yüzden {store} deposundan gizli bilgi silinmedi.',
+  },
+});
+
+/**
+ * `erp-sync disconnect NAME`: removes the connection's secrets (where erp-sync
+ * can write) and its settings. Its sync history stays for `logs` and audits
+ * unless --purge. Holds the connection's run lock throughout, so no run
+ * writes history while it is deleted.
+ */
+export async function disconnectCommand(name: string, options: DisconnectOptions): Promise<ExitCode> {
+  const out = createOutput(false);
+  if (name === MARKETPLACE) throw new UserError(m('marketplace'), { code: 'MARKETPLACE_DISCONNECT', exitCode: ExitCode.usage, hint: m('marketplaceHint') });
+  const ctx = openContext();
+  try {
+    const connection = ctx.config.connection(name);
+    const hasDb = existsSync(paths.database(ctx.home));
+    const runs = hasDb ? countRuns(ctx.db(), name) : 0;
+    if (!connection && !(options.purge && runs > 0)) {
+      throw new UserError(m('unknown', { name }), { code: 'UNKNOWN_CONNECTION', exitCode: ExitCode.usage, hint: m('unknownHint') });
+    }
+
+    if (!options.yes) {
+      if (!canPrompt(options)) throw new UserError(m('needsYes'), { code: 'CONFIRMATION_NEEDED', exitCode: ExitCode.usage, hint: m('needsYesHint') });
+      const vars = { name, driver: connection?.driver ?? '', store: connection?.secretStore ?? '', runs };
+      const question = !connection ? m('confirmPurgeOnly', vars) : options.purge ? m('confirmPurge', vars) : m('confirm', vars);
+      if (!(await askYesNo(question, false))) {
+        out.line(m('unchanged'));
+        return ExitCode.ok;
+      }
+    }
+
+    let lock;
+    try {
+      lock = acquireLock(paths.locks(ctx.home), name);
+    } catch (error) {
+      if (error instanceof LockHeldError) throw new UserError(m('locked', { name, reason: error.message }), { code: 'LOCKED', exitCode: ExitCode.tempFail, hint: m('lockedHint') });
+      throw error;
+    }
+    try {
+      if (connection) {
+        const driver = findDriver(connection.driver);
+        const secretFields = driver?.fields.filter((f) => f.secret).map((f) => f.name) ?? [];
+        const store = ctx.secretStore(connection.secretStore);
+        if (!driver && writableStores.has(store.kind)) out.warn(m('unknownDriver', { driver: connection.driver, store: store.kind }));
+        // Secrets before settings: a failure here leaves a connection that can be disconnected again, not orphaned secrets.
+        if (store.kind === 'env') {
+          if (secretFields.length > 0) out.line(m('unsetEnv', { vars: secretFields.map((f) => envVarName(name, f)).join(', ') }));
+        } else if (store.kind === 'systemd') {
+          if (secretFields.length > 0) out.line(m('removeCredentials', { names: secretFields.map((f) => systemdCredentialName(name, f)).join(', ') }));
+        } else {
+          for (const field of secretFields) await store.delete(name, field);
+        }
+        ctx.config.removeConnection(name);
+        out.line(m('removed', { name }));
+      }
+      if (options.purge && hasDb) {
+        purgeHistory(ctx.db(), name);
+        out.line(m('purged', { runs }));
+      } else if (runs > 0) {
+        out.line(m('historyKept', { name, runs }));
+      }
+      return ExitCode.ok;
+    } finally {
+      lock.release();
+    }
+  } finally {
+    ctx.close();
+  }
+}
+
+function countRuns(db: Db, connection: string): number {
+  return (db.prepare('SELECT COUNT(*) AS n FROM runs WHERE connection = ?').get(connection) as { n: number }).n;
+}
+
+function purgeHistory(db: Db, connection: string): void {
+  db.transaction(() => {
+    for (const table of historyTables) db.prepare(`DELETE FROM ${table} WHERE connection = ?`).run(connection);
+  }).immediate();
+}
