@@ -1,5 +1,6 @@
 import { ConfigStore } from '../config/config.js';
 import { ensureHome, paths, resolveHome } from '../config/home.js';
+import { checkFreshness } from '../engine/alerts.js';
 import { openDatabase } from '../store/db.js';
 import type { Db } from '../store/db.js';
 import { openSecretStore } from '../secrets/index.js';
@@ -18,11 +19,19 @@ export function openContext(env: NodeJS.ProcessEnv = process.env): CliContext {
   const home = ensureHome(resolveHome(env));
   const config = new ConfigStore(home);
   let db: Db | undefined;
+  let freshness: Promise<void> | undefined;
   const stores = new Map<SecretStoreKind, SecretStore>();
   return {
     home,
     config,
-    db: () => (db ??= openDatabase(paths.database(home))),
+    db: () => {
+      if (!db) {
+        db = openDatabase(paths.database(home));
+        // A dead timer runs nothing, so every command that opens the database looks for connections that stopped syncing.
+        freshness = checkFreshness(db, config.connections(), new Date(), config.marketplace());
+      }
+      return db;
+    },
     secretStore(kind) {
       let store = stores.get(kind);
       if (!store) {
@@ -32,7 +41,9 @@ export function openContext(env: NodeJS.ProcessEnv = process.env): CliContext {
       return store;
     },
     close() {
-      db?.close();
+      // Alert notifications the freshness check started are recorded before the database closes.
+      if (freshness) void freshness.finally(() => db?.close());
+      else db?.close();
     },
   };
 }

@@ -48,7 +48,12 @@ export function describeRunFailure(error: unknown): Failure {
     if (error.kind === 'dns' || error.kind === 'tls' || error.status === 404) {
       return { code: 'SERVICE_ADDRESS', message: error.message, hint: 'Check the base URL of the connection.', exitCode: ExitCode.config };
     }
-    return { code: 'SERVICE_REFUSED', message: error.message + (error.body ? ` Answer: ${error.body.slice(0, 200)}` : ''), hint: undefined, exitCode: ExitCode.tempFail };
+    return {
+      code: 'SERVICE_REFUSED',
+      message: error.message + (error.body ? ` Answer: ${error.body.slice(0, 200)}` : ''),
+      hint: `Retrying will not help: check the connection's settings and base URL; if they are right, send this message to ${error.service}'s support.`,
+      exitCode: ExitCode.tempFail,
+    };
   }
   if ((error as { name?: string } | undefined)?.name === 'AbortError') {
     return { code: 'INTERRUPTED', message: 'the run was interrupted', hint: 'The next run picks up where this one stopped.', exitCode: ExitCode.tempFail };

@@ -151,8 +151,12 @@ export class HttpClient {
     const signal = this.#signal;
     return pRetry(
       async () => {
-        await this.#limiter?.acquire(signal);
-        return attempt();
+        const answered = await this.#limiter?.acquire(signal);
+        try {
+          return await attempt();
+        } finally {
+          answered?.();
+        }
       },
       {
         retries: req.retry === false ? 0 : this.#options.retries,
@@ -163,17 +167,18 @@ export class HttpClient {
         ...(signal ? { signal } : {}),
         shouldRetry: ({ error }) => error instanceof HttpError && error.transient,
         onFailedAttempt: async ({ error, retriesLeft }) => {
-          if (!(error instanceof HttpError) || !error.transient || retriesLeft === 0) return;
-          this.stats.retries++;
+          if (!(error instanceof HttpError) || !error.transient) return;
+          const retryAfter = error.retryAfterMs !== undefined && error.retryAfterMs <= this.#options.maxRetryAfterMs ? error.retryAfterMs : undefined;
+          // The limiter serves the whole run: a 429 slows down every later request, even when this one has no retry left.
           if (error.status === 429) {
             this.stats.rateLimited++;
             this.#limiter?.slowDown();
           }
-          if (error.retryAfterMs !== undefined) {
-            if (error.retryAfterMs > this.#options.maxRetryAfterMs) throw error;
-            this.#limiter?.pauseFor(error.retryAfterMs);
-            await sleep(error.retryAfterMs, undefined, signal ? { signal } : undefined);
-          }
+          if (retryAfter !== undefined) this.#limiter?.pauseFor(retryAfter);
+          if (retriesLeft === 0) return;
+          if (error.retryAfterMs !== undefined && retryAfter === undefined) throw error;
+          this.stats.retries++;
+          if (retryAfter !== undefined) await sleep(retryAfter, undefined, signal ? { signal } : undefined);
         },
       },
     );

@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * A sliding-window rate limiter shared by every request a run makes to one
- * service: at most `requests` starts in any window of `perMs` milliseconds.
+ * service: at most `requests` in any window of `perMs` milliseconds, as the
+ * service counts them.
  *
  * Hand-written rather than p-throttle because a run must also be able to slow
  * down (after a 429) and pause everyone (Retry-After) for the rest of the run,
@@ -11,7 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export class RateLimiter {
   #limit: number;
   readonly #windowMs: number;
-  readonly #starts: number[] = [];
+  /** One entry per request in the window: when it started, moved to when its answer came once it has. */
+  #requests: { at: number }[] = [];
   #pausedUntil = 0;
   #tail: Promise<void> = Promise.resolve();
 
@@ -21,17 +23,22 @@ export class RateLimiter {
     }
     this.#limit = Math.floor(limit.requests);
     // A little slack so clock and network jitter never let the server count one too many.
-    this.#windowMs = limit.perMs * 1.02 + 5;
+    this.#windowMs = limit.perMs + 10;
   }
 
   get limit(): number {
     return this.#limit;
   }
 
-  /** Waits until one more request may start, then records it. Calls are served in order. */
-  acquire(signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits until one more request may start, then records it. Calls are served
+   * in order. Call the returned function when the answer arrives: the server
+   * counted the request somewhere between its start and its answer (a new
+   * connection, a queue in the pool), so the window is kept from the answer.
+   */
+  acquire(signal?: AbortSignal): Promise<() => void> {
     const turn = this.#tail.then(() => this.#waitForSlot(signal));
-    this.#tail = turn.catch(() => undefined);
+    this.#tail = turn.then(() => undefined, () => undefined);
     return turn;
   }
 
@@ -45,18 +52,22 @@ export class RateLimiter {
     this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + ms);
   }
 
-  async #waitForSlot(signal?: AbortSignal): Promise<void> {
+  async #waitForSlot(signal?: AbortSignal): Promise<() => void> {
     for (;;) {
       signal?.throwIfAborted();
       const now = Date.now();
-      while (this.#starts.length > 0 && this.#starts[0]! <= now - this.#windowMs) this.#starts.shift();
+      this.#requests = this.#requests.filter((r) => r.at > now - this.#windowMs);
       let wait = this.#pausedUntil - now;
-      if (this.#starts.length >= this.#limit) {
-        wait = Math.max(wait, this.#starts[this.#starts.length - this.#limit]! + this.#windowMs - now);
+      if (this.#requests.length >= this.#limit) {
+        const times = this.#requests.map((r) => r.at).sort((a, b) => a - b);
+        wait = Math.max(wait, times[times.length - this.#limit]! + this.#windowMs - now);
       }
       if (wait <= 0) {
-        this.#starts.push(now);
-        return;
+        const request = { at: now };
+        this.#requests.push(request);
+        return () => {
+          request.at = Math.max(request.at, Date.now());
+        };
       }
       await sleep(wait, undefined, { signal });
     }

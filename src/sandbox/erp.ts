@@ -20,6 +20,8 @@ export interface SandboxErpFaults {
   failingPages: Set<number>;
   /** The next N product requests answer 503 (a transient fault). */
   failNext: number;
+  /** The next N product requests have their connection reset without an answer. */
+  resetNext: number;
 }
 
 /**
@@ -34,7 +36,7 @@ export interface SandboxErpFaults {
  */
 export class SandboxErp {
   readonly catalog: SandboxCatalog;
-  readonly faults: SandboxErpFaults = { latencyMs: 0, rateLimit: undefined, failingPages: new Set(), failNext: 0 };
+  readonly faults: SandboxErpFaults = { latencyMs: 0, rateLimit: undefined, failingPages: new Set(), failNext: 0, resetNext: 0 };
   readonly stats = { requests: 0, productRequests: 0, rateLimited: 0, requestTimes: [] as number[] };
   readonly #options: Required<Omit<SandboxErpOptions, 'port'>> & { port: number };
   #window: WindowCounter | undefined;
@@ -90,6 +92,11 @@ export class SandboxErp {
     if (this.faults.failNext > 0) {
       this.faults.failNext--;
       sendJson(res, 503, { error: 'unavailable' });
+      return;
+    }
+    if (this.faults.resetNext > 0) {
+      this.faults.resetNext--;
+      req.socket.resetAndDestroy();
       return;
     }
     const page = Math.max(1, Number(url.searchParams.get('page') ?? '1') || 1);

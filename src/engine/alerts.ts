@@ -1,0 +1,301 @@
+import { hostname } from 'node:os';
+import { finished } from 'node:stream/promises';
+import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
+import { ExitCode } from '../errors/index.js';
+import { HttpClient } from '../http/client.js';
+import { defineMessages } from '../i18n/index.js';
+import type { Db } from '../store/db.js';
+import type { RunSummary } from './run.js';
+
+/**
+ * Alerts: one row per incident, open until the connection has a successful
+ * sync again. An incident opens when a connection fails three runs in a row,
+ * when its credentials are rejected (77) or a safety guard stops it (65), and
+ * when it has had no successful sync for longer than its freshness window (a
+ * dead timer runs nothing, so every command that opens the database checks).
+ * A connection has at most one open alert: whatever else goes wrong while it
+ * is open belongs to the same incident and is not announced again.
+ *
+ * If a webhook is configured, each alert is POSTed once when it opens and once
+ * when it closes. Delivery never fails a run; what could not be sent is sent by
+ * the next command that opens the database.
+ */
+
+export type AlertKind = 'failing' | 'credentials' | 'guarded' | 'stale';
+
+export interface AlertSettings {
+  /** The connection's `alertWebhook`, else the marketplace's (global) one. */
+  webhook: string | undefined;
+  /** No successful sync for longer than this opens an alert; 0 turns the check off. */
+  freshnessMinutes: number;
+}
+
+export interface Alert {
+  id: number;
+  connection: string;
+  kind: AlertKind;
+  message: string;
+  /** When the problem began: the first failing run, the last successful sync, or the run that hit it. */
+  since: string;
+  openedAt: string;
+  lastSeenAt: string;
+  closedAt: string | null;
+  runId: number | null;
+  /** The command that shows what went wrong. */
+  command: string;
+  hint: string | undefined;
+  notifiedOpenAt: string | null;
+  notifiedCloseAt: string | null;
+  notifyError: string | null;
+}
+
+/** Runs that failed in a row before an alert opens (credentials and guards open one at once). */
+export const FAILED_RUNS_BEFORE_ALERT = 3;
+const DEFAULT_FRESHNESS_MINUTES = 120;
+/** Longer than any delivery can take (three attempts of five seconds plus backoff). */
+const LEASE_MS = 60_000;
+
+const m = defineMessages({
+  en: {
+    failing: '{count} runs in a row failed; the last one: {error}',
+    credentials: 'the credentials were rejected: {error}',
+    guarded: 'a safety guard stopped the sync: {error}',
+    stale: 'no successful sync for more than {minutes} minutes (last: {last})',
+    never: 'never',
+    openedText: 'erp-sync: connection "{connection}" needs attention since {since}: {message} Investigate: {command}',
+    closedText: 'erp-sync: connection "{connection}" recovered at {at}; the problem had lasted since {since} ({kind}).',
+  },
+  tr: {
+    failing: 'art arda {count} çalışma başarısız oldu; sonuncusu: {error}',
+    credentials: 'kimlik bilgileri reddedildi: {error}',
+    guarded: 'bir güvenlik sınırı eşitlemeyi durdurdu: {error}',
+    stale: '{minutes} dakikadan uzun süredir başarılı bir eşitleme yok (son: {last})',
+    never: 'hiç',
+    openedText: 'erp-sync: "{connection}" bağlantısı {since} tarihinden beri ilgi bekliyor: {message} İncelemek için: {command}',
+    closedText: 'erp-sync: "{connection}" bağlantısı {at} itibarıyla düzeldi; sorun {since} tarihinden beri sürüyordu ({kind}).',
+  },
+});
+
+export function alertSettings(connection: ConnectionConfig, marketplace: MarketplaceConfig | undefined): AlertSettings {
+  const minutes = connection.settings.freshnessMinutes;
+  return {
+    webhook: connection.settings.alertWebhook || marketplace?.settings.alertWebhook || undefined,
+    freshnessMinutes: minutes === undefined || minutes === '' ? DEFAULT_FRESHNESS_MINUTES : Number(minutes),
+  };
+}
+
+/**
+ * Called once at the end of every run: opens or closes this connection's
+ * alert from the run's outcome, then sends whatever notification is due.
+ * Dry runs and interrupted runs neither open nor close anything.
+ */
+export async function evaluateAlerts(db: Db, summary: RunSummary, settings: AlertSettings): Promise<void> {
+  const { connection } = summary;
+  if (!summary.dryRun && summary.status !== 'interrupted') {
+    const now = new Date().toISOString();
+    const open = openAlert(db, connection);
+    if (summary.exitCode === ExitCode.ok) {
+      if (open) db.prepare(`UPDATE alerts SET closed_at = ?, last_seen_at = ? WHERE id = ?`).run(now, now, open.id);
+    } else if (open) {
+      db.prepare(`UPDATE alerts SET last_seen_at = ? WHERE id = ?`).run(now, open.id);
+    } else {
+      const problem = problemOf(db, summary);
+      if (problem) insertAlert(db, connection, problem, now, summary.runId);
+    }
+  }
+  await deliverPending(db, [{ name: connection, settings }]);
+}
+
+/**
+ * Opens a `stale` alert for every connection without a successful sync in its
+ * freshness window (counted from its creation if it never had one), then
+ * sends the notifications still due for every connection. Never rejects.
+ */
+export function checkFreshness(db: Db, connections: readonly ConnectionConfig[], now: Date, marketplace?: MarketplaceConfig): Promise<void> {
+  const targets = connections.map((c) => ({ name: c.name, createdAt: c.createdAt, settings: alertSettings(c, marketplace) }));
+  for (const connection of targets) {
+    const { freshnessMinutes } = connection.settings;
+    if (!(freshnessMinutes > 0) || openAlert(db, connection.name)) continue;
+    const last = (db.prepare(`SELECT max(finished_at) AS at FROM runs WHERE connection = ? AND status = 'succeeded' AND dry_run = 0`)
+      .get(connection.name) as { at: string | null }).at;
+    const since = last ?? connection.createdAt;
+    if (now.getTime() - Date.parse(since) <= freshnessMinutes * 60_000) continue;
+    insertAlert(db, connection.name, {
+      kind: 'stale',
+      since,
+      message: m('stale', { minutes: freshnessMinutes, last: last ?? m('never') }),
+      hint: undefined,
+    }, now.toISOString(), null);
+  }
+  return deliverPending(db, targets);
+}
+
+/** Open alerts, oldest first: every connection's, or one's. */
+export function openAlerts(db: Db, connection?: string): Alert[] {
+  const rows = (connection === undefined
+    ? db.prepare(`SELECT * FROM alerts WHERE closed_at IS NULL ORDER BY id`).all()
+    : db.prepare(`SELECT * FROM alerts WHERE closed_at IS NULL AND connection = ? ORDER BY id`).all(connection)) as AlertRow[];
+  return rows.map(toAlert);
+}
+
+interface Problem {
+  kind: AlertKind;
+  since: string;
+  message: string;
+  hint: string | undefined;
+}
+
+function problemOf(db: Db, summary: RunSummary): Problem | undefined {
+  const error = summary.error?.message ?? summary.error?.code ?? '';
+  const hint = summary.error?.hint;
+  if (summary.exitCode === ExitCode.credentials) return { kind: 'credentials', since: summary.startedAt, message: m('credentials', { error }), hint };
+  if (summary.exitCode === ExitCode.safety) return { kind: 'guarded', since: summary.startedAt, message: m('guarded', { error }), hint };
+  // The runs a person would call attempts: no dry runs, and none stopped on purpose or still going.
+  const recent = db.prepare(
+    `SELECT exit_code, started_at FROM runs WHERE connection = ? AND dry_run = 0 AND status NOT IN ('running', 'interrupted') ORDER BY id DESC LIMIT ?`,
+  ).all(summary.connection, FAILED_RUNS_BEFORE_ALERT) as { exit_code: number | null; started_at: string }[];
+  if (recent.length < FAILED_RUNS_BEFORE_ALERT || recent.some((r) => r.exit_code === ExitCode.ok)) return undefined;
+  return { kind: 'failing', since: recent[recent.length - 1]!.started_at, message: m('failing', { count: FAILED_RUNS_BEFORE_ALERT, error }), hint };
+}
+
+function insertAlert(db: Db, connection: string, problem: Problem, now: string, runId: number | null): void {
+  db.prepare(`INSERT INTO alerts (connection, kind, message, opened_at, last_seen_at, run_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
+    connection, problem.kind, problem.message, now, now, runId,
+    JSON.stringify({ since: problem.since, hint: problem.hint, command: commandFor(problem.kind, connection) }),
+  );
+}
+
+function commandFor(kind: AlertKind, connection: string): string {
+  switch (kind) {
+    case 'failing':
+    case 'credentials':
+      return `erp-sync logs --failed --connection ${connection}`;
+    case 'guarded':
+      return `erp-sync run --connection ${connection} --dry-run`;
+    case 'stale':
+      return `erp-sync run --connection ${connection}`;
+  }
+}
+
+function openAlert(db: Db, connection: string): AlertRow | undefined {
+  return db.prepare(`SELECT * FROM alerts WHERE connection = ? AND closed_at IS NULL ORDER BY id LIMIT 1`).get(connection) as AlertRow | undefined;
+}
+
+interface AlertRow {
+  id: number;
+  connection: string;
+  kind: AlertKind;
+  message: string;
+  opened_at: string;
+  last_seen_at: string;
+  closed_at: string | null;
+  run_id: number | null;
+  notified_open_at: string | null;
+  notified_close_at: string | null;
+  notify_error: string | null;
+  detail: string | null;
+}
+
+function toAlert(row: AlertRow): Alert {
+  const detail = (row.detail ? JSON.parse(row.detail) : {}) as { since?: string; hint?: string; command?: string };
+  return {
+    id: row.id, connection: row.connection, kind: row.kind, message: row.message,
+    since: detail.since ?? row.opened_at, openedAt: row.opened_at, lastSeenAt: row.last_seen_at, closedAt: row.closed_at,
+    runId: row.run_id, command: detail.command ?? commandFor(row.kind, row.connection), hint: detail.hint,
+    notifiedOpenAt: row.notified_open_at, notifiedCloseAt: row.notified_close_at, notifyError: row.notify_error,
+  };
+}
+
+/** What a webhook receives: `text` for Slack and Teams, the rest for anything else. */
+export interface AlertPayload {
+  text: string;
+  event: 'alert.opened' | 'alert.closed';
+  alertId: number;
+  connection: string;
+  problem: AlertKind;
+  message: string;
+  since: string;
+  openedAt: string;
+  closedAt: string | null;
+  command: string;
+  hint: string | null;
+  host: string;
+}
+
+function payloadFor(alert: Alert, event: AlertPayload['event']): AlertPayload {
+  const text = event === 'alert.opened'
+    ? m('openedText', { connection: alert.connection, since: alert.since, message: withStop(alert.message), command: alert.command })
+    : m('closedText', { connection: alert.connection, at: alert.closedAt ?? '', since: alert.since, kind: alert.kind });
+  return {
+    text, event, alertId: alert.id, connection: alert.connection, problem: alert.kind, message: alert.message, since: alert.since,
+    openedAt: alert.openedAt, closedAt: alert.closedAt, command: alert.command, hint: alert.hint ?? null, host: hostname(),
+  };
+}
+
+const withStop = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
+
+// Deliveries within one process run one after another, so a recovery is never
+// sent before the opening it follows (both can be due in the same command).
+let deliveries: Promise<void> = Promise.resolve();
+
+function deliverPending(db: Db, targets: readonly { name: string; settings: AlertSettings }[]): Promise<void> {
+  const next = deliveries.then(async () => {
+    for (const target of targets) {
+      if (!target.settings.webhook) continue;
+      const due = db.prepare(
+        `SELECT * FROM alerts WHERE connection = ? AND (
+           (closed_at IS NULL AND notified_open_at IS NULL)
+           OR (closed_at IS NOT NULL AND notified_open_at IS NOT NULL AND notified_close_at IS NULL)
+         ) ORDER BY id`,
+      ).all(target.name) as AlertRow[];
+      for (const row of due) await deliver(db, row, target.settings.webhook);
+    }
+  }).catch(() => undefined);
+  deliveries = next;
+  return next;
+}
+
+/**
+ * Sends one notification under a lease, so two processes (a timer's run and
+ * the web page) never send the same one twice. An open alert that closed
+ * before its opening was ever sent is not announced at all.
+ */
+async function deliver(db: Db, row: AlertRow, webhook: string): Promise<void> {
+  const now = Date.now();
+  const claimed = db.prepare(`UPDATE alerts SET notify_lease_until = ? WHERE id = ? AND (notify_lease_until IS NULL OR notify_lease_until < ?)`)
+    .run(new Date(now + LEASE_MS).toISOString(), row.id, new Date(now).toISOString()).changes === 1;
+  if (!claimed) return;
+  const event = row.closed_at === null ? 'alert.opened' : 'alert.closed';
+  let error: string | null = null;
+  try {
+    await postJson(webhook, payloadFor(toAlert(row), event));
+  } catch (cause) {
+    error = cause instanceof Error ? cause.message : String(cause);
+  }
+  const column = event === 'alert.opened' ? 'notified_open_at' : 'notified_close_at';
+  db.prepare(`UPDATE alerts SET ${column} = coalesce(?, ${column}), notify_error = ?, notify_attempts = notify_attempts + 1, notify_lease_until = NULL WHERE id = ?`)
+    .run(error === null ? new Date().toISOString() : null, error, row.id);
+}
+
+async function postJson(webhook: string, payload: AlertPayload): Promise<void> {
+  const url = new URL(webhook);
+  const http = new HttpClient({
+    service: 'alert webhook',
+    baseUrl: url.origin,
+    retries: 2,
+    minDelayMs: 500,
+    maxDelayMs: 2000,
+    connectTimeoutMs: 5000,
+    headersTimeoutMs: 5000,
+    bodyTimeoutMs: 5000,
+    maxResponseBytes: 64 * 1024,
+    connections: 1,
+  });
+  try {
+    // Slack answers "ok" as plain text: the body is drained, never parsed as JSON.
+    const { body } = await http.stream({ method: 'POST', path: url.pathname + url.search, json: payload });
+    await finished(body.resume());
+  } finally {
+    await http.close();
+  }
+}
