@@ -3,7 +3,6 @@ import { open, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
-import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, FieldSpec, MapContext, ProductCandidate } from '../src/driver/contract.js';
@@ -400,6 +399,8 @@ function detectDelimiter(sample: string): string {
 }
 
 async function* readXlsxRows(path: string, signal: AbortSignal): AsyncGenerator<Cells> {
+  // Loaded here, not at the top: exceljs is large, and every command imports the drivers.
+  const { default: ExcelJS } = await import('exceljs');
   const input = createReadStream(path, { signal });
   const options = { worksheets: 'emit', sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'ignore', entries: 'ignore' } as const;
   const sheets = new ExcelJS.stream.xlsx.WorkbookReader(input, options)[Symbol.asyncIterator]();

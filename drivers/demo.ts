@@ -75,35 +75,20 @@ export const demo = {
 
   mapRecord(raw) {
     const record = raw as DemoRecord;
-    const common = {
+    const product = (item: DemoRecord | NonNullable<DemoRecord['variants']>[number], name: unknown): ProductCandidate => ({
+      barcode: item.barcode as string,
+      sku: item.sku as string,
+      name: name as string,
+      price: item.price as string,
+      stock: item.stock as number,
       currency: record.currency as string,
       vatRate: record.vatRate as number,
       priceIncludesVat: record.priceIncludesVat !== false,
       active: record.active !== false,
       brand: typeof record.brand === 'string' ? record.brand : null,
       category: typeof record.category === 'string' ? record.category : null,
-    };
-    if (Array.isArray(record.variants)) {
-      return record.variants.map(
-        (variant): ProductCandidate => ({
-          ...common,
-          barcode: variant.barcode as string,
-          sku: variant.sku as string,
-          name: (variant.name ?? record.name) as string,
-          price: variant.price as string,
-          stock: variant.stock as number,
-        }),
-      );
-    }
-    return [
-      {
-        ...common,
-        barcode: record.barcode as string,
-        sku: record.sku as string,
-        name: record.name as string,
-        price: record.price as string,
-        stock: record.stock as number,
-      },
-    ];
+    });
+    if (Array.isArray(record.variants)) return record.variants.map((variant) => product(variant, variant.name ?? record.name));
+    return [product(record, record.name)];
   },
 } satisfies Driver;

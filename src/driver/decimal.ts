@@ -13,6 +13,9 @@
 export function toPlainDecimal(value: unknown, style: 'auto' | 'tr' | 'plain' = 'auto'): string | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? numberToPlain(value) : undefined;
   if (typeof value !== 'string') return undefined;
+  // Most values are already plain ("1249.90"): answer those without the general parser,
+  // except where a dot may be a Turkish thousands separator ("1.234").
+  if (plainNotation.test(value) && (style !== 'tr' || !value.includes('.'))) return value;
   let s = value.trim().replace(/\s|\u00a0|₺|TL$/gi, '');
   if (s === '') return undefined;
   const sign = s.startsWith('-') ? '-' : '';
@@ -30,7 +33,10 @@ export function toPlainDecimal(value: unknown, style: 'auto' | 'tr' | 'plain' = 
   return sign + (s.startsWith('.') ? `0${s}` : s);
 }
 
+const plainNotation = /^\d{1,15}(\.\d{1,15})?$/;
+
 function numberToPlain(n: number): string {
+  if (Number.isSafeInteger(n)) return String(n);
   const text = String(n);
   if (!/e/i.test(text)) return text;
   // 1e-7 or 1e21: expand the exponent by hand.

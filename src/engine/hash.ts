@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { NormalizedProduct } from './product.js';
 
 /**
@@ -7,8 +7,9 @@ import type { NormalizedProduct } from './product.js';
  * snapshot can tell "changed" from "unchanged" without comparing fields.
  */
 export function contentHash(p: NormalizedProduct): string {
-  return createHash('sha1')
-    .update(`${p.barcode}\u001f${p.sku}\u001f${p.name}\u001f${p.price}\u001f${p.currency}\u001f${p.vatRate}\u001f${p.priceIncludesVat ? 1 : 0}\u001f${p.stock}\u001f${p.active ? 1 : 0}`)
-    .digest('base64url')
-    .slice(0, 22);
+  return hash(
+    'sha1',
+    `${p.barcode}\u001f${p.sku}\u001f${p.name}\u001f${p.price}\u001f${p.currency}\u001f${p.vatRate}\u001f${p.priceIncludesVat ? 1 : 0}\u001f${p.stock}\u001f${p.active ? 1 : 0}`,
+    'base64url',
+  ).slice(0, 22);
 }

@@ -1,15 +1,20 @@
-import type { Driver, ProductCandidate } from '../driver/contract.js';
-import { createDriverContext } from '../driver/context.js';
+import type { Driver } from '../driver/contract.js';
+import { createDriverContext, parseRateLimit } from '../driver/context.js';
 import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
 import { MARKETPLACE } from '../config/config.js';
 import { paths } from '../config/home.js';
 import { ExitCode } from '../errors/index.js';
 import { MarketplaceClient } from '../marketplace/client.js';
 import type { Offer } from '../marketplace/types.js';
+import { productPipeline } from '../rules/apply.js';
+import type { ProductPipeline } from '../rules/apply.js';
+import { loadRules } from '../rules/store.js';
 import { redact } from '../secrets/redact.js';
 import type { SecretStore, SecretStoreKind } from '../secrets/store.js';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
+import { pruneAfterRun } from '../store/retention.js';
+import { alertSettings, evaluateAlerts } from './alerts.js';
 import { Diff } from './diff.js';
 import type { DiffCounts } from './diff.js';
 import { EventLog } from './events.js';
@@ -19,9 +24,9 @@ import { LockHeldError, acquireLock } from './lock.js';
 import { Pusher } from './push.js';
 import type { PushCounters, PushStop } from './push.js';
 import { resolveSecrets } from './secrets.js';
-import { Stager, rawRecordJson } from './stage.js';
+import { Stager } from './stage.js';
 import type { StagedItem } from './stage.js';
-import { validateCandidate } from './validate.js';
+import type { Validated } from './validate.js';
 
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'guarded' | 'interrupted' | 'locked';
 
@@ -34,6 +39,9 @@ export interface RunSummary {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  /** Time spent pulling and staging, and pushing (outbox replay included). */
+  pullMs: number;
+  pushMs: number;
   pullComplete: boolean;
   pulled: number;
   invalid: number;
@@ -49,6 +57,8 @@ export interface RunSummary {
   failed: number;
   exitCode: ExitCode;
   error: { code: string; message: string; hint: string | undefined } | null;
+  /** Peak resident memory of the process so far, in MB: memory stays flat as the catalog grows. */
+  peakRssMb: number;
   /** With --dry-run: the first offers that would be pushed. */
   wouldPush?: (Offer & { kind: string })[];
 }
@@ -105,10 +115,10 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
   const startedAt = new Date(started).toISOString();
   const summary: RunSummary = {
     runId: null, connection: connection.name, driver: driver.id, status: 'succeeded', dryRun: !!request.dryRun,
-    startedAt, finishedAt: startedAt, durationMs: 0, pullComplete: false,
+    startedAt, finishedAt: startedAt, durationMs: 0, pullMs: 0, pushMs: 0, pullComplete: false,
     pulled: 0, invalid: 0, new: 0, changed: 0, vanished: 0, unchanged: 0,
     pushed: 0, created: 0, updated: 0, pendingApproval: 0, rejected: 0, failed: 0,
-    exitCode: ExitCode.ok, error: null,
+    exitCode: ExitCode.ok, error: null, peakRssMb: 0,
   };
 
   let lock;
@@ -131,7 +141,10 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
     );
     summary.runId = runId;
     const failure = await execute(request, summary, runId);
-    return finish(db, summary, started, failure);
+    const finished = finish(db, summary, started, failure);
+    await evaluateAlerts(db, finished, alertSettings(connection, request.marketplace));
+    pruneAfterRun(db, connection.name, connection.settings);
+    return finished;
   } finally {
     lock.release();
   }
@@ -145,7 +158,10 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
   // Everything a run needs is checked before a single page is pulled.
   let secrets: Record<string, string>;
   let token: string | undefined;
+  let products: ProductPipeline;
   try {
+    // The connection's rules, compiled once: mapping, scope, price and stock act before staging, so the content hash covers the offer as pushed.
+    products = productPipeline(driver, loadRules(request.home, connection.name));
     secrets = await resolveSecrets(connection.name, driver.fields, request.secretStore(connection.secretStore));
     if (!request.dryRun) {
       if (!request.marketplace) {
@@ -174,41 +190,42 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
   });
 
   // Pull: page by page into staging, one transaction per page.
-  const stager = new Stager(db, connection.name, events);
+  const stager = new Stager(db, connection.name, runId, events);
   let pullFailure: Failure | undefined;
   let pages = 0;
+  const pullStarted = Date.now();
   try {
-    stager.reset();
     for await (const page of driver.pullPages(ctx)) {
       const validated: StagedItem[] = [];
       for (const record of page.records) {
-        let candidates: ProductCandidate[];
+        let items: Validated[];
         try {
-          candidates = driver.mapRecord(record, ctx);
+          items = products(record, ctx);
         } catch (error) {
           stager.addUnreadable(record, error);
           continue;
         }
-        const raw = rawRecordJson(record);
-        for (const candidate of candidates) validated.push({ ...validateCandidate(candidate), raw });
+        for (const item of items) validated.push({ ...item, record });
       }
       stager.addPage(validated);
       pages++;
       request.onProgress?.({ phase: 'pull', pages, products: stager.pulled });
     }
     summary.pullComplete = true;
+    stager.dropUnseen();
   } catch (error) {
     pullFailure = describeRunFailure(error);
   } finally {
     await ctx.close();
   }
+  summary.pullMs = Date.now() - pullStarted;
   summary.pulled = stager.pulled;
   summary.invalid = stager.invalid;
   db.prepare(`UPDATE runs SET pulled = ?, invalid = ?, pull_complete = ?, erp_requests = ? WHERE id = ?`)
     .run(summary.pulled, summary.invalid, summary.pullComplete ? 1 : 0, ctx.http.stats.requests, runId);
 
   // Diff: counts in SQL; vanished only counts after a complete pull.
-  const diff = new Diff(db, connection.name);
+  const diff = new Diff(db, connection.name, runId);
   const counts = diff.counts();
   const vanished = summary.pullComplete ? counts.vanished : 0;
   Object.assign(summary, { new: counts.new, changed: counts.changed, unchanged: counts.unchanged, vanished });
@@ -235,6 +252,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
     retries: optionalNumber(request.marketplace!.settings.retries),
     retryMinDelayMs: optionalNumber(request.marketplace!.settings.retryMinDelayMs),
     timeoutMs: optionalNumber(request.marketplace!.settings.timeoutMs),
+    rateLimit: request.marketplace!.settings.rateLimit ? parseRateLimit(request.marketplace!.settings.rateLimit) : undefined,
     // No abort signal: a stop request lets the batch in flight finish and be recorded.
   });
   const pusher = new Pusher({
@@ -249,10 +267,12 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
     },
   });
   let stop: PushStop | undefined;
+  const pushStarted = Date.now();
   try {
     stop = (await pusher.replayOutbox()) ?? (await pusher.pushDiff(!!request.resync, summary.pullComplete));
   } finally {
     Object.assign(summary, pusher.counters);
+    summary.pushMs = Date.now() - pushStarted;
     db.prepare(`UPDATE runs SET push_requests = ?, push_bytes = ? WHERE id = ?`).run(client.stats.requests, client.stats.bytesSent, runId);
     await client.close();
   }
@@ -304,6 +324,7 @@ function sample(diff: Diff, resync: boolean, includeVanished: boolean): (Offer &
 function finish(db: Db, summary: RunSummary, started: number, failure: Failure | undefined): RunSummary {
   summary.finishedAt = nowIso();
   summary.durationMs = Date.now() - started;
+  summary.peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   if (failure) {
     summary.exitCode = failure.exitCode;
     summary.error = { code: failure.code, message: redact(failure.message), hint: failure.hint };

@@ -129,8 +129,16 @@ export const migrations: readonly string[] = [
   ) WITHOUT ROWID;
   `,
   `
-  -- The ERP's record as it arrived, for \`explain\` (rules and normalization are recomputed from it).
+  -- The ERP's record as it arrived, for \`explain\` (rules and normalization are recomputed from
+  -- it); written when the product's content changes, so an unchanged rerun does not rewrite it.
   ALTER TABLE staging ADD COLUMN raw TEXT;
+  -- The run that last saw the product: rows are marked, not deleted and rewritten, each run.
+  ALTER TABLE staging ADD COLUMN seen_run INTEGER NOT NULL DEFAULT 0;
+  -- The latest warning of an item, apart from its outcome: a warning (a rounded price) must not
+  -- hide that the offer was rejected, and a warning that persists is logged once.
+  ALTER TABLE item_state ADD COLUMN warning TEXT;
+  -- Retention deletes old events by time.
+  CREATE INDEX events_by_at ON events (at);
 
   -- One row per incident (failing runs, rejected credentials, a safety stop, no recent sync),
   -- open until the connection recovers; webhooks are sent once on open and once on close.
@@ -148,5 +156,12 @@ export const migrations: readonly string[] = [
     detail TEXT
   );
   CREATE INDEX alerts_by_connection ON alerts (connection, closed_at);
+  `,
+  `
+  -- Webhook delivery of alerts: a lease so two processes (a timer's run and the web page)
+  -- never send the same notification twice, and what the last attempt met.
+  ALTER TABLE alerts ADD COLUMN notify_lease_until TEXT;
+  ALTER TABLE alerts ADD COLUMN notify_attempts INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE alerts ADD COLUMN notify_error TEXT;
   `,
 ];

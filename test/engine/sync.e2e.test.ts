@@ -165,15 +165,18 @@ describe('erp-sync run against the sandbox ERP and marketplace', () => {
 
   it('lets only one run per connection proceed; the other exits 75 at once', async () => {
     world = await createWorld({ products: 400 });
-    world.erp.faults.latencyMs = 400;
+    // Every page takes 1.5 s, so the first run holds the lock for several seconds.
+    world.erp.faults.latencyMs = 1500;
     const slow = world.start('run', '--connection', 'shop', '--json');
     const slowDone = finished(slow);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const started = Date.now();
+    for (let waited = 0; world.erp.stats.productRequests === 0 && waited < 20_000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const second = await world.cli('run', '--connection', 'shop');
     expect(second.code).toBe(75);
     expect(second.stdout + second.stderr).toMatch(/another run of "shop" is in progress/);
-    expect(Date.now() - started).toBeLessThan(3000);
+    // It did not wait for the lock: the first run is still going.
+    expect(slow.exitCode).toBeNull();
     const first = await slowDone;
     expect(first.code).toBe(0);
     expect(json<{ runs: RunSummary[] }>(first).runs[0]!.pushed).toBe(400);

@@ -11,7 +11,9 @@ export async function driversCommand(options: { json?: boolean }): Promise<ExitC
     id: driver.id,
     name: driver.name,
     fields: [
-      ...(driver.local ? [] : [{ name: 'baseUrl', label: tr ? 'API adresi' : 'API address', secret: false, required: driver.defaultBaseUrl === undefined }]),
+      ...(driver.local || driver.fields.some((f) => f.name === 'baseUrl')
+        ? []
+        : [{ name: 'baseUrl', label: tr ? 'API adresi' : 'API address', secret: false, required: driver.defaultBaseUrl === undefined }]),
       ...driver.fields.map((f) => ({ name: f.name, label: tr ? f.labelTr : f.label, secret: f.secret, required: f.required })),
     ],
   }));

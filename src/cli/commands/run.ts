@@ -4,8 +4,10 @@ import { runConnection } from '../../engine/run.js';
 import type { RunSummary } from '../../engine/run.js';
 import { t } from '../../i18n/index.js';
 import { openContext } from '../context.js';
+import { logJson, logMode } from '../log-format.js';
 import { createOutput } from '../output.js';
-import { renderRun } from '../render-run.js';
+import { createRunReporter } from '../progress.js';
+import { renderRun, renderRunError } from '../render-run.js';
 
 export interface RunOptions {
   connection?: string;
@@ -21,7 +23,12 @@ export async function runCommand(options: RunOptions): Promise<ExitCode> {
   const out = createOutput(!!options.json);
   const ctx = openContext();
   const stop = new AbortController();
-  const removeHandlers = stopGracefully(stop, (signal) => out.warn(t('run.stopping', { signal })));
+  const mode = logMode();
+  const warn = (text: string) => {
+    if (mode.json) logJson('warn', 'warning', text);
+    else if (!mode.quiet) out.warn(text);
+  };
+  const removeHandlers = stopGracefully(stop, (signal) => warn(t('run.stopping', { signal })));
   try {
     const all = ctx.config.connections();
     const selected = options.connection ? all.filter((c) => c.name === options.connection) : all;
@@ -43,6 +50,7 @@ export async function runCommand(options: RunOptions): Promise<ExitCode> {
           code: 'UNKNOWN_DRIVER', exitCode: ExitCode.config, hint: 'See `erp-sync drivers`, and connect it again.',
         });
       }
+      const reporter = createRunReporter(connection.name, driver.id);
       const summary = await runConnection({
         db: ctx.db(),
         home: ctx.home,
@@ -55,10 +63,13 @@ export async function runCommand(options: RunOptions): Promise<ExitCode> {
         allowMassVanish: options.allowMassVanish,
         concurrency: options.concurrency,
         signal: stop.signal,
-        onWarning: (message) => out.warn(`${connection.name}: ${message}`),
+        onProgress: (progress) => reporter.onProgress(progress),
+        onWarning: (message) => warn(`${connection.name}: ${message}`),
       });
+      reporter.finish(summary);
       runs.push(summary);
-      if (!out.json) for (const line of renderRun(summary)) out.line(line);
+      if (mode.quiet) reportErrorOnly(summary, mode.json);
+      else if (!out.json) for (const line of renderRun(summary)) out.line(line);
       if (stop.signal.aborted) break;
     }
     if (out.json) out.document({ runs });
@@ -67,6 +78,13 @@ export async function runCommand(options: RunOptions): Promise<ExitCode> {
     removeHandlers();
     ctx.close();
   }
+}
+
+/** `--quiet`: a run that ended well prints nothing at all. */
+function reportErrorOnly(summary: RunSummary, json: boolean): void {
+  if (!summary.error) return;
+  if (json) logJson('error', 'run.error', `${summary.connection}: ${summary.error.message}`, { connection: summary.connection, runId: summary.runId, ...summary.error });
+  else for (const line of renderRunError(summary)) process.stderr.write(`${line}\n`);
 }
 
 /**
@@ -80,10 +98,19 @@ function stopGracefully(controller: AbortController, notify: (signal: string) =>
     notify(signal);
     controller.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // conf (through atomically's when-exit) re-sends every SIGINT/SIGTERM to the
+  // process after its cleanup, which made the first signal a second one. Its
+  // cleanup also runs on exit, so its signal listeners wait aside during the run.
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const others = signals.map((signal) => [signal, process.rawListeners(signal)] as const);
+  for (const signal of signals) {
+    process.removeAllListeners(signal);
+    process.on(signal, onSignal);
+  }
   return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const [signal, listeners] of others) {
+      process.off(signal, onSignal);
+      for (const listener of listeners) process.on(signal, listener as (signal: NodeJS.Signals) => void);
+    }
   };
 }

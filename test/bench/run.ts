@@ -1,0 +1,267 @@
+/**
+ * `npm run bench`: where erp-sync stands against the limits it does not
+ * control. Starts the sandbox ERP and marketplace in this process, runs each
+ * scenario through the built CLI as a separate process, prints a table and
+ * writes bench-results.json. Every figure is the median of several runs.
+ *
+ *   npm run bench                              all scenarios, default sizes
+ *   npm run bench -- --scenario 2 --sizes 10000,100000
+ *   npm run bench -- --scenario 1 --products 50000 --repeat 5
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SandboxErp } from '../../src/sandbox/erp.js';
+import { SandboxMarketplace } from '../../src/sandbox/marketplace.js';
+import type { RunSummary } from '../../src/engine/run.js';
+
+const CLI = fileURLToPath(new URL('../../bin/erp-sync.js', import.meta.url));
+const PROBE = fileURLToPath(new URL('./rss-probe.cjs', import.meta.url));
+
+const { values: args } = parseArgs({
+  options: {
+    scenario: { type: 'string' },
+    products: { type: 'string' },
+    sizes: { type: 'string' },
+    repeat: { type: 'string', default: '3' },
+  },
+});
+const repeat = Number(args.repeat);
+const only = args.scenario ? new Set(args.scenario.split(',').map(Number)) : undefined;
+
+interface Measured {
+  summary: RunSummary;
+  wallMs: number;
+  peakRssMb: number;
+  erpRequests: number;
+  pushRequests: number;
+  pushBytes: number;
+  rateLimited: number;
+}
+
+/** One world: both sandboxes and an ERP_SYNC_HOME with the connection set up. */
+class World {
+  readonly home = mkdtempSync(join(tmpdir(), 'erp-sync-bench-'));
+  readonly erp: SandboxErp;
+  readonly marketplace: SandboxMarketplace;
+  constructor(products: number) {
+    this.erp = new SandboxErp({ products, apiKey: 'bench-key', maxPageSize: 1000 });
+    this.marketplace = new SandboxMarketplace({ token: 'bench-token' });
+  }
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, ERP_SYNC_HOME: this.home, ERP_SYNC_SHOP_API_KEY: 'bench-key', ERP_SYNC_MARKETPLACE_TOKEN: 'bench-token', NO_COLOR: '1', LANG: 'C' };
+  }
+  async start(settings: string[] = []): Promise<this> {
+    await this.erp.start();
+    await this.marketplace.start();
+    await cli(['connect', 'marketplace', '--base-url', this.marketplace.url], this.env);
+    await cli(['connect', 'demo', '--name', 'shop', '--base-url', this.erp.url, ...settings.flatMap((s) => ['--set', s])], this.env);
+    return this;
+  }
+  async run(...extra: string[]): Promise<Measured> {
+    const rssFile = join(this.home, 'rss');
+    const before = { erp: this.erp.stats.productRequests, push: this.marketplace.stats.batchRequests, bytes: this.marketplace.stats.bytesReceived, limited: this.erp.stats.rateLimited };
+    const started = performance.now();
+    const result = await cli(['run', '--connection', 'shop', '--json', ...extra], { ...this.env, NODE_OPTIONS: `--require ${PROBE}`, ERP_SYNC_BENCH_RSS_FILE: rssFile });
+    const wallMs = performance.now() - started;
+    const summary = (JSON.parse(result.stdout) as { runs: RunSummary[] }).runs[0]!;
+    if (summary.exitCode !== 0) throw new Error(`run failed: ${JSON.stringify(summary.error)}`);
+    return {
+      summary,
+      wallMs,
+      peakRssMb: Number(readFileSync(rssFile, 'utf8')) / 1024,
+      erpRequests: this.erp.stats.productRequests - before.erp,
+      pushRequests: this.marketplace.stats.batchRequests - before.push,
+      pushBytes: this.marketplace.stats.bytesReceived - before.bytes,
+      rateLimited: this.erp.stats.rateLimited - before.limited,
+    };
+  }
+  async close(): Promise<void> {
+    await Promise.all([this.erp.close(), this.marketplace.close()]);
+    rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+function cli(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 || argv[0] === 'run' ? resolve({ code, stdout, stderr }) : reject(new Error(`erp-sync ${argv.join(' ')} exited ${code}: ${stderr}`))));
+  });
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** Runs `measure` `repeat` times on fresh worlds and keeps the median of each figure. */
+async function medianOf<T extends Record<string, number>>(times: number, measure: () => Promise<T>): Promise<T> {
+  const samples: T[] = [];
+  for (let i = 0; i < times; i++) samples.push(await measure());
+  const out = {} as Record<string, number>;
+  for (const key of Object.keys(samples[0]!)) out[key] = median(samples.map((s) => s[key]!));
+  return out as T;
+}
+
+interface Row {
+  scenario: string;
+  figure: string;
+  value: number;
+  unit: string;
+  target?: string;
+  pass?: boolean;
+}
+const rows: Row[] = [];
+const record = (row: Row) => {
+  rows.push(row);
+  const verdict = row.pass === undefined ? '' : row.pass ? '  ok' : '  MISSED';
+  console.error(`  ${row.scenario.padEnd(22)} ${row.figure.padEnd(44)} ${fmt(row.value).padStart(12)} ${row.unit.padEnd(10)} ${row.target ?? ''}${verdict}`);
+};
+const fmt = (n: number) => (Number.isInteger(n) ? n.toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 2 }));
+
+async function throughput(products: number): Promise<void> {
+  const figures = await medianOf(repeat, async () => {
+    const world = await new World(products).start(['pageSize=1000']);
+    try {
+      const first = await world.run();
+      const rerun = await world.run();
+      world.erp.catalog.change(1);
+      const changed = await world.run();
+      return {
+        firstPerSec: products / (first.wallMs / 1000), firstErp: first.erpRequests, firstPush: first.pushRequests, firstPushed: first.summary.pushed,
+        rerunPerSec: products / (rerun.wallMs / 1000), rerunErp: rerun.erpRequests, rerunPush: rerun.pushRequests, rerunPushed: rerun.summary.pushed,
+        changedPerSec: products / (changed.wallMs / 1000), changedErp: changed.erpRequests, changedPush: changed.pushRequests, changedPushed: changed.summary.pushed,
+      };
+    } finally {
+      await world.close();
+    }
+  });
+  const s = `1 throughput ${products / 1000}k`;
+  record({ scenario: s, figure: 'first full sync: products/s', value: Math.round(figures.firstPerSec), unit: 'products/s' });
+  record({ scenario: s, figure: 'first full sync: requests (ERP + marketplace)', value: figures.firstErp + figures.firstPush, unit: 'requests' });
+  record({ scenario: s, figure: 'first full sync: offers pushed', value: figures.firstPushed, unit: 'offers' });
+  record({ scenario: s, figure: 'no-change rerun: products/s', value: Math.round(figures.rerunPerSec), unit: 'products/s', target: '>= 50,000', pass: figures.rerunPerSec >= 50_000 });
+  record({ scenario: s, figure: 'no-change rerun: requests (ERP + marketplace)', value: figures.rerunErp + figures.rerunPush, unit: 'requests' });
+  record({ scenario: s, figure: 'no-change rerun: offers pushed', value: figures.rerunPushed, unit: 'offers', target: '0', pass: figures.rerunPushed === 0 });
+  record({ scenario: s, figure: '1% changed: products/s', value: Math.round(figures.changedPerSec), unit: 'products/s' });
+  record({ scenario: s, figure: '1% changed: requests (ERP + marketplace)', value: figures.changedErp + figures.changedPush, unit: 'requests' });
+  record({ scenario: s, figure: '1% changed: offers pushed', value: figures.changedPushed, unit: 'offers', target: `${products / 100}`, pass: figures.changedPushed === products / 100 });
+}
+
+async function memory(sizes: number[]): Promise<void> {
+  const peaks = new Map<number, number>();
+  for (const size of sizes) {
+    const times = size >= 1_000_000 ? Math.min(repeat, 2) : repeat;
+    const figures = await medianOf(times, async () => {
+      const world = await new World(size).start(['pageSize=1000']);
+      try {
+        const first = await world.run();
+        return { peak: first.peakRssMb, seconds: first.wallMs / 1000 };
+      } finally {
+        await world.close();
+      }
+    });
+    peaks.set(size, figures.peak);
+    record({ scenario: `2 memory ${size.toLocaleString('en-US')}`, figure: `peak RSS of run (first full sync, ${fmt(figures.seconds)} s)`, value: Math.round(figures.peak), unit: 'MB', target: size >= 1_000_000 ? '< 250' : undefined, pass: size >= 1_000_000 ? figures.peak < 250 : undefined });
+  }
+  const big = peaks.get(1_000_000);
+  const mid = peaks.get(100_000);
+  if (big && mid) record({ scenario: '2 memory', figure: 'peak at 1,000,000 ÷ peak at 100,000', value: big / mid, unit: '×', target: '<= 1.3', pass: big / mid <= 1.3 });
+}
+
+async function latencyBound(): Promise<void> {
+  const products = 20_000;
+  const figures = await medianOf(repeat, async () => {
+    const world = await new World(products).start(['pageSize=100']);
+    world.erp.faults.latencyMs = 50;
+    try {
+      const run = await world.run('--dry-run');
+      const concurrency = 4;
+      const ideal = (run.erpRequests * 50) / concurrency;
+      return { ratio: run.summary.pullMs / ideal, pullMs: run.summary.pullMs, pages: run.erpRequests };
+    } finally {
+      await world.close();
+    }
+  });
+  record({ scenario: '3 latency-bound pull', figure: `pull ${fmt(figures.pullMs)} ms for ${figures.pages} pages ÷ (pages × 50 ms ÷ 4)`, value: figures.ratio, unit: '×', target: '<= 1.2', pass: figures.ratio <= 1.2 });
+}
+
+async function rateBound(): Promise<void> {
+  const pages = 200;
+  const figures = await medianOf(repeat, async () => {
+    // 200 pages of 100 records: 25,000 products in blocks of 10 items per 8 records.
+    const world = await new World((pages * 100 * 10) / 8).start(['pageSize=100', 'rateLimit=20/1s']);
+    world.erp.setRateLimit({ requests: 20, perMs: 1000 });
+    try {
+      const run = await world.run('--dry-run');
+      return { ratio: run.summary.pullMs / ((run.erpRequests / 20) * 1000), pullMs: run.summary.pullMs, limited: run.rateLimited, pages: run.erpRequests };
+    } finally {
+      await world.close();
+    }
+  });
+  record({ scenario: '4 rate-bound pull', figure: `pull ${fmt(figures.pullMs)} ms for ${figures.pages} pages ÷ (pages ÷ 20/s)`, value: figures.ratio, unit: '×', target: '<= 1.1', pass: figures.ratio <= 1.1 });
+  record({ scenario: '4 rate-bound pull', figure: '429 answers received', value: figures.limited, unit: '429s', target: '0', pass: figures.limited === 0 });
+}
+
+async function whatIsSent(products: number): Promise<void> {
+  const figures = await medianOf(repeat, async () => {
+    const world = await new World(products).start(['pageSize=1000']);
+    try {
+      await world.run();
+      world.erp.catalog.change(1);
+      const delta = await world.run();
+      const full = await world.run('--resync');
+      return { deltaBytes: delta.pushBytes, deltaRequests: delta.pushRequests, fullBytes: full.pushBytes, fullRequests: full.pushRequests };
+    } finally {
+      await world.close();
+    }
+  });
+  const s = `5 what is sent ${products / 1000}k`;
+  record({ scenario: s, figure: '1% change: bytes / requests pushed', value: figures.deltaBytes, unit: `B / ${figures.deltaRequests} req` });
+  record({ scenario: s, figure: 'full push (--resync): bytes / requests', value: figures.fullBytes, unit: `B / ${figures.fullRequests} req` });
+  const share = (figures.deltaBytes / figures.fullBytes) * 100;
+  record({ scenario: s, figure: '1% change bytes as % of full push', value: share, unit: '%', target: '<= 2', pass: share <= 2 });
+}
+
+async function naiveVersusDefaults(products: number): Promise<void> {
+  const figures = await medianOf(repeat, async () => {
+    const world = await new World(products).start(['pageSize=100']);
+    world.erp.faults.latencyMs = 50;
+    try {
+      await world.run();
+      world.erp.catalog.change(1);
+      const smart = await world.run();
+      world.erp.catalog.change(1);
+      const naive = await world.run('--concurrency', '1', '--resync');
+      return { smartMs: smart.wallMs, naiveMs: naive.wallMs, smartBytes: smart.pushBytes, naiveBytes: naive.pushBytes };
+    } finally {
+      await world.close();
+    }
+  });
+  const s = `6 naive vs defaults ${products / 1000}k`;
+  record({ scenario: s, figure: `wall time: naive ${fmt(Math.round(figures.naiveMs))} ms, erp-sync ${fmt(Math.round(figures.smartMs))} ms`, value: figures.naiveMs / figures.smartMs, unit: '× faster' });
+  record({ scenario: s, figure: `bytes: naive ${fmt(figures.naiveBytes)}, erp-sync ${fmt(figures.smartBytes)}`, value: figures.naiveBytes / figures.smartBytes, unit: '× less' });
+}
+
+const started = performance.now();
+console.error(`erp-sync benchmark on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}; median of ${repeat}`);
+const products = args.products ? Number(args.products) : undefined;
+if (!only || only.has(1)) await throughput(products ?? 100_000);
+if (!only || only.has(2)) await memory(args.sizes ? args.sizes.split(',').map(Number) : [10_000, 100_000, 1_000_000]);
+if (!only || only.has(3)) await latencyBound();
+if (!only || only.has(4)) await rateBound();
+if (!only || only.has(5)) await whatIsSent(products ?? 20_000);
+if (!only || only.has(6)) await naiveVersusDefaults(products ?? 20_000);
+const results = { machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, repeat, seconds: Math.round((performance.now() - started) / 1000), rows };
+writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
+console.error(`done in ${results.seconds} s; figures written to bench-results.json`);
+if (rows.some((r) => r.pass === false)) process.exitCode = 1;
