@@ -8,7 +8,7 @@
  *   npm run bench -- --scenario 2 --sizes 10000,100000
  *   npm run bench -- --scenario 1 --products 50000 --repeat 5
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -19,7 +19,6 @@ import { SandboxMarketplace } from '../../src/sandbox/marketplace.js';
 import type { RunSummary } from '../../src/engine/run.js';
 
 const CLI = fileURLToPath(new URL('../../bin/erp-sync.js', import.meta.url));
-const PROBE = fileURLToPath(new URL('./rss-probe.cjs', import.meta.url));
 
 const { values: args } = parseArgs({
   options: {
@@ -62,17 +61,16 @@ class World {
     return this;
   }
   async run(...extra: string[]): Promise<Measured> {
-    const rssFile = join(this.home, 'rss');
     const before = { erp: this.erp.stats.productRequests, push: this.marketplace.stats.batchRequests, bytes: this.marketplace.stats.bytesReceived, limited: this.erp.stats.rateLimited };
     const started = performance.now();
-    const result = await cli(['run', '--connection', 'shop', '--json', ...extra], { ...this.env, NODE_OPTIONS: `--require ${PROBE}`, ERP_SYNC_BENCH_RSS_FILE: rssFile });
+    const result = await cli(['run', '--connection', 'shop', '--json', ...extra], this.env);
     const wallMs = performance.now() - started;
     const summary = (JSON.parse(result.stdout) as { runs: RunSummary[] }).runs[0]!;
     if (summary.exitCode !== 0) throw new Error(`run failed: ${JSON.stringify(summary.error)}`);
     return {
       summary,
       wallMs,
-      peakRssMb: Number(readFileSync(rssFile, 'utf8')) / 1024,
+      peakRssMb: summary.peakRssMb,
       erpRequests: this.erp.stats.productRequests - before.erp,
       pushRequests: this.marketplace.stats.batchRequests - before.push,
       pushBytes: this.marketplace.stats.bytesReceived - before.bytes,
