@@ -75,8 +75,8 @@ describe('entegra driver', () => {
     expect(candidates.map((c) => c.barcode)).not.toContain(parent.barcode);
     const variants = candidates.filter((c) => c.sku?.toString().startsWith('ENT-1-'));
     expect(variants).toEqual([
-      expect.objectContaining({ sku: 'ENT-1-1', barcode: '8690000010101', stock: '2', price: '100.90', name: 'Büyük Çaydanlık 1 (Yeşil, M)' }),
-      expect.objectContaining({ sku: 'ENT-1-2', barcode: '8690000010201', stock: '4', price: '150.50', name: 'Büyük Çaydanlık 1 (Gümüş Gri, L)' }),
+      expect.objectContaining({ sku: 'ENT-1-1', barcode: '8690000010103', stock: '2', price: '100.90', name: 'Büyük Çaydanlık 1 (Yeşil, M)' }),
+      expect.objectContaining({ sku: 'ENT-1-2', barcode: '8690000010202', stock: '4', price: '150.50', name: 'Büyük Çaydanlık 1 (Gümüş Gri, L)' }),
     ]);
     expect(candidates).toHaveLength(fake.expectedBarcodes.length);
   });

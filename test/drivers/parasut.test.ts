@@ -166,7 +166,7 @@ describe('parasut driver', () => {
       const fake = await start({ products: 6, decimalsAsStrings });
       const { candidates } = await pullAll(parasut, context(fake, connect(fake)));
       expect(candidates[5]).toEqual({
-        barcode: '8690000060001',
+        barcode: '8690000060009',
         sku: 'PRS-6',
         name: 'Doğal Çaydanlık 6',
         price: '105.5',

@@ -218,9 +218,12 @@ export function turkishName(i: number): string {
   return `${adjectives[i % adjectives.length]} ${nouns[Math.floor(i / adjectives.length) % nouns.length]} ${i + 1}`;
 }
 
-/** A 13-digit EAN-like barcode, unique per (product, variant). */
+/** An EAN-13 with a right check digit, unique per (product, variant). */
 export function barcodeFor(product: number, variant = 0): string {
-  return `869${String(product + 1).padStart(6, '0')}${String(variant).padStart(2, '0')}01`;
+  const body = `869${String(product + 1).padStart(6, '0')}${String(variant).padStart(2, '0')}0`;
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) sum += Number(body[body.length - 1 - i]) * (i % 2 === 0 ? 3 : 1);
+  return body + ((10 - (sum % 10)) % 10);
 }
 
 /** The page of `items` numbered `page` (from 1) with `size` items per page. */
