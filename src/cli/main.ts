@@ -69,8 +69,11 @@ function program(): Command {
     .option('--name <name>', 'connection name (default: the driver id)')
     .option('--base-url <url>', 'API address (on-premise installs, tests)')
     .option('--set <field=value>', 'a non-secret setting; repeatable', collect)
-    .option('--secret-store <store>', 'where secrets are read from: env, keychain, file, systemd', 'env')
-    .option('--json', 'print the saved connection as JSON')
+    .option('--secret-store <store>', 'where secrets are kept: keychain, file, systemd, env (asked at a terminal; otherwise the current one, or env)')
+    .option('--secret-file <field=path>', 'read a secret from a file, e.g. password=/run/secrets/erp; repeatable', collect)
+    .option('-y, --yes', 'never prompt: values from flags, environment variables and --secret-file')
+    .option('--no-test', 'save without testing the connection')
+    .option('--json', 'print the saved connection as JSON (never prompts)')
     .action(async (target, options) => exit(await (await import('./commands/connect.js')).connectCommand(target, options)));
 
   cli
@@ -78,6 +81,104 @@ function program(): Command {
     .description('list the ERP drivers and the fields each one needs')
     .option('--json', 'print JSON')
     .action(async (options) => exit(await (await import('./commands/drivers.js')).driversCommand(options)));
+
+  cli
+    .command('serve')
+    .description('serve the web page and JSON API: status, run history, failed items, "sync now"')
+    .option('--port <n>', 'port to listen on', integer('--port'), 7420)
+    .option('--host <address>', 'address to listen on; anything but loopback asks for an access token', '127.0.0.1')
+    .option('--open', 'open the page in a browser')
+    .addOption(new Option('--secret-store <store>', 'where the access token is kept (default: the marketplace\'s store)').choices(['keychain', 'file', 'systemd', 'env']))
+    .action(async (options) => exit(await (await import('./commands/serve.js')).serveCommand(options)));
+
+  cli
+    .command('disconnect')
+    .description('remove a connection and its secrets; its sync history stays unless --purge')
+    .argument('<name>', 'the connection (see `erp-sync connections`)')
+    .option('--purge', 'also delete its sync history (runs, item log, snapshot)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (name, options) => exit(await (await import('./commands/disconnect.js')).disconnectCommand(name, options)));
+
+  cli
+    .command('connections')
+    .description('list the connections: driver, address, secret store, last sync (never a secret)')
+    .option('--json', 'print JSON')
+    .action(async (options) => exit(await (await import('./commands/connections.js')).connectionsCommand(options)));
+
+  cli
+    .command('test')
+    .description('test a saved connection (or "marketplace") with its secrets')
+    .argument('<name>', 'the connection')
+    .action(async (name) => exit(await (await import('./commands/test-connection.js')).testCommand(name)));
+
+  cli
+    .command('rules')
+    .description('show, set or edit the rules of a connection: price markup and rounding, stock buffer, field mapping, scope')
+    .argument('<connection>', 'the connection')
+    .argument('[action]', 'show (default), set [FILE] (YAML or JSON; stdin without FILE) or edit (opens $EDITOR)')
+    .argument('[file]', 'with set: the rules file, or - for stdin')
+    .option('--json', 'print JSON')
+    .action(async (connection, action, file, options) => exit(await (await import('./commands/rules.js')).rulesCommand(connection, action, file, options)));
+
+  cli
+    .command('preview')
+    .description('show a sample of products as the ERP sends them, normalized, and as they would be pushed after rules; changes nothing')
+    .option('--connection <name>', 'only this connection (default: all)')
+    .option('--limit <n>', 'products per connection', integer('--limit'), 20)
+    .option('--barcode <barcode>', 'show this product (repeatable)', collect)
+    .option('--json', 'print only { "previews": [...] } on stdout')
+    .action(async (options) => exit(await (await import('./commands/preview.js')).previewCommand(options)));
+
+  cli
+    .addOption(new Option('--quiet', 'print only errors (for cron: mail only when something is wrong)'))
+    .addOption(new Option('--log-format <format>', 'text, or json: one JSON object per line on stderr').choices(['text', 'json']).default('text'))
+    .hook('preAction', async (command) => (await import('./log-format.js')).configureLogging(command.optsWithGlobals()));
+
+  cli
+    .command('logs')
+    .description('the latest runs; with filters, item events: what was pushed, rejected, invalid or failed, and why')
+    .option('--failed', 'items failing now (invalid, rejected, undelivered); an item drops out once it goes through')
+    .option('--pending', 'offers waiting for the marketplace\'s approval')
+    .option('--run <id>', 'item events of one run', integer('--run'))
+    .option('--connection <name>', 'only this connection')
+    .option('--since <when>', 'item events since 30m, 24h, 7d or a date (2026-11-01)')
+    .option('--search <text>', 'barcode, stock code or part of the name (Turkish letters match either case)')
+    .option('--limit <n>', 'at most this many rows', integer('--limit'))
+    .option('--json', 'print JSON on stdout')
+    .option('--csv', 'print CSV (for Excel) on stdout')
+    .action(async (options) => exit(await (await import('./commands/logs.js')).logsCommand(options)));
+
+  cli
+    .command('status')
+    .description('each connection at a glance: last sync, last run, failing items, pending approval, alerts, schedule')
+    .option('--json', 'print JSON on stdout')
+    .action(async (options) => exit(await (await import('./commands/status.js')).statusCommand(options)));
+
+  cli
+    .command('explain')
+    .description('everything about one product: the ERP record, what was pushed, the marketplace\'s answer, its history')
+    .argument('<barcode-or-sku>', 'the product\'s barcode or stock code (exact)')
+    .option('--connection <name>', 'only this connection')
+    .option('--json', 'print JSON on stdout')
+    .action(async (key, options) => exit(await (await import('./commands/explain.js')).explainCommand(key, options)));
+
+  cli
+    .command('schedule')
+    .description('run erp-sync unattended: print or install a systemd timer or a crontab line, or remove it')
+    .option('--every <interval>', 'how often: minutes dividing an hour (15m) or hours dividing a day (1h)', '15m')
+    .option('--systemd', 'a systemd service and timer (the default where systemd runs)')
+    .option('--cron', 'a crontab line')
+    .option('--user', 'a systemd unit of this user instead of a system unit')
+    .option('--install', 'install and enable it')
+    .option('--print', 'only print it (the default)')
+    .option('--remove', 'remove an installed schedule')
+    .action(async (options) => exit(await (await import('./commands/schedule.js')).scheduleCommand(options)));
+
+  cli
+    .command('doctor')
+    .description('check the installation (permissions, database, secrets, connections, schedule, clock) and say how to fix it')
+    .option('--json', 'print JSON on stdout')
+    .action(async (options) => exit(await (await import('./commands/doctor.js')).doctorCommand(options)));
 
   return cli;
 }

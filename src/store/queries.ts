@@ -481,8 +481,10 @@ export interface ProductExplanation {
 export function explainProduct(db: Db, key: string, options: { connection?: string | undefined; historyLimit?: number | undefined } = {}): ProductExplanation {
   const connections = options.connection === undefined ? knownConnections(db) : [options.connection];
   const staging = db.prepare(
-    `SELECT connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, valid, error_code, hash, raw
-       FROM staging WHERE connection = ? AND (barcode = ? OR sku = ?) ORDER BY barcode`,
+    `SELECT s.connection, s.barcode, s.sku, s.name, s.price, s.currency, s.vat_rate, s.price_includes_vat, s.stock, s.active, s.valid,
+            s.error_code, s.hash, r.raw
+       FROM staging s LEFT JOIN staging_raw r ON r.connection = s.connection AND r.barcode = s.barcode
+      WHERE s.connection = ? AND (s.barcode = ? OR s.sku = ?) ORDER BY s.barcode`,
   );
   const snapshot = db.prepare(
     `SELECT connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, status, hash, offer_id, error_code,

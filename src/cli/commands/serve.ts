@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { ExitCode, UserError, errorMessage } from '../../errors/index.js';
+import { defineMessages } from '../../i18n/index.js';
+import { registerSecret } from '../../secrets/redact.js';
+import type { SecretStore, SecretStoreKind } from '../../secrets/store.js';
+import { generateAccessToken, isLoopbackBind } from '../../web/security.js';
+import { createWebServer } from '../../web/server.js';
+import { openContext } from '../context.js';
+import type { CliContext } from '../context.js';
+import { createOutput } from '../output.js';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  open?: boolean;
+  secretStore?: SecretStoreKind;
+}
+
+/** Where the access token lives: connection `web`, field `accessToken`, in whichever store is used. */
+const ACCESS_TOKEN = { connection: 'web', field: 'accessToken' } as const;
+
+const m = defineMessages({
+  en: {
+    listening: 'erp-sync is serving its page at {url} (Ctrl-C stops it)',
+    network: 'It is reachable from the network: browsers are asked for the access token, scripts send it as "Authorization: Bearer <token>".',
+    newToken: 'Access token for the web page (shown only this once, stored in the {store} secret store as web/accessToken):',
+    stopped: 'stopped serving',
+  },
+  tr: {
+    listening: 'erp-sync sayfasını {url} adresinde sunuyor (durdurmak için Ctrl-C)',
+    network: 'Sayfaya ağdan erişilebilir: tarayıcılar erişim anahtarını sorar, betikler "Authorization: Bearer <anahtar>" ile gönderir.',
+    newToken: 'Web sayfasının erişim anahtarı (yalnızca bu kez gösterilir; {store} gizli deposunda web/accessToken olarak saklanır):',
+    stopped: 'sunum durduruldu',
+  },
+});
+
+/**
+ * This module runs from dist/ (tsup bundles it into a chunk there), one
+ * level under the package root, where bin/ and src/web/public/ live.
+ */
+const packageRoot = new URL('../', import.meta.url);
+
+/** `erp-sync serve`: the web page and JSON API until SIGINT or SIGTERM. */
+export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
+  const out = createOutput(false);
+  const ctx = openContext();
+  try {
+    const loopback = isLoopbackBind(options.host);
+    const accessToken = loopback ? undefined : await ensureAccessToken(ctx, options, (line) => out.line(line));
+    const web = createWebServer({
+      db: ctx.db(),
+      home: ctx.home,
+      config: ctx.config,
+      accessToken,
+      cli: fileURLToPath(new URL('bin/erp-sync.js', packageRoot)),
+      assets: new URL('src/web/public/', packageRoot),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    await listen(web.server, options);
+    const address = web.server.address();
+    const port = typeof address === 'object' && address ? address.port : options.port;
+    const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`;
+    out.line(m('listening', { url }));
+    if (!loopback) out.line(m('network'));
+    if (options.open) openBrowser(loopback ? url : `http://127.0.0.1:${port}/`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    await web.close();
+    out.line(m('stopped'));
+    return ExitCode.ok;
+  } finally {
+    ctx.close();
+  }
+}
+
+/**
+ * The token asked of every client not on this machine: read from the secret
+ * store, or generated on first use, stored, and printed once.
+ */
+async function ensureAccessToken(ctx: CliContext, options: ServeOptions, print: (line: string) => void): Promise<string> {
+  const kind = options.secretStore ?? ctx.config.marketplace()?.secretStore ?? 'file';
+  const store: SecretStore = ctx.secretStore(kind);
+  const unavailable = await store.unavailableReason();
+  if (unavailable) {
+    throw new UserError(`the ${kind} secret store, which would keep the web page's access token, is unavailable: ${unavailable}`, {
+      code: 'SECRET_STORE_UNAVAILABLE', exitCode: ExitCode.config, hint: 'Pass --secret-store file or keychain, or serve on 127.0.0.1 only.',
+    });
+  }
+  const existing = await store.get(ACCESS_TOKEN.connection, ACCESS_TOKEN.field);
+  if (existing) {
+    registerSecret(existing);
+    return existing;
+  }
+  const token = generateAccessToken();
+  try {
+    await store.set(ACCESS_TOKEN.connection, ACCESS_TOKEN.field, token);
+  } catch (error) {
+    throw new UserError(`could not store the web page's access token: ${errorMessage(error)}`, {
+      code: 'ACCESS_TOKEN_NOT_STORED', exitCode: ExitCode.config,
+      hint: 'Pass --secret-store file or keychain, or set ERP_SYNC_WEB_ACCESS_TOKEN to a long random value yourself.',
+    });
+  }
+  print(m('newToken', { store: kind }));
+  print(token);
+  registerSecret(token);
+  return token;
+}
+
+async function listen(server: Server, options: ServeOptions): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((error: NodeJS.ErrnoException) => {
+    throw new UserError(`cannot listen on ${options.host}:${options.port}: ${error.message}`, {
+      code: 'LISTEN_FAILED',
+      exitCode: error.code === 'EADDRINUSE' ? ExitCode.tempFail : ExitCode.config,
+      hint: error.code === 'EADDRINUSE' ? 'Another program uses this port: pass --port with another one.' : 'Check --host: it must be an address of this machine.',
+      cause: error,
+    });
+  });
+}
+
+/** Best effort: a server without a desktop simply has no browser to open. */
+function openBrowser(url: string): void {
+  const [command, args] =
+    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
+  const child = spawn(command as string, args as string[], { stdio: 'ignore', detached: true });
+  child.on('error', () => undefined);
+  child.unref();
+}

@@ -1,0 +1,95 @@
+import type { ConnectionConfig } from '../config/config.js';
+import { alertSettings } from '../engine/alerts.js';
+import { ExitCode } from '../errors/index.js';
+import type { AlertRow, ConnectionStatus, RunRow } from '../store/queries.js';
+
+export type Health = 'healthy' | 'stale' | 'failing' | 'credentials' | 'guarded' | 'never';
+
+/** What the page's card and /api/status show for one connection. Nothing secret: no settings, no addresses. */
+export interface ConnectionView {
+  name: string;
+  driver: string;
+  /** The ERP's display name: `Entegra`, `Paraşüt`. */
+  erp: string;
+  health: Health;
+  /** For `failing`: when the first failing run after the last success started. */
+  failingSince: string | null;
+  /** The latest finished run's error, already redacted by the engine. */
+  error: { code: string | null; message: string | null } | null;
+  running: boolean;
+  /** How recent the last success must be; 0 when the connection turned the check off. */
+  freshnessMinutes: number;
+  lastSuccessAt: string | null;
+  lastRun: RunRow | null;
+  failingItems: number;
+  pendingApproval: number;
+  alerts: AlertRow[];
+}
+
+export interface ViewInput {
+  config: ConnectionConfig;
+  erp: string;
+  status: ConnectionStatus;
+  /** The latest run that is not running any more. */
+  lastFinished: RunRow | null;
+  failingSince: string | null;
+  running: boolean;
+  now: number;
+}
+
+/** How a connection is doing, judged by its latest finished run and how long ago it last succeeded. */
+export function connectionView(input: ViewInput): ConnectionView {
+  const { config, status, lastFinished, now } = input;
+  // Read as the engine's stale-sync alert reads it, so the page, /healthz and alerts agree.
+  const freshness = alertSettings(config, undefined).freshnessMinutes;
+  const lastSuccessAt = status.lastSuccess?.finishedAt ?? null;
+  return {
+    name: config.name,
+    driver: config.driver,
+    erp: input.erp,
+    health: healthOf(lastFinished, lastSuccessAt, freshness, now),
+    failingSince: lastFinished && lastFinished.exitCode !== ExitCode.ok ? input.failingSince : null,
+    error: lastFinished && lastFinished.exitCode !== ExitCode.ok ? { code: lastFinished.errorCode, message: lastFinished.errorMessage } : null,
+    running: input.running,
+    freshnessMinutes: freshness,
+    lastSuccessAt,
+    lastRun: status.lastRun,
+    failingItems: status.failing,
+    pendingApproval: status.pendingApproval,
+    alerts: status.openAlerts,
+  };
+}
+
+function healthOf(lastFinished: RunRow | null, lastSuccessAt: string | null, freshness: number, now: number): Health {
+  if (!lastFinished) return 'never';
+  if (lastFinished.status === 'guarded') return 'guarded';
+  if (lastFinished.exitCode === ExitCode.credentials) return 'credentials';
+  if (lastFinished.exitCode !== ExitCode.ok) return 'failing';
+  if (!(freshness > 0)) return 'healthy';
+  return lastSuccessAt !== null && now - Date.parse(lastSuccessAt) <= freshness * 60_000 ? 'healthy' : 'stale';
+}
+
+/** /healthz: healthy only when every connection's latest run succeeded within its freshness window. */
+export function healthReport(views: readonly ConnectionView[]): { healthy: boolean; lines: string[] } {
+  if (views.length === 0) return { healthy: false, lines: ['no connections are configured'] };
+  const lines = views.map((v) => `${v.name}: ${healthReason(v)}`);
+  return { healthy: views.every((v) => v.health === 'healthy'), lines };
+}
+
+function healthReason(view: ConnectionView): string {
+  const error = view.error ? ` (${view.error.code ?? 'unknown'}: ${view.error.message ?? ''})` : '';
+  switch (view.health) {
+    case 'healthy':
+      return `ok, last successful sync at ${view.lastSuccessAt}`;
+    case 'stale':
+      return `no successful sync within ${view.freshnessMinutes} minutes (last at ${view.lastSuccessAt ?? 'never'})`;
+    case 'failing':
+      return `failing since ${view.failingSince ?? 'unknown'}${error}`;
+    case 'credentials':
+      return `credentials rejected${error}`;
+    case 'guarded':
+      return `stopped by the safety guard${error}`;
+    case 'never':
+      return 'has never synced';
+  }
+}
