@@ -190,7 +190,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
   });
 
   // Pull: page by page into staging, one transaction per page.
-  const stager = new Stager(db, connection.name, runId, events);
+  const stager = new Stager(db, connection.name, events);
   let pullFailure: Failure | undefined;
   let pages = 0;
   const pullStarted = Date.now();
@@ -224,9 +224,9 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
   db.prepare(`UPDATE runs SET pulled = ?, invalid = ?, pull_complete = ?, erp_requests = ? WHERE id = ?`)
     .run(summary.pulled, summary.invalid, summary.pullComplete ? 1 : 0, ctx.http.stats.requests, runId);
 
-  // Diff: counts in SQL; vanished only counts after a complete pull.
-  const diff = new Diff(db, connection.name, runId);
-  const counts = diff.counts();
+  // Diff: counted while staging; vanished only counts after a complete pull.
+  const diff = new Diff(db, connection.name, stager.counts);
+  const { counts } = diff;
   const vanished = summary.pullComplete ? counts.vanished : 0;
   Object.assign(summary, { new: counts.new, changed: counts.changed, unchanged: counts.unchanged, vanished });
   const toPush = (request.resync ? counts.new + counts.changed + counts.unchanged : counts.new + counts.changed) + vanished;

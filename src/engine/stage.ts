@@ -14,54 +14,72 @@ export function rawRecordJson(record: unknown): string {
   return json.length > MAX_RAW ? json.slice(0, MAX_RAW) : json;
 }
 
-interface StagedRow {
-  sku: string;
-  name: string;
-  valid: number;
-  error_code: string | null;
+/** How the pull compares with what the marketplace has acknowledged, counted while staging. */
+export interface StageCounts {
+  new: number;
+  changed: number;
+  unchanged: number;
+  /** Barcodes of this pull that the marketplace holds as live offers. */
+  seenLive: number;
+}
+
+interface Lookup {
+  staged: string | null;
+  valid: number | null;
+  acked: string | null;
+  live: number;
 }
 
 /**
- * Writes a pull into the staging table, one transaction per page, so memory
- * holds one page at a time whatever the size of the catalog.
+ * Writes a pull into staging, one transaction per page, so memory holds one
+ * page at a time whatever the size of the catalog.
  *
- * Staging keeps the latest pull of each connection. A product whose content
- * did not change since the last pull is only marked as seen by this run (a
- * small in-place update); new and changed products are written whole, with
- * their raw record. A barcode seen twice in one pull makes both occurrences
- * invalid: neither is pushed, both are reported. Invalid products stay in
- * staging (marked) so they are never mistaken for vanished ones.
+ * Staging keeps the latest pull of each connection; only new, changed and
+ * invalid products are written to it (and their raw record to staging_raw), so an unchanged
+ * rerun writes almost nothing to disk. The barcodes this pull saw go into a
+ * temporary table, `temp.seen`: it detects a barcode seen twice (both
+ * occurrences are then invalid: neither is pushed, both are reported), and it
+ * is how the diff knows what vanished. Each product is compared with the
+ * snapshot as it is staged, so the diff's counts cost nothing more.
  */
 export class Stager {
   pulled = 0;
   invalid = 0;
+  readonly counts: StageCounts = { new: 0, changed: 0, unchanged: 0, seenLive: 0 };
   readonly #db: Db;
   readonly #connection: string;
-  readonly #runId: number;
   readonly #events: EventLog;
-  readonly #markSeen;
+  readonly #see;
+  readonly #lookup;
   readonly #upsert;
+  readonly #upsertRaw;
   readonly #existing;
   readonly #markDuplicate;
   readonly #newDuplicates = new Set<string>();
 
-  constructor(db: Db, connection: string, runId: number, events: EventLog) {
+  constructor(db: Db, connection: string, events: EventLog) {
     this.#db = db;
     this.#connection = connection;
-    this.#runId = runId;
     this.#events = events;
-    this.#markSeen = db.prepare(
-      `UPDATE staging SET seen_run = ? WHERE connection = ? AND barcode = ? AND hash = ? AND valid = 1 AND seen_run <> ?`,
+    db.exec(`DROP TABLE IF EXISTS temp.seen; CREATE TEMP TABLE seen (barcode TEXT PRIMARY KEY) WITHOUT ROWID`);
+    this.#see = db.prepare(`INSERT INTO temp.seen (barcode) VALUES (?) ON CONFLICT DO NOTHING`);
+    this.#lookup = db.prepare(
+      `SELECT s.hash AS staged, s.valid AS valid, p.hash AS acked,
+              (p.barcode IS NOT NULL AND NOT (p.active = 0 AND p.stock = 0)) AS live
+         FROM (SELECT ? AS connection, ? AS barcode) k
+         LEFT JOIN staging s ON s.connection = k.connection AND s.barcode = k.barcode
+         LEFT JOIN snapshot p ON p.connection = k.connection AND p.barcode = k.barcode`,
     );
-    // The WHERE makes a second occurrence in the same run change nothing: that is how a duplicate shows.
     this.#upsert = db.prepare(
-      `INSERT INTO staging (connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, hash, valid, error_code, raw, seen_run)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO staging (connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, hash, valid, error_code)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (connection, barcode) DO UPDATE SET sku = excluded.sku, name = excluded.name, price = excluded.price,
          currency = excluded.currency, vat_rate = excluded.vat_rate, price_includes_vat = excluded.price_includes_vat,
          stock = excluded.stock, active = excluded.active, hash = excluded.hash, valid = excluded.valid,
-         error_code = excluded.error_code, raw = excluded.raw, seen_run = excluded.seen_run
-       WHERE staging.seen_run <> excluded.seen_run`,
+         error_code = excluded.error_code`,
+    );
+    this.#upsertRaw = db.prepare(
+      `INSERT INTO staging_raw (connection, barcode, raw) VALUES (?, ?, ?) ON CONFLICT (connection, barcode) DO UPDATE SET raw = excluded.raw`,
     );
     this.#existing = db.prepare(`SELECT sku, name, valid, error_code FROM staging WHERE connection = ? AND barcode = ?`);
     this.#markDuplicate = db.prepare(
@@ -78,7 +96,13 @@ export class Stager {
 
   /** After a complete pull: products no longer in the ERP leave staging (the snapshot remembers them). */
   dropUnseen(): void {
-    this.#db.prepare(`DELETE FROM staging WHERE connection = ? AND seen_run <> ?`).run(this.#connection, this.#runId);
+    const staged = this.#db.prepare(`SELECT count(*) AS n FROM staging WHERE connection = ?`).get(this.#connection) as { n: number };
+    const seen = this.#db.prepare(`SELECT count(*) AS n FROM temp.seen`).get() as { n: number };
+    if (staged.n > seen.n) {
+      for (const table of ['staging', 'staging_raw']) {
+        this.#db.prepare(`DELETE FROM ${table} WHERE connection = ? AND barcode NOT IN (SELECT barcode FROM temp.seen)`).run(this.#connection);
+      }
+    }
   }
 
   /** A record the driver could not map at all: reported, and the pull goes on. */
@@ -102,7 +126,6 @@ export class Stager {
   #stage(item: StagedItem): void {
     this.pulled++;
     const connection = this.#connection;
-    const run = this.#runId;
     if (!item.ok) {
       this.invalid++;
       this.#events.recordIfChanged({
@@ -114,36 +137,55 @@ export class Stager {
         code: item.issue.code,
         message: item.issue.message,
       });
-      if (item.barcode) {
-        const info = this.#upsert.run(connection, item.barcode, item.sku, item.name, null, null, null, null, null, null, null, 0, item.issue.code, rawRecordJson(item.record), run);
-        if (info.changes === 0) this.#duplicate(item.barcode, item.sku, item.name, true);
+      if (!item.barcode) return;
+      if (this.#see.run(item.barcode).changes === 0) {
+        this.#duplicate(item.barcode, item.sku, item.name, true);
+        return;
       }
+      if ((this.#lookup.get(connection, item.barcode) as Lookup).live) this.counts.seenLive++;
+      this.#upsert.run(connection, item.barcode, item.sku, item.name, null, null, null, null, null, null, null, 0, item.issue.code);
+      this.#upsertRaw.run(connection, item.barcode, rawRecordJson(item.record));
       return;
     }
     const p = item.product;
+    if (this.#see.run(p.barcode).changes === 0) {
+      this.#duplicate(p.barcode, p.sku, p.name, false);
+      return;
+    }
     const hash = contentHash(p);
-    if (this.#markSeen.run(run, connection, p.barcode, hash, run).changes === 0) {
-      const info = this.#upsert.run(
+    const found = this.#lookup.get(connection, p.barcode) as Lookup;
+    if (found.live) this.counts.seenLive++;
+    if (found.acked === null) this.counts.new++;
+    else if (found.acked === hash) this.counts.unchanged++;
+    else this.counts.changed++;
+    if (found.staged !== hash || found.valid !== 1) {
+      this.#upsert.run(
         connection, p.barcode, p.sku, p.name, p.price, p.currency, p.vatRate, p.priceIncludesVat ? 1 : 0, p.stock,
-        p.active ? 1 : 0, hash, 1, null, rawRecordJson(item.record), run,
+        p.active ? 1 : 0, hash, 1, null,
       );
-      if (info.changes === 0) {
-        this.#duplicate(p.barcode, p.sku, p.name, false);
-        return;
-      }
+      this.#upsertRaw.run(connection, p.barcode, rawRecordJson(item.record));
     }
     for (const warning of item.warnings) {
       this.#events.recordIfChanged({ barcode: p.barcode, sku: p.sku, name: p.name, stage: 'validate', outcome: 'warning', code: warning.code, message: warning.message });
     }
   }
 
+  /**
+   * A barcode seen again in this pull. Its first occurrence is taken out of
+   * the push (and out of the counts it was added to); every occurrence is
+   * reported, unless an earlier run already reported this duplicate.
+   */
   #duplicate(barcode: string, sku: string, name: string, alreadyCounted: boolean): void {
-    const first = this.#existing.get(this.#connection, barcode) as StagedRow;
+    const first = this.#existing.get(this.#connection, barcode) as { sku: string; name: string; valid: number; error_code: string | null };
     const message = `the barcode ${barcode} appears more than once in the ERP (stock codes ${first.sku || '?'} and ${sku || '?'}); neither is pushed until it is unique`;
     if (first.error_code !== 'BARCODE_DUPLICATE') {
-      // The first occurrence looked fine until now: take it out of the push, and
-      // report every occurrence, unless this duplicate was already reported by an earlier run.
-      if (first.valid) this.invalid++;
+      if (first.valid) {
+        this.invalid++;
+        const found = this.#lookup.get(this.#connection, barcode) as Lookup;
+        if (found.acked === null) this.counts.new--;
+        else if (found.acked === found.staged) this.counts.unchanged--;
+        else this.counts.changed--;
+      }
       this.#markDuplicate.run(this.#connection, barcode);
       if (this.#events.isNews(barcode, 'invalid', 'BARCODE_DUPLICATE')) this.#newDuplicates.add(barcode);
       if (this.#newDuplicates.has(barcode)) {

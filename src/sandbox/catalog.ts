@@ -84,6 +84,7 @@ export class SandboxCatalog {
   readonly #versions = new Map<number, number>();
   readonly #patches = new Map<number, ItemPatch | null>();
   #changeRound = 0;
+  #generation = 0;
 
   constructor(size: number) {
     this.#size = size;
@@ -96,12 +97,18 @@ export class SandboxCatalog {
   /** Grows or shrinks the catalog (new items at the end; shrinking makes the tail vanish). */
   resize(size: number): void {
     this.#size = size;
+    this.#generation++;
   }
 
   /** How many records (products, variant groups counting once) there are. */
   get recordCount(): number {
     const blocks = Math.floor(this.#size / 10);
     return blocks * 8 + (this.#size % 10);
+  }
+
+  /** Bumped by every change, so a server can cache what it generated until the catalog changes. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** Records with at least one item left: what a pull should receive in total. */
@@ -156,6 +163,7 @@ export class SandboxCatalog {
     }
     const changed = present.slice(present.length - count);
     for (const index of changed) this.#versions.set(index, (this.#versions.get(index) ?? 0) + 1);
+    this.#generation++;
     return changed.sort((a, b) => a - b);
   }
 
@@ -163,16 +171,19 @@ export class SandboxCatalog {
   patch(index: number, patch: ItemPatch): void {
     const current = this.#patches.get(index);
     this.#patches.set(index, { ...(current ?? {}), ...patch });
+    this.#generation++;
   }
 
   /** Removes an item from the ERP (it vanishes). */
   remove(index: number): void {
     this.#patches.set(index, null);
+    this.#generation++;
   }
 
   /** Undoes patches and removals of one item. */
   restore(index: number): void {
     this.#patches.delete(index);
+    this.#generation++;
   }
 
   /** The records of one page, in the ERP's wire shape. */

@@ -40,6 +40,8 @@ export class SandboxErp {
   readonly stats = { requests: 0, productRequests: 0, rateLimited: 0, requestTimes: [] as number[] };
   readonly #options: Required<Omit<SandboxErpOptions, 'port'>> & { port: number };
   #window: WindowCounter | undefined;
+  readonly #cache = new Map<string, string>();
+  #cacheGeneration = -1;
   #server: Awaited<ReturnType<typeof listenOnLoopback>> | undefined;
 
   constructor(options: SandboxErpOptions) {
@@ -105,12 +107,31 @@ export class SandboxErp {
       return;
     }
     const pageSize = Math.min(this.#options.maxPageSize, Math.max(1, Number(url.searchParams.get('pageSize') ?? this.#options.defaultPageSize) || this.#options.defaultPageSize));
-    sendJson(res, 200, {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(this.#page(page, pageSize));
+  }
+
+  /**
+   * A page's JSON, generated once per catalog generation: the sandbox should
+   * answer as fast as an idle ERP so benchmarks measure erp-sync, not it.
+   * Only catalogs up to 200,000 products are cached, to keep its own memory in bounds.
+   */
+  #page(page: number, pageSize: number): string {
+    const key = `${page}:${pageSize}`;
+    if (this.#cacheGeneration !== this.catalog.generation) {
+      this.#cache.clear();
+      this.#cacheGeneration = this.catalog.generation;
+    }
+    const cached = this.#cache.get(key);
+    if (cached !== undefined) return cached;
+    const json = JSON.stringify({
       page,
       pageSize,
       totalPages: Math.ceil(this.catalog.recordCount / pageSize),
       totalRecords: this.catalog.presentRecordCount,
       records: this.catalog.records((page - 1) * pageSize, pageSize),
     });
+    if (this.catalog.size <= 200_000) this.#cache.set(key, json);
+    return json;
   }
 }

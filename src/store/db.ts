@@ -17,7 +17,9 @@ export function openDatabase(file: string): Db {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   db.pragma('cache_size = -16000');
+  // The run's temporary table of seen barcodes spills to a file beyond this, so memory stays flat.
   db.pragma('temp_store = FILE');
+  db.pragma('temp.cache_size = -16000');
   migrate(db);
   return db;
 }

@@ -131,9 +131,13 @@ export const migrations: readonly string[] = [
   `
   -- The ERP's record as it arrived, for \`explain\` (rules and normalization are recomputed from
   -- it); written when the product's content changes, so an unchanged rerun does not rewrite it.
-  ALTER TABLE staging ADD COLUMN raw TEXT;
-  -- The run that last saw the product: rows are marked, not deleted and rewritten, each run.
-  ALTER TABLE staging ADD COLUMN seen_run INTEGER NOT NULL DEFAULT 0;
+  -- A table of its own keeps staging's rows small, so the per-product lookups of a run stay in cache.
+  CREATE TABLE staging_raw (
+    connection TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    PRIMARY KEY (connection, barcode)
+  ) WITHOUT ROWID;
   -- The latest warning of an item, apart from its outcome: a warning (a rounded price) must not
   -- hide that the offer was rejected, and a warning that persists is logged once.
   ALTER TABLE item_state ADD COLUMN warning TEXT;

@@ -48,13 +48,14 @@ function product(i: number) {
 const fills = {
   staging(db: Db, n: number, rawSize?: number) {
     const insert = db.prepare(
-      `INSERT INTO staging (connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, hash, valid, error_code, raw)
-       VALUES ('shop', ?, ?, ?, ?, ?, ?, 1, ?, 1, ?, 1, NULL, ?)`,
+      `INSERT INTO staging (connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, hash, valid, error_code)
+       VALUES ('shop', ?, ?, ?, ?, ?, ?, 1, ?, 1, ?, 1, NULL)`,
     );
+    const insertRaw = db.prepare(`INSERT INTO staging_raw (connection, barcode, raw) VALUES ('shop', ?, ?)`);
     for (let i = 0; i < n; i++) {
       const p = product(i);
-      const raw = rawSize === undefined ? p.raw : p.raw.padEnd(rawSize, ' ');
-      insert.run(p.barcode, p.sku, p.name, p.price, p.currency, String(p.vatRate), p.stock, hash(i), raw);
+      insert.run(p.barcode, p.sku, p.name, p.price, p.currency, String(p.vatRate), p.stock, hash(i));
+      insertRaw.run(p.barcode, rawSize === undefined ? p.raw : p.raw.padEnd(rawSize, ' '));
     }
   },
   snapshot(db: Db, n: number) {
