@@ -91,7 +91,7 @@ export class Pusher {
     for (const row of pending) {
       if (this.#o.signal?.aborted) return { reason: 'interrupted' };
       const offers = (JSON.parse(row.body) as { offers: Offer[] }).offers;
-      const stop = await this.#deliver(row.id, row.idempotency_key, offers, JSON.parse(row.kinds) as OfferMeta[]);
+      const stop = await this.#deliver(row.id, row.idempotency_key, offers, JSON.parse(row.kinds) as OfferMeta[], row.body);
       if (stop) return stop;
     }
     return undefined;
@@ -128,13 +128,13 @@ export class Pusher {
     const body = JSON.stringify({ offers });
     const key = idempotencyKey(this.#o.connection, body, meta);
     const info = this.#insertOutbox.run(this.#o.connection, key, this.#o.runId, nowIso(), offers.length, body, JSON.stringify(meta));
-    return this.#deliver(Number(info.lastInsertRowid), key, offers, meta);
+    return this.#deliver(Number(info.lastInsertRowid), key, offers, meta, body);
   }
 
-  async #deliver(outboxId: number, key: string, offers: Offer[], meta: OfferMeta[]): Promise<PushStop | undefined> {
+  async #deliver(outboxId: number, key: string, offers: Offer[], meta: OfferMeta[], body: string): Promise<PushStop | undefined> {
     let results: OfferResult[];
     try {
-      results = await this.#answersFor(offers, meta, key);
+      results = await this.#answersFor(offers, meta, key, body);
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
       return this.#failed(outboxId, offers, error);
@@ -151,9 +151,9 @@ export class Pusher {
    * words. Halves get keys derived from their own content, so a replay after
    * a crash splits the same way and is still applied once.
    */
-  async #answersFor(offers: Offer[], meta: OfferMeta[], key: string): Promise<OfferResult[]> {
+  async #answersFor(offers: Offer[], meta: OfferMeta[], key: string, body: string): Promise<OfferResult[]> {
     try {
-      return await this.#o.client.pushBatch(offers, key);
+      return await this.#o.client.pushBatch(offers, key, body);
     } catch (error) {
       if (!(error instanceof HttpError) || (error.status !== 400 && error.status !== 422)) throw error;
       if (offers.length === 1) {
@@ -166,7 +166,8 @@ export class Pusher {
       ];
       const answers: OfferResult[] = [];
       for (const [part, partMeta] of halves) {
-        answers.push(...(await this.#answersFor(part, partMeta, idempotencyKey(this.#o.connection, JSON.stringify({ offers: part }), partMeta))));
+        const partBody = JSON.stringify({ offers: part });
+        answers.push(...(await this.#answersFor(part, partMeta, idempotencyKey(this.#o.connection, partBody, partMeta), partBody)));
       }
       return answers;
     }

@@ -24,6 +24,7 @@ import { LockHeldError, acquireLock } from './lock.js';
 import { Pusher } from './push.js';
 import type { PushCounters, PushStop } from './push.js';
 import { resolveSecrets } from './secrets.js';
+import { HeapKeeper } from './heap.js';
 import { Stager } from './stage.js';
 import type { StagedItem } from './stage.js';
 import type { Validated } from './validate.js';
@@ -194,6 +195,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
   let pullFailure: Failure | undefined;
   let pages = 0;
   const pullStarted = Date.now();
+  const heap = new HeapKeeper();
   try {
     for await (const page of driver.pullPages(ctx)) {
       const validated: StagedItem[] = [];
@@ -209,6 +211,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
         for (const item of items) validated.push(Object.assign(item, { record }));
       }
       stager.addPage(validated);
+      heap.check();
       pages++;
       request.onProgress?.({ phase: 'pull', pages, products: stager.pulled });
     }

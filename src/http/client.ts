@@ -34,6 +34,8 @@ export interface HttpRequest {
   query?: Record<string, string | number | undefined>;
   headers?: Record<string, string>;
   json?: unknown;
+  /** A body already serialized as JSON (the marketplace batch, kept in the outbox as sent). */
+  jsonText?: string;
   form?: Record<string, string>;
   /** Whether a transient failure may be retried; defaults to true (callers make POSTs idempotent). */
   retry?: boolean;
@@ -188,8 +190,8 @@ export class HttpClient {
     const url = this.url(req.path, req.query);
     const headers: Record<string, string> = { ...this.#headers, ...req.headers };
     let body: string | undefined;
-    if (req.json !== undefined) {
-      body = JSON.stringify(req.json);
+    if (req.jsonText !== undefined || req.json !== undefined) {
+      body = req.jsonText ?? JSON.stringify(req.json);
       headers['content-type'] ??= 'application/json';
     } else if (req.form) {
       body = new URLSearchParams(req.form).toString();

@@ -41,14 +41,15 @@ export class MarketplaceClient {
   /**
    * Sends one batch. The Idempotency-Key makes a retry (after a timeout, or a
    * crash and restart) safe: the marketplace applies the batch once and
-   * answers every repeat with its first answer.
+   * answers every repeat with its first answer. `body` is the batch as
+   * serialized for the outbox, sent byte for byte.
    */
-  async pushBatch(offers: readonly Offer[], idempotencyKey: string): Promise<OfferResult[]> {
+  async pushBatch(offers: readonly Offer[], idempotencyKey: string, body = JSON.stringify({ offers })): Promise<OfferResult[]> {
     const response = await this.#http.request<BatchResponse>({
       method: 'POST',
       path: '/v1/offers/batch',
       headers: { authorization: `Bearer ${this.#token}`, 'idempotency-key': idempotencyKey },
-      json: { offers },
+      jsonText: body,
     });
     const results = response.data?.results;
     if (!Array.isArray(results)) {

@@ -19,7 +19,7 @@ export function openDatabase(file: string): Db {
   db.pragma('cache_size = -16000');
   // The run's temporary table of seen barcodes spills to a file beyond this, so memory stays flat.
   db.pragma('temp_store = FILE');
-  db.pragma('temp.cache_size = -16000');
+  db.pragma('temp.cache_size = -4000');
   migrate(db);
   return db;
 }
