@@ -7,6 +7,7 @@ import { DriverError } from '../src/driver/contract.js';
 import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src/driver/contract.js';
 import { toPlainDecimal } from '../src/driver/decimal.js';
 import { HttpError, classifyNetworkError, describeFailure } from '../src/http/errors.js';
+import { booleanSetting, isObject, priceIncludesVatField } from '../src/driver/settings.js';
 
 /** Records per page handed to the engine while the catalog is still arriving. */
 const pageSize = 500;
@@ -54,17 +55,7 @@ export const bizimhesap = {
       required: false,
       help: 'Take stock from this warehouse (its id); by default the product’s total quantity is used.',
     },
-    {
-      name: 'priceIncludesVat',
-      label: 'Prices include VAT',
-      labelTr: 'Fiyatlar KDV dahil',
-      secret: false,
-      required: false,
-      kind: 'choice',
-      choices: ['true', 'false'],
-      default: 'true',
-      help: 'Bizimhesap does not say whether its prices include VAT.',
-    },
+    priceIncludesVatField({ default: 'true', help: 'Bizimhesap does not say whether its prices include VAT.' }),
   ],
   // No rate limit is documented, and a pull is at most two requests.
 
@@ -129,13 +120,6 @@ function readSettings(settings: MapContext['settings']): BizimhesapSettings {
   return { warehouseId: warehouseId ? warehouseId : undefined, priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', true) };
 }
 
-function booleanSetting(settings: MapContext['settings'], name: string, fallback: boolean): boolean {
-  const raw = settings[name]?.trim().toLocaleLowerCase('tr');
-  if (raw === undefined || raw === '') return fallback;
-  if (['true', 'yes', '1', 'evet', 'dahil'].includes(raw)) return true;
-  if (['false', 'no', '0', 'hayır', 'hariç'].includes(raw)) return false;
-  throw new DriverError('CONFIGURATION', `the ${name} setting "${settings[name]}" is neither true nor false`);
-}
 
 function headers(ctx: DriverContext): Record<string, string> {
   const token = ctx.secrets.token?.trim();
@@ -350,6 +334,3 @@ function text(value: unknown): string | null {
   return null;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

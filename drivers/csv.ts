@@ -7,6 +7,7 @@ import iconv from 'iconv-lite';
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, FieldSpec, MapContext, ProductCandidate } from '../src/driver/contract.js';
 import { toPlainDecimal } from '../src/driver/decimal.js';
+import { booleanSetting, priceIncludesVatField } from '../src/driver/settings.js';
 
 /** Records per page handed to the engine. */
 const pageSize = 500;
@@ -81,16 +82,7 @@ export const csv = {
       default: '20',
       help: 'Used where the file has no VAT column, or the cell is empty.',
     },
-    {
-      name: 'priceIncludesVat',
-      label: 'Prices include VAT',
-      labelTr: 'Fiyatlar KDV dahil',
-      secret: false,
-      required: false,
-      kind: 'choice',
-      choices: ['true', 'false'],
-      default: 'true',
-    },
+    priceIncludesVatField({ default: 'true' }),
     {
       name: 'currency',
       label: 'Currency',
@@ -203,13 +195,6 @@ function readSettings(settings: MapContext['settings']): CsvSettings {
   };
 }
 
-function booleanSetting(settings: MapContext['settings'], name: string, fallback: boolean): boolean {
-  const raw = settings[name]?.trim().toLocaleLowerCase('tr');
-  if (raw === undefined || raw === '') return fallback;
-  if (['true', 'yes', '1', 'evet', 'dahil'].includes(raw)) return true;
-  if (['false', 'no', '0', 'hayır', 'hariç'].includes(raw)) return false;
-  throw new DriverError('CONFIGURATION', `the ${name} setting "${settings[name]}" is neither true nor false`);
-}
 
 async function fileStats(path: string): Promise<Stats> {
   let stats: Stats;

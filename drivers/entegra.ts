@@ -5,6 +5,7 @@ import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
 import { HttpError } from '../src/http/errors.js';
+import { booleanSetting, isObject, priceIncludesVatField } from '../src/driver/settings.js';
 
 /**
  * Entegra (entegrabilisim apiv2). No official document is public; this
@@ -40,17 +41,7 @@ export const entegra = {
       default: 'price1',
       help: 'Which of Entegra\'s eight prices (price1 … price8) is the sale price.',
     },
-    {
-      name: 'priceIncludesVat',
-      label: 'Prices include VAT',
-      labelTr: 'Fiyatlar KDV dahil',
-      secret: false,
-      required: false,
-      kind: 'choice',
-      choices: ['true', 'false'],
-      default: 'false',
-      help: 'Entegra\'s price1 is VAT-exclusive (KDV hariç); say true if your chosen price slot includes VAT.',
-    },
+    priceIncludesVatField({ default: 'false', help: 'Entegra\'s price1 is VAT-exclusive (KDV hariç); say true if your chosen price slot includes VAT.' }),
     { name: 'rateLimit', label: 'Rate limit', labelTr: 'İstek sınırı', secret: false, required: false, kind: 'text', default: '7200/1h', help: 'Requests per window, e.g. 7200/1h.' },
   ],
 
@@ -75,7 +66,7 @@ export const entegra = {
       name: text(product.name),
       currency: text(product.currencyType),
       vatRate: decimal(product.kdv_id),
-      priceIncludesVat: ctx.settings.priceIncludesVat === 'true',
+      priceIncludesVat: booleanSetting(ctx.settings, 'priceIncludesVat', false),
       active: text(product.status) === '1',
       brand: text(product.brand),
       category: text(product.group),
@@ -179,7 +170,7 @@ async function fetchProductPage(ctx: DriverContext, token: string, page: number)
 }
 
 function asObject(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return isObject(value) ? value : {};
 }
 
 /** Entegra sends strings; anything else is passed on as text for the validator to judge. */

@@ -5,6 +5,7 @@ import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
 import { HttpError } from '../src/http/errors.js';
+import { booleanSetting, isObject, priceIncludesVatField } from '../src/driver/settings.js';
 
 /**
  * Paraşüt API v4 (erp-apis.md §1): OAuth2 password grant, JSON:API product
@@ -53,16 +54,7 @@ export const parasut = {
       help: 'Written by erp-sync after each login, because Paraşüt issues a new one every time; leave empty.',
     },
     { name: 'pageSize', label: 'Products per page', labelTr: 'Sayfa başına ürün', secret: false, required: false, kind: 'integer', default: '25' },
-    {
-      name: 'priceIncludesVat',
-      label: 'Prices include VAT',
-      labelTr: 'Fiyatlar KDV dahil',
-      secret: false,
-      required: false,
-      kind: 'choice',
-      choices: ['true', 'false'],
-      help: 'Paraşüt does not document whether list_price includes VAT; say which it is in your account.',
-    },
+    priceIncludesVatField({ help: 'Paraşüt does not document whether list_price includes VAT; say which it is in your account.' }),
     { name: 'rateLimit', label: 'Rate limit', labelTr: 'İstek sınırı', secret: false, required: false, kind: 'text', default: '10/10s', help: 'Requests per window, e.g. 10/10s or 60/1m.' },
   ],
 
@@ -87,7 +79,7 @@ export const parasut = {
   mapRecord(record, ctx) {
     const resource = asObject(record);
     const a = asObject(resource.attributes);
-    const includesVat = ctx.settings.priceIncludesVat;
+    const includesVat = booleanSetting(ctx.settings, 'priceIncludesVat', null);
     const candidate: ProductCandidate = {
       barcode: text(a.barcode),
       sku: text(a.code),
@@ -95,7 +87,7 @@ export const parasut = {
       price: decimal(a.list_price),
       currency: text(a.currency),
       vatRate: decimal(a.vat_rate),
-      priceIncludesVat: includesVat === 'true' ? true : includesVat === 'false' ? false : null,
+      priceIncludesVat: includesVat,
       stock: decimal(a.stock_count),
       active: a.archived !== true,
     };
@@ -235,7 +227,7 @@ function count(value: unknown): number | undefined {
 }
 
 function asObject(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return isObject(value) ? value : {};
 }
 
 function text(value: unknown): string | null {

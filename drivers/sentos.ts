@@ -5,6 +5,7 @@ import { toPlainDecimal } from '../src/driver/decimal.js';
 import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { HttpError } from '../src/http/errors.js';
+import { booleanSetting, isObject, priceIncludesVatField } from '../src/driver/settings.js';
 
 /** What the Python connector uses; no maximum is documented. */
 const defaultPageSize = 100;
@@ -47,16 +48,7 @@ export const sentos = {
       default: '20',
       help: 'Sentos products carry no VAT rate, so this one applies to every product.',
     },
-    {
-      name: 'priceIncludesVat',
-      label: 'Prices include VAT',
-      labelTr: 'Fiyatlar KDV dahil',
-      secret: false,
-      required: false,
-      kind: 'choice',
-      choices: ['true', 'false'],
-      default: 'true',
-    },
+    priceIncludesVatField({ default: 'true' }),
     {
       name: 'pageSize',
       label: 'Products per page',
@@ -161,13 +153,6 @@ function readSettings(settings: MapContext['settings']): SentosSettings {
   };
 }
 
-function booleanSetting(settings: MapContext['settings'], name: string, fallback: boolean): boolean {
-  const raw = settings[name]?.trim().toLocaleLowerCase('tr');
-  if (raw === undefined || raw === '') return fallback;
-  if (['true', 'yes', '1', 'evet', 'dahil'].includes(raw)) return true;
-  if (['false', 'no', '0', 'hayır', 'hariç'].includes(raw)) return false;
-  throw new DriverError('CONFIGURATION', `the ${name} setting "${settings[name]}" is neither true nor false`);
-}
 
 async function fetchProductPage(ctx: DriverContext, page: number, size: number): Promise<NumberedPage> {
   const auth = basicAuth(ctx);
@@ -297,6 +282,3 @@ function fold(value: string): string {
   return value.trim().toLocaleLowerCase('tr');
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

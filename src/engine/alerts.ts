@@ -4,6 +4,7 @@ import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
 import { ExitCode } from '../errors/index.js';
 import { HttpClient } from '../http/client.js';
 import { defineMessages } from '../i18n/index.js';
+import { registerSecret } from '../secrets/redact.js';
 import type { Db } from '../store/db.js';
 import type { RunSummary } from './run.js';
 
@@ -76,10 +77,16 @@ const m = defineMessages({
   },
 });
 
-export function alertSettings(connection: ConnectionConfig, marketplace: MarketplaceConfig | undefined): AlertSettings {
+/**
+ * A Slack or Teams webhook URL carries its own token: it can come from
+ * ERP_SYNC_ALERT_WEBHOOK instead of the config, and is masked in all output.
+ */
+export function alertSettings(connection: ConnectionConfig, marketplace: MarketplaceConfig | undefined, env: NodeJS.ProcessEnv = process.env): AlertSettings {
   const minutes = connection.settings.freshnessMinutes;
+  const webhook = connection.settings.alertWebhook || marketplace?.settings.alertWebhook || env.ERP_SYNC_ALERT_WEBHOOK || undefined;
+  registerSecret(webhook);
   return {
-    webhook: connection.settings.alertWebhook || marketplace?.settings.alertWebhook || undefined,
+    webhook,
     freshnessMinutes: minutes === undefined || minutes === '' ? DEFAULT_FRESHNESS_MINUTES : Number(minutes),
   };
 }

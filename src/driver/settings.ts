@@ -1,0 +1,33 @@
+import { DriverError } from './contract.js';
+import type { FieldSpec, MapContext } from './contract.js';
+
+/**
+ * Whether the ERP's prices include KDV: no ERP documents it reliably, so
+ * every driver asks, each with its own default and reason.
+ */
+export function priceIncludesVatField(options: { default?: 'true' | 'false'; help?: string } = {}): FieldSpec {
+  return {
+    name: 'priceIncludesVat',
+    label: 'Prices include VAT',
+    labelTr: 'Fiyatlar KDV dahil',
+    secret: false,
+    required: false,
+    kind: 'choice',
+    choices: ['true', 'false'],
+    ...(options.default === undefined ? {} : { default: options.default }),
+    ...(options.help === undefined ? {} : { help: options.help }),
+  };
+}
+
+/** A yes/no setting, in English or Turkish (`evet`, `dahil`); unset gives `fallback`. */
+export function booleanSetting<F extends boolean | null>(settings: MapContext['settings'], name: string, fallback: F): boolean | F {
+  const raw = settings[name]?.trim().toLocaleLowerCase('tr');
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', 'yes', '1', 'evet', 'dahil'].includes(raw)) return true;
+  if (['false', 'no', '0', 'hayır', 'hariç'].includes(raw)) return false;
+  throw new DriverError('CONFIGURATION', `the ${name} setting "${settings[name]}" is neither true nor false`);
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
