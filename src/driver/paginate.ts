@@ -81,27 +81,47 @@ export async function* paginateByPageNumber(options: PageNumberOptions): AsyncGe
   }
 }
 
-/** Fetches pages [from, to] with at most `concurrency` in flight, yielding in completion order. */
+/**
+ * Fetches pages [from, to] keeping `concurrency` requests in flight while the
+ * consumer works: a page that arrives starts the next request at once, not
+ * when the consumer asks for more. At most `concurrency` pages wait,
+ * unconsumed, so memory stays bounded. Pages are yielded in arrival order.
+ */
 async function* fetchConcurrently(options: PageNumberOptions, from: number, to: number): AsyncGenerator<NumberedPage> {
   const limit = Math.max(1, options.concurrency);
-  const inflight = new Map<number, Promise<[number, NumberedPage]>>();
+  const ready: NumberedPage[] = [];
+  let failure: { error: unknown } | undefined;
   let next = from;
+  let inflight = 0;
+  let wake: (() => void) | undefined;
   const launch = () => {
-    while (inflight.size < limit && next <= to) {
+    while (!failure && inflight < limit && next <= to && ready.length + inflight < 2 * limit) {
       const n = next++;
-      const promise = options.fetchPage(n).then((page): [number, NumberedPage] => [n, page]);
-      // Failures are observed through Promise.race below; this only stops an
-      // abandoned page (after another one failed) from being reported as unhandled.
-      promise.catch(() => undefined);
-      inflight.set(n, promise);
+      inflight++;
+      options
+        .fetchPage(n)
+        .then(
+          (page) => void ready.push(page),
+          (error: unknown) => void (failure ??= { error }),
+        )
+        .finally(() => {
+          inflight--;
+          launch();
+          wake?.();
+        });
     }
   };
   launch();
-  while (inflight.size > 0) {
-    const [n, page] = await Promise.race(inflight.values());
-    inflight.delete(n);
-    launch();
-    yield page;
+  for (;;) {
+    if (failure) throw failure.error;
+    const page = ready.shift();
+    if (page) {
+      yield page;
+      launch();
+      continue;
+    }
+    if (inflight === 0 && next > to) return;
+    await new Promise<void>((resolve) => (wake = resolve));
   }
 }
 

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { Driver } from '../driver/contract.js';
 import { createDriverContext, parseRateLimit } from '../driver/context.js';
 import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
@@ -213,6 +214,9 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
       stager.addPage(validated);
       heap.check();
       pages++;
+      // Staging is synchronous: give the event loop a turn, so the answers of
+      // the other pages in flight are read and their next requests go out now.
+      await setImmediate();
       request.onProgress?.({ phase: 'pull', pages, products: stager.pulled });
     }
     summary.pullComplete = true;

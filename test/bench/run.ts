@@ -134,10 +134,13 @@ async function throughput(products: number): Promise<void> {
       const rerun = await world.run();
       world.erp.catalog.change(1);
       const changed = await world.run();
+      // Products per second of the run itself (lock to finish), and of the whole process including node's start.
+      const rate = (m: Measured) => products / (m.summary.durationMs / 1000);
+      const wallRate = (m: Measured) => products / (m.wallMs / 1000);
       return {
-        firstPerSec: products / (first.wallMs / 1000), firstErp: first.erpRequests, firstPush: first.pushRequests, firstPushed: first.summary.pushed,
-        rerunPerSec: products / (rerun.wallMs / 1000), rerunErp: rerun.erpRequests, rerunPush: rerun.pushRequests, rerunPushed: rerun.summary.pushed,
-        changedPerSec: products / (changed.wallMs / 1000), changedErp: changed.erpRequests, changedPush: changed.pushRequests, changedPushed: changed.summary.pushed,
+        firstPerSec: rate(first), firstWall: wallRate(first), firstErp: first.erpRequests, firstPush: first.pushRequests, firstPushed: first.summary.pushed,
+        rerunPerSec: rate(rerun), rerunWall: wallRate(rerun), rerunErp: rerun.erpRequests, rerunPush: rerun.pushRequests, rerunPushed: rerun.summary.pushed,
+        changedPerSec: rate(changed), changedWall: wallRate(changed), changedErp: changed.erpRequests, changedPush: changed.pushRequests, changedPushed: changed.summary.pushed,
       };
     } finally {
       await world.close();
@@ -145,12 +148,15 @@ async function throughput(products: number): Promise<void> {
   });
   const s = `1 throughput ${products / 1000}k`;
   record({ scenario: s, figure: 'first full sync: products/s', value: Math.round(figures.firstPerSec), unit: 'products/s' });
+  record({ scenario: s, figure: 'first full sync: products/s, with process start', value: Math.round(figures.firstWall), unit: 'products/s' });
   record({ scenario: s, figure: 'first full sync: requests (ERP + marketplace)', value: figures.firstErp + figures.firstPush, unit: 'requests' });
   record({ scenario: s, figure: 'first full sync: offers pushed', value: figures.firstPushed, unit: 'offers' });
   record({ scenario: s, figure: 'no-change rerun: products/s', value: Math.round(figures.rerunPerSec), unit: 'products/s', target: '>= 50,000', pass: figures.rerunPerSec >= 50_000 });
+  record({ scenario: s, figure: 'no-change rerun: products/s, with process start', value: Math.round(figures.rerunWall), unit: 'products/s' });
   record({ scenario: s, figure: 'no-change rerun: requests (ERP + marketplace)', value: figures.rerunErp + figures.rerunPush, unit: 'requests' });
   record({ scenario: s, figure: 'no-change rerun: offers pushed', value: figures.rerunPushed, unit: 'offers', target: '0', pass: figures.rerunPushed === 0 });
   record({ scenario: s, figure: '1% changed: products/s', value: Math.round(figures.changedPerSec), unit: 'products/s' });
+  record({ scenario: s, figure: '1% changed: products/s, with process start', value: Math.round(figures.changedWall), unit: 'products/s' });
   record({ scenario: s, figure: '1% changed: requests (ERP + marketplace)', value: figures.changedErp + figures.changedPush, unit: 'requests' });
   record({ scenario: s, figure: '1% changed: offers pushed', value: figures.changedPushed, unit: 'offers', target: `${products / 100}`, pass: figures.changedPushed === products / 100 });
 }
@@ -180,8 +186,10 @@ async function latencyBound(): Promise<void> {
   const products = 20_000;
   const figures = await medianOf(repeat, async () => {
     const world = await new World(products).start(['pageSize=100']);
-    world.erp.faults.latencyMs = 50;
     try {
+      // The pull of a connection already in sync, as every scheduled run after the first is.
+      await world.run();
+      world.erp.faults.latencyMs = 50;
       const run = await world.run('--dry-run');
       const concurrency = 4;
       const ideal = (run.erpRequests * 50) / concurrency;
