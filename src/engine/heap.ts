@@ -16,15 +16,17 @@ export class HeapKeeper {
 
   constructor(limitMb = 64) {
     this.#limit = limitMb * 1024 * 1024;
-    if (!HeapKeeper.#gc) {
-      // gc() is exposed to new contexts once the flag is set; the process's own global stays as it is.
-      v8.setFlagsFromString('--expose-gc');
-      HeapKeeper.#gc = runInNewContext('gc') as () => void;
-    }
   }
 
   /** Called after each page: collects when the heap has grown past the limit. */
   check(): void {
-    if (v8.getHeapStatistics().used_heap_size > this.#limit) HeapKeeper.#gc!();
+    if (v8.getHeapStatistics().used_heap_size <= this.#limit) return;
+    if (!HeapKeeper.#gc) {
+      // gc() is exposed to new contexts once the flag is set; the process's own global stays as it is.
+      // Made only when first needed: a small pull never pays for the extra context.
+      v8.setFlagsFromString('--expose-gc');
+      HeapKeeper.#gc = runInNewContext('gc') as () => void;
+    }
+    HeapKeeper.#gc();
   }
 }
