@@ -5,7 +5,7 @@ import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
 import { HttpError } from '../src/http/errors.js';
-import { booleanSetting, isObject, priceIncludesVatField } from '../src/driver/settings.js';
+import { asObject, booleanSetting, priceIncludesVatField } from '../src/driver/settings.js';
 
 /**
  * Entegra (entegrabilisim apiv2). No official document is public; this
@@ -167,10 +167,6 @@ async function fetchProductPage(ctx: DriverContext, token: string, page: number)
     throw new DriverError('MALFORMED_RESPONSE', `Entegra sent a product count that is not a number: ${JSON.stringify(body.totalProduct)}`);
   }
   return { records: list, totalRecords: total };
-}
-
-function asObject(value: unknown): Record<string, unknown> {
-  return isObject(value) ? value : {};
 }
 
 /** Entegra sends strings; anything else is passed on as text for the validator to judge. */

@@ -5,7 +5,7 @@ import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
 import { HttpError } from '../src/http/errors.js';
-import { booleanSetting, isObject, priceIncludesVatField } from '../src/driver/settings.js';
+import { asObject, booleanSetting, priceIncludesVatField } from '../src/driver/settings.js';
 
 /**
  * Paraşüt API v4 (erp-apis.md §1): OAuth2 password grant, JSON:API product
@@ -224,10 +224,6 @@ async function fetchProductPage(ctx: DriverContext, token: string, companyId: st
 function count(value: unknown): number | undefined {
   const n = typeof value === 'string' && value !== '' ? Number(value) : value;
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined;
-}
-
-function asObject(value: unknown): Record<string, unknown> {
-  return isObject(value) ? value : {};
 }
 
 function text(value: unknown): string | null {

@@ -31,3 +31,8 @@ export function booleanSetting<F extends boolean | null>(settings: MapContext['s
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** An object's fields, or none when the value is not an object. */
+export function asObject(value: unknown): Record<string, unknown> {
+  return isObject(value) ? value : {};
+}

@@ -4,6 +4,7 @@ import { nowIso } from '../store/db.js';
 import type { MarketplaceClient } from '../marketplace/client.js';
 import type { Offer, OfferResult } from '../marketplace/types.js';
 import { HttpError } from '../http/errors.js';
+import type { PushCounters } from './counts.js';
 import type { EventLog } from './events.js';
 import type { Diff, SnapshotOfferRow, StagedOfferRow } from './diff.js';
 import { contentHash } from './hash.js';
@@ -19,14 +20,7 @@ interface OfferMeta {
   previous: string | null;
 }
 
-export interface PushCounters {
-  pushed: number;
-  created: number;
-  updated: number;
-  pendingApproval: number;
-  rejected: number;
-  failed: number;
-}
+export type { PushCounters } from './counts.js';
 
 export interface PushOptions {
   db: Db;

@@ -16,6 +16,7 @@ import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { pruneAfterRun } from '../store/retention.js';
 import { alertSettings, evaluateAlerts } from './alerts.js';
+import type { RunCounts } from './counts.js';
 import { Diff } from './diff.js';
 import type { DiffCounts } from './diff.js';
 import { EventLog } from './events.js';
@@ -32,7 +33,7 @@ import type { Validated } from './validate.js';
 
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'guarded' | 'interrupted' | 'locked';
 
-export interface RunSummary {
+export interface RunSummary extends RunCounts {
   runId: number | null;
   connection: string;
   driver: string;
@@ -45,18 +46,6 @@ export interface RunSummary {
   pullMs: number;
   pushMs: number;
   pullComplete: boolean;
-  pulled: number;
-  invalid: number;
-  new: number;
-  changed: number;
-  vanished: number;
-  unchanged: number;
-  pushed: number;
-  created: number;
-  updated: number;
-  pendingApproval: number;
-  rejected: number;
-  failed: number;
   exitCode: ExitCode;
   error: { code: string; message: string; hint: string | undefined } | null;
   /** Peak resident memory of the process so far, in MB: memory stays flat as the catalog grows. */

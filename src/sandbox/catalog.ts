@@ -58,8 +58,8 @@ const categories = ['Giyim', 'Ev & Yaşam', 'Mutfak', 'Aksesuar', 'Gıda'];
 const vatRates = [20, 20, 20, 10, 1];
 const sizes = ['S', 'M', 'L'];
 
-/** A small deterministic PRNG (mulberry32): the same index always gives the same product. */
-function random(seed: number): () => number {
+/** A small deterministic PRNG (mulberry32): the same seed always gives the same sequence. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -156,7 +156,7 @@ export class SandboxCatalog {
   change(percent: number): number[] {
     const present = [...this.#indices()].filter((i) => !this.#patches.has(i));
     const count = Math.round((present.length * percent) / 100);
-    const rand = random(0x5eed + ++this.#changeRound);
+    const rand = seededRandom(0x5eed + ++this.#changeRound);
     for (let i = present.length - 1; i > 0 && present.length - i <= count; i--) {
       const j = Math.floor(rand() * (i + 1));
       [present[i], present[j]] = [present[j]!, present[i]!];
@@ -223,13 +223,13 @@ export class SandboxCatalog {
 
   #baseItem(index: number): SandboxItem {
     const groupStart = index % 10 >= 7 && index < Math.floor(this.#size / 10) * 10 ? index - (index % 10) + 7 : index;
-    const rand = random(groupStart * 2654435761);
+    const rand = seededRandom(groupStart * 2654435761);
     const name = `${pick(rand, brands)} ${pick(rand, adjectives)} ${pick(rand, colours)} ${pick(rand, nouns)}`;
     const category = pick(rand, categories);
     const vatRate = pick(rand, vatRates);
     const brand = name.split(' ')[0]!;
     const version = this.#versions.get(index) ?? 0;
-    const ownRand = random(index * 40503 + 17);
+    const ownRand = seededRandom(index * 40503 + 17);
     const lira = 10 + Math.floor(ownRand() * 4990);
     const kurus = ownRand() < 0.5 ? 90 : 99;
     const priceKurus = lira * 100 + kurus + version * 150;

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import type { RunCounts } from '../engine/counts.js';
 
 /**
  * Read models shared by the CLI (`logs`, `status`, `explain`) and the web
@@ -7,7 +8,7 @@ import type { Db } from './db.js';
  * up in memory at once.
  */
 
-export interface RunRow {
+export interface RunRow extends RunCounts {
   id: number;
   connection: string;
   driver: string;
@@ -19,18 +20,6 @@ export interface RunRow {
   finishedAt: string | null;
   durationMs: number | null;
   pullComplete: boolean;
-  pulled: number;
-  invalid: number;
-  new: number;
-  changed: number;
-  vanished: number;
-  unchanged: number;
-  pushed: number;
-  created: number;
-  updated: number;
-  pendingApproval: number;
-  rejected: number;
-  failed: number;
   exitCode: number | null;
   errorCode: string | null;
   errorMessage: string | null;

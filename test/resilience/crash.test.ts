@@ -6,6 +6,7 @@ import { finished } from '../support/cli.js';
 import { createWorld } from '../support/world.js';
 import type { World } from '../support/world.js';
 import { expectMarketplaceEqualsErp, waitFor } from './support.js';
+import { seededRandom } from '../../src/sandbox/catalog.js';
 
 /**
  * kill -9 at seeded random points of pull, diff and push, then one run
@@ -19,17 +20,6 @@ const PRODUCTS = 2000;
 
 type Phase = 'pull' | 'diff' | 'push';
 
-/** mulberry32: the same seed gives the same kill points. */
-function random(state: number): () => number {
-  let a = state >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RunRow {
   id: number;
@@ -79,7 +69,7 @@ async function killDuring(world: World, aim: Phase, rand: () => number): Promise
 }
 
 async function crashWorld(index: number): Promise<{ world: World; landed: (Phase | 'finished')[] }> {
-  const rand = random(seed + index);
+  const rand = seededRandom(seed + index);
   const world = await createWorld({ products: PRODUCTS, batchSize: 100, pageSize: 100 });
   world.erp.faults.latencyMs = 10;
   world.marketplace.faults.latencyMs = 20;
