@@ -20,7 +20,6 @@ const PRODUCTS = 2000;
 
 type Phase = 'pull' | 'diff' | 'push';
 
-
 interface RunRow {
   id: number;
   status: string;
@@ -74,7 +73,8 @@ async function crashWorld(index: number): Promise<{ world: World; landed: (Phase
   world.erp.faults.latencyMs = 10;
   world.marketplace.faults.latencyMs = 20;
   const landed: (Phase | 'finished')[] = [];
-  for (let k = 0; k < KILLS_PER_WORLD; k++) {
+  // A run that finishes before its kill lands does not count: try again, within a bound.
+  for (let attempt = 0; landed.filter((p) => p !== 'finished').length < KILLS_PER_WORLD && attempt < KILLS_PER_WORLD * 3; attempt++) {
     const aim = (['pull', 'diff', 'push'] as const)[Math.floor(rand() * 3)]!;
     landed.push(await killDuring(world, aim, rand));
     // The ERP keeps changing between runs, so replayed batches meet newer content.
