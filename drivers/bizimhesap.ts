@@ -7,7 +7,7 @@ import { DriverError } from '../src/driver/contract.js';
 import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src/driver/contract.js';
 import { toPlainDecimal } from '../src/driver/decimal.js';
 import { HttpError, classifyNetworkError, describeFailure } from '../src/http/errors.js';
-import { booleanSetting, isObject, priceIncludesVatField } from '../src/driver/settings.js';
+import { booleanSetting, identifier, isObject, priceIncludesVatField, scalarText } from '../src/driver/settings.js';
 
 /** Records per page handed to the engine while the catalog is still arriving. */
 const pageSize = 500;
@@ -89,8 +89,8 @@ export const bizimhesap = {
   mapRecord(record, ctx) {
     if (!isObject(record)) return [];
     const settings = readSettings(ctx.settings);
-    const variant = text(record.variant);
-    const title = text(record.title);
+    const variant = scalarText(record.variant);
+    const title = scalarText(record.title);
     const ownPrice = record.variantPrice === '' || record.variantPrice === null ? undefined : record.variantPrice;
     return [
       {
@@ -98,13 +98,13 @@ export const bizimhesap = {
         sku: identifier(record.code),
         name: title !== null && variant && !title.includes(variant) ? `${title} - ${variant}` : title,
         price: decimal(ownPrice ?? record.price),
-        currency: text(record.currency),
+        currency: scalarText(record.currency),
         vatRate: decimal(record.tax),
         priceIncludesVat: settings.priceIncludesVat,
         stock: decimal(record.warehouseQty ?? record.quantity),
         active: flag(record.isActive),
-        brand: text(record.brand),
-        category: text(record.category),
+        brand: scalarText(record.brand),
+        category: scalarText(record.category),
       } satisfies ProductCandidate,
     ];
   },
@@ -181,7 +181,7 @@ async function fetchInventory(ctx: DriverContext, warehouseId: string): Promise<
  */
 function apiError(ctx: DriverContext, path: string, answer: Record<string, unknown>, failure: 'MALFORMED_RESPONSE' | 'CONFIGURATION'): DriverError | undefined {
   if (answer.resultCode === 0 || answer.resultCode === '0' || answer.resultCode === false) {
-    const why = text(answer.errorText)?.trim() || 'no reason given';
+    const why = scalarText(answer.errorText)?.trim() || 'no reason given';
     return new DriverError(failure, `${ctx.http.service}: Bizimhesap refused ${path}: ${why}`, {
       hint: failure === 'CONFIGURATION' ? 'Check the warehouseId setting against the warehouses listed in Bizimhesap.' : undefined,
     });
@@ -324,13 +324,4 @@ function decimal(value: unknown): string | number | null {
   return toPlainDecimal(value) ?? (typeof value === 'string' || typeof value === 'number' ? value : null);
 }
 
-function identifier(value: unknown): string | number | null {
-  return typeof value === 'string' || typeof value === 'number' ? value : null;
-}
-
-function text(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return String(value);
-  return null;
-}
 

@@ -7,7 +7,7 @@ import iconv from 'iconv-lite';
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, FieldSpec, MapContext, ProductCandidate } from '../src/driver/contract.js';
 import { toPlainDecimal } from '../src/driver/decimal.js';
-import { booleanSetting, priceIncludesVatField } from '../src/driver/settings.js';
+import { booleanSetting, priceIncludesVatField, vatRateField } from '../src/driver/settings.js';
 
 /** Records per page handed to the engine. */
 const pageSize = 500;
@@ -72,16 +72,7 @@ export const csv = {
         help: `The column's header, when it is not one of the usual names (${defaultHeaders[field].slice(0, 2).join(', ')}, ...); case and accents do not matter.`,
       }),
     ),
-    {
-      name: 'vatRate',
-      label: 'VAT rate (%)',
-      labelTr: 'KDV oranı (%)',
-      secret: false,
-      required: false,
-      kind: 'integer',
-      default: '20',
-      help: 'Used where the file has no VAT column, or the cell is empty.',
-    },
+    vatRateField('Used where the file has no VAT column, or the cell is empty.'),
     priceIncludesVatField({ default: 'true' }),
     {
       name: 'currency',

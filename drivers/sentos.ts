@@ -5,7 +5,7 @@ import { toPlainDecimal } from '../src/driver/decimal.js';
 import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { HttpError } from '../src/http/errors.js';
-import { booleanSetting, isObject, priceIncludesVatField } from '../src/driver/settings.js';
+import { booleanSetting, identifier, isObject, priceIncludesVatField, scalarText, vatRateField } from '../src/driver/settings.js';
 
 /** What the Python connector uses; no maximum is documented. */
 const defaultPageSize = 100;
@@ -38,16 +38,7 @@ export const sentos = {
       required: false,
       help: 'Take stock from this one warehouse (its id or name); by default stock is summed over all warehouses.',
     },
-    {
-      name: 'vatRate',
-      label: 'VAT rate (%)',
-      labelTr: 'KDV oranı (%)',
-      secret: false,
-      required: false,
-      kind: 'integer',
-      default: '20',
-      help: 'Sentos products carry no VAT rate, so this one applies to every product.',
-    },
+    vatRateField('Sentos products carry no VAT rate, so this one applies to every product.'),
     priceIncludesVatField({ default: 'true' }),
     {
       name: 'pageSize',
@@ -95,13 +86,13 @@ export const sentos = {
     if (!isObject(record)) return [];
     const settings = readSettings(ctx.settings);
     const shared: ProductCandidate = {
-      currency: text(record.currency),
+      currency: scalarText(record.currency),
       vatRate: settings.vatRate,
       priceIncludesVat: settings.priceIncludesVat,
-      brand: text(record.brand),
+      brand: scalarText(record.brand),
       category: record.category_id === undefined || record.category_id === null ? null : String(record.category_id),
     };
-    const name = text(record.name);
+    const name = scalarText(record.name);
     const variants = Array.isArray(record.variants) ? record.variants.filter(isObject) : [];
     if (variants.length === 0) {
       return [
@@ -253,7 +244,7 @@ function stockOf(stocks: unknown, warehouse: string | undefined): string | numbe
 
 function variantName(name: string | null, variant: Record<string, unknown>): string | null {
   const model = variant.model;
-  const parts = [text(variant.color), isObject(model) ? text(model.value) : text(model)].filter((part): part is string => !!part);
+  const parts = [scalarText(variant.color), isObject(model) ? scalarText(model.value) : scalarText(model)].filter((part): part is string => !!part);
   if (name === null) return parts.length > 0 ? parts.join(' / ') : null;
   return parts.length > 0 ? `${name} - ${parts.join(' / ')}` : name;
 }
@@ -263,15 +254,6 @@ function decimal(value: unknown): string | number | null {
   return toPlainDecimal(value, 'tr') ?? (typeof value === 'string' || typeof value === 'number' ? value : null);
 }
 
-function identifier(value: unknown): string | number | null {
-  return typeof value === 'string' || typeof value === 'number' ? value : null;
-}
-
-function text(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return String(value);
-  return null;
-}
 
 function count(value: unknown): number | undefined {
   const n = typeof value === 'string' ? Number(value) : value;

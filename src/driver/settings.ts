@@ -19,6 +19,11 @@ export function priceIncludesVatField(options: { default?: 'true' | 'false'; hel
   };
 }
 
+/** The KDV rate to apply where the ERP has none on its products. */
+export function vatRateField(help: string): FieldSpec {
+  return { name: 'vatRate', label: 'VAT rate (%)', labelTr: 'KDV oranı (%)', secret: false, required: false, kind: 'integer', default: '20', help };
+}
+
 /** A yes/no setting, in English or Turkish (`evet`, `dahil`); unset gives `fallback`. */
 export function booleanSetting<F extends boolean | null>(settings: MapContext['settings'], name: string, fallback: F): boolean | F {
   const raw = settings[name]?.trim().toLocaleLowerCase('tr');
@@ -35,4 +40,16 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 /** An object's fields, or none when the value is not an object. */
 export function asObject(value: unknown): Record<string, unknown> {
   return isObject(value) ? value : {};
+}
+
+/** A barcode or code as the ERP sent it, string or number, for the validator to judge. */
+export function identifier(value: unknown): string | number | null {
+  return typeof value === 'string' || typeof value === 'number' ? value : null;
+}
+
+/** A string, or a number as text; anything else is absent. */
+export function scalarText(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return null;
 }
