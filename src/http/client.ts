@@ -2,6 +2,7 @@ import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import pRetry from 'p-retry';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
 import { RateLimiter } from './limiter.js';
 import { HttpError, classifyNetworkError, describeFailure, parseRetryAfter } from './errors.js';
@@ -82,7 +83,9 @@ export class HttpClient {
   readonly #pool: Pool;
   readonly #limiter: RateLimiter | undefined;
   readonly #headers: Record<string, string>;
-  readonly #signal: AbortSignal | undefined;
+  /** Aborted by close(): a request still waiting (a retry's backoff, the limiter) gives up instead of outliving its client. */
+  readonly #closed = new AbortController();
+  readonly #signal: AbortSignal;
 
   constructor(options: HttpClientOptions) {
     this.service = options.service;
@@ -97,7 +100,9 @@ export class HttpClient {
     });
     this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
     this.#headers = { 'user-agent': 'erp-sync', ...options.headers };
-    this.#signal = options.signal;
+    this.#signal = options.signal ? AbortSignal.any([options.signal, this.#closed.signal]) : this.#closed.signal;
+    // Every request in flight listens on it (and stops listening when answered): no fixed ceiling applies.
+    setMaxListeners(0, this.#signal);
   }
 
   get limiter(): RateLimiter | undefined {
@@ -146,6 +151,7 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
+    this.#closed.abort();
     await this.#pool.close();
   }
 
@@ -166,7 +172,7 @@ export class HttpClient {
         minTimeout: this.#options.minDelayMs,
         maxTimeout: this.#options.maxDelayMs,
         randomize: true,
-        ...(signal ? { signal } : {}),
+        signal,
         shouldRetry: ({ error }) => error instanceof HttpError && error.transient,
         onFailedAttempt: async ({ error, retriesLeft }) => {
           if (!(error instanceof HttpError) || !error.transient) return;
@@ -180,7 +186,7 @@ export class HttpClient {
           if (retriesLeft === 0) return;
           if (error.retryAfterMs !== undefined && retryAfter === undefined) throw error;
           this.stats.retries++;
-          if (retryAfter !== undefined) await sleep(retryAfter, undefined, signal ? { signal } : undefined);
+          if (retryAfter !== undefined) await sleep(retryAfter, undefined, { signal });
         },
       },
     );
@@ -210,7 +216,7 @@ export class HttpClient {
         signal: this.#signal,
       });
     } catch (cause) {
-      if (this.#signal?.aborted) throw cause;
+      if (this.#signal.aborted) throw cause;
       const kind = classifyNetworkError(cause) ?? 'reset';
       throw new HttpError({ service: this.service, kind, url: url.href, message: describeFailure(this.service, kind, url.href), cause });
     }
