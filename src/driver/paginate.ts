@@ -24,11 +24,18 @@ export interface PageNumberOptions {
 }
 
 /**
- * The shared loop for page-number paging. The first page is fetched alone;
- * if it reveals how many pages there are (a page count, or a record count and
- * the page's length), the rest are fetched `concurrency` at a time and yielded
- * as they arrive. Otherwise pages are fetched one by one until an empty page,
- * a short page, or the record count is reached.
+ * The shared loop for page-number paging.
+ *
+ * The first wave asks for page `firstPage` and, speculatively, the
+ * `concurrency - 1` pages after it: a latency-bound pull then does not spend
+ * a whole round trip learning the page count. A speculative page that turns
+ * out to lie past the end is dropped, and its failure ignored (ERPs answer an
+ * out-of-range page with an empty list, a 404 or the last page again).
+ *
+ * If the first page reveals how many pages there are (a page count, or a
+ * record count and the page's length), the rest are fetched `concurrency` at
+ * a time and yielded as they arrive. Otherwise pages are taken in order until
+ * an empty page, a short page, or the record count is reached.
  *
  * The pull counts as complete only if it ends that way: any failure throws,
  * and a record count that the pages did not add up to throws INCOMPLETE_PULL.
@@ -36,9 +43,15 @@ export interface PageNumberOptions {
 export async function* paginateByPageNumber(options: PageNumberOptions): AsyncGenerator<RawPage> {
   const first = options.firstPage ?? 1;
   const maxPages = options.maxPages ?? 1_000_000;
-  const head = await options.fetchPage(first);
+  const headRequest = options.fetchPage(first);
+  const speculative = new Map<number, Promise<NumberedPage>>();
+  for (let n = first + 1; n < first + Math.min(options.concurrency, maxPages); n++) {
+    const request = options.fetchPage(n);
+    request.catch(() => undefined);
+    speculative.set(n, request);
+  }
+  const head = await headRequest;
   let received = head.records.length;
-  if (head.records.length > 0) yield { records: head.records };
 
   const pageSize = options.pageSize ?? (head.records.length || undefined);
   const totalPages =
@@ -49,16 +62,20 @@ export async function* paginateByPageNumber(options: PageNumberOptions): AsyncGe
     if (totalPages > maxPages) {
       throw new DriverError('MALFORMED_RESPONSE', `the ERP reported ${totalPages} pages, more than the ${maxPages} allowed`);
     }
-    for await (const page of fetchConcurrently(options, first + 1, first + totalPages - 1)) {
+    // Started before the first page is handed on, so its staging overlaps the next requests.
+    const rest = new ConcurrentPages(options, first + 1, first + totalPages - 1, speculative);
+    yield { records: head.records };
+    for await (const page of rest) {
       received += page.records.length;
       yield { records: page.records };
     }
   } else if (head.records.length > 0) {
+    yield { records: head.records };
     let previousFirst = fingerprint(head.records);
     for (let n = first + 1; n < first + maxPages; n++) {
       if (head.totalRecords !== undefined && received >= head.totalRecords) break;
       if (options.pageSize && received % options.pageSize !== 0) break;
-      const page = await options.fetchPage(n);
+      const page = await (speculative.get(n) ?? options.fetchPage(n));
       if (page.records.length === 0) break;
       const print = fingerprint(page.records);
       if (print === previousFirst) {
@@ -82,46 +99,62 @@ export async function* paginateByPageNumber(options: PageNumberOptions): AsyncGe
 }
 
 /**
- * Fetches pages [from, to] keeping `concurrency` requests in flight while the
- * consumer works: a page that arrives starts the next request at once, not
- * when the consumer asks for more. At most `concurrency` pages wait,
- * unconsumed, so memory stays bounded. Pages are yielded in arrival order.
+ * Pages [from, to], fetched with `concurrency` requests in flight from the
+ * moment it is made, and kept in flight while the consumer works: a page that
+ * arrives starts the next request at once, not when the consumer asks for
+ * more. Pages already requested (the first wave) are taken over, not asked
+ * again. At most `concurrency` pages wait, unconsumed, so memory stays
+ * bounded. Pages are yielded in arrival order.
  */
-async function* fetchConcurrently(options: PageNumberOptions, from: number, to: number): AsyncGenerator<NumberedPage> {
-  const limit = Math.max(1, options.concurrency);
-  const ready: NumberedPage[] = [];
-  let failure: { error: unknown } | undefined;
-  let next = from;
-  let inflight = 0;
-  let wake: (() => void) | undefined;
-  const launch = () => {
-    while (!failure && inflight < limit && next <= to && ready.length + inflight < 2 * limit) {
-      const n = next++;
-      inflight++;
-      options
-        .fetchPage(n)
+class ConcurrentPages implements AsyncIterable<NumberedPage> {
+  readonly #options: PageNumberOptions;
+  readonly #limit: number;
+  readonly #to: number;
+  readonly #requested: ReadonlyMap<number, Promise<NumberedPage>>;
+  readonly #ready: NumberedPage[] = [];
+  #failure: { error: unknown } | undefined;
+  #next: number;
+  #inflight = 0;
+  #wake: (() => void) | undefined;
+
+  constructor(options: PageNumberOptions, from: number, to: number, requested: ReadonlyMap<number, Promise<NumberedPage>>) {
+    this.#options = options;
+    this.#limit = Math.max(1, options.concurrency);
+    this.#next = from;
+    this.#to = to;
+    this.#requested = requested;
+    this.#launch();
+  }
+
+  #launch(): void {
+    while (!this.#failure && this.#inflight < this.#limit && this.#next <= this.#to && this.#ready.length + this.#inflight < 2 * this.#limit) {
+      const n = this.#next++;
+      this.#inflight++;
+      (this.#requested.get(n) ?? this.#options.fetchPage(n))
         .then(
-          (page) => void ready.push(page),
-          (error: unknown) => void (failure ??= { error }),
+          (page) => void this.#ready.push(page),
+          (error: unknown) => void (this.#failure ??= { error }),
         )
         .finally(() => {
-          inflight--;
-          launch();
-          wake?.();
+          this.#inflight--;
+          this.#launch();
+          this.#wake?.();
         });
     }
-  };
-  launch();
-  for (;;) {
-    if (failure) throw failure.error;
-    const page = ready.shift();
-    if (page) {
-      yield page;
-      launch();
-      continue;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<NumberedPage> {
+    for (;;) {
+      if (this.#failure) throw this.#failure.error;
+      const page = this.#ready.shift();
+      if (page) {
+        yield page;
+        this.#launch();
+        continue;
+      }
+      if (this.#inflight === 0 && this.#next > this.#to) return;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
     }
-    if (inflight === 0 && next > to) return;
-    await new Promise<void>((resolve) => (wake = resolve));
   }
 }
 

@@ -37,7 +37,8 @@ export interface SandboxErpFaults {
 export class SandboxErp {
   readonly catalog: SandboxCatalog;
   readonly faults: SandboxErpFaults = { latencyMs: 0, rateLimit: undefined, failingPages: new Set(), failNext: 0, resetNext: 0 };
-  readonly stats = { requests: 0, productRequests: 0, rateLimited: 0, requestTimes: [] as number[] };
+  /** `pages` lists the page number of every products request, in the order they came. */
+  readonly stats = { requests: 0, productRequests: 0, rateLimited: 0, requestTimes: [] as number[], pages: [] as number[] };
   readonly #options: Required<Omit<SandboxErpOptions, 'port'>> & { port: number };
   #window: WindowCounter | undefined;
   readonly #cache = new Map<string, string>();
@@ -83,8 +84,10 @@ export class SandboxErp {
       sendJson(res, 404, { error: 'not_found' });
       return;
     }
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? '1') || 1);
     this.stats.productRequests++;
     this.stats.requestTimes.push(Date.now());
+    this.stats.pages.push(page);
     if (this.#window && !this.#window.hit()) {
       this.stats.rateLimited++;
       sendJson(res, 429, { error: 'rate_limited' }, { 'retry-after': String(Math.ceil(this.#window.retryAfterMs() / 1000)) });
@@ -101,7 +104,6 @@ export class SandboxErp {
       req.socket.resetAndDestroy();
       return;
     }
-    const page = Math.max(1, Number(url.searchParams.get('page') ?? '1') || 1);
     if (this.faults.failingPages.has(page)) {
       sendJson(res, 500, { error: 'internal_error' });
       return;

@@ -163,6 +163,23 @@ describe('erp-sync run against the sandbox ERP and marketplace', () => {
     expect(Math.max(...world.marketplace.stats.applicationsPerBarcode.values())).toBe(1);
   });
 
+  it('asks for the first pages at once, drops those past the end even when they fail, and cancels their retries', async () => {
+    world = await createWorld({ products: 100, pageSize: 50 });
+    // Retries an hour apart: if the run waited for a dropped page's retry, it would never finish.
+    const reconnect = await world.cli('connect', 'demo', '--name', 'shop', '--base-url', world.erp.url, '--set', 'pageSize=50', '--set', 'retries=3', '--set', 'retryMinDelayMs=3600000');
+    expect(reconnect.code, reconnect.stderr).toBe(0);
+    const pages = Math.ceil(world.erp.catalog.recordCount / 50);
+    expect(pages).toBe(2);
+    world.erp.faults.failingPages.add(3).add(4);
+
+    const { result, summary } = await world.run();
+    expect(result.code, result.stderr).toBe(0);
+    expect(summary).toMatchObject({ status: 'succeeded', pullComplete: true, pulled: 100, pushed: 100 });
+    expectMarketplaceEqualsErp(world);
+    // Pages 1–4 went out together (default concurrency 4); 3 and 4 answered 500 once each and were never retried.
+    expect([...world.erp.stats.pages].sort()).toEqual([1, 2, 3, 4]);
+  });
+
   it('lets only one run per connection proceed; the other exits 75 at once', async () => {
     world = await createWorld({ products: 400 });
     // Every page takes 1.5 s, so the first run holds the lock for several seconds.
