@@ -188,6 +188,10 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
   const heap = new HeapKeeper();
   try {
     for await (const page of driver.pullPages(ctx)) {
+      // Staging is synchronous. First give the event loop a turn: the HTTP
+      // client writes the request that this page's arrival started on the next
+      // turn (undici checks a reused socket first), and other answers get read.
+      await setImmediate();
       const validated: StagedItem[] = [];
       for (const record of page.records) {
         let items: Validated[];
@@ -203,9 +207,6 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
       stager.addPage(validated);
       heap.check();
       pages++;
-      // Staging is synchronous: give the event loop a turn, so the answers of
-      // the other pages in flight are read and their next requests go out now.
-      await setImmediate();
       request.onProgress?.({ phase: 'pull', pages, products: stager.pulled });
     }
     summary.pullComplete = true;

@@ -20,6 +20,8 @@ export function openDatabase(file: string): Db {
   // The run's temporary table of seen barcodes spills to a file beyond this, so memory stays flat.
   db.pragma('temp_store = FILE');
   db.pragma('temp.cache_size = -4000');
+  // Temporary tables need no rollback file: a journal in memory holds only the pages one transaction touches.
+  db.pragma('temp.journal_mode = MEMORY');
   migrate(db);
   return db;
 }
