@@ -21,6 +21,14 @@ export function openContext(env: NodeJS.ProcessEnv = process.env): CliContext {
   let db: Db | undefined;
   let freshness: Promise<void> | undefined;
   const stores = new Map<SecretStoreKind, SecretStore>();
+  const secretStore = (kind: SecretStoreKind): SecretStore => {
+    let store = stores.get(kind);
+    if (!store) {
+      store = openSecretStore(kind, { home, env });
+      stores.set(kind, store);
+    }
+    return store;
+  };
   return {
     home,
     config,
@@ -28,18 +36,11 @@ export function openContext(env: NodeJS.ProcessEnv = process.env): CliContext {
       if (!db) {
         db = openDatabase(paths.database(home));
         // A dead timer runs nothing, so every command that opens the database looks for connections that stopped syncing.
-        freshness = checkFreshness(db, config.connections(), new Date(), config.marketplace());
+        freshness = checkFreshness(db, config.connections(), new Date(), config.marketplace(), secretStore);
       }
       return db;
     },
-    secretStore(kind) {
-      let store = stores.get(kind);
-      if (!store) {
-        store = openSecretStore(kind, { home, env });
-        stores.set(kind, store);
-      }
-      return store;
-    },
+    secretStore,
     close() {
       // Alert notifications the freshness check started are recorded before the database closes.
       if (freshness) void freshness.finally(() => db?.close());

@@ -57,6 +57,8 @@ export interface FieldSpec {
    * (Paraşüt) is read from and written back to the secret store.
    */
   readonly managed?: boolean;
+  /** False for an optional extra that the terminal prompts leave out: it is given with --secret-file or the environment. */
+  readonly prompted?: boolean;
   /** What a valid value looks like, for prompts and validation. */
   readonly kind?: 'text' | 'url' | 'email' | 'integer' | 'path' | 'choice';
   readonly choices?: readonly string[];

@@ -1,10 +1,13 @@
 import { hostname } from 'node:os';
 import { finished } from 'node:stream/promises';
 import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
+import { MARKETPLACE } from '../config/config.js';
+import type { FieldSpec } from '../driver/contract.js';
 import { ExitCode } from '../errors/index.js';
 import { HttpClient } from '../http/client.js';
 import { defineMessages } from '../i18n/index.js';
-import { registerSecret } from '../secrets/redact.js';
+import { redact, registerSecret } from '../secrets/redact.js';
+import type { SecretStore, SecretStoreKind } from '../secrets/store.js';
 import type { Db } from '../store/db.js';
 import type { RunSummary } from './run.js';
 
@@ -25,8 +28,12 @@ import type { RunSummary } from './run.js';
 export type AlertKind = 'failing' | 'credentials' | 'guarded' | 'stale';
 
 export interface AlertSettings {
-  /** The connection's `alertWebhook`, else the marketplace's (global) one. */
-  webhook: string | undefined;
+  /**
+   * The connection's webhook, else the marketplace's (every connection's),
+   * else ERP_SYNC_ALERT_WEBHOOK. Read from the secret store only when a
+   * notification is due; rejects when the store cannot be read.
+   */
+  webhook(): Promise<string | undefined>;
   /** No successful sync for longer than this opens an alert; 0 turns the check off. */
   freshnessMinutes: number;
 }
@@ -78,17 +85,43 @@ const m = defineMessages({
 });
 
 /**
- * A Slack or Teams webhook URL carries its own token: it can come from
- * ERP_SYNC_ALERT_WEBHOOK instead of the config, and is masked in all output.
+ * A Slack or Teams webhook URL carries its own token, so it is a secret like
+ * any other: kept in the connection's (or the marketplace's) secret store,
+ * never in the config, and masked in all output.
  */
-export function alertSettings(connection: ConnectionConfig, marketplace: MarketplaceConfig | undefined, env: NodeJS.ProcessEnv = process.env): AlertSettings {
-  const minutes = connection.settings.freshnessMinutes;
-  const webhook = connection.settings.alertWebhook || marketplace?.settings.alertWebhook || env.ERP_SYNC_ALERT_WEBHOOK || undefined;
-  registerSecret(webhook);
-  return {
-    webhook,
-    freshnessMinutes: minutes === undefined || minutes === '' ? DEFAULT_FRESHNESS_MINUTES : Number(minutes),
+export const alertWebhookField: FieldSpec = {
+  name: 'alertWebhook',
+  label: 'Alert webhook URL (Slack, Teams or any endpoint)',
+  labelTr: 'Uyarı webhook adresi (Slack, Teams veya başka bir adres)',
+  secret: true,
+  required: false,
+  prompted: false,
+  kind: 'url',
+  help: 'Where alerts are POSTed as JSON when a connection needs attention and when it recovers.',
+};
+
+export function alertSettings(
+  connection: ConnectionConfig,
+  marketplace: MarketplaceConfig | undefined,
+  secretStore: (kind: SecretStoreKind) => SecretStore,
+  env: NodeJS.ProcessEnv = process.env,
+): AlertSettings {
+  let webhook: Promise<string | undefined> | undefined;
+  const read = async () => {
+    const value =
+      (await secretStore(connection.secretStore).get(connection.name, alertWebhookField.name)) ??
+      (marketplace ? await secretStore(marketplace.secretStore).get(MARKETPLACE, alertWebhookField.name) : undefined) ??
+      (env.ERP_SYNC_ALERT_WEBHOOK || undefined);
+    registerSecret(value);
+    return value;
   };
+  return { webhook: () => (webhook ??= read()), freshnessMinutes: freshnessMinutes(connection) };
+}
+
+/** No successful sync for longer than this opens a `stale` alert; 0 turns the check off. */
+export function freshnessMinutes(connection: ConnectionConfig): number {
+  const minutes = connection.settings.freshnessMinutes;
+  return minutes === undefined || minutes === '' ? DEFAULT_FRESHNESS_MINUTES : Number(minutes);
 }
 
 /**
@@ -118,8 +151,14 @@ export async function evaluateAlerts(db: Db, summary: RunSummary, settings: Aler
  * freshness window (counted from its creation if it never had one), then
  * sends the notifications still due for every connection. Never rejects.
  */
-export function checkFreshness(db: Db, connections: readonly ConnectionConfig[], now: Date, marketplace?: MarketplaceConfig): Promise<void> {
-  const targets = connections.map((c) => ({ name: c.name, createdAt: c.createdAt, settings: alertSettings(c, marketplace) }));
+export function checkFreshness(
+  db: Db,
+  connections: readonly ConnectionConfig[],
+  now: Date,
+  marketplace: MarketplaceConfig | undefined,
+  secretStore: (kind: SecretStoreKind) => SecretStore,
+): Promise<void> {
+  const targets = connections.map((c) => ({ name: c.name, createdAt: c.createdAt, settings: alertSettings(c, marketplace, secretStore) }));
   for (const connection of targets) {
     const { freshnessMinutes } = connection.settings;
     if (!(freshnessMinutes > 0) || openAlert(db, connection.name)) continue;
@@ -248,14 +287,23 @@ let deliveries: Promise<void> = Promise.resolve();
 function deliverPending(db: Db, targets: readonly { name: string; settings: AlertSettings }[]): Promise<void> {
   const next = deliveries.then(async () => {
     for (const target of targets) {
-      if (!target.settings.webhook) continue;
       const due = db.prepare(
         `SELECT * FROM alerts WHERE connection = ? AND (
            (closed_at IS NULL AND notified_open_at IS NULL)
            OR (closed_at IS NOT NULL AND notified_open_at IS NOT NULL AND notified_close_at IS NULL)
          ) ORDER BY id`,
       ).all(target.name) as AlertRow[];
-      for (const row of due) await deliver(db, row, target.settings.webhook);
+      if (due.length === 0) continue;
+      let webhook: string | undefined;
+      try {
+        webhook = await target.settings.webhook();
+      } catch (error) {
+        // Shown by `status` beside the alert; the next command that can read the store sends it.
+        const reason = `the alert webhook could not be read from the secret store: ${error instanceof Error ? error.message : String(error)}`;
+        for (const row of due) db.prepare(`UPDATE alerts SET notify_error = ? WHERE id = ?`).run(reason, row.id);
+        continue;
+      }
+      if (webhook) for (const row of due) await deliver(db, row, webhook);
     }
   }).catch(() => undefined);
   deliveries = next;
@@ -277,7 +325,7 @@ async function deliver(db: Db, row: AlertRow, webhook: string): Promise<void> {
   try {
     await postJson(webhook, payloadFor(toAlert(row), event));
   } catch (cause) {
-    error = cause instanceof Error ? cause.message : String(cause);
+    error = redact(cause instanceof Error ? cause.message : String(cause));
   }
   const column = event === 'alert.opened' ? 'notified_open_at' : 'notified_close_at';
   db.prepare(`UPDATE alerts SET ${column} = coalesce(?, ${column}), notify_error = ?, notify_attempts = notify_attempts + 1, notify_lease_until = NULL WHERE id = ?`)

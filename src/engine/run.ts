@@ -133,7 +133,7 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
     summary.runId = runId;
     const failure = await execute(request, summary, runId);
     const finished = finish(db, summary, started, failure);
-    await evaluateAlerts(db, finished, alertSettings(connection, request.marketplace));
+    await evaluateAlerts(db, finished, alertSettings(connection, request.marketplace, request.secretStore));
     pruneAfterRun(db, connection.name, connection.settings);
     return finished;
   } finally {

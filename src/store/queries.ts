@@ -82,6 +82,8 @@ export interface AlertRow {
   openedAt: string;
   lastSeenAt: string;
   runId: number | null;
+  /** Why the webhook has not been told of this alert yet, when it was tried and failed. */
+  notSent: string | null;
 }
 
 export interface ConnectionStatus {
@@ -351,7 +353,8 @@ export function openAlerts(db: Db, connection?: string): AlertRow[] {
   if (connection !== undefined) where.add('connection = ?', connection);
   return db
     .prepare(
-      `SELECT id, connection, kind, message, opened_at AS openedAt, last_seen_at AS lastSeenAt, run_id AS runId
+      `SELECT id, connection, kind, message, opened_at AS openedAt, last_seen_at AS lastSeenAt, run_id AS runId,
+              CASE WHEN notified_open_at IS NULL THEN notify_error END AS notSent
          FROM alerts ${where.sql} ORDER BY opened_at, id`,
     )
     .all(...where.params) as AlertRow[];

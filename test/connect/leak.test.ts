@@ -27,7 +27,7 @@ describe('secrets never leak', () => {
     const seen: string[] = [];
     echo = await listenOnLoopback(async (req, res) => {
       const body = await readBody(req);
-      seen.push(JSON.stringify(req.headers));
+      seen.push(`${req.url} ${JSON.stringify(req.headers)}`);
       const credential = req.headers.authorization?.replace(/^Bearer /, '');
       sendJson(res, 500, { log: `Authorization: ${req.headers.authorization}`, credential, error: 'internal', request: { method: req.method, url: req.url, headers: req.headers, body } });
     });
@@ -40,7 +40,9 @@ describe('secrets never leak', () => {
     };
     const quick = ['--set', 'retries=1', '--set', 'retryMinDelayMs=5'];
 
-    await cli(['connect', 'marketplace', '--base-url', shop.marketplace.url, '--secret-store', 'file', ...quick, '--json'], 0, { ERP_SYNC_MARKETPLACE_TOKEN: MARKET_TOKEN });
+    // Alerts go to a webhook whose path is its token, as Slack's and Teams' are; the echo service answers it 500.
+    const webhook = `${echo.url}/services/T024BE7LD/B08ABCDEF/Webhook-Sécret-55`;
+    await cli(['connect', 'marketplace', '--base-url', shop.marketplace.url, '--secret-store', 'file', '--secret-file', `alertWebhook=${shop.secretFile('hook', webhook)}`, ...quick, '--json'], 0, { ERP_SYNC_MARKETPLACE_TOKEN: MARKET_TOKEN });
     await cli(['connect', 'demo', '--name', 'shop', '--base-url', shop.erp.url, '--secret-store', 'file', '--secret-file', `apiKey=${shop.secretFile('key', ERP_KEY)}`, ...quick, '--json'], 0);
     await cli(['test', 'shop'], 0);
     await cli(['test', 'marketplace'], 0);
@@ -69,11 +71,13 @@ describe('secrets never leak', () => {
     // The secrets really were sent, and really were echoed.
     expect(seen.some((headers) => headers.includes(MARKET_TOKEN))).toBe(true);
     expect(seen.some((headers) => headers.includes(JSON.stringify(ERP_KEY).slice(1, -1)))).toBe(true);
+    // The rejected token opened an alert, and it was POSTed to the webhook.
+    expect(seen.some((request) => request.startsWith('/services/T024BE7LD/'))).toBe(true);
 
     const files = filesUnder(shop.home);
     expect(files.map((f) => f.slice(shop.home.length))).toEqual(expect.arrayContaining(['/config.json', '/erp-sync.db', '/secrets.enc']));
     const leaks: string[] = [];
-    for (const secret of [ERP_KEY, MARKET_TOKEN, WRONG_TOKEN, PASSPHRASE]) {
+    for (const secret of [ERP_KEY, MARKET_TOKEN, WRONG_TOKEN, PASSPHRASE, webhook]) {
       for (const form of forms(secret)) {
         const needle = Buffer.from(form, 'utf8');
         for (const file of files) if (readFileSync(file).includes(needle)) leaks.push(`${form} in ${file}`);

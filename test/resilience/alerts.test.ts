@@ -30,7 +30,11 @@ describe('alerts through a real webhook receiver', () => {
   it('opens once after three failing runs, not again while failing, and closes once on recovery', async () => {
     world = await createWorld({ products: 50 });
     receiver = await startReceiver();
-    configure(world.home, { marketplace: { alertWebhook: `${receiver.url}/hooks/erp-sync?channel=ops` } });
+    // The webhook embeds a token: `--set` refuses it, so it never reaches config.json; it is a secret of the marketplace.
+    const refused = await world.cli('connect', 'marketplace', '--set', `alertWebhook=${receiver.url}/hooks/erp-sync`);
+    expect(refused.code).toBe(64);
+    expect(refused.stderr).toMatch(/"alertWebhook" is a secret/);
+    world.env.ERP_SYNC_MARKETPLACE_ALERT_WEBHOOK = `${receiver.url}/hooks/erp-sync?channel=ops`;
     world.erp.faults.failNext = 1_000_000;
 
     const failed = [];
@@ -73,7 +77,8 @@ describe('alerts through a real webhook receiver', () => {
   it('opens at once when credentials are rejected, using the connection\'s own webhook', async () => {
     world = await createWorld({ products: 20 });
     receiver = await startReceiver();
-    configure(world.home, { connection: { name: 'shop', settings: { alertWebhook: receiver.url } } });
+    world.env.ERP_SYNC_SHOP_ALERT_WEBHOOK = receiver.url;
+    world.env.ERP_SYNC_MARKETPLACE_ALERT_WEBHOOK = `${receiver.url}/not-this-one`;
     const wrongKey = { ...world.env, ERP_SYNC_SHOP_API_KEY: 'wrong-key-123' };
 
     expect((await runCli(['run'], wrongKey)).code).toBe(77);
@@ -84,15 +89,14 @@ describe('alerts through a real webhook receiver', () => {
 
     expect((await world.run()).result.code).toBe(0);
     expect(receiver.received.map((r) => r.event)).toEqual(['alert.opened', 'alert.closed']);
+    expect(new Set(receiver.paths)).toEqual(new Set(['/']));
   });
 
   it('notices a connection without a successful sync for longer than its freshness window', async () => {
     world = await createWorld({ products: 20 });
     receiver = await startReceiver();
-    configure(world.home, {
-      marketplace: { alertWebhook: receiver.url },
-      connection: { name: 'shop', settings: { freshnessMinutes: '240' } },
-    });
+    world.env.ERP_SYNC_MARKETPLACE_ALERT_WEBHOOK = receiver.url;
+    configure(world.home, { connection: { name: 'shop', settings: { freshnessMinutes: '240' } } });
     expect((await world.run()).result.code).toBe(0);
     // The timer died three hours ago: its last run is that old.
     const lastSync = new Date(Date.now() - 3 * 3_600_000).toISOString();
@@ -119,7 +123,7 @@ describe('alerts through a real webhook receiver', () => {
     world = await createWorld({ products: 20 });
     receiver = await startReceiver();
     receiver.failing = true;
-    configure(world.home, { marketplace: { alertWebhook: receiver.url } });
+    world.env.ERP_SYNC_MARKETPLACE_ALERT_WEBHOOK = receiver.url;
     const wrongKey = { ...world.env, ERP_SYNC_SHOP_API_KEY: 'wrong-key-123' };
 
     const refused = await runCli(['run'], wrongKey);
@@ -128,11 +132,16 @@ describe('alerts through a real webhook receiver', () => {
     expect(receiver.received).toHaveLength(3);
     expect(alerts(world)).toEqual([expect.objectContaining({ kind: 'credentials', notified_open_at: null, notify_error: expect.stringMatching(/alert webhook.*500/) })]);
 
+    // `status` says the alert has not reached the webhook, and why; opening the database, it tries again.
+    const status = await runCli(['status'], wrongKey);
+    expect(status.stdout).toMatch(/the webhook notification is not sent yet: alert webhook: .*answered HTTP 500/);
+    expect(receiver.received).toHaveLength(6);
+
     receiver.failing = false;
     // Any command that opens the database sends what is due, even one that changes no alert.
     expect((await runCli(['run', '--dry-run'], wrongKey)).code).toBe(77);
-    expect(receiver.received).toHaveLength(4);
-    expect(receiver.received[3]).toMatchObject({ event: 'alert.opened', problem: 'credentials' });
+    expect(receiver.received).toHaveLength(7);
+    expect(receiver.received[6]).toMatchObject({ event: 'alert.opened', problem: 'credentials' });
     expect(alerts(world)[0]!.notified_open_at).not.toBeNull();
   });
 });

@@ -5,6 +5,7 @@ import { MARKETPLACE, checkConnectionName } from '../../config/config.js';
 import type { ConnectionConfig, MarketplaceConfig } from '../../config/config.js';
 import type { Driver, FieldSpec } from '../../driver/contract.js';
 import { parseRateLimit } from '../../driver/context.js';
+import { alertWebhookField } from '../../engine/alerts.js';
 import type { Failure } from '../../engine/failure.js';
 import { ExitCode, UserError, errorMessage } from '../../errors/index.js';
 import { defineMessages, t } from '../../i18n/index.js';
@@ -33,9 +34,9 @@ export interface ConnectOptions {
 }
 
 /** Settings every ERP connection understands, beside its driver's own fields. */
-export const engineSettings = ['concurrency', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'freshnessMinutes', 'retentionDays', 'alertWebhook'] as const;
+export const engineSettings = ['concurrency', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'freshnessMinutes', 'retentionDays'] as const;
 /** Settings of the marketplace connection. */
-export const marketplaceSettings = ['batchSize', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'maxConsecutiveFailures', 'alertWebhook'] as const;
+export const marketplaceSettings = ['batchSize', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'maxConsecutiveFailures'] as const;
 const numericSettings = new Set(['concurrency', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'batchSize', 'maxConsecutiveFailures', 'freshnessMinutes', 'retentionDays']);
 const secretStores: readonly SecretStoreKind[] = ['keychain', 'file', 'systemd', 'env'];
 /** The stores erp-sync can write into; the others are filled by the person running it (environment, systemd unit). */
@@ -260,7 +261,7 @@ async function askUntilItWorks(
   const values = { ...start };
   for (;;) {
     for (const field of target.fields) {
-      if (given.has(field.name)) continue;
+      if (given.has(field.name) || field.prompted === false) continue;
       const answer = await askField(field, values[field.name]);
       if (answer === undefined) delete values[field.name];
       else values[field.name] = answer;
@@ -294,6 +295,7 @@ function resolveTarget(ctx: CliContext, targetName: string, name: string | undef
       fields: [
         { name: 'baseUrl', label: m('baseUrl', {}, 'en'), labelTr: m('baseUrl', {}, 'tr'), secret: false, required: true, kind: 'url' },
         { name: 'token', label: m('token', {}, 'en'), labelTr: m('token', {}, 'tr'), secret: true, required: true, kind: 'text' },
+        alertWebhookField,
       ],
       extraSettings: marketplaceSettings,
       existing: existing && { title, driver: undefined, baseUrl: existing.baseUrl, settings: existing.settings, secretStore: existing.secretStore },
@@ -319,7 +321,7 @@ function resolveTarget(ctx: CliContext, targetName: string, name: string | undef
     name: connectionName,
     driver,
     title: driver.name,
-    fields: [...baseUrl, ...driver.fields.filter((f) => !f.managed)],
+    fields: [...baseUrl, ...driver.fields.filter((f) => !f.managed), alertWebhookField],
     extraSettings: engineSettings,
     existing: existing && {
       title: existingDriver?.name ?? existing.driver,
@@ -490,8 +492,8 @@ async function save(ctx: CliContext, out: Output, target: Target, store: SecretS
 
   const old = target.existing;
   if (old && writableStores.has(old.secretStore)) {
-    const oldFields = old.driver ? old.driver.fields.filter((f) => f.secret).map((f) => f.name) : target.driver ? [] : ['token'];
-    const keep = old.secretStore === store.kind ? new Set((target.driver?.fields ?? target.fields).filter((f) => f.secret).map((f) => f.name)) : new Set<string>();
+    const oldFields = [...(old.driver ? old.driver.fields.filter((f) => f.secret).map((f) => f.name) : target.driver ? [] : ['token']), alertWebhookField.name];
+    const keep = old.secretStore === store.kind ? new Set([...(target.driver?.fields ?? target.fields), alertWebhookField].filter((f) => f.secret).map((f) => f.name)) : new Set<string>();
     const oldStore = ctx.secretStore(old.secretStore);
     try {
       for (const field of oldFields) if (!keep.has(field)) await oldStore.delete(target.name, field);
@@ -507,7 +509,8 @@ async function render(out: Output, target: Target, saved: ConnectionConfig | Mar
     out.document(target.driver ? { connection: saved, tested } : { marketplace: saved, tested });
     return;
   }
-  const secretFields = target.fields.filter((f) => f.secret);
+  // Optional secrets (the alert webhook) are not among what the person is told to provide.
+  const secretFields = target.fields.filter((f) => f.secret && f.required);
   const storeText = store.kind === 'env' ? t('connect.envHint', { vars: secretFields.map((f) => envVarName(target.name, f.name)).join(', ') }) : store.kind;
   out.line(target.driver ? t('connect.saved', { name: target.name, driver: target.title, store: storeText }) : t('connect.marketplaceSaved', { url: saved.baseUrl ?? '', store: storeText }));
   if (!tested) out.line(m('notTested', { name: target.name }));

@@ -3,6 +3,7 @@ import { findDriver } from '../../../drivers/index.js';
 import { MARKETPLACE } from '../../config/config.js';
 import { paths } from '../../config/home.js';
 import { LockHeldError, acquireLock } from '../../engine/lock.js';
+import { alertWebhookField } from '../../engine/alerts.js';
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { envVarName } from '../../secrets/store.js';
@@ -102,7 +103,7 @@ export async function disconnectCommand(name: string, options: DisconnectOptions
     try {
       if (connection) {
         const driver = findDriver(connection.driver);
-        const secretFields = driver?.fields.filter((f) => f.secret).map((f) => f.name) ?? [];
+        const secretFields = [...(driver?.fields.filter((f) => f.secret).map((f) => f.name) ?? []), alertWebhookField.name];
         const store = ctx.secretStore(connection.secretStore);
         if (!driver && writableStores.has(store.kind)) out.warn(m('unknownDriver', { driver: connection.driver, store: store.kind }));
         // Secrets before settings: a failure here leaves a connection that can be disconnected again, not orphaned secrets.

@@ -1,4 +1,5 @@
 import { drivers } from '../../../drivers/index.js';
+import { alertWebhookField } from '../../engine/alerts.js';
 import { ExitCode } from '../../errors/index.js';
 import { language } from '../../i18n/index.js';
 import { createOutput } from '../output.js';
@@ -14,7 +15,7 @@ export async function driversCommand(options: { json?: boolean }): Promise<ExitC
       ...(driver.local || driver.fields.some((f) => f.name === 'baseUrl')
         ? []
         : [{ name: 'baseUrl', label: tr ? 'API adresi' : 'API address', secret: false, required: driver.defaultBaseUrl === undefined }]),
-      ...driver.fields.map((f) => ({ name: f.name, label: tr ? f.labelTr : f.label, secret: f.secret, required: f.required })),
+      ...[...driver.fields, alertWebhookField].map((f) => ({ name: f.name, label: tr ? f.labelTr : f.label, secret: f.secret, required: f.required })),
     ],
   }));
   if (out.json) {

@@ -37,6 +37,7 @@ const m = defineMessages({
     seePending: 'see: erp-sync logs --pending --connection {connection}',
     none: 'none',
     alert: '{kind}: {message} (since {time})',
+    alertNotSent: 'the webhook notification is not sent yet: {error}',
     noSchedule: 'not installed; set one up with: erp-sync schedule --every 15m --install',
     scheduleSystemd: 'systemd timer ({when}), {where}',
     scheduleCron: 'crontab ({when})',
@@ -62,6 +63,7 @@ const m = defineMessages({
     seePending: 'bakın: erp-sync logs --pending --connection {connection}',
     none: 'yok',
     alert: '{kind}: {message} ({time} tarihinden beri)',
+    alertNotSent: 'webhook bildirimi henüz gönderilemedi: {error}',
     noSchedule: 'kurulu değil; kurmak için: erp-sync schedule --every 15m --install',
     scheduleSystemd: 'systemd zamanlayıcısı ({when}), {where}',
     scheduleCron: 'crontab ({when})',
@@ -144,6 +146,7 @@ export function renderStatus(report: StatusReport): string[] {
     if (c.openAlerts.length === 0) lines.push(row(m('alerts'), m('none')));
     for (const [i, a] of c.openAlerts.entries()) {
       lines.push(row(i === 0 ? m('alerts') : '', chalk.red(m('alert', { kind: a.kind, message: a.message, time: formatTime(a.openedAt) }))));
+      if (a.notSent) lines.push(row('', chalk.yellow(m('alertNotSent', { error: a.notSent }))));
     }
     lines.push('');
   }
