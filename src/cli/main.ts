@@ -4,6 +4,7 @@ import { ExitCode, isUserError } from '../errors/index.js';
 import type { ExitCode as ExitCodeType } from '../errors/index.js';
 import { setLanguage, t } from '../i18n/index.js';
 import { redact } from '../secrets/redact.js';
+import { logJson } from './log-format.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -196,10 +197,20 @@ try {
   process.exitCode = report(error);
 }
 
+/**
+ * The last word on an error no command handled: plain lines, or one JSON
+ * line under `--log-format json` (read from argv, since the error may come
+ * before the option was parsed).
+ */
 function report(error: unknown): number {
+  const json = wantsJsonLogs(process.argv);
   if (isUserError(error)) {
-    process.stderr.write(`${t('error.prefix')}: ${redact(error.message)}\n`);
-    if (error.hint) process.stderr.write(`${t('error.try')}: ${redact(error.hint)}\n`);
+    if (json) {
+      logJson('error', 'command.error', redact(error.message), { code: error.code, hint: error.hint === undefined ? null : redact(error.hint), exitCode: error.exitCode });
+    } else {
+      process.stderr.write(`${t('error.prefix')}: ${redact(error.message)}\n`);
+      if (error.hint) process.stderr.write(`${t('error.try')}: ${redact(error.hint)}\n`);
+    }
     return error.exitCode;
   }
   const code = (error as { code?: string; exitCode?: number }).code;
@@ -207,7 +218,16 @@ function report(error: unknown): number {
     return code === 'commander.helpDisplayed' || code === 'commander.version' ? ExitCode.ok : ExitCode.usage;
   }
   if ((error as { name?: string }).name === 'ExitPromptError') return 130;
-  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`${t('error.prefix')}: ${redact(detail)}\n${t('error.bug')} (erp-sync ${version}, node ${process.version})\n`);
+  const detail = redact(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  if (json) {
+    logJson('error', 'command.crash', `${t('error.bug')} (erp-sync ${version}, node ${process.version})`, { detail, exitCode: ExitCode.internal });
+  } else {
+    process.stderr.write(`${t('error.prefix')}: ${detail}\n${t('error.bug')} (erp-sync ${version}, node ${process.version})\n`);
+  }
   return ExitCode.internal;
+}
+
+function wantsJsonLogs(argv: readonly string[]): boolean {
+  const at = argv.lastIndexOf('--log-format');
+  return argv.includes('--log-format=json') || (at >= 0 && argv[at + 1] === 'json');
 }

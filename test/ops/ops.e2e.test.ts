@@ -173,6 +173,13 @@ describe('erp-sync run output', () => {
     expect(lines.map((l) => l.event)).toEqual(expect.arrayContaining(['run.start', 'run.diff', 'run.finish']));
     expect(lines.find((l) => l.event === 'run.finish')).toMatchObject({ level: 'error', status: 'failed', connection: 'shop' });
     expect(json<{ runs: unknown[] }>(logged).runs).toHaveLength(1);
+
+    // An error that ends a command is one JSON line too, with its code and what to do.
+    const refused = await world.cli('connect', 'nosuch', '--log-format', 'json');
+    expect(refused.code).toBe(64);
+    const [line, ...rest] = refused.stderr.trim().split('\n');
+    expect(rest).toEqual([]);
+    expect(JSON.parse(line!)).toMatchObject({ level: 'error', event: 'command.error', code: 'UNKNOWN_DRIVER', exitCode: 64, hint: expect.stringMatching(/demo/) });
   });
 });
 
