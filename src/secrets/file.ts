@@ -1,6 +1,9 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { constants, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LockHeldError, acquireLock } from '../engine/lock.js';
+import type { Lock } from '../engine/lock.js';
 import { ExitCode, UserError, errorMessage } from '../errors/index.js';
 import { registerSecret } from './redact.js';
 import type { SecretStore } from './store.js';
@@ -53,6 +56,8 @@ interface Unlocked {
 
 /** One write at a time per file within this process, so two rotated tokens saved together both survive. */
 const writeQueues = new Map<string, Promise<unknown>>();
+/** How long a write waits for another process's write (one key derivation and an fsync) before giving up. */
+const LOCK_WAIT_MS = 30_000;
 
 /**
  * Secrets in one encrypted file (AES-256-GCM), unlocked by the passphrase in
@@ -106,12 +111,14 @@ export class FileSecretStore implements SecretStore {
   /** Runs `change` on the decrypted secrets and writes them back, unless it returns false. */
   async #update(change: (secrets: Secrets) => boolean | void): Promise<void> {
     const previous = writeQueues.get(this.path) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(async () => {
-      const existing = await this.#read();
-      const secrets: Secrets = existing?.secrets ?? new Map();
-      if (change(secrets) === false) return;
-      await writeAtomically(this.path, encrypt(existing ?? (await this.#create(secrets))));
-    });
+    const next = previous.catch(() => undefined).then(() =>
+      withFileLock(this.path, async () => {
+        const existing = await this.#read();
+        const secrets: Secrets = existing?.secrets ?? new Map();
+        if (change(secrets) === false) return;
+        await writeAtomically(this.path, encrypt(existing ?? (await this.#create(secrets))));
+      }),
+    );
     writeQueues.set(this.path, next);
     try {
       await next;
@@ -301,6 +308,37 @@ function decrypt(data: Buffer, key: Buffer, path: string): Secrets {
   }
   const parsed = JSON.parse(plaintext.toString('utf8')) as Record<string, Record<string, string>>;
   return new Map(Object.entries(parsed).map(([connection, fields]) => [connection, new Map(Object.entries(fields))]));
+}
+
+/**
+ * Runs a read-modify-write of the secrets file holding `<file>.lock`, so
+ * that other processes' writes (a `connect` while a run saves a rotated
+ * token) are not lost. A lock left by a dead process is taken over.
+ */
+async function withFileLock<T>(path: string, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let lock: Lock;
+  for (;;) {
+    try {
+      lock = acquireLock(dirname(path), basename(path));
+      break;
+    } catch (error) {
+      if (!(error instanceof LockHeldError)) throw error;
+      if (Date.now() > deadline) {
+        throw new UserError(`the secrets file ${path} has been locked by another erp-sync process (pid ${error.owner.pid}) for more than ${LOCK_WAIT_MS / 1000} s`, {
+          code: 'SECRETS_FILE_BUSY',
+          exitCode: ExitCode.tempFail,
+          hint: `Try again when that process has finished; if it hangs, stop it (its lock is ${path}.lock).`,
+        });
+      }
+      await sleep(20 + Math.random() * 30);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    lock.release();
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ const newHome = () => mkdtemp(join(root, 'home-'));
 
 /** Written by the first release of the format with the passphrase `fixture passphrase`; never set in this file's tests, so masking proves that reads register secrets. */
 const fixture = fileURLToPath(new URL('./fixtures/v1-secrets.enc', import.meta.url));
+const writer = fileURLToPath(new URL('./file-writer-child.ts', import.meta.url));
 
 const withPassphrase = (home: string, passphrase: string) => openSecretStore('file', { home, env: { ERP_SYNC_PASSPHRASE: passphrase } });
 
@@ -57,6 +59,23 @@ describe.concurrent('FileSecretStore', () => {
     const store = withPassphrase(home, 'pw-concurrent');
     await Promise.all([store.set('a', 'token', 'Token-A'), store.set('b', 'token', 'Token-B'), store.set('c', 'token', 'Token-C')]);
     expect([await store.get('a', 'token'), await store.get('b', 'token'), await store.get('c', 'token')]).toEqual(['Token-A', 'Token-B', 'Token-C']);
+    expect(await readdir(home)).toEqual(['secrets.enc']);
+  });
+
+  it('keeps every secret that several processes save at the same moment', async () => {
+    const home = await newHome();
+    await withPassphrase(home, 'pw-processes').set('first', 'token', 'Token-0');
+    // Each process reads, derives the key (~0.4 s) and writes back: without a lock across processes, all but one write would be lost.
+    const at = String(Date.now() + 2000);
+    const names = ['p1', 'p2', 'p3', 'p4'];
+    const codes = await Promise.all(
+      names.map((name) => new Promise<number | null>((resolve) => {
+        execFile(process.execPath, ['--import', 'tsx', writer, home, name, `Token-${name}`, at], (error) => resolve(error ? (error.code as number) ?? 1 : 0));
+      })),
+    );
+    expect(codes).toEqual([0, 0, 0, 0]);
+    const store = withPassphrase(home, 'pw-processes');
+    expect(await Promise.all(['first', ...names].map((name) => store.get(name, 'token')))).toEqual(['Token-0', ...names.map((name) => `Token-${name}`)]);
     expect(await readdir(home)).toEqual(['secrets.enc']);
   });
 
