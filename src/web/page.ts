@@ -5,6 +5,9 @@ import type { WebMessageKey } from './messages.js';
 const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** For text and quoted attribute values; everything the server puts in HTML goes through it. */
+/** Failed or pending items shown at once; the pager's buttons move by this many. */
+const ITEMS_PAGE = 200;
+
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => entities[c]!);
 }
@@ -91,7 +94,13 @@ ${languageSwitch(lang)}
 <label>${m('filterSince')}<input type="date" name="since"></label>
 <a id="csv" class="button" href="/api/events?failed=1&amp;format=csv" download>${m('downloadCsv')}</a>
 </form>
+<div class="items-bar">
 <p id="items-count" aria-live="polite"></p>
+<nav class="pager" aria-label="${m('pager')}" id="items-pager" data-page-size="${ITEMS_PAGE}" hidden>
+<button type="button" id="items-previous">${m('previousPage', { size: ITEMS_PAGE })}</button>
+<button type="button" id="items-next">${m('nextPage', { size: ITEMS_PAGE })}</button>
+</nav>
+</div>
 <div class="table-wrap" role="region" aria-labelledby="items-h" tabindex="0">
 <table id="items-failed" class="stack">
 <thead><tr>${th('colConnection', 'colBarcode', 'colSku', 'colName', 'colOutcome', 'colCode', 'colMessage', 'colWhen')}</tr></thead>

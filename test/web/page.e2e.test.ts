@@ -222,6 +222,64 @@ describe.runIf(requireTool('chromium', hasChromium, CHROMIUM_INSTALL))('the web 
   });
 });
 
+describe.runIf(requireTool('chromium', hasChromium, CHROMIUM_INSTALL))('the web page with more failed items than fit on one page', () => {
+  let world: World;
+  let serving: Serving;
+  let browser: Browser;
+  const INVALID = 250;
+
+  beforeAll(async () => {
+    world = await createWorld({ products: 260, batchSize: 100 });
+    for (let i = 0; i < INVALID; i++) world.erp.catalog.patch(i, { price: 'yok' });
+    expect((await world.run()).summary).toMatchObject({ invalid: INVALID, pushed: 10 });
+    serving = await startServe(world.env);
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await serving?.stop();
+    await world?.close();
+  });
+
+  it('pages through them 200 at a time, each item on exactly one page, and a filter starts again from the first', async () => {
+    const context = await browser.newContext({ locale: 'en-US', timezoneId: TIME_ZONE });
+    const page = await context.newPage();
+    await page.goto(serving.url);
+    const count = page.locator('#items-count');
+    const barcodes = () => page.locator('#items-failed tbody tr td:nth-child(2)').allInnerTexts();
+    const previous = page.getByRole('button', { name: 'Previous 200' });
+    const next = page.getByRole('button', { name: 'Next 200' });
+
+    await expect.poll(() => count.innerText()).toBe('1–200 of 250 items');
+    const first = await barcodes();
+    expect(first).toHaveLength(200);
+    expect(await previous.isDisabled()).toBe(true);
+
+    await next.click();
+    await expect.poll(() => count.innerText()).toBe('201–250 of 250 items');
+    const second = await barcodes();
+    expect(second).toHaveLength(50);
+    expect(await next.isDisabled()).toBe(true);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.locator('#items-count').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: new URL('web-items-second-page-en.png', ARTIFACTS).pathname });
+    const expected = Array.from({ length: INVALID }, (_, i) => world.erp.catalog.item(i)!.barcode);
+    expect([...first, ...second].sort()).toEqual(expected.sort());
+
+    await previous.click();
+    await expect.poll(() => count.innerText()).toBe('1–200 of 250 items');
+    expect(await barcodes()).toEqual(first);
+
+    await next.click();
+    await expect.poll(() => count.innerText()).toBe('201–250 of 250 items');
+    await page.getByLabel('Search (barcode, stock code, name)').fill(first[0]!);
+    await expect.poll(() => count.innerText()).toBe('1 of 1 items');
+    expect(await page.locator('#items-pager').isHidden()).toBe(true);
+    await context.close();
+  });
+});
+
 async function download(page: Page): Promise<{ header: string[]; rows: string[][] }> {
   const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
   const text = readFileSync(await file.path(), 'utf8');

@@ -250,7 +250,7 @@ async function refreshStatus() {
     if (seen !== lastSeen) {
       lastSeen = seen;
       refreshRuns();
-      refreshItems();
+      refreshItems(itemsOffset);
     }
   } finally {
     schedulePoll(busy ? FAST_POLL_MS : SLOW_POLL_MS);
@@ -398,8 +398,13 @@ const itemsCount = document.getElementById('items-count');
 const csvLink = document.getElementById('csv');
 const codeFilter = document.getElementById('code-filter');
 const tables = { failed: document.getElementById('items-failed'), pending: document.getElementById('items-pending') };
+const pager = document.getElementById('items-pager');
+const previousPage = document.getElementById('items-previous');
+const nextPage = document.getElementById('items-next');
+const pageSize = Number(pager.dataset.pageSize);
 let kind = 'failed';
 let itemsRequest = 0;
+let itemsOffset = 0;
 
 function itemParams() {
   const form = new FormData(filters);
@@ -416,17 +421,29 @@ function itemParams() {
   return params;
 }
 
-async function refreshItems() {
+/** Shows the items from `offset` on; a change of filter or tab starts again from the first page. */
+async function refreshItems(offset = 0) {
   const request = ++itemsRequest;
   const params = itemParams();
   const csvParams = new URLSearchParams(params);
   csvParams.set('format', 'csv');
   csvLink.href = `/api/events?${csvParams}`;
+  params.set('limit', String(pageSize));
+  params.set('offset', String(offset));
   const { response, body } = await getJson(`/api/events?${params}`);
   if (request !== itemsRequest || !response.ok) return;
   const now = Date.now();
   if (kind === 'failed') fillCodeFilter(body.codes);
-  itemsCount.textContent = msg('itemsCount', { shown: body.items.length, total: body.total });
+  // A page past the end (items went through since) falls back to the last one.
+  if (body.items.length === 0 && offset > 0 && body.total > 0) return refreshItems(Math.floor((body.total - 1) / pageSize) * pageSize);
+  itemsOffset = offset;
+  itemsCount.textContent =
+    body.total > pageSize
+      ? msg('itemsRange', { from: offset + 1, to: offset + body.items.length, total: body.total })
+      : msg('itemsCount', { shown: body.items.length, total: body.total });
+  pager.hidden = body.total <= pageSize;
+  previousPage.disabled = offset === 0;
+  nextPage.disabled = offset + body.items.length >= body.total;
   const columns = kind === 'failed' ? 8 : 7;
   const rows =
     body.items.length === 0
@@ -483,13 +500,15 @@ const fillConnectionFilter = () => fillSelect(filters.elements.connection, conne
 let searchTimer;
 filters.addEventListener('input', (event) => {
   clearTimeout(searchTimer);
-  searchTimer = setTimeout(refreshItems, event.target.name === 'q' ? 250 : 0);
+  searchTimer = setTimeout(() => refreshItems(), event.target.name === 'q' ? 250 : 0);
 });
 filters.addEventListener('submit', (event) => {
   event.preventDefault();
   clearTimeout(searchTimer);
   refreshItems();
 });
+previousPage.addEventListener('click', () => refreshItems(Math.max(0, itemsOffset - pageSize)));
+nextPage.addEventListener('click', () => refreshItems(itemsOffset + pageSize));
 
 function selectTab(tab, focus) {
   for (const other of tabs) {
