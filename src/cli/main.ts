@@ -94,8 +94,8 @@ function program(): Command {
 
   cli
     .command('disconnect')
-    .description('remove a connection and its secrets; its sync history stays unless --purge')
-    .argument('<name>', 'the connection (see `erp-sync connections`)')
+    .description('remove a connection, or the marketplace, and its secrets; its sync history stays unless --purge')
+    .argument('<name>', 'the connection (see `erp-sync connections`), or marketplace')
     .option('--purge', 'also delete its sync history (runs, item log, snapshot)')
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (name, options) => exit(await (await import('./commands/disconnect.js')).disconnectCommand(name, options)));

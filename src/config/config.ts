@@ -58,6 +58,10 @@ export class ConfigStore {
     this.#conf.set('marketplace', value);
   }
 
+  removeMarketplace(): void {
+    this.#conf.delete('marketplace');
+  }
+
   connections(): ConnectionConfig[] {
     return Object.values(this.#conf.get('connections')).sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -82,6 +82,40 @@ describe('erp-sync connections, disconnect', () => {
     for (const table of history) expect(shop.count(table, 'shop'), table).toBe(0);
   });
 
+  it('disconnects the marketplace: its secrets and settings go, offers waiting to be sent stay until it is back', async () => {
+    shop = await syncedShop();
+    const hook = await shop.cli(['connect', 'marketplace', '--set', 'retries=0', '--secret-file', `alertWebhook=${shop.secretFile('hook', 'https://hooks.example/T1/B2/Hook-Secret-3')}`]);
+    expect(hook.code, hook.stderr).toBe(0);
+    expect(await shop.fileSecret('marketplace', 'alertWebhook')).toBe('https://hooks.example/T1/B2/Hook-Secret-3');
+    // A batch that fails stays in the outbox.
+    shop.erp.catalog.change(5);
+    shop.marketplace.faults.failNext = 1_000;
+    expect((await shop.cli(['run'])).code).toBe(75);
+    const waiting = shop.count('outbox', 'shop');
+    expect(waiting).toBeGreaterThan(0);
+
+    expect((await shop.cli(['disconnect', 'marketplace', '--purge', '--yes'])).code).toBe(64);
+    const result = await shop.cli(['disconnect', 'marketplace', '--yes']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Disconnected the marketplace.');
+    expect(shop.config().marketplace).toBeUndefined();
+    expect(await shop.fileSecret('marketplace', 'token')).toBeUndefined();
+    expect(await shop.fileSecret('marketplace', 'alertWebhook')).toBeUndefined();
+    expect(await shop.fileSecret('shop', 'apiKey')).toBe(ERP_KEY);
+    expect(shop.count('outbox', 'shop')).toBe(waiting);
+
+    const unconnected = await shop.cli(['run']);
+    expect(unconnected.code).toBe(78);
+    expect(unconnected.stdout + unconnected.stderr).toMatch(/no marketplace is connected/);
+    expect((await shop.cli(['disconnect', 'marketplace', '--yes'])).code).toBe(64);
+
+    shop.marketplace.faults.failNext = 0;
+    const back = await shop.cli(['connect', 'marketplace', '--base-url', shop.marketplace.url, '--secret-store', 'file', '--secret-file', `token=${shop.secretFile('token', MARKET_TOKEN)}`]);
+    expect(back.code, back.stderr).toBe(0);
+    expect((await shop.cli(['run'])).code).toBe(0);
+    expect(shop.count('outbox', 'shop')).toBe(0);
+  });
+
   it('--purge deletes the connection\'s history and leaves other connections\' alone', async () => {
     shop = await syncedShop();
     const other = await shop.cli(['connect', 'demo', '--name', 'depo', '--base-url', shop.erp.url, '--secret-store', 'file', '--secret-file', `apiKey=${shop.secretFile('key2', ERP_KEY)}`]);

@@ -7,10 +7,12 @@ import { alertWebhookField } from '../../engine/alerts.js';
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { envVarName } from '../../secrets/store.js';
+import type { SecretStore } from '../../secrets/store.js';
 import { systemdCredentialName } from '../../secrets/systemd.js';
 import type { Db } from '../../store/db.js';
 import { openContext } from '../context.js';
 import { createOutput } from '../output.js';
+import type { Output } from '../output.js';
 import { askYesNo, canPrompt } from '../prompts.js';
 import { writableStores } from './connect.js';
 
@@ -32,8 +34,11 @@ const m = defineMessages({
     needsYesHint: 'Add --yes to confirm.',
     unknown: 'there is no connection named "{name}"',
     unknownHint: '`erp-sync connections` lists them.',
-    marketplace: 'the marketplace connection cannot be removed with disconnect',
-    marketplaceHint: 'Run `erp-sync connect marketplace` again to change its address or token.',
+    confirmMarketplace: 'Disconnect the marketplace ({url}) and remove its secrets from the {store} store? No connection can push until it is connected again; offers waiting to be sent are kept and sent then.',
+    noMarketplace: 'no marketplace is connected',
+    marketplacePurge: 'the marketplace has no sync history of its own to purge',
+    marketplacePurgeHint: 'Purge a connection\'s history with `erp-sync disconnect NAME --purge`.',
+    marketplaceRemoved: 'Disconnected the marketplace. `erp-sync connect marketplace` connects it again.',
     locked: 'a run of "{name}" is in progress: {reason}',
     lockedHint: 'Wait for it to finish, then disconnect again.',
     removed: 'Disconnected "{name}".',
@@ -52,8 +57,11 @@ const m = defineMessages({
     needsYesHint: 'Onaylamak için --yes ekleyin.',
     unknown: '"{name}" adında bir bağlantı yok',
     unknownHint: '`erp-sync connections` hepsini listeler.',
-    marketplace: 'pazaryeri bağlantısı disconnect ile kaldırılamaz',
-    marketplaceHint: 'Adresini veya anahtarını değiştirmek için `erp-sync connect marketplace` komutunu yeniden çalıştırın.',
+    confirmMarketplace: 'Pazaryeri bağlantısı ({url}) kaldırılsın ve gizli bilgileri {store} deposundan silinsin mi? Yeniden bağlanana kadar hiçbir bağlantı gönderim yapamaz; gönderilmeyi bekleyen teklifler saklanır ve o zaman gönderilir.',
+    noMarketplace: 'bağlı bir pazaryeri yok',
+    marketplacePurge: 'pazaryerinin silinecek kendi senkronizasyon geçmişi yok',
+    marketplacePurgeHint: 'Bir bağlantının geçmişini `erp-sync disconnect AD --purge` siler.',
+    marketplaceRemoved: 'Pazaryeri bağlantısı kaldırıldı. `erp-sync connect marketplace` yeniden bağlar.',
     locked: '"{name}" için bir çalıştırma sürüyor: {reason}',
     lockedHint: 'Bitmesini bekleyip yeniden deneyin.',
     removed: '"{name}" bağlantısı kaldırıldı.',
@@ -73,7 +81,7 @@ const m = defineMessages({
  */
 export async function disconnectCommand(name: string, options: DisconnectOptions): Promise<ExitCode> {
   const out = createOutput(false);
-  if (name === MARKETPLACE) throw new UserError(m('marketplace'), { code: 'MARKETPLACE_DISCONNECT', exitCode: ExitCode.usage, hint: m('marketplaceHint') });
+  if (name === MARKETPLACE) return disconnectMarketplace(options);
   const ctx = openContext();
   try {
     const connection = ctx.config.connection(name);
@@ -103,17 +111,10 @@ export async function disconnectCommand(name: string, options: DisconnectOptions
     try {
       if (connection) {
         const driver = findDriver(connection.driver);
-        const secretFields = [...(driver?.fields.filter((f) => f.secret).map((f) => f.name) ?? []), alertWebhookField.name];
         const store = ctx.secretStore(connection.secretStore);
         if (!driver && writableStores.has(store.kind)) out.warn(m('unknownDriver', { driver: connection.driver, store: store.kind }));
         // Secrets before settings: a failure here leaves a connection that can be disconnected again, not orphaned secrets.
-        if (store.kind === 'env') {
-          if (secretFields.length > 0) out.line(m('unsetEnv', { vars: secretFields.map((f) => envVarName(name, f)).join(', ') }));
-        } else if (store.kind === 'systemd') {
-          if (secretFields.length > 0) out.line(m('removeCredentials', { names: secretFields.map((f) => systemdCredentialName(name, f)).join(', ') }));
-        } else {
-          for (const field of secretFields) await store.delete(name, field);
-        }
+        await removeSecrets(out, store, name, [...(driver?.fields.filter((f) => f.secret).map((f) => f.name) ?? []), alertWebhookField.name]);
         ctx.config.removeConnection(name);
         out.line(m('removed', { name }));
       }
@@ -130,6 +131,41 @@ export async function disconnectCommand(name: string, options: DisconnectOptions
   } finally {
     ctx.close();
   }
+}
+
+/**
+ * `erp-sync disconnect marketplace`: its secrets and settings go; what the
+ * outbox holds stays, to be sent with the same Idempotency-Keys once a
+ * marketplace is connected again.
+ */
+async function disconnectMarketplace(options: DisconnectOptions): Promise<ExitCode> {
+  const out = createOutput(false);
+  if (options.purge) throw new UserError(m('marketplacePurge'), { code: 'MARKETPLACE_PURGE', exitCode: ExitCode.usage, hint: m('marketplacePurgeHint') });
+  const ctx = openContext();
+  try {
+    const marketplace = ctx.config.marketplace();
+    if (!marketplace) throw new UserError(m('noMarketplace'), { code: 'UNKNOWN_CONNECTION', exitCode: ExitCode.usage, hint: m('unknownHint') });
+    if (!options.yes) {
+      if (!canPrompt(options)) throw new UserError(m('needsYes'), { code: 'CONFIRMATION_NEEDED', exitCode: ExitCode.usage, hint: m('needsYesHint') });
+      if (!(await askYesNo(m('confirmMarketplace', { url: marketplace.baseUrl, store: marketplace.secretStore }), false))) {
+        out.line(m('unchanged'));
+        return ExitCode.ok;
+      }
+    }
+    await removeSecrets(out, ctx.secretStore(marketplace.secretStore), MARKETPLACE, ['token', alertWebhookField.name]);
+    ctx.config.removeMarketplace();
+    out.line(m('marketplaceRemoved'));
+    return ExitCode.ok;
+  } finally {
+    ctx.close();
+  }
+}
+
+/** Deletes what erp-sync can delete; for the env and systemd stores, says what the person must remove. */
+async function removeSecrets(out: Output, store: SecretStore, name: string, fields: readonly string[]): Promise<void> {
+  if (store.kind === 'env') out.line(m('unsetEnv', { vars: fields.map((f) => envVarName(name, f)).join(', ') }));
+  else if (store.kind === 'systemd') out.line(m('removeCredentials', { names: fields.map((f) => systemdCredentialName(name, f)).join(', ') }));
+  else for (const field of fields) await store.delete(name, field);
 }
 
 function countRuns(db: Db, connection: string): number {
