@@ -1,4 +1,5 @@
-import { mkdirSync, openSync, writeSync, closeSync, readFileSync, unlinkSync, renameSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,9 +29,12 @@ export interface Lock {
 const lockFile = (dir: string, connection: string) => join(dir, `${encodeURIComponent(connection)}.lock`);
 
 /**
- * One run per connection at a time. The lock is a file created with O_EXCL
- * holding the owner's pid; a lock whose process no longer exists on this host
- * (kill -9, a crash, a reboot) is taken over.
+ * One run per connection at a time. The lock is a file holding the owner's
+ * pid, created whole or not at all: written under a temporary name, then
+ * hard-linked to the lock's name, which fails if the lock exists. (Created
+ * with O_EXCL and then written, a lock read between the two looked empty,
+ * hence stale, and a second process took it over.) A lock whose process no
+ * longer exists on this host (kill -9, a crash, a reboot) is taken over.
  */
 export function acquireLock(dir: string, connection: string): Lock {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -38,10 +42,7 @@ export function acquireLock(dir: string, connection: string): Lock {
   const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), processStart: processStart(process.pid) };
   let tookOverFrom: LockOwner | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, JSON.stringify(me));
-      closeSync(fd);
+    if (createWhole(file, JSON.stringify(me))) {
       let released = false;
       return {
         tookOverFrom,
@@ -51,23 +52,62 @@ export function acquireLock(dir: string, connection: string): Lock {
           if (readOwner(file)?.pid === me.pid) unlinkSync(file);
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = readOwner(file);
+    // Released in between: try again.
+    if (!owner && !existsSync(file)) continue;
     if (owner && isAlive(owner)) throw new LockHeldError(connection, owner);
     // Stale: move it aside atomically so two processes taking over at once cannot both win.
     const stale = `${file}.stale-${process.pid}`;
     try {
       renameSync(file, stale);
-      unlinkSync(stale);
-      tookOverFrom = owner ?? { pid: 0, host: 'unknown', startedAt: 'unknown' };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      continue;
     }
+    const moved = readOwner(stale);
+    if (moved && isAlive(moved)) {
+      // Another process took the stale lock over between our look and our move: its lock goes back.
+      try {
+        linkSync(stale, file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      } finally {
+        unlinkSync(stale);
+      }
+      throw new LockHeldError(connection, moved);
+    }
+    unlinkSync(stale);
+    tookOverFrom = owner ?? { pid: 0, host: 'unknown', startedAt: 'unknown' };
   }
   const owner = readOwner(file);
   throw new LockHeldError(connection, owner ?? { pid: 0, host: 'unknown', startedAt: 'unknown' });
+}
+
+/** Creates `file` with `content` unless it exists; false when it does. */
+function createWhole(file: string, content: string): boolean {
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temp, content, { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(temp, file);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
+  } finally {
+    unlinkSync(temp);
+  }
+  // A file system without hard links: O_EXCL, then write (the window above comes back there).
+  try {
+    const fd = openSync(file, 'wx', 0o600);
+    writeSync(fd, content);
+    closeSync(fd);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
 }
 
 /** Who holds the lock right now, if anyone alive does (the web page's "sync now" asks this). */
