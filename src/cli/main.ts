@@ -4,7 +4,7 @@ import { ExitCode, isUserError } from '../errors/index.js';
 import type { ExitCode as ExitCodeType } from '../errors/index.js';
 import { setLanguage, t } from '../i18n/index.js';
 import { redact } from '../secrets/redact.js';
-import { logJson } from './log-format.js';
+import { configureLogging, logJson } from './log-format.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -133,7 +133,7 @@ function program(): Command {
   cli
     .addOption(new Option('--quiet', 'print only errors (for cron: mail only when something is wrong)'))
     .addOption(new Option('--log-format <format>', 'text, or json: one JSON object per line on stderr').choices(['text', 'json']).default('text'))
-    .hook('preAction', async (command) => (await import('./log-format.js')).configureLogging(command.optsWithGlobals()));
+    .hook('preAction', (command) => configureLogging(command.optsWithGlobals()));
 
   cli
     .command('logs')

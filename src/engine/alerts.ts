@@ -58,7 +58,7 @@ export interface Alert {
 }
 
 /** Runs that failed in a row before an alert opens (credentials and guards open one at once). */
-export const FAILED_RUNS_BEFORE_ALERT = 3;
+const FAILED_RUNS_BEFORE_ALERT = 3;
 const DEFAULT_FRESHNESS_MINUTES = 120;
 /** Longer than any delivery can take (three attempts of five seconds plus backoff). */
 const LEASE_MS = 60_000;
@@ -176,14 +176,6 @@ export function checkFreshness(
   return deliverPending(db, targets);
 }
 
-/** Open alerts, oldest first: every connection's, or one's. */
-export function openAlerts(db: Db, connection?: string): Alert[] {
-  const rows = (connection === undefined
-    ? db.prepare(`SELECT * FROM alerts WHERE closed_at IS NULL ORDER BY id`).all()
-    : db.prepare(`SELECT * FROM alerts WHERE closed_at IS NULL AND connection = ? ORDER BY id`).all(connection)) as AlertRow[];
-  return rows.map(toAlert);
-}
-
 interface Problem {
   kind: AlertKind;
   since: string;
@@ -253,7 +245,7 @@ function toAlert(row: AlertRow): Alert {
 }
 
 /** What a webhook receives: `text` for Slack and Teams, the rest for anything else. */
-export interface AlertPayload {
+interface AlertPayload {
   text: string;
   event: 'alert.opened' | 'alert.closed';
   alertId: number;
@@ -300,7 +292,8 @@ function deliverPending(db: Db, targets: readonly { name: string; settings: Aler
       } catch (error) {
         // Shown by `status` beside the alert; the next command that can read the store sends it.
         const reason = `the alert webhook could not be read from the secret store: ${error instanceof Error ? error.message : String(error)}`;
-        for (const row of due) db.prepare(`UPDATE alerts SET notify_error = ? WHERE id = ?`).run(reason, row.id);
+        const note = db.prepare(`UPDATE alerts SET notify_error = ? WHERE id = ?`);
+        for (const row of due) note.run(reason, row.id);
         continue;
       }
       if (webhook) for (const row of due) await deliver(db, row, webhook);

@@ -147,7 +147,7 @@ export class Pusher {
    */
   async #answersFor(offers: Offer[], meta: OfferMeta[], key: string, body: string): Promise<OfferResult[]> {
     try {
-      return await this.#o.client.pushBatch(offers, key, body);
+      return await this.#o.client.pushBatch(body, key);
     } catch (error) {
       if (!(error instanceof HttpError) || (error.status !== 400 && error.status !== 422)) throw error;
       if (offers.length === 1) {

@@ -25,7 +25,7 @@ import type { Failure } from './failure.js';
 import { LockHeldError, acquireLock } from './lock.js';
 import { Pusher } from './push.js';
 import type { PushCounters, PushStop } from './push.js';
-import { resolveSecrets } from './secrets.js';
+import { marketplaceSecrets, resolveSecrets } from './secrets.js';
 import { HeapKeeper } from './heap.js';
 import { Stager } from './stage.js';
 import type { StagedItem } from './stage.js';
@@ -162,7 +162,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
         };
       }
       const store = request.secretStore(request.marketplace.secretStore);
-      token = (await resolveSecrets(MARKETPLACE, [{ name: 'token', secret: true, required: true }], store)).token;
+      token = (await resolveSecrets(MARKETPLACE, marketplaceSecrets, store)).token;
     }
   } catch (error) {
     return describeRunFailure(error);

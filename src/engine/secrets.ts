@@ -4,6 +4,9 @@ import { registerSecret } from '../secrets/redact.js';
 import type { SecretStore } from '../secrets/store.js';
 import { envVarName } from '../secrets/store.js';
 
+/** The marketplace's one required secret. */
+export const marketplaceSecrets = [{ name: 'token', secret: true, required: true }] as const;
+
 /**
  * Reads every secret field of a connection from its store. All missing
  * required fields are reported together (exit 78), each with where it was

@@ -62,6 +62,7 @@ export class Stager {
   readonly #existing;
   readonly #markDuplicate;
   readonly #newDuplicates = new Set<string>();
+  #lastRecord: { record: unknown; json: string } | undefined;
 
   constructor(db: Db, connection: string, events: EventLog) {
     this.#db = db;
@@ -182,11 +183,18 @@ export class Stager {
     });
   }
 
+  /** The record's JSON, made once for all the variants of one record (they arrive one after another). */
+  #raw(record: unknown): string {
+    let last = this.#lastRecord;
+    if (!last || last.record !== record) this.#lastRecord = last = { record, json: rawRecordJson(record) };
+    return last.json;
+  }
+
   #invalid(item: Extract<StagedItem, { ok: false }>): void {
     this.#report(item);
     if (!item.barcode) return;
     this.#upsert.run(this.#connection, item.barcode, item.sku, item.name, null, null, null, null, null, null, null, 0, item.issue.code);
-    this.#upsertRaw.run(this.#connection, item.barcode, rawRecordJson(item.record));
+    this.#upsertRaw.run(this.#connection, item.barcode, this.#raw(item.record));
   }
 
   #stageValid(item: Extract<StagedItem, { ok: true }>, found: Lookup): void {
@@ -200,7 +208,7 @@ export class Stager {
         this.#connection, p.barcode, p.sku, p.name, p.price, p.currency, p.vatRate, p.priceIncludesVat ? 1 : 0, p.stock,
         p.active ? 1 : 0, hash, 1, null,
       );
-      this.#upsertRaw.run(this.#connection, p.barcode, rawRecordJson(item.record));
+      this.#upsertRaw.run(this.#connection, p.barcode, this.#raw(item.record));
     }
     for (const warning of item.warnings) {
       this.#events.recordIfChanged({ barcode: p.barcode, sku: p.sku, name: p.name, stage: 'validate', outcome: 'warning', code: warning.code, message: warning.message });

@@ -1,7 +1,7 @@
 import { HttpClient } from '../http/client.js';
 import type { HttpStats } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
-import type { BatchResponse, Offer, OfferPage, OfferResult } from './types.js';
+import type { BatchResponse, OfferPage, OfferResult } from './types.js';
 import { offerStatuses } from './types.js';
 
 export interface MarketplaceClientOptions {
@@ -44,7 +44,7 @@ export class MarketplaceClient {
    * answers every repeat with its first answer. `body` is the batch as
    * serialized for the outbox, sent byte for byte.
    */
-  async pushBatch(offers: readonly Offer[], idempotencyKey: string, body = JSON.stringify({ offers })): Promise<OfferResult[]> {
+  async pushBatch(body: string, idempotencyKey: string): Promise<OfferResult[]> {
     const response = await this.#http.request<BatchResponse>({
       method: 'POST',
       path: '/v1/offers/batch',

@@ -124,6 +124,6 @@ function sumWarehouses(rows: object, spec: FieldMapping, warehouses: ReadonlySet
   return { value: total.toFixed() };
 }
 
-export function warehouseKey(id: string): string {
+function warehouseKey(id: string): string {
   return id.normalize('NFC').trim().toLocaleLowerCase('tr');
 }

@@ -1,4 +1,5 @@
 import type Big from 'big.js';
+import type { InvalidCode } from '../engine/validate.js';
 
 /**
  * A connection's rules after validation: what `parseRules` returns and
@@ -94,4 +95,4 @@ export interface ScopeRules {
 }
 
 /** Invalid codes the rules add to the validator's (src/engine/validate.ts). */
-export type RuleInvalidCode = 'PRICE_OUT_OF_RANGE' | 'MAPPED_FIELD_MISSING' | 'MAPPED_FIELD_INVALID';
+export type RuleInvalidCode = Extract<InvalidCode, 'PRICE_OUT_OF_RANGE' | 'MAPPED_FIELD_MISSING' | 'MAPPED_FIELD_INVALID'>;

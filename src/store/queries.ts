@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
 import type { RunCounts } from '../engine/counts.js';
+import type { NormalizedProduct } from '../engine/product.js';
 
 /**
  * Read models shared by the CLI (`logs`, `status`, `explain`) and the web
@@ -307,13 +308,12 @@ function problemWhere(db: Db, filter: ItemFilter): Where {
  */
 export function failedItems(db: Db, filter: ItemFilter = {}): ProblemItem[] {
   const where = problemWhere(db, filter);
-  const rows = db
+  return db
     .prepare(
       `SELECT i.connection, i.item, i.barcode, i.sku, i.name, i.outcome, i.code, i.message, i.run_id AS runId, i.at
          FROM item_state i ${where.sql} ORDER BY i.at DESC, i.item LIMIT ? OFFSET ?`,
     )
     .all(...where.params, limitOf(filter.limit, 100), offsetOf(filter.offset)) as ProblemItem[];
-  return rows;
 }
 
 export function countFailedItems(db: Db, filter: ItemFilter = {}): number {
@@ -409,18 +409,9 @@ export interface StagedProduct {
   raw: unknown;
 }
 
-/** What the marketplace last acknowledged for one offer. */
-export interface AcknowledgedOffer {
+/** What the marketplace last acknowledged for one offer: the offer as pushed, and the answer. */
+export interface AcknowledgedOffer extends NormalizedProduct {
   connection: string;
-  barcode: string;
-  sku: string;
-  name: string;
-  price: string;
-  currency: string;
-  vatRate: string;
-  priceIncludesVat: boolean;
-  stock: number;
-  active: boolean;
   /** created, updated, pending_approval, rejected. */
   status: string;
   hash: string;

@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 
-export const DEFAULT_RETENTION_DAYS = 90;
+const DEFAULT_RETENTION_DAYS = 90;
 
 export interface RetentionOptions {
   /** Runs and item events older than this are deleted (setting `retentionDays`, default 90). */

@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { findDriver } from '../../drivers/index.js';
-import { toCsv } from '../cli/csv.js';
-import { plainMessage } from '../cli/describe.js';
+import { failedCsv, pendingCsv } from '../cli/csv.js';
 import type { ConfigStore } from '../config/config.js';
 import { paths } from '../config/home.js';
 import { lockHolder } from '../engine/lock.js';
@@ -258,34 +257,16 @@ export function createWebServer(options: WebServerOptions): WebServer {
   };
 }
 
-/** The columns of `erp-sync logs --failed --csv` and `--pending --csv`, so both exports read the same. */
-const CSV_COLUMNS: Record<ItemKind, { header: string[]; row(item: ItemRow): unknown[] }> = {
-  failed: {
-    header: ['connection', 'barcode', 'sku', 'name', 'outcome', 'code', 'explanation', 'message', 'runId', 'at'],
-    row: (item) => {
-      const i = item as ProblemItem;
-      return [i.connection, i.barcode, i.sku, i.name, i.outcome, i.code, plainMessage(i.outcome, i.code), i.message, i.runId, i.at];
-    },
-  },
-  pending: {
-    header: ['connection', 'barcode', 'sku', 'name', 'offerId', 'price', 'currency', 'stock', 'since', 'runId'],
-    row: (item) => {
-      const i = item as PendingItem;
-      return [i.connection, i.barcode, i.sku, i.name, i.offerId, i.price, i.currency, i.stock, i.since, i.runId];
-    },
-  },
-};
-
+/** The same columns as `erp-sync logs --failed --csv` and `--pending --csv`. */
 function csv(res: ServerResponse, kind: ItemKind, rows: Iterable<ItemRow>): void {
   const day = new Date().toISOString().slice(0, 10);
-  const columns = CSV_COLUMNS[kind];
   res
     .writeHead(200, {
       'content-type': 'text/csv; charset=utf-8',
       'content-disposition': `attachment; filename="erp-sync-${kind}-${day}.csv"`,
       'cache-control': 'no-store',
     })
-    .end(toCsv(columns.header, Array.from(rows, columns.row)));
+    .end(kind === 'failed' ? failedCsv(rows as Iterable<ProblemItem>) : pendingCsv(rows as Iterable<PendingItem>));
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

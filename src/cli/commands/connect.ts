@@ -34,9 +34,9 @@ export interface ConnectOptions {
 }
 
 /** Settings every ERP connection understands, beside its driver's own fields. */
-export const engineSettings = ['concurrency', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'freshnessMinutes', 'retentionDays'] as const;
+const engineSettings = ['concurrency', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'freshnessMinutes', 'retentionDays'] as const;
 /** Settings of the marketplace connection. */
-export const marketplaceSettings = ['batchSize', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'maxConsecutiveFailures'] as const;
+const marketplaceSettings = ['batchSize', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'maxConsecutiveFailures'] as const;
 const numericSettings = new Set(['concurrency', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'batchSize', 'maxConsecutiveFailures', 'freshnessMinutes', 'retentionDays']);
 const secretStores: readonly SecretStoreKind[] = ['keychain', 'file', 'systemd', 'env'];
 /** The stores erp-sync can write into; the others are filled by the person running it (environment, systemd unit). */

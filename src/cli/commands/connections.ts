@@ -3,13 +3,14 @@ import { existsSync } from 'node:fs';
 import { findDriver } from '../../../drivers/index.js';
 import { paths } from '../../config/home.js';
 import { ExitCode } from '../../errors/index.js';
-import { defineMessages, language, t } from '../../i18n/index.js';
+import { defineMessages, t } from '../../i18n/index.js';
 import type { MessageKey } from '../../i18n/index.js';
 import { redactDeep } from '../../secrets/redact.js';
 import type { SecretStoreKind } from '../../secrets/store.js';
 import type { Db } from '../../store/db.js';
 import { openContext } from '../context.js';
 import { createOutput } from '../output.js';
+import { formatTime } from '../when.js';
 
 export interface ConnectionListing {
   marketplace: { baseUrl: string; secretStore: SecretStoreKind; settings: Record<string, string> } | null;
@@ -64,7 +65,7 @@ export async function connectionsCommand(options: { json?: boolean }): Promise<E
     if (listing.connections.length === 0) out.line(m('none'));
     for (const c of listing.connections) {
       out.line(`${chalk.bold(c.name)}  ${c.driverName ?? c.driver} (${c.driver})${c.baseUrl ? `  ${c.baseUrl}` : ''}  ${m('secrets', { store: c.secretStore })}`);
-      out.line(`  ${c.lastSync ? m('lastSync', { when: formatDateTime(c.lastSync.finishedAt), status: t(`run.status.${c.lastSync.status}` as MessageKey) }) : m('never')}`);
+      out.line(`  ${c.lastSync ? m('lastSync', { when: formatTime(c.lastSync.finishedAt), status: t(`run.status.${c.lastSync.status}` as MessageKey) }) : m('never')}`);
     }
     return ExitCode.ok;
   } finally {
@@ -74,7 +75,7 @@ export async function connectionsCommand(options: { json?: boolean }): Promise<E
 
 type LastSync = NonNullable<ConnectionListing['connections'][number]['lastSync']>;
 
-export function listConnections(
+function listConnections(
   marketplace: { baseUrl: string; secretStore: SecretStoreKind; settings: Record<string, string> } | undefined,
   connections: ReadonlyArray<{ name: string; driver: string; baseUrl?: string | undefined; secretStore: SecretStoreKind; settings: Record<string, string> }>,
   syncs: ReadonlyMap<string, LastSync>,
@@ -106,14 +107,4 @@ function lastSyncs(db: Db): Map<string, LastSync> {
     )
     .all() as Array<LastSync & { connection: string }>;
   return new Map(rows.map(({ connection, ...sync }) => [connection, sync]));
-}
-
-/** `22.11.2026 14:05` in Turkish, `2026-11-22 14:05` in English, local time. */
-function formatDateTime(iso: string): string {
-  const date = new Date(iso);
-  const two = (n: number) => String(n).padStart(2, '0');
-  const time = `${two(date.getHours())}:${two(date.getMinutes())}`;
-  return language() === 'tr'
-    ? `${two(date.getDate())}.${two(date.getMonth() + 1)}.${date.getFullYear()} ${time}`
-    : `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${time}`;
 }

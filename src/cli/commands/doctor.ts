@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { findDriver } from '../../../drivers/index.js';
 import { MARKETPLACE } from '../../config/config.js';
 import { paths } from '../../config/home.js';
-import { resolveSecrets } from '../../engine/secrets.js';
+import { marketplaceSecrets, resolveSecrets } from '../../engine/secrets.js';
 import { ExitCode, errorMessage, worstExitCode } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { redact } from '../../secrets/redact.js';
@@ -173,7 +173,7 @@ async function runChecks(ctx: CliContext): Promise<Check[]> {
   if (!marketplace) {
     checks.push({ id: 'marketplace', title: m('marketplace'), status: 'fail', message: m('marketplaceMissing'), fix: m('marketplaceMissingFix'), exitCode: ExitCode.config });
   } else {
-    const target = await secretsCheck(ctx, checks, MARKETPLACE, marketplace.secretStore, [{ name: 'token', secret: true, required: true }]);
+    const target = await secretsCheck(ctx, checks, MARKETPLACE, marketplace.secretStore, marketplaceSecrets);
     if (target) {
       checks.push(await connectionCheck('marketplace', m('marketplace'), { driver: undefined, name: MARKETPLACE, baseUrl: marketplace.baseUrl, settings: marketplace.settings, ...target }));
     }

@@ -127,7 +127,7 @@ export interface ConnectionExplanation {
 }
 
 /** Groups the explanation by connection and barcode, each with its verdict. */
-export function byConnection(found: ProductExplanation): ConnectionExplanation[] {
+function byConnection(found: ProductExplanation): ConnectionExplanation[] {
   const keys = new Map<string, { connection: string; barcode: string | null }>();
   const add = (connection: string, barcode: string | null) => keys.set(`${connection}\u0000${barcode ?? ''}`, { connection, barcode });
   for (const s of found.staged) add(s.connection, s.barcode);

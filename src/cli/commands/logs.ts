@@ -7,7 +7,7 @@ import {
 } from '../../store/queries.js';
 import type { ItemEventRow, PendingItem, ProblemItem, RunRow } from '../../store/queries.js';
 import { openContext } from '../context.js';
-import { toCsv } from '../csv.js';
+import { failedCsv, pendingCsv, toCsv } from '../csv.js';
 import { outcomeLabel, plainMessage, stageLabel, statusColour, statusLabel } from '../describe.js';
 import { page } from '../pager.js';
 import { formatTime, parseSince } from '../when.js';
@@ -212,16 +212,4 @@ function eventsCsv(events: ItemEventRow[]): string {
   );
 }
 
-function failedCsv(items: ProblemItem[]): string {
-  return toCsv(
-    ['connection', 'barcode', 'sku', 'name', 'outcome', 'code', 'explanation', 'message', 'runId', 'at'],
-    items.map((i) => [i.connection, i.barcode, i.sku, i.name, i.outcome, i.code, plainMessage(i.outcome, i.code), i.message, i.runId, i.at]),
-  );
-}
 
-function pendingCsv(items: PendingItem[]): string {
-  return toCsv(
-    ['connection', 'barcode', 'sku', 'name', 'offerId', 'price', 'currency', 'stock', 'since', 'runId'],
-    items.map((i) => [i.connection, i.barcode, i.sku, i.name, i.offerId, i.price, i.currency, i.stock, i.since, i.runId]),
-  );
-}

@@ -74,7 +74,7 @@ export interface Interval {
   text: string;
 }
 
-export function parseInterval(every: string): Interval {
+function parseInterval(every: string): Interval {
   const match = /^(\d+)\s*(m|min|h)$/i.exec(every.trim());
   const minutes = match ? Number(match[1]) * (match[2]!.toLowerCase() === 'h' ? 60 : 1) : NaN;
   const even = minutes >= 1 && (minutes < 60 ? 60 % minutes === 0 : minutes % 60 === 0 && 24 % (minutes / 60) === 0);
@@ -91,7 +91,7 @@ export interface Invocation {
   user: string;
 }
 
-export function currentInvocation(home: string): Invocation {
+function currentInvocation(home: string): Invocation {
   return { node: process.execPath, cli: realpathSync(process.argv[1]!), home, lang: process.env.LANG, user: userInfo().username };
 }
 
@@ -103,7 +103,7 @@ export interface SecretNeed {
   required: boolean;
 }
 
-export function secretNeeds(config: ConfigStore): SecretNeed[] {
+function secretNeeds(config: ConfigStore): SecretNeed[] {
   const needs: SecretNeed[] = [];
   for (const connection of config.connections()) {
     for (const field of findDriver(connection.driver)?.fields ?? []) {
@@ -121,7 +121,7 @@ const quote = (value: string) => (/[\s"'\\]/.test(value) ? `"${value.replace(/\\
 const CREDSTORE = '/etc/credstore.encrypted';
 
 /** The service and timer, as text. */
-export function systemdUnits(interval: Interval, run: Invocation, needs: readonly SecretNeed[], user: boolean): { service: string; timer: string } {
+function systemdUnits(interval: Interval, run: Invocation, needs: readonly SecretNeed[], user: boolean): { service: string; timer: string } {
   const stores = new Set(needs.map((n) => n.store));
   const secretLines: string[] = [];
   if (stores.has('systemd')) {
@@ -209,7 +209,7 @@ export function systemdUnits(interval: Interval, run: Invocation, needs: readonl
  * derived from the host name: stable for one machine, spread across many.
  * No flock: erp-sync locks each connection itself.
  */
-export function cronLine(interval: Interval, run: Invocation): string {
+function cronLine(interval: Interval, run: Invocation): string {
   const offset = createHash('sha256').update(hostname()).digest().readUInt16BE(0);
   const when = interval.minutes < 60
     ? `${offset % interval.minutes}-59/${interval.minutes} * * * *`
@@ -219,7 +219,7 @@ export function cronLine(interval: Interval, run: Invocation): string {
   return `${when} ${env} ${sh(run.node)} ${sh(run.cli)} run --quiet ${CRON_MARK}`;
 }
 
-export function unitDirectory(user: boolean, env: NodeJS.ProcessEnv = process.env): string {
+function unitDirectory(user: boolean, env: NodeJS.ProcessEnv = process.env): string {
   return user ? join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'systemd', 'user') : '/etc/systemd/system';
 }
 

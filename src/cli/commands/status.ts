@@ -88,7 +88,7 @@ export interface StatusReport {
  * Broken: the last run failed or was stopped by a guard, or an alert is
  * open. Needs attention: it synced, but items fail or the run was partial.
  */
-export function healthOf(status: ConnectionStatus): Health {
+function healthOf(status: ConnectionStatus): Health {
   if (!status.lastRun) return 'never';
   if (status.openAlerts.length > 0 || ['failed', 'guarded'].includes(status.lastRun.status) || !status.lastSuccess) return 'broken';
   if (status.lastRun.status !== 'succeeded' || status.failing > 0) return 'attention';
@@ -122,7 +122,7 @@ export async function statusCommand(options: StatusOptions): Promise<ExitCode> {
 
 const healthColour = { ok: chalk.green, attention: chalk.yellow, broken: chalk.red, never: chalk.dim } as const;
 
-export function renderStatus(report: StatusReport): string[] {
+function renderStatus(report: StatusReport): string[] {
   const lines: string[] = [];
   const labels = [m('lastSync'), m('lastRun'), m('failing'), m('pending'), m('alerts'), m('schedule')];
   const width = Math.max(...labels.map((l) => l.length)) + 2;

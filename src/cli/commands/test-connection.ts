@@ -5,7 +5,7 @@ import type { Driver } from '../../driver/contract.js';
 import { createDriverContext } from '../../driver/context.js';
 import { describeRunFailure } from '../../engine/failure.js';
 import type { Failure } from '../../engine/failure.js';
-import { resolveSecrets } from '../../engine/secrets.js';
+import { marketplaceSecrets, resolveSecrets } from '../../engine/secrets.js';
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { MarketplaceClient } from '../../marketplace/client.js';
@@ -113,10 +113,10 @@ export async function testCommand(name: string): Promise<ExitCode> {
   const ctx = openContext();
   try {
     let target: ConnectionUnderTest;
-    if (name === MARKETPLACE && ctx.config.marketplace()) {
-      const marketplace = ctx.config.marketplace()!;
+    const marketplace = name === MARKETPLACE ? ctx.config.marketplace() : undefined;
+    if (marketplace) {
       const store = ctx.secretStore(marketplace.secretStore);
-      const secrets = await resolveSecrets(MARKETPLACE, [{ name: 'token', secret: true, required: true }], store);
+      const secrets = await resolveSecrets(MARKETPLACE, marketplaceSecrets, store);
       target = { driver: undefined, name, baseUrl: marketplace.baseUrl, settings: marketplace.settings, secrets, saveSecret: (field, value) => store.set(name, field, value) };
     } else {
       const connection = ctx.config.connection(name);
