@@ -141,7 +141,7 @@ export const migrations: readonly string[] = [
   -- The latest warning of an item, apart from its outcome: a warning (a rounded price) must not
   -- hide that the offer was rejected, and a warning that persists is logged once.
   ALTER TABLE item_state ADD COLUMN warning TEXT;
-  -- Retention deletes old events by time.
+  -- Item events by time, for logs --since.
   CREATE INDEX events_by_at ON events (at);
 
   -- One row per incident (failing runs, rejected credentials, a safety stop, no recent sync),
