@@ -26,6 +26,9 @@ export interface Lock {
   release(): void;
 }
 
+/** Lock files this process holds right now. */
+const held = new Set<string>();
+
 const lockFile = (dir: string, connection: string) => join(dir, `${encodeURIComponent(connection)}.lock`);
 
 /**
@@ -43,20 +46,22 @@ export function acquireLock(dir: string, connection: string): Lock {
   let tookOverFrom: LockOwner | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     if (createWhole(file, JSON.stringify(me))) {
+      held.add(file);
       let released = false;
       return {
         tookOverFrom,
         release() {
           if (released) return;
           released = true;
+          held.delete(file);
           if (readOwner(file)?.pid === me.pid) unlinkSync(file);
         },
       };
     }
-    const owner = readOwner(file);
-    // Released in between: try again.
+    // Looked at again if unreadable: gone between the failed create and the read, it may have been made anew since.
+    const owner = readOwner(file) ?? readOwner(file);
     if (!owner && !existsSync(file)) continue;
-    if (owner && isAlive(owner)) throw new LockHeldError(connection, owner);
+    if (owner && holds(owner, file)) throw new LockHeldError(connection, owner);
     // Stale: move it aside atomically so two processes taking over at once cannot both win.
     const stale = `${file}.stale-${process.pid}`;
     try {
@@ -66,7 +71,7 @@ export function acquireLock(dir: string, connection: string): Lock {
       continue;
     }
     const moved = readOwner(stale);
-    if (moved && isAlive(moved)) {
+    if (moved && holds(moved, file)) {
       // Another process took the stale lock over between our look and our move: its lock goes back.
       try {
         linkSync(stale, file);
@@ -124,6 +129,16 @@ function readOwner(file: string): LockOwner | undefined {
     // Missing, or half-written by a process killed between open and write: treat as stale.
     return undefined;
   }
+}
+
+/**
+ * Whether the lock's owner still holds it. This process's pid on a lock it
+ * does not hold is an orphan: released while another process had the file
+ * moved aside to look at it, then put back.
+ */
+function holds(owner: LockOwner, file: string): boolean {
+  if (owner.pid === process.pid && owner.host === hostname()) return held.has(file);
+  return isAlive(owner);
 }
 
 function isAlive(owner: LockOwner): boolean {
