@@ -125,6 +125,10 @@ export interface EventFilter {
 export interface ItemFilter {
   connection?: string | undefined;
   search?: string | undefined;
+  /** Error code; failed items only. */
+  code?: string | undefined;
+  /** ISO timestamp: items whose problem (or wait for approval) was recorded at or after it. */
+  since?: string | undefined;
   /** Default 100. */
   limit?: number | undefined;
   offset?: number | undefined;
@@ -187,6 +191,11 @@ function searchClause(db: Db, where: Where, search: string | undefined, alias: s
     `instr(${FOLD}(coalesce(${alias}.barcode, '') || char(31) || coalesce(${alias}.sku, '') || char(31) || coalesce(${alias}.name, '')), ?) > 0`,
     foldForSearch(needle),
   );
+}
+
+/** How many rows of a table (with its alias) match; for paging, so limit and offset play no part. */
+function countOf(db: Db, table: string, where: Where): number {
+  return db.prepare(`SELECT count(*) FROM ${table} ${where.sql}`).pluck().get(...where.params) as number;
 }
 
 const limitOf = (limit: number | undefined, fallback: number) => Math.max(0, Math.floor(limit ?? fallback));
@@ -281,13 +290,14 @@ export function itemEvents(db: Db, filter: EventFilter = {}): ItemEventRow[] {
 
 /** How many item events match (for paging); limit and offset are ignored. */
 export function countItemEvents(db: Db, filter: EventFilter = {}): number {
-  const where = eventWhere(db, filter);
-  return (db.prepare(`SELECT count(*) AS n FROM events e ${where.sql}`).get(...where.params) as { n: number }).n;
+  return countOf(db, 'events e', eventWhere(db, filter));
 }
 
 function problemWhere(db: Db, filter: ItemFilter): Where {
   const where = new Where().add(`i.outcome IN ('failed', 'rejected', 'invalid')`);
   if (filter.connection !== undefined) where.add('i.connection = ?', filter.connection);
+  if (filter.code !== undefined) where.add('i.code = ?', filter.code);
+  if (filter.since !== undefined) where.add('i.at >= ?', filter.since);
   where.add(
     `(i.outcome <> 'invalid' OR i.barcode IS NULL OR i.barcode = ''
       OR EXISTS (SELECT 1 FROM staging s WHERE s.connection = i.connection AND s.barcode = i.barcode AND s.valid = 0))`,
@@ -317,13 +327,19 @@ export function failedItems(db: Db, filter: ItemFilter = {}): ProblemItem[] {
 }
 
 export function countFailedItems(db: Db, filter: ItemFilter = {}): number {
-  const where = problemWhere(db, filter);
-  return (db.prepare(`SELECT count(*) AS n FROM item_state i ${where.sql}`).get(...where.params) as { n: number }).n;
+  return countOf(db, 'item_state i', problemWhere(db, filter));
+}
+
+/** The error codes among the failed items that match every filter but the code, sorted. */
+export function failedCodes(db: Db, filter: ItemFilter = {}): string[] {
+  const where = problemWhere(db, { ...filter, code: undefined }).add('i.code IS NOT NULL');
+  return db.prepare(`SELECT DISTINCT i.code FROM item_state i ${where.sql} ORDER BY i.code`).pluck().all(...where.params) as string[];
 }
 
 function pendingWhere(db: Db, filter: ItemFilter): Where {
   const where = new Where().add(`p.status = 'pending_approval'`);
   if (filter.connection !== undefined) where.add('p.connection = ?', filter.connection);
+  if (filter.since !== undefined) where.add('p.acked_at >= ?', filter.since);
   searchClause(db, where, filter.search, 'p');
   return where;
 }
@@ -343,8 +359,7 @@ export function pendingItems(db: Db, filter: ItemFilter = {}): PendingItem[] {
 }
 
 export function countPendingItems(db: Db, filter: ItemFilter = {}): number {
-  const where = pendingWhere(db, filter);
-  return (db.prepare(`SELECT count(*) AS n FROM snapshot p ${where.sql}`).get(...where.params) as { n: number }).n;
+  return countOf(db, 'snapshot p', pendingWhere(db, filter));
 }
 
 /** Alerts not closed yet, oldest first. */

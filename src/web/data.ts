@@ -1,34 +1,25 @@
 import type { Db } from '../store/db.js';
-import { failedItems, pendingItems } from '../store/queries.js';
+import { countFailedItems, countPendingItems, failedCodes, failedItems, pendingItems } from '../store/queries.js';
 import type { ItemFilter, PendingItem, ProblemItem } from '../store/queries.js';
 
-/**
- * What the page needs beyond src/store/queries.ts. queries.ts filters items
- * by connection and search only, so the error-code and date filters are
- * applied here while paging through its results: its rules for which items
- * still stand are reused, not copied.
- */
+/** What the page needs beyond src/store/queries.ts. */
 
 const PAGE = 1000;
 
 export type ItemKind = 'failed' | 'pending';
 export type ItemRow = ProblemItem | PendingItem;
+export type ItemQuery = Omit<ItemFilter, 'limit' | 'offset'>;
 
-export interface ItemQuery {
-  connection?: string | undefined;
-  search?: string | undefined;
-  /** Error code; failed items only. */
-  code?: string | undefined;
-  /** ISO timestamp: items whose problem (or wait) began at or after it. */
-  since?: string | undefined;
+function list(db: Db, kind: ItemKind, filter: ItemFilter): ItemRow[] {
+  return kind === 'failed' ? failedItems(db, filter) : pendingItems(db, filter);
 }
 
-/** Every item of a kind that matches, in queries.ts's order (newest first), read a page at a time. */
+/** Every item of a kind that matches, newest first, read a page at a time (for the CSV download). */
 export function* matchingItems(db: Db, kind: ItemKind, query: ItemQuery): Generator<ItemRow> {
-  for (const item of allItems(db, kind, { connection: query.connection, search: query.search })) {
-    if (query.code !== undefined && (item as ProblemItem).code !== query.code) continue;
-    if (query.since !== undefined && itemTime(item) < query.since) continue;
-    yield item;
+  for (let offset = 0; ; offset += PAGE) {
+    const rows = list(db, kind, { ...query, limit: PAGE, offset });
+    yield* rows;
+    if (rows.length < PAGE) return;
   }
 }
 
@@ -40,27 +31,11 @@ export interface ItemPage {
 }
 
 export function itemPage(db: Db, kind: ItemKind, query: ItemQuery, limit: number, offset: number): ItemPage {
-  const items: ItemRow[] = [];
-  const codes = new Set<string>();
-  let total = 0;
-  for (const item of matchingItems(db, kind, { ...query, code: undefined })) {
-    const code = kind === 'failed' ? (item as ProblemItem).code : null;
-    if (code) codes.add(code);
-    if (query.code !== undefined && code !== query.code) continue;
-    if (total >= offset && items.length < limit) items.push(item);
-    total++;
-  }
-  return { total, items, codes: [...codes].sort() };
-}
-
-const itemTime = (item: ItemRow) => ('since' in item ? item.since : item.at);
-
-function* allItems(db: Db, kind: ItemKind, filter: ItemFilter): Generator<ItemRow> {
-  for (let offset = 0; ; offset += PAGE) {
-    const rows = kind === 'failed' ? failedItems(db, { ...filter, limit: PAGE, offset }) : pendingItems(db, { ...filter, limit: PAGE, offset });
-    yield* rows;
-    if (rows.length < PAGE) return;
-  }
+  return {
+    total: kind === 'failed' ? countFailedItems(db, query) : countPendingItems(db, query),
+    items: list(db, kind, { ...query, limit, offset }),
+    codes: kind === 'failed' ? failedCodes(db, query) : [],
+  };
 }
 
 /**

@@ -72,6 +72,17 @@ describe('erp-sync logs', () => {
     expect(csv.find((r) => r.barcode === INVALID)!.explanation).toMatch(/price/i);
   });
 
+  it('--failed narrows by --code and --since; --code means nothing to --pending', async () => {
+    const byCode = json<{ failed: ProblemItem[]; total: number }>(await world.cli('logs', '--failed', '--code', 'HTTP_503', '--json'));
+    expect(byCode.failed.map((i) => i.barcode).sort()).toEqual(FAILING_BATCH);
+    expect(byCode.total).toBe(FAILING_BATCH.length);
+    expect(json<{ failed: ProblemItem[] }>(await world.cli('logs', '--failed', '--since', '24h', '--json')).failed).toHaveLength(23);
+    expect(json<{ failed: ProblemItem[] }>(await world.cli('logs', '--failed', '--since', '2099-01-01', '--json')).failed).toEqual([]);
+    const pendingCode = await world.cli('logs', '--pending', '--code', 'HTTP_503');
+    expect(pendingCode.code).toBe(64);
+    expect(pendingCode.stderr).toContain('--code');
+  });
+
   it('--pending holds the offers waiting for approval', async () => {
     const { pending } = json<{ pending: PendingItem[] }>(await world.cli('logs', '--pending', '--json'));
     expect(pending.map((p) => p.barcode).sort()).toEqual(PENDING_INDEXES.map(barcodeFor));

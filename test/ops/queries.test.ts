@@ -6,7 +6,7 @@ import { openDatabase } from '../../src/store/db.js';
 import type { Db } from '../../src/store/db.js';
 import { EventLog } from '../../src/engine/events.js';
 import {
-  connectionStatus, countFailedItems, countItemEvents, explainProduct, failedItems, foldForSearch, itemEvents, pendingItems, recentRuns,
+  connectionStatus, countFailedItems, countItemEvents, countPendingItems, explainProduct, failedCodes, failedItems, foldForSearch, itemEvents, pendingItems, recentRuns,
 } from '../../src/store/queries.js';
 
 let dir: string;
@@ -93,6 +93,24 @@ describe('read models', () => {
     expect(failedItems(db).map((i) => i.item).sort()).toEqual(['I', 'R', 'sku:NOBARCODE']);
   });
 
+  it('narrows failed items by error code and by when the problem was recorded, in SQL', () => {
+    const log = new EventLog(db, 'shop', run('shop', 'partial', '2026-11-01T10:00:00.000Z'));
+    db.transaction(() => {
+      log.record({ barcode: 'OLD', stage: 'push', outcome: 'failed', code: 'HTTP_503' }, '2026-11-01T10:00:00.000Z');
+      log.record({ barcode: 'NEW', stage: 'push', outcome: 'failed', code: 'HTTP_503' }, '2026-11-03T10:00:00.000Z');
+      log.record({ barcode: 'R', stage: 'push', outcome: 'rejected', code: 'PRICE_TOO_HIGH' }, '2026-11-03T11:00:00.000Z');
+      log.record({ barcode: 'OK', stage: 'push', outcome: 'created' }, '2026-11-03T12:00:00.000Z');
+    })();
+    expect(failedItems(db, { code: 'HTTP_503' }).map((i) => i.item)).toEqual(['NEW', 'OLD']);
+    expect(failedItems(db, { since: '2026-11-02T00:00:00.000Z' }).map((i) => i.item)).toEqual(['R', 'NEW']);
+    expect(failedItems(db, { code: 'HTTP_503', since: '2026-11-02T00:00:00.000Z' }).map((i) => i.item)).toEqual(['NEW']);
+    expect(countFailedItems(db, { code: 'HTTP_503', since: '2026-11-02T00:00:00.000Z' })).toBe(1);
+    expect(countFailedItems(db, { code: 'NO_SUCH_CODE' })).toBe(0);
+    // The codes offered for the filter ignore the code chosen, but not the other filters.
+    expect(failedCodes(db, { code: 'HTTP_503' })).toEqual(['HTTP_503', 'PRICE_TOO_HIGH']);
+    expect(failedCodes(db, { search: 'OLD' })).toEqual(['HTTP_503']);
+  });
+
   it('reads pending offers from the snapshot and sums up each connection', () => {
     const runId = run('shop', 'succeeded', '2026-11-01T10:00:00.000Z');
     const insert = db.prepare(
@@ -104,6 +122,8 @@ describe('read models', () => {
     db.prepare(`INSERT INTO alerts (connection, kind, message, opened_at, last_seen_at) VALUES ('shop', 'failing_runs', 'm', '2026-11-01', '2026-11-01')`).run();
     db.prepare(`INSERT INTO alerts (connection, kind, message, opened_at, last_seen_at, closed_at) VALUES ('shop', 'old', 'm', '2026-10-01', '2026-10-01', '2026-10-02')`).run();
     expect(pendingItems(db).map((p) => p.barcode)).toEqual(['A']);
+    expect(pendingItems(db, { since: '2026-11-01T10:00:00.000Z' }).map((p) => p.barcode)).toEqual(['A']);
+    expect(countPendingItems(db, { since: '2026-11-01T10:00:00.001Z' })).toBe(0);
     const [shop, never] = connectionStatus(db, ['shop', 'never-ran']);
     expect(shop).toMatchObject({ connection: 'shop', pendingApproval: 1, failing: 0, lastSuccess: { id: runId }, lastRun: { id: runId } });
     expect(shop!.openAlerts.map((a) => a.kind)).toEqual(['failing_runs']);

@@ -19,6 +19,7 @@ export interface LogsOptions {
   connection?: string;
   since?: string;
   search?: string;
+  code?: string;
   limit?: number;
   json?: boolean;
   csv?: boolean;
@@ -28,6 +29,7 @@ const m = defineMessages({
   en: {
     bothFormats: '--json and --csv cannot be used together',
     bothLists: '--failed and --pending cannot be used together',
+    codeWithPending: '--code filters failed items and item events; offers pending approval have no error code',
     runsHeader: 'Latest runs',
     run: '#{id}  {time}  {connection}  {status}  {duration}',
     runCounts: 'pulled {pulled} · invalid {invalid} · new {new} · changed {changed} · vanished {vanished} · pushed {pushed} (created {created}, updated {updated}) · pending {pending} · rejected {rejected} · failed {failed}',
@@ -45,6 +47,7 @@ const m = defineMessages({
   tr: {
     bothFormats: '--json ve --csv birlikte kullanılamaz',
     bothLists: '--failed ve --pending birlikte kullanılamaz',
+    codeWithPending: '--code başarısız ürünleri ve ürün kayıtlarını süzer; onay bekleyen tekliflerin hata kodu olmaz',
     runsHeader: 'Son çalışmalar',
     run: '#{id}  {time}  {connection}  {status}  {duration}',
     runCounts: 'getirilen {pulled} · geçersiz {invalid} · yeni {new} · değişen {changed} · kaybolan {vanished} · gönderilen {pushed} (oluşturulan {created}, güncellenen {updated}) · onay bekleyen {pending} · reddedilen {rejected} · başarısız {failed}',
@@ -65,12 +68,13 @@ type View = 'runs' | 'events' | 'failed' | 'pending';
 
 /**
  * `erp-sync logs`: without filters the latest runs and their counts; with
- * --run, --since or --search the item events; --failed the items still
+ * --run, --since, --search or --code the item events; --failed the items still
  * failing; --pending the offers waiting for approval.
  */
 export async function logsCommand(options: LogsOptions): Promise<ExitCode> {
   if (options.json && options.csv) throw new UserError(m('bothFormats'), { code: 'USAGE', exitCode: ExitCode.usage });
   if (options.failed && options.pending) throw new UserError(m('bothLists'), { code: 'USAGE', exitCode: ExitCode.usage });
+  if (options.pending && options.code !== undefined) throw new UserError(m('codeWithPending'), { code: 'USAGE', exitCode: ExitCode.usage });
   let since: string | undefined;
   if (options.since !== undefined) {
     try {
@@ -81,7 +85,7 @@ export async function logsCommand(options: LogsOptions): Promise<ExitCode> {
   }
   const view: View = options.failed ? 'failed'
     : options.pending ? 'pending'
-    : options.run !== undefined || since !== undefined || options.search !== undefined ? 'events'
+    : options.run !== undefined || since !== undefined || options.search !== undefined || options.code !== undefined ? 'events'
     : 'runs';
 
   const ctx = openContext();
@@ -105,7 +109,7 @@ interface ViewResult {
 }
 
 function read(db: Db, view: View, options: LogsOptions): ViewResult {
-  const filter = { connection: options.connection, search: options.search, since: options.since };
+  const filter = { connection: options.connection, search: options.search, since: options.since, code: options.code };
   switch (view) {
     case 'runs': {
       const runs = recentRuns(db, { connection: options.connection, limit: options.limit ?? 20 });
@@ -118,13 +122,13 @@ function read(db: Db, view: View, options: LogsOptions): ViewResult {
       return { document: { events, total }, csv: () => eventsCsv(events), text: () => eventsText(events, total) };
     }
     case 'failed': {
-      const itemFilter = { connection: options.connection, search: options.search, limit: options.limit ?? 100 };
+      const itemFilter = { ...filter, limit: options.limit ?? 100 };
       const items = failedItems(db, itemFilter);
       const total = items.length < itemFilter.limit ? items.length : countFailedItems(db, itemFilter);
       return { document: { failed: items, total }, csv: () => failedCsv(items), text: () => failedText(items, total) };
     }
     case 'pending': {
-      const itemFilter = { connection: options.connection, search: options.search, limit: options.limit ?? 100 };
+      const itemFilter = { ...filter, limit: options.limit ?? 100 };
       const items = pendingItems(db, itemFilter);
       const total = items.length < itemFilter.limit ? items.length : countPendingItems(db, itemFilter);
       return { document: { pending: items, total }, csv: () => pendingCsv(items), text: () => pendingText(items, total) };
