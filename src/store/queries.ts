@@ -233,6 +233,11 @@ export function recentRuns(db: Db, filter: RunFilter = {}): RunRow[] {
   return rows.map(toRun);
 }
 
+/** How many runs a connection has on record, dry runs included. */
+export function countRuns(db: Db, connection: string): number {
+  return db.prepare('SELECT count(*) FROM runs WHERE connection = ?').pluck().get(connection) as number;
+}
+
 /** One run by id. */
 export function getRun(db: Db, id: number): RunRow | undefined {
   const row = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) as RunRecord | undefined;

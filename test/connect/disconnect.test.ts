@@ -73,6 +73,10 @@ describe('erp-sync connections, disconnect', () => {
     expect(await shop.fileSecret('marketplace', 'token')).toBe(MARKET_TOKEN);
     for (const table of history) expect(shop.count(table, 'shop'), table).toBe(counts[table]);
     expect(json<ConnectionListing>(await shop.cli(['connections', '--json'])).connections).toEqual([]);
+    // Its history is still there to read by name.
+    const logs = await shop.cli(['logs', '--connection', 'shop', '--json']);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(json<{ runs: unknown[] }>(logs).runs).toHaveLength(1);
 
     const again = await shop.cli(['disconnect', 'shop', '--yes']);
     expect(again.code).toBe(64);

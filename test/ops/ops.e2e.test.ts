@@ -194,6 +194,25 @@ describe('erp-sync run output', () => {
   });
 });
 
+describe('a connection name that is not there', () => {
+  it('gets the same error from every command, naming the connections there are', async () => {
+    const commands = [
+      ['run', '--connection', 'shopp'], ['preview', '--connection', 'shopp'], ['rules', 'shopp', 'show'], ['test', 'shopp'],
+      ['disconnect', 'shopp', '--yes'], ['logs', '--connection', 'shopp'], ['explain', REJECTED[0]!, '--connection', 'shopp'],
+    ];
+    for (const args of commands) {
+      const result = await world.cli(...args, '--log-format', 'json');
+      expect(result.code, args.join(' ')).toBe(64);
+      expect(JSON.parse(result.stderr.trim()), args.join(' ')).toMatchObject({
+        event: 'command.error', code: 'UNKNOWN_CONNECTION', message: 'there is no connection named "shopp"', hint: expect.stringContaining('shop'),
+      });
+    }
+    const turkish = await world.cli('--lang', 'tr', 'logs', '--connection', 'shopp');
+    expect(turkish.stderr).toContain('"shopp" adında bir bağlantı yok');
+    expect(turkish.stderr).toContain('Bağlantılar: shop.');
+  });
+});
+
 describe('--failed once items go through', () => {
   it('drops undelivered items when they are delivered, invalid ones when fixed or gone, rejected ones when accepted', async () => {
     world.marketplace.faults.failBarcodes.clear();

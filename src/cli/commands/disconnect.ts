@@ -10,6 +10,8 @@ import { envVarName } from '../../secrets/store.js';
 import type { SecretStore } from '../../secrets/store.js';
 import { systemdCredentialName } from '../../secrets/systemd.js';
 import type { Db } from '../../store/db.js';
+import { countRuns } from '../../store/queries.js';
+import { unknownConnection } from '../connections.js';
 import { openContext } from '../context.js';
 import { createOutput } from '../output.js';
 import type { Output } from '../output.js';
@@ -32,10 +34,9 @@ const m = defineMessages({
     unchanged: 'Nothing changed.',
     needsYes: 'disconnect asks before removing anything, and there is no terminal to ask in',
     needsYesHint: 'Add --yes to confirm.',
-    unknown: 'there is no connection named "{name}"',
-    unknownHint: '`erp-sync connections` lists them.',
     confirmMarketplace: 'Disconnect the marketplace ({url}) and remove its secrets from the {store} store? No connection can push until it is connected again; offers waiting to be sent are kept and sent then.',
     noMarketplace: 'no marketplace is connected',
+    noMarketplaceHint: 'There is nothing to disconnect; `erp-sync connections` shows what is set up.',
     marketplacePurge: 'the marketplace has no sync history of its own to purge',
     marketplacePurgeHint: 'Purge a connection\'s history with `erp-sync disconnect NAME --purge`.',
     marketplaceRemoved: 'Disconnected the marketplace. `erp-sync connect marketplace` connects it again.',
@@ -55,10 +56,9 @@ const m = defineMessages({
     unchanged: 'Hiçbir şey değişmedi.',
     needsYes: 'bağlantıyı kaldırmadan önce onay gerekir ve soracak bir terminal yok',
     needsYesHint: 'Onaylamak için --yes ekleyin.',
-    unknown: '"{name}" adında bir bağlantı yok',
-    unknownHint: '`erp-sync connections` hepsini listeler.',
     confirmMarketplace: 'Pazaryeri bağlantısı ({url}) kaldırılsın ve gizli bilgileri {store} deposundan silinsin mi? Yeniden bağlanana kadar hiçbir bağlantı gönderim yapamaz; gönderilmeyi bekleyen teklifler saklanır ve o zaman gönderilir.',
     noMarketplace: 'bağlı bir pazaryeri yok',
+    noMarketplaceHint: 'Kaldırılacak bir şey yok; `erp-sync connections` kurulu olanları gösterir.',
     marketplacePurge: 'pazaryerinin silinecek kendi senkronizasyon geçmişi yok',
     marketplacePurgeHint: 'Bir bağlantının geçmişini `erp-sync disconnect AD --purge` siler.',
     marketplaceRemoved: 'Pazaryeri bağlantısı kaldırıldı. `erp-sync connect marketplace` yeniden bağlar.',
@@ -88,7 +88,7 @@ export async function disconnectCommand(name: string, options: DisconnectOptions
     const hasDb = existsSync(paths.database(ctx.home));
     const runs = hasDb ? countRuns(ctx.db(), name) : 0;
     if (!connection && !(options.purge && runs > 0)) {
-      throw new UserError(m('unknown', { name }), { code: 'UNKNOWN_CONNECTION', exitCode: ExitCode.usage, hint: m('unknownHint') });
+      throw unknownConnection(name, ctx.config.connections().map((c) => c.name));
     }
 
     if (!options.yes) {
@@ -144,7 +144,7 @@ async function disconnectMarketplace(options: DisconnectOptions): Promise<ExitCo
   const ctx = openContext();
   try {
     const marketplace = ctx.config.marketplace();
-    if (!marketplace) throw new UserError(m('noMarketplace'), { code: 'UNKNOWN_CONNECTION', exitCode: ExitCode.usage, hint: m('unknownHint') });
+    if (!marketplace) throw new UserError(m('noMarketplace'), { code: 'UNKNOWN_CONNECTION', exitCode: ExitCode.usage, hint: m('noMarketplaceHint') });
     if (!options.yes) {
       if (!canPrompt(options)) throw new UserError(m('needsYes'), { code: 'CONFIRMATION_NEEDED', exitCode: ExitCode.usage, hint: m('needsYesHint') });
       if (!(await askYesNo(m('confirmMarketplace', { url: marketplace.baseUrl, store: marketplace.secretStore }), false))) {
@@ -166,10 +166,6 @@ async function removeSecrets(out: Output, store: SecretStore, name: string, fiel
   if (store.kind === 'env') out.line(m('unsetEnv', { vars: fields.map((f) => envVarName(name, f)).join(', ') }));
   else if (store.kind === 'systemd') out.line(m('removeCredentials', { names: fields.map((f) => systemdCredentialName(name, f)).join(', ') }));
   else for (const field of fields) await store.delete(name, field);
-}
-
-function countRuns(db: Db, connection: string): number {
-  return (db.prepare('SELECT COUNT(*) AS n FROM runs WHERE connection = ?').get(connection) as { n: number }).n;
 }
 
 function purgeHistory(db: Db, connection: string): void {

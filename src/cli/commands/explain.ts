@@ -3,6 +3,7 @@ import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages, language } from '../../i18n/index.js';
 import { explainProduct } from '../../store/queries.js';
 import type { AcknowledgedOffer, ItemStateRow, ProductExplanation, StagedProduct, WaitingBatch } from '../../store/queries.js';
+import { requireConnectionOrHistory } from '../connections.js';
 import { openContext } from '../context.js';
 import { outcomeLabel, plainMessage, stageLabel } from '../describe.js';
 import { page } from '../pager.js';
@@ -150,7 +151,9 @@ export async function explainCommand(key: string, options: ExplainOptions): Prom
   const ctx = openContext();
   let found: ProductExplanation;
   try {
-    found = explainProduct(ctx.db(), key, { connection: options.connection });
+    const db = ctx.db();
+    if (options.connection !== undefined) requireConnectionOrHistory(ctx.config, db, options.connection);
+    found = explainProduct(db, key, { connection: options.connection });
   } finally {
     ctx.close();
   }

@@ -6,6 +6,7 @@ import {
   countFailedItems, countItemEvents, countPendingItems, failedItems, itemEvents, pendingItems, recentRuns,
 } from '../../store/queries.js';
 import type { ItemEventRow, PendingItem, ProblemItem, RunRow } from '../../store/queries.js';
+import { requireConnectionOrHistory } from '../connections.js';
 import { openContext } from '../context.js';
 import { failedCsv, pendingCsv, toCsv } from '../csv.js';
 import { outcomeLabel, plainMessage, stageLabel, statusColour, statusLabel } from '../describe.js';
@@ -91,6 +92,7 @@ export async function logsCommand(options: LogsOptions): Promise<ExitCode> {
   const ctx = openContext();
   try {
     const db = ctx.db();
+    if (options.connection !== undefined) requireConnectionOrHistory(ctx.config, db, options.connection);
     const format = options.json ? 'json' : options.csv ? 'csv' : 'text';
     const result = read(db, view, { ...options, since });
     if (format === 'json') process.stdout.write(`${JSON.stringify(result.document, null, 2)}\n`);

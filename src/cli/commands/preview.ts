@@ -1,15 +1,15 @@
-import { findDriver } from '../../../drivers/index.js';
 import type { ConnectionConfig } from '../../config/config.js';
 import { createDriverContext } from '../../driver/context.js';
 import type { ProductCandidate } from '../../driver/contract.js';
 import { resolveSecrets } from '../../engine/secrets.js';
 import type { Validated } from '../../engine/validate.js';
-import { ExitCode, UserError } from '../../errors/index.js';
+import { ExitCode } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { recordExplainer } from '../../rules/apply.js';
 import type { Evaluation } from '../../rules/apply.js';
 import { loadRules } from '../../rules/store.js';
 import { redact } from '../../secrets/redact.js';
+import { driverOf, selectConnections } from '../connections.js';
 import { openContext } from '../context.js';
 import type { CliContext } from '../context.js';
 import { createOutput } from '../output.js';
@@ -73,16 +73,7 @@ export async function previewCommand(options: PreviewOptions): Promise<ExitCode>
   const out = createOutput(!!options.json);
   const ctx = openContext();
   try {
-    const all = ctx.config.connections();
-    const selected = options.connection ? all.filter((c) => c.name === options.connection) : all;
-    if (options.connection && selected.length === 0) {
-      throw new UserError(`there is no connection named "${options.connection}"`, {
-        code: 'UNKNOWN_CONNECTION', exitCode: ExitCode.usage, hint: `Known connections: ${all.map((c) => c.name).join(', ') || 'none'}.`,
-      });
-    }
-    if (selected.length === 0) {
-      throw new UserError('there are no connections to preview', { code: 'NO_CONNECTIONS', exitCode: ExitCode.config, hint: 'Connect one with `erp-sync connect <driver> --name NAME`.' });
-    }
+    const selected = selectConnections(ctx.config, options.connection);
     const previews: ConnectionPreview[] = [];
     for (const connection of selected) {
       const preview = await previewConnection(ctx, connection, options.limit ?? 20, options.barcode ?? []);
@@ -97,10 +88,7 @@ export async function previewCommand(options: PreviewOptions): Promise<ExitCode>
 }
 
 async function previewConnection(ctx: CliContext, connection: ConnectionConfig, limit: number, barcodes: readonly string[]): Promise<ConnectionPreview> {
-  const driver = findDriver(connection.driver);
-  if (!driver) {
-    throw new UserError(`connection "${connection.name}" uses the unknown driver "${connection.driver}"`, { code: 'UNKNOWN_DRIVER', exitCode: ExitCode.config });
-  }
+  const driver = driverOf(connection);
   const explain = recordExplainer(driver, loadRules(ctx.home, connection.name));
   const secrets = await resolveSecrets(connection.name, driver.fields, ctx.secretStore(connection.secretStore));
   // Stops the pages still being fetched once the sample is complete.

@@ -8,6 +8,7 @@ import { defineMessages } from '../../i18n/index.js';
 import { describeRules } from '../../rules/describe.js';
 import { RulesError, hasRules, parseRulesText } from '../../rules/parse.js';
 import { readRulesDraft, readRulesText, removeRules, rulesDraftPath, rulesPath, saveRulesDraft, saveRulesText } from '../../rules/store.js';
+import { requireConnection } from '../connections.js';
 import { openContext } from '../context.js';
 import type { CliContext } from '../context.js';
 import { createOutput } from '../output.js';
@@ -75,7 +76,7 @@ export async function rulesCommand(connection: string, action: string | undefine
   const out = createOutput(!!options.json);
   const ctx = openContext();
   try {
-    requireConnection(ctx, connection);
+    requireConnection(ctx.config, connection);
     switch (action ?? 'show') {
       case 'show':
         show(ctx, connection, out);
@@ -92,16 +93,6 @@ export async function rulesCommand(connection: string, action: string | undefine
   } finally {
     ctx.close();
   }
-}
-
-function requireConnection(ctx: CliContext, name: string): void {
-  if (ctx.config.connection(name)) return;
-  const known = ctx.config.connections().map((c) => c.name);
-  throw new UserError(`there is no connection named "${name}"`, {
-    code: 'UNKNOWN_CONNECTION',
-    exitCode: ExitCode.usage,
-    hint: known.length > 0 ? `Known connections: ${known.join(', ')}.` : 'Connect one with `erp-sync connect <driver> --name NAME`.',
-  });
 }
 
 function show(ctx: CliContext, connection: string, out: Output): void {

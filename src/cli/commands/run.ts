@@ -1,8 +1,8 @@
-import { findDriver } from '../../../drivers/index.js';
-import { ExitCode, UserError, worstExitCode } from '../../errors/index.js';
+import { ExitCode, worstExitCode } from '../../errors/index.js';
 import { runConnection } from '../../engine/run.js';
 import type { RunSummary } from '../../engine/run.js';
 import { t } from '../../i18n/index.js';
+import { driverOf, selectConnections } from '../connections.js';
 import { openContext } from '../context.js';
 import { logJson, logMode } from '../log-format.js';
 import { createOutput } from '../output.js';
@@ -30,26 +30,10 @@ export async function runCommand(options: RunOptions): Promise<ExitCode> {
   };
   const removeHandlers = stopGracefully(stop, (signal) => warn(t('run.stopping', { signal })));
   try {
-    const all = ctx.config.connections();
-    const selected = options.connection ? all.filter((c) => c.name === options.connection) : all;
-    if (options.connection && selected.length === 0) {
-      throw new UserError(`there is no connection named "${options.connection}"`, {
-        code: 'UNKNOWN_CONNECTION',
-        exitCode: ExitCode.usage,
-        hint: all.length > 0 ? `Known connections: ${all.map((c) => c.name).join(', ')}.` : 'Connect one with `erp-sync connect <driver> --name NAME`.',
-      });
-    }
-    if (selected.length === 0) {
-      throw new UserError(t('run.noConnections'), { code: 'NO_CONNECTIONS', exitCode: ExitCode.config });
-    }
+    const selected = selectConnections(ctx.config, options.connection);
     const runs: RunSummary[] = [];
     for (const connection of selected) {
-      const driver = findDriver(connection.driver);
-      if (!driver) {
-        throw new UserError(`connection "${connection.name}" uses the unknown driver "${connection.driver}"`, {
-          code: 'UNKNOWN_DRIVER', exitCode: ExitCode.config, hint: 'See `erp-sync drivers`, and connect it again.',
-        });
-      }
+      const driver = driverOf(connection);
       const reporter = createRunReporter(connection.name, driver.id);
       const summary = await runConnection({
         db: ctx.db(),

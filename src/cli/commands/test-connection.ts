@@ -1,5 +1,4 @@
 import chalk from 'chalk';
-import { findDriver } from '../../../drivers/index.js';
 import { MARKETPLACE } from '../../config/config.js';
 import type { Driver } from '../../driver/contract.js';
 import { createDriverContext } from '../../driver/context.js';
@@ -10,6 +9,7 @@ import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { MarketplaceClient } from '../../marketplace/client.js';
 import { redact } from '../../secrets/redact.js';
+import { driverOf, unknownConnection } from '../connections.js';
 import { openContext } from '../context.js';
 import { createOutput } from '../output.js';
 
@@ -20,11 +20,6 @@ const m = defineMessages({
     tryAgain: 'Check the address and that the service is running, then try again.',
     works: '{name}: the connection works.',
     failed: 'the connection test of "{name}" failed: {message}',
-    unknown: 'there is no connection named "{name}"',
-    unknownHint: 'Known connections: {names}. `erp-sync connections` lists them.',
-    none: 'Connect one with `erp-sync connect <driver> --name NAME`.',
-    unknownDriver: 'connection "{name}" uses the unknown driver "{driver}"',
-    unknownDriverHint: 'See `erp-sync drivers`, and connect it again.',
   },
   tr: {
     testing: '{title} bağlantısı deneniyor…',
@@ -32,11 +27,6 @@ const m = defineMessages({
     tryAgain: 'Adresi ve servisin çalıştığını kontrol edip yeniden deneyin.',
     works: '{name}: bağlantı çalışıyor.',
     failed: '"{name}" bağlantı testi başarısız: {message}',
-    unknown: '"{name}" adında bir bağlantı yok',
-    unknownHint: 'Bağlantılar: {names}. `erp-sync connections` hepsini listeler.',
-    none: 'Önce bir bağlantı ekleyin: `erp-sync connect <sürücü> --name AD`.',
-    unknownDriver: '"{name}" bağlantısı bilinmeyen "{driver}" sürücüsünü kullanıyor',
-    unknownDriverHint: '`erp-sync drivers` listesine bakın ve yeniden bağlanın.',
   },
 });
 
@@ -120,12 +110,8 @@ export async function testCommand(name: string): Promise<ExitCode> {
       target = { driver: undefined, name, baseUrl: marketplace.baseUrl, settings: marketplace.settings, secrets, saveSecret: (field, value) => store.set(name, field, value) };
     } else {
       const connection = ctx.config.connection(name);
-      if (!connection) {
-        const names = [...ctx.config.connections().map((c) => c.name), ...(ctx.config.marketplace() ? [MARKETPLACE] : [])];
-        throw new UserError(m('unknown', { name }), { code: 'UNKNOWN_CONNECTION', exitCode: ExitCode.usage, hint: names.length > 0 ? m('unknownHint', { names: names.join(', ') }) : m('none') });
-      }
-      const driver = findDriver(connection.driver);
-      if (!driver) throw new UserError(m('unknownDriver', { name, driver: connection.driver }), { code: 'UNKNOWN_DRIVER', exitCode: ExitCode.config, hint: m('unknownDriverHint') });
+      if (!connection) throw unknownConnection(name, [...ctx.config.connections().map((c) => c.name), ...(ctx.config.marketplace() ? [MARKETPLACE] : [])]);
+      const driver = driverOf(connection);
       const store = ctx.secretStore(connection.secretStore);
       const secrets = await resolveSecrets(name, driver.fields, store);
       target = { driver, name, baseUrl: connection.baseUrl, settings: connection.settings, secrets, saveSecret: (field, value) => store.set(name, field, value) };
