@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI } from '../support/cli.js';
+import { START_KEYRING } from '../support/keyring.js';
 import { hasCommands, requireTool } from '../support/requirements.js';
 import { ERP_KEY, PASSPHRASE, createShop } from './setup.js';
 import type { Shop } from './setup.js';
 
 const runs = requireTool(
   'GNOME Keyring under dbus-run-session',
-  () => process.platform === 'linux' && hasCommands('dbus-run-session', 'gnome-keyring-daemon', 'secret-tool'),
+  () => process.platform === 'linux' && hasCommands('dbus-run-session', 'dbus-send', 'gnome-keyring-daemon', 'secret-tool'),
   'apt-get install gnome-keyring dbus libsecret-tools',
 );
 
@@ -22,8 +23,7 @@ afterEach(async () => {
 });
 
 /** Each step prints `name=<exit code>`, or `name=<value>` for a lookup through libsecret (not through erp-sync). */
-const SCRIPT = `
-echo -n testpass | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 90
+const SCRIPT = `${START_KEYRING}
 erp() { node "$CLI" "$@" >/dev/null; }
 erp connect demo --name shop --base-url "$ERP_URL" --secret-store file --secret-file "apiKey=$KEY_FILE" --yes; echo "connect=$?"
 erp connect demo --name shop --secret-store keychain --yes; echo "moveToKeychain=$?"

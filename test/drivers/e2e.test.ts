@@ -222,7 +222,8 @@ function expectDuplicateAndMissingReported(agent: Agent, runId: number | null, d
   expect(codes.get('BARCODE_MISSING')).toEqual(['']);
 }
 
-describe.concurrent('erp-sync run, end to end, from each ERP driver into the marketplace', () => {
+// Up to five of these run at once, each starting several CLI processes: two busy cores need more than the default minute.
+describe.concurrent('erp-sync run, end to end, from each ERP driver into the marketplace', { timeout: 180_000 }, () => {
   it('entegra: variants as their own offers, TRL as TRY, a missing barcode, and a token that expires mid-run', async ({ onTestFinished }) => {
     // (With variants, the duplicateBarcode knob gives product 1 the barcode of product 0's parent, which is no offer: no duplicate to see here.)
     const knobs: EntegraKnobs = { products: 42, variants: true, missingBarcode: true, tokenExpiresAfter: 2 };

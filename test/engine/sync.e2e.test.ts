@@ -182,8 +182,8 @@ describe('erp-sync run against the sandbox ERP and marketplace', () => {
 
   it('lets only one run per connection proceed; the other exits 75 at once', async () => {
     world = await createWorld({ products: 400 });
-    // Every page takes 1.5 s, so the first run holds the lock for several seconds.
-    world.erp.faults.latencyMs = 1500;
+    // Every page takes 5 s, so the first run holds the lock for ten seconds: time enough for a second CLI to start on a busy machine.
+    world.erp.faults.latencyMs = 5000;
     const slow = world.start('run', '--connection', 'shop', '--json');
     const slowDone = finished(slow);
     for (let waited = 0; world.erp.stats.productRequests === 0 && waited < 20_000; waited += 50) {

@@ -112,7 +112,7 @@ describe('crash safety: kill -9 at random points, then one clean run', () => {
     } finally {
       await Promise.all(worlds.map((w) => w.world.close()));
     }
-  }, 150_000);
+  }, 300_000);
 });
 
 function count(list: readonly string[], value: string): number {

@@ -36,9 +36,10 @@ describe('rate limits', () => {
     expect(times).toHaveLength(40);
     expect(world.erp.stats.rateLimited).toBe(0);
     expect(busiestWindow(times, windowMs)).toBeLessThanOrEqual(limit);
-    // 40 requests, 10 per window: the first ten at once, the last ten three windows later.
-    const allowedMs = (Math.ceil(times.length / limit) - 1) * windowMs;
-    expect(times[times.length - 1]! - times[0]!, times.map((t) => t - times[0]!).join(' ')).toBeLessThanOrEqual(allowedMs * 1.1);
+    // 40 requests, 10 per window: the first ten at once, the last ten three windows later (plus the limiter's 10 ms slack
+    // and an answer's time per window, for which a loaded machine gets 1.5 s; one idle window too many would exceed it).
+    const allowedMs = (Math.ceil(times.length / limit) - 1) * (windowMs + 10) + 1500;
+    expect(times[times.length - 1]! - times[0]!, times.map((t) => t - times[0]!).join(' ')).toBeLessThanOrEqual(allowedMs);
     expect(summary.pulled).toBe(500);
   });
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { START_KEYRING } from '../support/keyring.js';
 import { hasCommands, requireTool } from '../support/requirements.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -64,7 +65,7 @@ describe.runIf(runs)('KeychainSecretStore against a real Secret Service', () => 
   const node = (scenario: string) => ['node', '--import', 'tsx', child, scenario];
 
   it('stores, reads, overwrites and deletes in an unlocked GNOME Keyring, and reports a locked one', () => {
-    const unlockThenRun = 'echo -n testpass | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$@"';
+    const unlockThenRun = `${START_KEYRING}\nexec "$@"`;
     const result = run(['dbus-run-session', '--', 'bash', '-c', unlockThenRun, 'bash', ...node('secret-service')]);
     expect(result.reason).toBeUndefined();
     expect(result.probeLeftBehind).toBeNull();
