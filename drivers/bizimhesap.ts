@@ -37,7 +37,7 @@ export const bizimhesap = {
       labelTr: 'API anahtarı (token)',
       secret: true,
       required: true,
-      help: 'The firm’s API token from Bizimhesap’s settings (B2B / API).',
+      help: { en: 'The firm’s API token from Bizimhesap’s settings (B2B / API).', tr: 'Firmanın API anahtarı; Bizimhesap ayarlarında (B2B / API) bulunur.' },
     },
     {
       name: 'firmId',
@@ -45,7 +45,7 @@ export const bizimhesap = {
       labelTr: 'Firma ID',
       secret: false,
       required: false,
-      help: 'Sent as the Key header, which some Bizimhesap accounts expect.',
+      help: { en: 'Sent as the Key header, which some Bizimhesap accounts expect.', tr: 'Key başlığında gönderilir; bazı Bizimhesap hesapları bunu bekler.' },
     },
     {
       name: 'warehouseId',
@@ -53,9 +53,9 @@ export const bizimhesap = {
       labelTr: 'Depo',
       secret: false,
       required: false,
-      help: 'Take stock from this warehouse (its id); by default the product’s total quantity is used.',
+      help: { en: 'Take stock from this warehouse (its id); by default the product’s total quantity is used.', tr: 'Stok bu depodan alınır (depo kimliği); boş bırakılırsa ürünün toplam miktarı kullanılır.' },
     },
-    priceIncludesVatField({ default: 'true', help: 'Bizimhesap does not say whether its prices include VAT.' }),
+    priceIncludesVatField({ default: 'true', help: { en: 'Bizimhesap does not say whether its prices include VAT.', tr: 'Bizimhesap fiyatların KDV dahil olup olmadığını belirtmiyor.' } }),
   ],
   // No rate limit is documented, and a pull is at most two requests.
 

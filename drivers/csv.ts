@@ -62,17 +62,20 @@ export const csv = {
       secret: false,
       required: true,
       kind: 'path',
-      help: 'A .csv or .xlsx export of the product list, read again on every run.',
+      help: { en: 'A .csv or .xlsx export of the product list, read again on every run.', tr: 'Ürün listesinin .csv ya da .xlsx dışa aktarımı; her çalışmada yeniden okunur.' },
     },
     ...fields.map(
       (field): FieldSpec => ({
         ...columnSettings[field],
         secret: false,
         required: false,
-        help: `The column's header, when it is not one of the usual names (${defaultHeaders[field].slice(0, 2).join(', ')}, ...); case and accents do not matter.`,
+        help: {
+          en: `The column's header, when it is not one of the usual names (${defaultHeaders[field].slice(0, 2).join(', ')}, ...); case and accents do not matter.`,
+          tr: `Sütun başlığı, alışılmış adlardan (${defaultHeaders[field].slice(0, 2).join(', ')}, ...) biri değilse; büyük/küçük harf ve Türkçe karakterler fark etmez.`,
+        },
       }),
     ),
-    vatRateField('Used where the file has no VAT column, or the cell is empty.'),
+    vatRateField({ en: 'Used where the file has no VAT column, or the cell is empty.', tr: 'Dosyada KDV sütunu yoksa ya da hücre boşsa bu kullanılır.' }),
     priceIncludesVatField({ default: 'true' }),
     {
       name: 'currency',
@@ -81,7 +84,7 @@ export const csv = {
       secret: false,
       required: false,
       default: 'TRY',
-      help: 'Used where the file has no currency column, or the cell is empty.',
+      help: { en: 'Used where the file has no currency column, or the cell is empty.', tr: 'Dosyada para birimi sütunu yoksa ya da hücre boşsa bu kullanılır.' },
     },
   ],
 

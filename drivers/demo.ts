@@ -35,7 +35,16 @@ export const demo = {
   name: 'Sandbox ERP',
   fields: [
     { name: 'apiKey', label: 'API key', labelTr: 'API anahtarı', secret: true, required: true },
-    { name: 'pageSize', label: 'Products per page', labelTr: 'Sayfa başına ürün', secret: false, required: false, kind: 'integer', default: '500' },
+    {
+      name: 'pageSize',
+      label: 'Products per page',
+      labelTr: 'Sayfa başına ürün',
+      secret: false,
+      required: false,
+      kind: 'integer',
+      default: '500',
+      help: { en: 'How many products the ERP sends a page; more a page means fewer requests.', tr: 'ERP’nin bir sayfada gönderdiği ürün sayısı; sayfa büyüdükçe istek sayısı azalır.' },
+    },
   ],
   defaultConcurrency: 4,
 

@@ -28,7 +28,7 @@ export const entegra = {
   // Not published; the one client that states a limit assumes 7200 an hour.
   rateLimit: { requests: 7200, perMs: 3_600_000 },
   fields: [
-    { name: 'email', label: 'E-mail address', labelTr: 'E-posta adresi', secret: false, required: true, kind: 'email', help: 'The e-mail address you log in to Entegra with.' },
+    { name: 'email', label: 'E-mail address', labelTr: 'E-posta adresi', secret: false, required: true, kind: 'email', help: { en: 'The e-mail address you log in to Entegra with.', tr: 'Entegra’ya giriş yaptığınız e-posta adresi.' } },
     { name: 'password', label: 'Password', labelTr: 'Şifre', secret: true, required: true, kind: 'text' },
     {
       name: 'priceField',
@@ -39,10 +39,16 @@ export const entegra = {
       kind: 'choice',
       choices: priceFields,
       default: 'price1',
-      help: 'Which of Entegra\'s eight prices (price1 … price8) is the sale price.',
+      help: { en: 'Which of Entegra\'s eight prices (price1 … price8) is the sale price.', tr: 'Entegra’daki sekiz fiyattan (price1 … price8) hangisinin satış fiyatı olduğu.' },
     },
-    priceIncludesVatField({ default: 'false', help: 'Entegra\'s price1 is VAT-exclusive (KDV hariç); say true if your chosen price slot includes VAT.' }),
-    { name: 'rateLimit', label: 'Rate limit', labelTr: 'İstek sınırı', secret: false, required: false, kind: 'text', default: '7200/1h', help: 'Requests per window, e.g. 7200/1h.' },
+    priceIncludesVatField({
+      default: 'false',
+      help: {
+        en: 'Entegra\'s price1 is VAT-exclusive (KDV hariç); say true if your chosen price slot includes VAT.',
+        tr: 'Entegra’nın price1 fiyatı KDV hariçtir; seçtiğiniz fiyat KDV dahilse true deyin.',
+      },
+    }),
+    { name: 'rateLimit', label: 'Rate limit', labelTr: 'İstek sınırı', secret: false, required: false, kind: 'text', default: '7200/1h', help: { en: 'Requests per window, e.g. 7200/1h.', tr: 'Zaman aralığı başına istek sayısı, ör. 7200/1h.' } },
   ],
 
   async testConnection(ctx) {

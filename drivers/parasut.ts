@@ -37,11 +37,11 @@ export const parasut = {
       secret: false,
       required: true,
       kind: 'integer',
-      help: 'The number after uygulama.parasut.com/ in the address bar once you are logged in.',
+      help: { en: 'The number after uygulama.parasut.com/ in the address bar once you are logged in.', tr: 'Giriş yaptıktan sonra adres çubuğunda uygulama.parasut.com/ sonrasındaki sayı.' },
     },
-    { name: 'clientId', label: 'Client ID', labelTr: 'İstemci kimliği (Client ID)', secret: false, required: true, kind: 'text', help: 'Issued by Paraşüt support (destek@parasut.com).' },
+    { name: 'clientId', label: 'Client ID', labelTr: 'İstemci kimliği (Client ID)', secret: false, required: true, kind: 'text', help: { en: 'Issued by Paraşüt support (destek@parasut.com).', tr: 'Paraşüt destek ekibi verir (destek@parasut.com).' } },
     { name: 'clientSecret', label: 'Client secret', labelTr: 'İstemci gizli anahtarı (Client Secret)', secret: true, required: true, kind: 'text' },
-    { name: 'username', label: 'E-mail address', labelTr: 'E-posta adresi', secret: false, required: true, kind: 'email', help: 'The e-mail address you log in to Paraşüt with.' },
+    { name: 'username', label: 'E-mail address', labelTr: 'E-posta adresi', secret: false, required: true, kind: 'email', help: { en: 'The e-mail address you log in to Paraşüt with.', tr: 'Paraşüt’e giriş yaptığınız e-posta adresi.' } },
     { name: 'password', label: 'Password', labelTr: 'Şifre', secret: true, required: true, kind: 'text' },
     {
       name: 'refreshToken',
@@ -51,11 +51,16 @@ export const parasut = {
       required: false,
       managed: true,
       kind: 'text',
-      help: 'Written by erp-sync after each login, because Paraşüt issues a new one every time; leave empty.',
+      help: { en: 'Written by erp-sync after each login, because Paraşüt issues a new one every time; leave empty.', tr: 'Paraşüt her girişte yenisini verdiği için erp-sync her girişten sonra kendisi yazar; boş bırakın.' },
     },
     { name: 'pageSize', label: 'Products per page', labelTr: 'Sayfa başına ürün', secret: false, required: false, kind: 'integer', default: '25' },
-    priceIncludesVatField({ help: 'Paraşüt does not document whether list_price includes VAT; say which it is in your account.' }),
-    { name: 'rateLimit', label: 'Rate limit', labelTr: 'İstek sınırı', secret: false, required: false, kind: 'text', default: '10/10s', help: 'Requests per window, e.g. 10/10s or 60/1m.' },
+    priceIncludesVatField({
+      help: {
+        en: 'Paraşüt does not document whether list_price includes VAT; say which it is in your account.',
+        tr: 'Paraşüt list_price fiyatının KDV dahil olup olmadığını belgelemiyor; hesabınızda hangisiyse onu seçin.',
+      },
+    }),
+    { name: 'rateLimit', label: 'Rate limit', labelTr: 'İstek sınırı', secret: false, required: false, kind: 'text', default: '10/10s', help: { en: 'Requests per window, e.g. 10/10s or 60/1m.', tr: 'Zaman aralığı başına istek sayısı, ör. 10/10s ya da 60/1m.' } },
   ],
 
   async testConnection(ctx) {

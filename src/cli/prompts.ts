@@ -106,7 +106,7 @@ const theme = () => ({
  * undefined for an optional field left empty.
  */
 export async function askField(field: FieldSpec, current: string | undefined): Promise<string | undefined> {
-  if (field.help) process.stdout.write(`${chalk.dim(`  ${field.help}`)}\n`);
+  if (field.help) process.stdout.write(`${chalk.dim(`  ${field.help[language()]}`)}\n`);
   const label = fieldLabel(field);
   if (field.secret) {
     const value = await password({

@@ -44,6 +44,12 @@ export interface Driver {
   mapRecord(record: unknown, ctx: MapContext): ProductCandidate[];
 }
 
+/** A field's one line of help, English and Turkish. */
+export interface FieldHelp {
+  readonly en: string;
+  readonly tr: string;
+}
+
 export interface FieldSpec {
   readonly name: string;
   /** English label, shown in prompts and `erp-sync drivers`. */
@@ -63,8 +69,8 @@ export interface FieldSpec {
   readonly kind?: 'text' | 'url' | 'email' | 'integer' | 'path' | 'choice';
   readonly choices?: readonly string[];
   readonly default?: string;
-  /** One line of help, English. */
-  readonly help?: string;
+  /** One line of help, in each language the prompts speak. */
+  readonly help?: FieldHelp;
 }
 
 export interface RateLimit {

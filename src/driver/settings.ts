@@ -1,11 +1,11 @@
 import { DriverError } from './contract.js';
-import type { FieldSpec, MapContext } from './contract.js';
+import type { FieldHelp, FieldSpec, MapContext } from './contract.js';
 
 /**
  * Whether the ERP's prices include KDV: no ERP documents it reliably, so
  * every driver asks, each with its own default and reason.
  */
-export function priceIncludesVatField(options: { default?: 'true' | 'false'; help?: string } = {}): FieldSpec {
+export function priceIncludesVatField(options: { default?: 'true' | 'false'; help?: FieldHelp } = {}): FieldSpec {
   return {
     name: 'priceIncludesVat',
     label: 'Prices include VAT',
@@ -20,7 +20,7 @@ export function priceIncludesVatField(options: { default?: 'true' | 'false'; hel
 }
 
 /** The KDV rate to apply where the ERP has none on its products. */
-export function vatRateField(help: string): FieldSpec {
+export function vatRateField(help: FieldHelp): FieldSpec {
   return { name: 'vatRate', label: 'VAT rate (%)', labelTr: 'KDV oranı (%)', secret: false, required: false, kind: 'integer', default: '20', help };
 }
 

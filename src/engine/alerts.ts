@@ -97,7 +97,10 @@ export const alertWebhookField: FieldSpec = {
   required: false,
   prompted: false,
   kind: 'url',
-  help: 'Where alerts are POSTed as JSON when a connection needs attention and when it recovers.',
+  help: {
+    en: 'Where alerts are POSTed as JSON when a connection needs attention and when it recovers.',
+    tr: 'Bir bağlantı ilgi gerektirdiğinde ve düzeldiğinde uyarıların JSON olarak POST edildiği adres.',
+  },
 };
 
 export function alertSettings(

@@ -40,6 +40,8 @@ describe.runIf(runs)('erp-sync connect at a terminal', () => {
     at = await term.waitFor(new RegExp(`API key \\*{${WRONG_KEY.length}}`), at);
     await term.type(keys.enter);
 
+    // A field's help line comes before its prompt, in the language of the prompts.
+    at = await term.waitFor(/How many products the ERP sends a page; more a page means fewer requests\./, at);
     at = await term.waitFor(/Products per page.*\(500\)/, at);
     await term.type('many');
     await term.type(keys.enter);
@@ -84,6 +86,7 @@ describe.runIf(runs)('erp-sync connect at a terminal', () => {
     at = await term.waitFor(/API anahtarı/, at);
     await term.type(WRONG_KEY);
     await term.type(keys.enter);
+    at = await term.waitFor(/ERP’nin bir sayfada gönderdiği ürün sayısı; sayfa büyüdükçe istek sayısı azalır\./, at);
     at = await term.waitFor(/Sayfa başına ürün/, at);
     await term.type(keys.enter);
     at = await term.waitFor(/Bağlantı testi başarısız/, at);
