@@ -1,5 +1,21 @@
+import { defineMessages } from '../i18n/index.js';
 import { DriverError } from './contract.js';
 import type { RawPage } from './contract.js';
+
+const m = defineMessages({
+  en: {
+    tooManyPages: 'the ERP reported {pages} pages, more than the {max} allowed',
+    samePage: 'the ERP sent page {page} with the same products as page {previous}; it may be ignoring the page number',
+    fewer: 'the ERP reported {reported} products but its pages held {received}; the pull is treated as incomplete, so nothing is marked as vanished this run',
+    more: 'the ERP reported {reported} products but its pages held {received} (the catalog changed during the pull?)',
+  },
+  tr: {
+    tooManyPages: 'ERP {pages} sayfa bildirdi; izin verilen en fazla {max} sayfa',
+    samePage: 'ERP {page}. sayfada {previous}. sayfadaki ürünlerin aynısını gönderdi; sayfa numarasını dikkate almıyor olabilir',
+    fewer: 'ERP {reported} ürün bildirdi ama sayfalarında {received} ürün vardı; ürün alımı eksik sayıldı, bu yüzden bu çalışmada hiçbir ürün kaybolmuş sayılmadı',
+    more: 'ERP {reported} ürün bildirdi ama sayfalarında {received} ürün vardı (katalog ürün alımı sırasında mı değişti?)',
+  },
+});
 
 /** What one page request told us. */
 export interface NumberedPage {
@@ -60,7 +76,7 @@ export async function* paginateByPageNumber(options: PageNumberOptions): AsyncGe
 
   if (totalPages !== undefined && head.records.length > 0) {
     if (totalPages > maxPages) {
-      throw new DriverError('MALFORMED_RESPONSE', `the ERP reported ${totalPages} pages, more than the ${maxPages} allowed`);
+      throw new DriverError('MALFORMED_RESPONSE', m('tooManyPages', { pages: totalPages, max: maxPages }));
     }
     // Started before the first page is handed on, so its staging overlaps the next requests.
     const rest = new ConcurrentPages(options, first + 1, first + totalPages - 1, speculative);
@@ -79,7 +95,7 @@ export async function* paginateByPageNumber(options: PageNumberOptions): AsyncGe
       if (page.records.length === 0) break;
       const print = fingerprint(page.records);
       if (print === previousFirst) {
-        throw new DriverError('MALFORMED_RESPONSE', `the ERP sent page ${n} with the same products as page ${n - 1}; it may be ignoring the page number`);
+        throw new DriverError('MALFORMED_RESPONSE', m('samePage', { page: String(n), previous: String(n - 1) }));
       }
       previousFirst = print;
       received += page.records.length;
@@ -88,13 +104,10 @@ export async function* paginateByPageNumber(options: PageNumberOptions): AsyncGe
   }
 
   if (head.totalRecords !== undefined && received < head.totalRecords) {
-    throw new DriverError(
-      'INCOMPLETE_PULL',
-      `the ERP reported ${head.totalRecords} products but its pages held ${received}; the pull is treated as incomplete, so nothing is marked as vanished this run`,
-    );
+    throw new DriverError('INCOMPLETE_PULL', m('fewer', { reported: head.totalRecords, received }));
   }
   if (head.totalRecords !== undefined && received > head.totalRecords) {
-    options.warn?.(`the ERP reported ${head.totalRecords} products but its pages held ${received} (the catalog changed during the pull?)`);
+    options.warn?.(m('more', { reported: head.totalRecords, received }));
   }
 }
 

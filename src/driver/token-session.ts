@@ -1,5 +1,11 @@
 import { HttpError } from '../http/errors.js';
+import { defineMessages } from '../i18n/index.js';
 import { DriverError } from './contract.js';
+
+const m = defineMessages({
+  en: { rejectedFresh: '{service} rejected a freshly obtained token' },
+  tr: { rejectedFresh: '{service} yeni alınmış bir erişim anahtarını reddetti' },
+});
 
 /**
  * An access token that is obtained once, shared by every concurrent request
@@ -39,7 +45,7 @@ export class TokenSession {
         return await call(renewed);
       } catch (again) {
         if (again instanceof HttpError && again.status === 401) {
-          throw new DriverError('CREDENTIALS_REJECTED', `${again.service} rejected a freshly obtained token`, { cause: again });
+          throw new DriverError('CREDENTIALS_REJECTED', m('rejectedFresh', { service: again.service }), { cause: again });
         }
         throw again;
       }

@@ -1,6 +1,42 @@
 import { DriverError } from '../driver/contract.js';
 import { HttpError } from '../http/errors.js';
 import { ExitCode, UserError } from '../errors/index.js';
+import { defineMessages } from '../i18n/index.js';
+
+const m = defineMessages({
+  en: {
+    checkCredentials: 'Check the credentials with `erp-sync test <connection>` and connect again.',
+    checkSettings: 'Check the connection settings with `erp-sync connections`.',
+    malformed: 'This is usually temporary; if it persists, contact the ERP vendor with this message.',
+    nextRunRetries: 'The next run will try again.',
+    credentials401: 'Check the credentials and connect again.',
+    credentials403: 'Ask the vendor to grant this account API access.',
+    nothingLost: 'Nothing was lost; the next run will try again.',
+    checkBaseUrl: 'Check the base URL of the connection.',
+    answer: ' Answer: {body}',
+    refused: 'Retrying will not help: check the connection\'s settings and base URL; if they are right, send this message to {service}\'s support.',
+    interrupted: 'the run was interrupted',
+    picksUp: 'The next run picks up where this one stopped.',
+    unexpected: 'an unexpected error: {message}',
+    bug: 'This is a bug in erp-sync; please report it with `erp-sync --version` and this message.',
+  },
+  tr: {
+    checkCredentials: 'Bilgileri `erp-sync test <bağlantı>` ile kontrol edip yeniden bağlanın.',
+    checkSettings: 'Bağlantı ayarlarını `erp-sync connections` ile kontrol edin.',
+    malformed: 'Bu genellikle geçicidir; sürerse bu mesajla ERP firmasına başvurun.',
+    nextRunRetries: 'Sonraki çalışma yeniden deneyecek.',
+    credentials401: 'Giriş bilgilerini kontrol edip yeniden bağlanın.',
+    credentials403: 'Firmadan bu hesaba API erişimi açmasını isteyin.',
+    nothingLost: 'Hiçbir şey kaybolmadı; sonraki çalışma yeniden deneyecek.',
+    checkBaseUrl: 'Bağlantının adresini (base URL) kontrol edin.',
+    answer: ' Yanıt: {body}',
+    refused: 'Yeniden denemek işe yaramaz: bağlantının ayarlarını ve adresini kontrol edin; doğruysa bu mesajı {service} destek ekibine gönderin.',
+    interrupted: 'çalışma yarıda kesildi',
+    picksUp: 'Sonraki çalışma bu çalışmanın kaldığı yerden devam eder.',
+    unexpected: 'beklenmeyen bir hata: {message}',
+    bug: 'Bu erp-sync\'te bir hatadır; lütfen `erp-sync --version` çıktısı ve bu mesajla bildirin.',
+  },
+});
 
 export interface Failure {
   /** Stable code for logs, alerts and `--json`. */
@@ -24,13 +60,13 @@ export function describeRunFailure(error: unknown): Failure {
   if (error instanceof DriverError) {
     switch (error.code) {
       case 'CREDENTIALS_REJECTED':
-        return { code: 'ERP_CREDENTIALS_REJECTED', message: error.message, hint: error.hint ?? 'Check the credentials with `erp-sync test <connection>` and connect again.', exitCode: ExitCode.credentials };
+        return { code: 'ERP_CREDENTIALS_REJECTED', message: error.message, hint: error.hint ?? m('checkCredentials'), exitCode: ExitCode.credentials };
       case 'CONFIGURATION':
-        return { code: 'ERP_CONFIGURATION', message: error.message, hint: error.hint ?? 'Check the connection settings with `erp-sync connections`.', exitCode: ExitCode.config };
+        return { code: 'ERP_CONFIGURATION', message: error.message, hint: error.hint ?? m('checkSettings'), exitCode: ExitCode.config };
       case 'MALFORMED_RESPONSE':
-        return { code: 'ERP_MALFORMED_RESPONSE', message: error.message, hint: error.hint ?? 'This is usually temporary; if it persists, contact the ERP vendor with this message.', exitCode: ExitCode.tempFail };
+        return { code: 'ERP_MALFORMED_RESPONSE', message: error.message, hint: error.hint ?? m('malformed'), exitCode: ExitCode.tempFail };
       case 'INCOMPLETE_PULL':
-        return { code: 'ERP_INCOMPLETE_PULL', message: error.message, hint: error.hint ?? 'The next run will try again.', exitCode: ExitCode.tempFail };
+        return { code: 'ERP_INCOMPLETE_PULL', message: error.message, hint: error.hint ?? m('nextRunRetries'), exitCode: ExitCode.tempFail };
     }
   }
   if (error instanceof HttpError) {
@@ -38,30 +74,30 @@ export function describeRunFailure(error: unknown): Failure {
       return {
         code: 'CREDENTIALS_REJECTED',
         message: error.message,
-        hint: error.status === 401 ? 'Check the credentials and connect again.' : 'Ask the vendor to grant this account API access.',
+        hint: error.status === 401 ? m('credentials401') : m('credentials403'),
         exitCode: ExitCode.credentials,
       };
     }
     if (error.transient) {
-      return { code: 'SERVICE_UNAVAILABLE', message: error.message, hint: 'Nothing was lost; the next run will try again.', exitCode: ExitCode.tempFail };
+      return { code: 'SERVICE_UNAVAILABLE', message: error.message, hint: m('nothingLost'), exitCode: ExitCode.tempFail };
     }
     if (error.kind === 'dns' || error.kind === 'tls' || error.status === 404) {
-      return { code: 'SERVICE_ADDRESS', message: error.message, hint: 'Check the base URL of the connection.', exitCode: ExitCode.config };
+      return { code: 'SERVICE_ADDRESS', message: error.message, hint: m('checkBaseUrl'), exitCode: ExitCode.config };
     }
     return {
       code: 'SERVICE_REFUSED',
-      message: error.message + (error.body ? ` Answer: ${error.body.slice(0, 200)}` : ''),
-      hint: `Retrying will not help: check the connection's settings and base URL; if they are right, send this message to ${error.service}'s support.`,
+      message: error.message + (error.body ? m('answer', { body: error.body.slice(0, 200) }) : ''),
+      hint: m('refused', { service: error.service }),
       exitCode: ExitCode.tempFail,
     };
   }
   if ((error as { name?: string } | undefined)?.name === 'AbortError') {
-    return { code: 'INTERRUPTED', message: 'the run was interrupted', hint: 'The next run picks up where this one stopped.', exitCode: ExitCode.tempFail };
+    return { code: 'INTERRUPTED', message: m('interrupted'), hint: m('picksUp'), exitCode: ExitCode.tempFail };
   }
   return {
     code: 'INTERNAL',
-    message: `an unexpected error: ${error instanceof Error ? error.message : String(error)}`,
-    hint: 'This is a bug in erp-sync; please report it with `erp-sync --version` and this message.',
+    message: m('unexpected', { message: error instanceof Error ? error.message : String(error) }),
+    hint: m('bug'),
     exitCode: ExitCode.internal,
   };
 }

@@ -2,6 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { defineMessages } from '../i18n/index.js';
+
+const m = defineMessages({
+  en: { held: 'another run of "{connection}" is in progress (pid {pid} on {host}, since {since})' },
+  tr: { held: '"{connection}" için başka bir çalışma sürüyor ({host} üzerinde pid {pid}, başlangıç {since})' },
+});
 
 export interface LockOwner {
   pid: number;
@@ -14,7 +20,7 @@ export interface LockOwner {
 export class LockHeldError extends Error {
   readonly owner: LockOwner;
   constructor(connection: string, owner: LockOwner) {
-    super(`another run of "${connection}" is in progress (pid ${owner.pid} on ${owner.host}, since ${owner.startedAt})`);
+    super(m('held', { connection, pid: String(owner.pid), host: owner.host, since: owner.startedAt }));
     this.name = 'LockHeldError';
     this.owner = owner;
   }

@@ -5,6 +5,7 @@ import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
 import { MARKETPLACE } from '../config/config.js';
 import { paths } from '../config/home.js';
 import { ExitCode } from '../errors/index.js';
+import { defineMessages } from '../i18n/index.js';
 import { MarketplaceClient } from '../marketplace/client.js';
 import type { Offer } from '../marketplace/types.js';
 import { productPipeline } from '../rules/apply.js';
@@ -30,6 +31,35 @@ import { HeapKeeper } from './heap.js';
 import { Stager } from './stage.js';
 import type { StagedItem } from './stage.js';
 import type { Validated } from './validate.js';
+
+const m = defineMessages({
+  en: {
+    lockedHint: 'Nothing to do: the other run is syncing this connection.',
+    noMarketplace: 'no marketplace is connected',
+    noMarketplaceHint: 'Run `erp-sync connect marketplace --base-url URL` and set ERP_SYNC_MARKETPLACE_TOKEN.',
+    massVanish: '{vanished} of {live} offers ({percent}%) are missing from the ERP\'s catalog, more than the {allowed}% allowed in one run; nothing was pushed',
+    massVanishHint: 'If the products really were removed, run again with --allow-mass-vanish; otherwise check the ERP (an empty export, a changed filter).',
+    undelivered: '{failed} offers were not delivered to the marketplace',
+    undeliveredHint: 'They are sent again on the next run; `erp-sync logs --failed` lists them.',
+    stopped: 'the run was stopped before every offer was pushed',
+    stoppedHint: 'The next run sends the rest.',
+    unavailable: 'Several batches in a row failed, so pushing stopped for this run ({failed} offers not delivered).',
+    unavailableHint: 'Nothing is lost: the next run sends what is left.',
+  },
+  tr: {
+    lockedHint: 'Yapılacak bir şey yok: diğer çalışma bu bağlantıyı senkronize ediyor.',
+    noMarketplace: 'bağlı bir pazaryeri yok',
+    noMarketplaceHint: '`erp-sync connect marketplace --base-url URL` komutunu çalıştırın ve ERP_SYNC_MARKETPLACE_TOKEN değişkenini tanımlayın.',
+    massVanish: '{live} tekliften {vanished} tanesi (%{percent}) ERP kataloğunda yok; bu, bir çalışmada izin verilen %{allowed} sınırından fazla; hiçbir şey gönderilmedi',
+    massVanishHint: 'Ürünler gerçekten kaldırıldıysa --allow-mass-vanish ile yeniden çalıştırın; değilse ERP\'yi kontrol edin (boş bir dışa aktarım, değişmiş bir filtre).',
+    undelivered: '{failed} teklif pazaryerine ulaştırılamadı',
+    undeliveredHint: 'Sonraki çalışmada yeniden gönderilirler; `erp-sync logs --failed` hepsini listeler.',
+    stopped: 'çalışma, tekliflerin hepsi gönderilmeden durduruldu',
+    stoppedHint: 'Kalanları sonraki çalışma gönderir.',
+    unavailable: 'Art arda birkaç paket başarısız oldu, bu yüzden bu çalışmada gönderim durduruldu ({failed} teklif ulaştırılamadı).',
+    unavailableHint: 'Hiçbir şey kaybolmadı: kalanları sonraki çalışma gönderir.',
+  },
+});
 
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'guarded' | 'interrupted' | 'locked';
 
@@ -118,7 +148,7 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
   } catch (error) {
     if (!(error instanceof LockHeldError)) throw error;
     return finishWithoutRun(summary, 'locked', {
-      code: 'LOCKED', message: error.message, hint: 'Nothing to do: the other run is syncing this connection.', exitCode: ExitCode.tempFail,
+      code: 'LOCKED', message: error.message, hint: m('lockedHint'), exitCode: ExitCode.tempFail,
     });
   }
 
@@ -157,8 +187,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
     if (!request.dryRun) {
       if (!request.marketplace) {
         return {
-          code: 'MARKETPLACE_NOT_CONNECTED', message: 'no marketplace is connected',
-          hint: 'Run `erp-sync connect marketplace --base-url URL` and set ERP_SYNC_MARKETPLACE_TOKEN.', exitCode: ExitCode.config,
+          code: 'MARKETPLACE_NOT_CONNECTED', message: m('noMarketplace'), hint: m('noMarketplaceHint'), exitCode: ExitCode.config,
         };
       }
       const store = request.secretStore(request.marketplace.secretStore);
@@ -233,8 +262,8 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
   if (vanished > 0 && !request.allowMassVanish && vanished * 100 > counts.live * settings.massVanishPercent) {
     return {
       code: 'MASS_VANISH',
-      message: `${vanished} of ${counts.live} offers (${Math.round((vanished * 100) / counts.live)}%) are missing from the ERP's catalog, more than the ${settings.massVanishPercent}% allowed in one run; nothing was pushed`,
-      hint: 'If the products really were removed, run again with --allow-mass-vanish; otherwise check the ERP (an empty export, a changed filter).',
+      message: m('massVanish', { vanished, live: counts.live, percent: Math.round((vanished * 100) / counts.live), allowed: settings.massVanishPercent }),
+      hint: m('massVanishHint'),
       exitCode: ExitCode.safety,
     };
   }
@@ -280,8 +309,8 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
   if (pusher.counters.failed > 0) {
     return {
       code: 'UNDELIVERED',
-      message: `${pusher.counters.failed} offers were not delivered to the marketplace`,
-      hint: 'They are sent again on the next run; `erp-sync logs --failed` lists them.',
+      message: m('undelivered', { failed: pusher.counters.failed }),
+      hint: m('undeliveredHint'),
       exitCode: ExitCode.tempFail,
     };
   }
@@ -290,15 +319,15 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
 
 function describeStop(stop: PushStop, failed: number): Failure {
   if (stop.reason === 'interrupted') {
-    return { code: 'INTERRUPTED', message: 'the run was stopped before every offer was pushed', hint: 'The next run sends the rest.', exitCode: ExitCode.tempFail };
+    return { code: 'INTERRUPTED', message: m('stopped'), hint: m('stoppedHint'), exitCode: ExitCode.tempFail };
   }
   const failure = describeRunFailure(stop.error);
   if (stop.reason === 'unavailable') {
     return {
       ...failure,
       code: 'MARKETPLACE_UNAVAILABLE',
-      message: `${failure.message} Several batches in a row failed, so pushing stopped for this run (${failed} offers not delivered).`,
-      hint: 'Nothing is lost: the next run sends what is left.',
+      message: `${failure.message} ${m('unavailable', { failed })}`,
+      hint: m('unavailableHint'),
     };
   }
   return failure;

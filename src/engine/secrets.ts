@@ -1,8 +1,30 @@
 import type { FieldSpec } from '../driver/contract.js';
 import { ExitCode, UserError } from '../errors/index.js';
+import { defineMessages } from '../i18n/index.js';
 import { registerSecret } from '../secrets/redact.js';
 import type { SecretStore } from '../secrets/store.js';
 import { envVarName } from '../secrets/store.js';
+
+const m = defineMessages({
+  en: {
+    unavailable: 'connection "{connection}": its secret store ({store}) is unavailable: {reason}',
+    unavailableHint: 'Run `erp-sync doctor`, or connect again with --secret-store file|systemd|env.',
+    envField: '{field} (environment variable {variable})',
+    storeField: '{field} ({store} store)',
+    missing: 'connection "{connection}" is missing: {fields}',
+    setEnv: 'Set the environment variables listed above.',
+    connectAgain: 'Run `erp-sync connect` again for "{connection}".',
+  },
+  tr: {
+    unavailable: '"{connection}" bağlantısı: gizli bilgi deposuna ({store}) erişilemiyor: {reason}',
+    unavailableHint: '`erp-sync doctor` çalıştırın ya da --secret-store file|systemd|env ile yeniden bağlanın.',
+    envField: '{field} (ortam değişkeni {variable})',
+    storeField: '{field} ({store} deposu)',
+    missing: '"{connection}" bağlantısında eksik: {fields}',
+    setEnv: 'Yukarıda listelenen ortam değişkenlerini tanımlayın.',
+    connectAgain: '"{connection}" için `erp-sync connect` komutunu yeniden çalıştırın.',
+  },
+});
 
 /** The marketplace's one required secret. */
 export const marketplaceSecrets = [{ name: 'token', secret: true, required: true }] as const;
@@ -19,10 +41,10 @@ export async function resolveSecrets(
 ): Promise<Record<string, string>> {
   const unavailable = await store.unavailableReason();
   if (unavailable) {
-    throw new UserError(`connection "${connection}": its secret store (${store.kind}) is unavailable: ${unavailable}`, {
+    throw new UserError(m('unavailable', { connection, store: store.kind, reason: unavailable }), {
       code: 'SECRET_STORE_UNAVAILABLE',
       exitCode: ExitCode.config,
-      hint: 'Run `erp-sync doctor`, or connect again with --secret-store file|systemd|env.',
+      hint: m('unavailableHint'),
     });
   }
   const values: Record<string, string> = {};
@@ -34,14 +56,14 @@ export async function resolveSecrets(
       registerSecret(value);
       values[field.name] = value;
     } else if (field.required) {
-      missing.push(store.kind === 'env' ? `${field.name} (environment variable ${envVarName(connection, field.name)})` : `${field.name} (${store.kind} store)`);
+      missing.push(store.kind === 'env' ? m('envField', { field: field.name, variable: envVarName(connection, field.name) }) : m('storeField', { field: field.name, store: store.kind }));
     }
   }
   if (missing.length > 0) {
-    throw new UserError(`connection "${connection}" is missing: ${missing.join(', ')}`, {
+    throw new UserError(m('missing', { connection, fields: missing.join(', ') }), {
       code: 'SECRETS_MISSING',
       exitCode: ExitCode.config,
-      hint: store.kind === 'env' ? 'Set the environment variables listed above.' : `Run \`erp-sync connect\` again for "${connection}".`,
+      hint: store.kind === 'env' ? m('setEnv') : m('connectAgain', { connection }),
     });
   }
   return values;

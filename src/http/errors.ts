@@ -1,3 +1,5 @@
+import { defineMessages } from '../i18n/index.js';
+
 /**
  * One table decides what is transient (worth a retry) and what is not, for
  * every service erp-sync talks to: ERPs and the marketplace alike.
@@ -95,48 +97,58 @@ export function classifyNetworkError(error: unknown): HttpFailureKind | undefine
   return undefined;
 }
 
-/** What a person should read for each failure kind. */
+const m = defineMessages({
+  en: {
+    refused: '{service}: the connection to {host} was refused. Is the service running and the address right?',
+    dns: '{service}: the host name {host} could not be resolved. Check the address and the network\'s DNS.',
+    tls: '{service}: the TLS certificate of {host} was not accepted. Check the address (https) and the server\'s certificate.',
+    timeout: '{service}: {host} did not answer in time.',
+    reset: '{service}: the connection to {host} was dropped before the answer was complete.',
+    'too-large': '{service}: the answer from {host} was larger than the allowed maximum.',
+    malformed: '{service}: {host} sent an answer that is not valid JSON.',
+    http: '{service}: {host} answered HTTP {status}{meaning}',
+    status400: ' (bad request).',
+    status401: ' (the credentials were rejected).',
+    status403: ' (access denied: the account lacks permission for this).',
+    status404: ' (not found: check the address and any company or tenant id).',
+    status408: ' (request timeout).',
+    status422: ' (the request was refused as invalid).',
+    status429: ' (too many requests: rate limited).',
+    status5xx: ' (a server error on their side).',
+  },
+  tr: {
+    refused: '{service}: {host} adresine bağlantı reddedildi. Servis çalışıyor ve adres doğru mu?',
+    dns: '{service}: {host} alan adı çözümlenemedi. Adresi ve ağın DNS ayarlarını kontrol edin.',
+    tls: '{service}: {host} sunucusunun TLS sertifikası kabul edilmedi. Adresi (https) ve sunucunun sertifikasını kontrol edin.',
+    timeout: '{service}: {host} zamanında yanıt vermedi.',
+    reset: '{service}: {host} ile bağlantı, yanıt tamamlanmadan koptu.',
+    'too-large': '{service}: {host} yanıtı izin verilen en büyük boyuttan büyüktü.',
+    malformed: '{service}: {host} geçerli JSON olmayan bir yanıt gönderdi.',
+    http: '{service}: {host} HTTP {status} yanıtı verdi{meaning}',
+    status400: ' (hatalı istek).',
+    status401: ' (giriş bilgileri reddedildi).',
+    status403: ' (erişim reddedildi: hesabın bunun için yetkisi yok).',
+    status404: ' (bulunamadı: adresi ve varsa firma numarasını kontrol edin).',
+    status408: ' (istek zaman aşımı).',
+    status422: ' (istek geçersiz bulunarak reddedildi).',
+    status429: ' (çok fazla istek: istek sınırına takıldı).',
+    status5xx: ' (karşı tarafta bir sunucu hatası).',
+  },
+});
+
+const STATUS_MEANINGS = [400, 401, 403, 404, 408, 422, 429] as const;
+
+/** What a person should read for each failure kind, in the current language. */
 export function describeFailure(service: string, kind: HttpFailureKind, url: string, status?: number): string {
   const host = safeHost(url);
-  switch (kind) {
-    case 'refused':
-      return `${service}: the connection to ${host} was refused. Is the service running and the address right?`;
-    case 'dns':
-      return `${service}: the host name ${host} could not be resolved. Check the address and the network's DNS.`;
-    case 'tls':
-      return `${service}: the TLS certificate of ${host} was not accepted. Check the address (https) and the server's certificate.`;
-    case 'timeout':
-      return `${service}: ${host} did not answer in time.`;
-    case 'reset':
-      return `${service}: the connection to ${host} was dropped before the answer was complete.`;
-    case 'too-large':
-      return `${service}: the answer from ${host} was larger than the allowed maximum.`;
-    case 'malformed':
-      return `${service}: ${host} sent an answer that is not valid JSON.`;
-    case 'http':
-      return `${service}: ${host} answered HTTP ${status}${statusHint(status)}`;
-  }
+  if (kind !== 'http') return m(kind, { service, host });
+  return m('http', { service, host, status: String(status), meaning: statusMeaning(status) });
 }
 
-function statusHint(status: number | undefined): string {
-  switch (status) {
-    case 400:
-      return ' (bad request).';
-    case 401:
-      return ' (the credentials were rejected).';
-    case 403:
-      return ' (access denied: the account lacks permission for this).';
-    case 404:
-      return ' (not found: check the address and any company or tenant id).';
-    case 408:
-      return ' (request timeout).';
-    case 422:
-      return ' (the request was refused as invalid).';
-    case 429:
-      return ' (too many requests: rate limited).';
-    default:
-      return status !== undefined && status >= 500 ? ' (a server error on their side).' : '.';
-  }
+function statusMeaning(status: number | undefined): string {
+  const known = STATUS_MEANINGS.find((s) => s === status);
+  if (known !== undefined) return m(`status${known}`);
+  return status !== undefined && status >= 500 ? m('status5xx') : '.';
 }
 
 function safeHost(url: string): string {

@@ -1,3 +1,10 @@
+import { defineMessages } from '../i18n/index.js';
+
+const m = defineMessages({
+  en: { envReadOnly: 'the env secret store is read-only: set {variable} yourself, or use --secret-store keychain|file|systemd' },
+  tr: { envReadOnly: 'env gizli bilgi deposu salt okunurdur: {variable} değişkenini kendiniz tanımlayın ya da --secret-store keychain|file|systemd kullanın' },
+});
+
 /**
  * Where a connection's secret fields live. A connection names its store in
  * the config (`secretStore`); the value itself never touches the config file,
@@ -42,9 +49,7 @@ export class EnvSecretStore implements SecretStore {
   }
   async set(connection: string, field: string): Promise<void> {
     // A rotated token cannot be written back into the parent's environment.
-    throw new Error(
-      `the env secret store is read-only: set ${envVarName(connection, field)} yourself, or use --secret-store keychain|file|systemd`,
-    );
+    throw new Error(m('envReadOnly', { variable: envVarName(connection, field) }));
   }
   async delete(): Promise<void> {}
   async unavailableReason(): Promise<string | undefined> {

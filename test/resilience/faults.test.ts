@@ -102,6 +102,25 @@ describe('fault injection: the marketplace ends up equal to the ERP, nothing app
   });
 });
 
+describe('a run that fails says what happened and what to do in the language of the person reading', () => {
+  it('a marketplace down: Turkish from the lead-in to the hint, English without --lang', async () => {
+    world = await createWorld({ products: 300, batchSize: 50 });
+    configure(world.home, { marketplace: { retries: '0' } });
+    world.marketplace.faults.failNext = 1_000;
+    const turkish = await world.cli('--lang', 'tr', 'run', '--connection', 'shop');
+    expect(turkish.code).toBe(75);
+    const said = turkish.stdout + turkish.stderr;
+    expect(said).toMatch(/Hata: marketplace: 127\.0\.0\.1:\d+ HTTP 503 yanıtı verdi \(karşı tarafta bir sunucu hatası\)\. Art arda birkaç paket başarısız oldu/);
+    expect(said).toContain('Deneyin: Hiçbir şey kaybolmadı: kalanları sonraki çalışma gönderir.');
+    expect(said).not.toMatch(/answered|Nothing is lost|batches in a row/);
+
+    const english = await world.cli('run', '--connection', 'shop');
+    expect(english.code).toBe(75);
+    expect(english.stdout + english.stderr).toMatch(/answered HTTP 503 \(a server error on their side\)\. Several batches in a row failed/);
+    expect(english.stdout + english.stderr).toContain('Nothing is lost: the next run sends what is left.');
+  });
+});
+
 describe('fault injection against the Entegra fake: token expiry and timeouts mid-run', () => {
   let fake: EntegraFake | undefined;
   let marketplace: SandboxMarketplace | undefined;
