@@ -7,8 +7,55 @@ import { DriverError } from '../src/driver/contract.js';
 import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src/driver/contract.js';
 import { toPlainDecimal } from '../src/driver/decimal.js';
 import { HttpError, classifyNetworkError, describeFailure } from '../src/http/errors.js';
+import { defineMessages } from '../src/i18n/index.js';
 import { booleanSetting, identifier, isObject, priceIncludesVatField, scalarText } from '../src/driver/settings.js';
 
+const m = defineMessages({
+  en: {
+    brokenOff: '{reason} after {count} products; the pull is treated as incomplete',
+    downloadingAgain: '{reason} after {count} products; downloading the catalog again',
+    noToken: 'connection "{connection}" has no Bizimhesap API token',
+    noTokenHint: 'Connect again and enter the API token from Bizimhesap.',
+    tokenUnsendable: 'the Bizimhesap API token contains characters that cannot be sent (only letters A-Z, digits and punctuation can)',
+    firmIdUnsendable: 'the Bizimhesap firm ID contains characters that cannot be sent (only letters A-Z, digits and punctuation can)',
+    copyTokenAgain: 'Copy the API token again from Bizimhesap and reconnect.',
+    copyFirmIdAgain: 'Copy the firm ID again from Bizimhesap and reconnect.',
+    tokenRejected: '{service}: Bizimhesap rejected the API token (HTTP 401).',
+    tokenRejectedSaying: '{service}: Bizimhesap rejected the API token ({message})',
+    refused: '{service}: Bizimhesap refused {path}: {why}',
+    noReason: 'no reason given',
+    checkWarehouse: 'Check the warehouseId setting against the warehouses listed in Bizimhesap.',
+    noProductList: '{service}: the answer to {path} is not what Bizimhesap sends (no product list in it)',
+    noDataList: '{service}: the answer to {path} is not what Bizimhesap sends (no data list in it)',
+    changedOnResume: '{service}: the catalog changed while it was downloaded again; the pull is treated as incomplete',
+    cutOff: '{service}: the catalog from {host} was cut off or is not valid JSON',
+    endedEarly: '{service}: the catalog from {host} ended early',
+    shrankOnResume: '{service}: the catalog shrank to {count} products while it was downloaded again; the pull is treated as incomplete',
+  },
+  tr: {
+    brokenOff: '{reason} ({count} ürün alındıktan sonra); ürün alımı eksik sayılıyor',
+    downloadingAgain: '{reason} ({count} ürün alındıktan sonra); katalog yeniden indiriliyor',
+    noToken: '"{connection}" bağlantısında Bizimhesap API anahtarı yok',
+    noTokenHint: 'Yeniden bağlanın ve Bizimhesap’taki API anahtarını girin.',
+    tokenUnsendable: 'Bizimhesap API anahtarında gönderilemeyen karakterler var (yalnızca A-Z harfleri, rakamlar ve noktalama işaretleri gönderilebilir)',
+    firmIdUnsendable: 'Bizimhesap Firma ID’sinde gönderilemeyen karakterler var (yalnızca A-Z harfleri, rakamlar ve noktalama işaretleri gönderilebilir)',
+    copyTokenAgain: 'API anahtarını Bizimhesap’tan tekrar kopyalayıp yeniden bağlanın.',
+    copyFirmIdAgain: 'Firma ID’sini Bizimhesap’tan tekrar kopyalayıp yeniden bağlanın.',
+    tokenRejected: '{service}: Bizimhesap API anahtarını reddetti (HTTP 401).',
+    tokenRejectedSaying: '{service}: Bizimhesap API anahtarını reddetti ({message})',
+    refused: '{service}: Bizimhesap {path} isteğini reddetti: {why}',
+    noReason: 'neden belirtilmedi',
+    checkWarehouse: 'warehouseId ayarını Bizimhesap’ta listelenen depolarla karşılaştırıp kontrol edin.',
+    noProductList: '{service}: {path} yanıtı Bizimhesap’ın gönderdiği biçimde değil (içinde ürün listesi yok)',
+    noDataList: '{service}: {path} yanıtı Bizimhesap’ın gönderdiği biçimde değil (içinde data listesi yok)',
+    changedOnResume: '{service}: katalog yeniden indirilirken değişti; ürün alımı eksik sayılıyor',
+    cutOff: '{service}: {host} adresinden gelen katalog yarıda kesildi ya da geçerli JSON değil',
+    endedEarly: '{service}: {host} adresinden gelen katalog erken sona erdi',
+    shrankOnResume: '{service}: katalog yeniden indirilirken {count} ürüne düştü; ürün alımı eksik sayılıyor',
+  },
+});
+
+/** A count for a message: Turkish digit grouping (1.500) in Turkish, the English text as it always was (1500). */
 /** Records per page handed to the engine while the catalog is still arriving. */
 const pageSize = 500;
 
@@ -79,9 +126,9 @@ export const bizimhesap = {
       } catch (error) {
         if (!(error instanceof StreamBroken)) throw error;
         if (attempt >= streamResumes) {
-          throw new DriverError('INCOMPLETE_PULL', `${error.message} after ${delivered.count} products; the pull is treated as incomplete`, { cause: error.cause });
+          throw new DriverError('INCOMPLETE_PULL', m('brokenOff', { reason: error.message, count: delivered.count }), { cause: error.cause });
         }
-        ctx.warn(`${error.message} after ${delivered.count} products; downloading the catalog again`);
+        ctx.warn(m('downloadingAgain', { reason: error.message, count: delivered.count }));
       }
     }
   },
@@ -124,18 +171,18 @@ function readSettings(settings: MapContext['settings']): BizimhesapSettings {
 function headers(ctx: DriverContext): Record<string, string> {
   const token = ctx.secrets.token?.trim();
   if (!token) {
-    throw new DriverError('CONFIGURATION', `connection "${ctx.connection}" has no Bizimhesap API token`, {
-      hint: 'Connect again and enter the API token from Bizimhesap.',
-    });
+    throw new DriverError('CONFIGURATION', m('noToken', { connection: ctx.connection }), { hint: m('noTokenHint') });
   }
   const firmId = ctx.settings.firmId?.trim();
   // Header values are ASCII: a token pasted with a Turkish letter or a stray
   // character in it could not even be sent, so say so instead of trying.
-  for (const [what, value] of [['API token', token], ['firm ID', firmId]] as const) {
+  const checks = [
+    [token, 'tokenUnsendable', 'copyTokenAgain'],
+    [firmId, 'firmIdUnsendable', 'copyFirmIdAgain'],
+  ] as const;
+  for (const [value, message, hint] of checks) {
     if (value !== undefined && value !== '' && !/^[\x21-\x7e]+$/.test(value)) {
-      throw new DriverError('CONFIGURATION', `the Bizimhesap ${what} contains characters that cannot be sent (only letters A-Z, digits and punctuation can)`, {
-        hint: `Copy the ${what} again from Bizimhesap and reconnect.`,
-      });
+      throw new DriverError('CONFIGURATION', m(message), { hint: m(hint) });
     }
   }
   return firmId ? { token, key: firmId } : { token };
@@ -144,8 +191,8 @@ function headers(ctx: DriverContext): Record<string, string> {
 /** Bizimhesap answers a bad token with HTTP 401 and `{"Message":"Token is invalid."}`. */
 function credentialsRejected(error: unknown): unknown {
   if (!(error instanceof HttpError) || error.status !== 401) return error;
-  return new DriverError('CREDENTIALS_REJECTED', `${error.service}: Bizimhesap rejected the API token (HTTP 401).`, {
-    hint: 'Copy the API token again from Bizimhesap and reconnect.',
+  return new DriverError('CREDENTIALS_REJECTED', m('tokenRejected', { service: error.service }), {
+    hint: m('copyTokenAgain'),
     cause: error,
   });
 }
@@ -181,21 +228,21 @@ async function fetchInventory(ctx: DriverContext, warehouseId: string): Promise<
  */
 function apiError(ctx: DriverContext, path: string, answer: Record<string, unknown>, failure: 'MALFORMED_RESPONSE' | 'CONFIGURATION'): DriverError | undefined {
   if (answer.resultCode === 0 || answer.resultCode === '0' || answer.resultCode === false) {
-    const why = scalarText(answer.errorText)?.trim() || 'no reason given';
-    return new DriverError(failure, `${ctx.http.service}: Bizimhesap refused ${path}: ${why}`, {
-      hint: failure === 'CONFIGURATION' ? 'Check the warehouseId setting against the warehouses listed in Bizimhesap.' : undefined,
+    const why = scalarText(answer.errorText)?.trim() || m('noReason');
+    return new DriverError(failure, m('refused', { service: ctx.http.service, path, why }), {
+      hint: failure === 'CONFIGURATION' ? m('checkWarehouse') : undefined,
     });
   }
   if (answer.resultCode === undefined && typeof answer.Message === 'string') {
-    return new DriverError('CREDENTIALS_REJECTED', `${ctx.http.service}: Bizimhesap rejected the API token (${answer.Message})`, {
-      hint: 'Copy the API token again from Bizimhesap and reconnect.',
+    return new DriverError('CREDENTIALS_REJECTED', m('tokenRejectedSaying', { service: ctx.http.service, message: answer.Message }), {
+      hint: m('copyTokenAgain'),
     });
   }
   return undefined;
 }
 
 function unreadable(ctx: DriverContext, path: string): DriverError {
-  return new DriverError('MALFORMED_RESPONSE', `${ctx.http.service}: the answer to ${path} is not what Bizimhesap sends (no ${path === '/products' ? 'product' : 'data'} list in it)`);
+  return new DriverError('MALFORMED_RESPONSE', m(path === '/products' ? 'noProductList' : 'noDataList', { service: ctx.http.service, path }));
 }
 
 /** The stream broke off in a way a new download may not repeat. */
@@ -242,7 +289,7 @@ async function* streamCatalog(ctx: DriverContext, delivered: Delivered, inventor
       if (skipped.count < skip) {
         skipped.add([record]);
         if (skipped.count === skip && skipped.digest() !== delivered.digest()) {
-          throw new DriverError('INCOMPLETE_PULL', `${ctx.http.service}: the catalog changed while it was downloaded again; the pull is treated as incomplete`);
+          throw new DriverError('INCOMPLETE_PULL', m('changedOnResume', { service: ctx.http.service }));
         }
         continue;
       }
@@ -277,19 +324,19 @@ async function* streamCatalog(ctx: DriverContext, delivered: Delivered, inventor
     if (error instanceof DriverError) throw error;
     const kind = classifyNetworkError(error);
     throw new StreamBroken(
-      kind ? describeFailure(ctx.http.service, kind, url).replace(/\.$/, '') : `${ctx.http.service}: the catalog from ${new URL(url).host} was cut off or is not valid JSON`,
+      kind ? describeFailure(ctx.http.service, kind, url).replace(/\.$/, '') : m('cutOff', { service: ctx.http.service, host: new URL(url).host }),
       { cause: error },
     );
   }
 
   const root = assembler.current;
-  if (!assembler.done) throw new StreamBroken(`${ctx.http.service}: the catalog from ${new URL(url).host} ended early`);
+  if (!assembler.done) throw new StreamBroken(m('endedEarly', { service: ctx.http.service, host: new URL(url).host }));
   if (!isObject(root)) throw unreadable(ctx, '/products');
   const error = apiError(ctx, '/products', root, 'MALFORMED_RESPONSE');
   if (error) throw error;
   if (!sawProducts || !isObject(root.data) || !Array.isArray(root.data.products)) throw unreadable(ctx, '/products');
   if (skipped.count < skip) {
-    throw new DriverError('INCOMPLETE_PULL', `${ctx.http.service}: the catalog shrank to ${skipped.count} products while it was downloaded again; the pull is treated as incomplete`);
+    throw new DriverError('INCOMPLETE_PULL', m('shrankOnResume', { service: ctx.http.service, count: skipped.count }));
   }
   if (batch.length > 0) {
     delivered.add(batch);

@@ -7,7 +7,69 @@ import iconv from 'iconv-lite';
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, FieldSpec, MapContext, ProductCandidate } from '../src/driver/contract.js';
 import { toPlainDecimal } from '../src/driver/decimal.js';
+import { defineMessages } from '../src/i18n/index.js';
 import { booleanSetting, priceIncludesVatField, vatRateField } from '../src/driver/settings.js';
+
+const m = defineMessages({
+  en: {
+    noPriceColumn: '{path} has no price column, so no price is taken from it',
+    noStockColumn: '{path} has no stock column, so no stock is taken from it',
+    changedWhileRead: '{path} changed while it was being read; the pull is treated as incomplete',
+    changedWhileReadHint: 'The next run reads it again; if the ERP exports on a schedule, run erp-sync at another time.',
+    noPath: 'no file is set for this connection',
+    noPathHint: 'Set it with --set path=/path/to/products.csv.',
+    vatRateNotNumber: 'the vatRate setting "{value}" is not a number',
+    vatRateHint: 'Set it to the VAT percentage, e.g. --set vatRate=20.',
+    isFolder: '{path} is a folder, not a file',
+    isFolderHint: 'Set path to the exported .csv or .xlsx file.',
+    missing: 'the file {path} does not exist',
+    missingHint: 'Check the path setting, or export the product list there again.',
+    denied: 'the file {path} cannot be read: permission denied',
+    deniedHint: 'Let the user erp-sync runs as read it.',
+    unreadable: 'the file {path} cannot be read: {reason}',
+    empty: 'the file {path} is empty',
+    emptyHint: 'Export the product list again, with a header row.',
+    noHeaders: 'none',
+    noSuchColumn: 'the {setting} setting "{value}" names no column of {path}; the headers found are: {found}',
+    noBarcodeColumn: '{path} has no barcode column; the headers found are: {found}',
+    noBarcodeColumnHint: 'Name the barcode column with --set barcodeColumn=<header>.',
+    oldExcel: '{path} is an old Excel .xls file, which erp-sync cannot read',
+    oldExcelHint: 'Save it as .xlsx or as CSV.',
+    badCsv: '{path} is not a readable CSV file: {reason}',
+    badCsvHint: 'If the ERP was still writing it, the next run reads it again; otherwise export it again.',
+    badXlsx: '{path} is not a readable .xlsx file: {reason}',
+    badXlsxHint: 'If the ERP was still writing it, the next run reads it again; otherwise save it again from Excel.',
+  },
+  tr: {
+    noPriceColumn: '{path} dosyasında fiyat sütunu yok; bu dosyadan fiyat alınmaz',
+    noStockColumn: '{path} dosyasında stok sütunu yok; bu dosyadan stok alınmaz',
+    changedWhileRead: '{path} dosyası okunurken değişti; ürün alımı eksik sayılıyor',
+    changedWhileReadHint: 'Bir sonraki çalışmada dosya yeniden okunur; ERP dışa aktarımı belirli saatlerde yapıyorsa erp-sync’i başka bir saatte çalıştırın.',
+    noPath: 'bu bağlantı için dosya belirtilmemiş',
+    noPathHint: 'Dosyayı --set path=/path/to/products.csv ile belirtin.',
+    vatRateNotNumber: 'vatRate ayarındaki "{value}" değeri bir sayı değil',
+    vatRateHint: 'KDV oranını yüzde olarak girin, ör. --set vatRate=20.',
+    isFolder: '{path} bir dosya değil, klasör',
+    isFolderHint: 'path ayarında dışa aktarılan .csv ya da .xlsx dosyasını belirtin.',
+    missing: '{path} dosyası bulunamadı',
+    missingHint: 'path ayarını kontrol edin ya da ürün listesini bu konuma yeniden dışa aktarın.',
+    denied: '{path} dosyası okunamıyor: erişim izni yok',
+    deniedHint: 'erp-sync’in çalıştığı kullanıcıya bu dosyayı okuma izni verin.',
+    unreadable: '{path} dosyası okunamıyor: {reason}',
+    empty: '{path} dosyası boş',
+    emptyHint: 'Ürün listesini başlık satırıyla birlikte yeniden dışa aktarın.',
+    noHeaders: 'yok',
+    noSuchColumn: '{setting} ayarındaki "{value}" adlı sütun {path} dosyasında yok; bulunan başlıklar: {found}',
+    noBarcodeColumn: '{path} dosyasında barkod sütunu yok; bulunan başlıklar: {found}',
+    noBarcodeColumnHint: 'Barkod sütununu --set barcodeColumn=<başlık> ile belirtin.',
+    oldExcel: '{path} eski bir Excel .xls dosyası; erp-sync bu biçimi okuyamaz',
+    oldExcelHint: 'Dosyayı .xlsx ya da CSV olarak kaydedin.',
+    badCsv: '{path} okunabilir bir CSV dosyası değil: {reason}',
+    badCsvHint: 'ERP dosyayı yazmayı bitirmemişse bir sonraki çalışmada yeniden okunur; bitirmişse dosyayı yeniden dışa aktarın.',
+    badXlsx: '{path} okunabilir bir .xlsx dosyası değil: {reason}',
+    badXlsxHint: 'ERP dosyayı yazmayı bitirmemişse bir sonraki çalışmada yeniden okunur; bitirmişse Excel’den yeniden kaydedin.',
+  },
+});
 
 /** Records per page handed to the engine. */
 const pageSize = 500;
@@ -98,9 +160,8 @@ export const csv = {
     } finally {
       await rows.return(undefined);
     }
-    for (const field of ['price', 'stock'] as const) {
-      if (columns[field] === undefined) ctx.warn(`${settings.path} has no ${field} column, so no ${field} is taken from it`);
-    }
+    if (columns.price === undefined) ctx.warn(m('noPriceColumn', { path: settings.path }));
+    if (columns.stock === undefined) ctx.warn(m('noStockColumn', { path: settings.path }));
   },
 
   async *pullPages(ctx) {
@@ -127,9 +188,7 @@ export const csv = {
     // what was read then is not the whole catalog.
     const after = await fileStats(settings.path);
     if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
-      throw new DriverError('INCOMPLETE_PULL', `${settings.path} changed while it was being read; the pull is treated as incomplete`, {
-        hint: 'The next run reads it again; if the ERP exports on a schedule, run erp-sync at another time.',
-      });
+      throw new DriverError('INCOMPLETE_PULL', m('changedWhileRead', { path: settings.path }), { hint: m('changedWhileReadHint') });
     }
     if (page.length > 0) yield { records: page };
   },
@@ -170,10 +229,10 @@ interface CsvSettings {
 
 function readSettings(settings: MapContext['settings']): CsvSettings {
   const path = settings.path?.trim();
-  if (!path) throw new DriverError('CONFIGURATION', 'no file is set for this connection', { hint: 'Set it with --set path=/path/to/products.csv.' });
+  if (!path) throw new DriverError('CONFIGURATION', m('noPath'), { hint: m('noPathHint') });
   const vatRate = settings.vatRate?.trim() || '20';
   if (toPlainDecimal(vatRate) === undefined) {
-    throw new DriverError('CONFIGURATION', `the vatRate setting "${vatRate}" is not a number`, { hint: 'Set it to the VAT percentage, e.g. --set vatRate=20.' });
+    throw new DriverError('CONFIGURATION', m('vatRateNotNumber', { value: vatRate }), { hint: m('vatRateHint') });
   }
   const columns: Partial<Record<Field, string>> = {};
   for (const field of fields) {
@@ -197,17 +256,17 @@ async function fileStats(path: string): Promise<Stats> {
   } catch (error) {
     throw fileError(path, error);
   }
-  if (!stats.isFile()) throw new DriverError('CONFIGURATION', `${path} is a folder, not a file`, { hint: 'Set path to the exported .csv or .xlsx file.' });
+  if (!stats.isFile()) throw new DriverError('CONFIGURATION', m('isFolder', { path }), { hint: m('isFolderHint') });
   return stats;
 }
 
 function fileError(path: string, error: unknown): DriverError {
   const code = (error as { code?: unknown }).code;
-  if (code === 'ENOENT') return new DriverError('CONFIGURATION', `the file ${path} does not exist`, { hint: 'Check the path setting, or export the product list there again.', cause: error });
+  if (code === 'ENOENT') return new DriverError('CONFIGURATION', m('missing', { path }), { hint: m('missingHint'), cause: error });
   if (code === 'EACCES' || code === 'EPERM') {
-    return new DriverError('CONFIGURATION', `the file ${path} cannot be read: permission denied`, { hint: 'Let the user erp-sync runs as read it.', cause: error });
+    return new DriverError('CONFIGURATION', m('denied', { path }), { hint: m('deniedHint'), cause: error });
   }
-  return new DriverError('CONFIGURATION', `the file ${path} cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  return new DriverError('CONFIGURATION', m('unreadable', { path, reason: error instanceof Error ? error.message : String(error) }), { cause: error });
 }
 
 /**
@@ -228,17 +287,15 @@ async function readHeader(rows: AsyncGenerator<Cells>, settings: CsvSettings): P
     if (findColumn(headers, 'barcode', settings) !== undefined) header = headers;
   }
   const seen = header ?? first;
-  if (!seen) throw new DriverError('CONFIGURATION', `the file ${settings.path} is empty`, { hint: 'Export the product list again, with a header row.' });
-  const found = seen.filter((h) => !/^Sütun \d+$/.test(h)).join(', ') || 'none';
+  if (!seen) throw new DriverError('CONFIGURATION', m('empty', { path: settings.path }), { hint: m('emptyHint') });
+  const found = seen.filter((h) => !/^Sütun \d+$/.test(h)).join(', ') || m('noHeaders');
   for (const field of fields) {
     if (settings.columns[field] !== undefined && findColumn(seen, field, settings) === undefined) {
-      throw new DriverError('CONFIGURATION', `the ${columnSettings[field].name} setting "${settings.columns[field]}" names no column of ${settings.path}; the headers found are: ${found}`);
+      throw new DriverError('CONFIGURATION', m('noSuchColumn', { setting: columnSettings[field].name, value: settings.columns[field], path: settings.path, found }));
     }
   }
   if (!header) {
-    throw new DriverError('CONFIGURATION', `${settings.path} has no barcode column; the headers found are: ${found}`, {
-      hint: 'Name the barcode column with --set barcodeColumn=<header>.',
-    });
+    throw new DriverError('CONFIGURATION', m('noBarcodeColumn', { path: settings.path, found }), { hint: m('noBarcodeColumnHint') });
   }
   return { headers: header, columns: columnsFor(header, settings) };
 }
@@ -304,7 +361,7 @@ async function inspect(path: string): Promise<Format> {
   const head = await readStart(path, 64 * 1024);
   if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return { kind: 'xlsx' };
   if (head.subarray(0, 4).equals(Buffer.from([0xd0, 0xcf, 0x11, 0xe0]))) {
-    throw new DriverError('CONFIGURATION', `${path} is an old Excel .xls file, which erp-sync cannot read`, { hint: 'Save it as .xlsx or as CSV.' });
+    throw new DriverError('CONFIGURATION', m('oldExcel', { path }), { hint: m('oldExcelHint') });
   }
   const encoding = await detectEncoding(path, head);
   return { kind: 'csv', encoding, delimiter: detectDelimiter(iconv.decode(head, encoding)) };
@@ -323,10 +380,7 @@ async function* readRows(path: string, format: Format, signal: AbortSignal): Asy
   } catch (error) {
     if ((error as { name?: string }).name === 'AbortError') throw error;
     if ((error as { code?: string }).code?.startsWith('CSV_')) {
-      throw new DriverError('MALFORMED_RESPONSE', `${path} is not a readable CSV file: ${(error as Error).message}`, {
-        hint: 'If the ERP was still writing it, the next run reads it again; otherwise export it again.',
-        cause: error,
-      });
+      throw new DriverError('MALFORMED_RESPONSE', m('badCsv', { path, reason: (error as Error).message }), { hint: m('badCsvHint'), cause: error });
     }
     throw fileError(path, error);
   }
@@ -390,8 +444,8 @@ async function* readXlsxRows(path: string, signal: AbortSignal): AsyncGenerator<
     }
   } catch (error) {
     if (error instanceof DriverError || (error as { name?: string }).name === 'AbortError') throw error;
-    throw new DriverError('MALFORMED_RESPONSE', `${path} is not a readable .xlsx file: ${error instanceof Error ? error.message : String(error)}`, {
-      hint: 'If the ERP was still writing it, the next run reads it again; otherwise save it again from Excel.',
+    throw new DriverError('MALFORMED_RESPONSE', m('badXlsx', { path, reason: error instanceof Error ? error.message : String(error) }), {
+      hint: m('badXlsxHint'),
       cause: error,
     });
   } finally {

@@ -2,6 +2,20 @@ import type { Driver, DriverContext, ProductCandidate } from '../src/driver/cont
 import { DriverError } from '../src/driver/contract.js';
 import { paginateByPageNumber } from '../src/driver/paginate.js';
 import { HttpError } from '../src/http/errors.js';
+import { defineMessages } from '../src/i18n/index.js';
+
+const m = defineMessages({
+  en: {
+    keyRejected: '{service}: the API key was rejected',
+    keyRejectedHint: 'Check the API key.',
+    noRecords: '{service}: page {page} has no "records" list',
+  },
+  tr: {
+    keyRejected: '{service}: API anahtarı reddedildi',
+    keyRejectedHint: 'API anahtarını kontrol edin.',
+    noRecords: '{service}: {page}. sayfada "records" listesi yok',
+  },
+});
 
 interface DemoPage {
   totalPages?: number;
@@ -53,7 +67,7 @@ export const demo = {
       await ctx.http.request({ path: '/api/v1/ping', headers: auth(ctx), retry: false });
     } catch (error) {
       if (error instanceof HttpError && error.status === 401) {
-        throw new DriverError('CREDENTIALS_REJECTED', `${ctx.http.service}: the API key was rejected`, { hint: 'Check the API key.', cause: error });
+        throw new DriverError('CREDENTIALS_REJECTED', m('keyRejected', { service: ctx.http.service }), { hint: m('keyRejectedHint'), cause: error });
       }
       throw error;
     }
@@ -69,12 +83,12 @@ export const demo = {
         try {
           const { data } = await ctx.http.request<DemoPage>({ path: '/api/v1/products', query: { page, pageSize }, headers: auth(ctx) });
           if (!data || !Array.isArray(data.records)) {
-            throw new DriverError('MALFORMED_RESPONSE', `${ctx.http.service}: page ${page} has no "records" list`);
+            throw new DriverError('MALFORMED_RESPONSE', m('noRecords', { service: ctx.http.service, page: String(page) }));
           }
           return { records: data.records, totalPages: data.totalPages, totalRecords: data.totalRecords };
         } catch (error) {
           if (error instanceof HttpError && error.status === 401) {
-            throw new DriverError('CREDENTIALS_REJECTED', `${ctx.http.service}: the API key was rejected`, { hint: 'Check the API key.', cause: error });
+            throw new DriverError('CREDENTIALS_REJECTED', m('keyRejected', { service: ctx.http.service }), { hint: m('keyRejectedHint'), cause: error });
           }
           throw error;
         }

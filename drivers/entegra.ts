@@ -5,6 +5,7 @@ import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
 import { HttpError } from '../src/http/errors.js';
+import { defineMessages } from '../src/i18n/index.js';
 import { asObject, booleanSetting, priceIncludesVatField } from '../src/driver/settings.js';
 
 /**
@@ -13,6 +14,31 @@ import { asObject, booleanSetting, priceIncludesVatField } from '../src/driver/s
  * they disagree on: `productList` or `porductList`, a login answered 200 or
  * 201, `totalProduct` as a number or a string, or missing altogether.
  */
+
+const m = defineMessages({
+  en: {
+    noPassword: 'the {connection} connection has no password for Entegra',
+    noEmail: 'the {connection} connection has no e-mail address for Entegra',
+    connectAgain: 'Run `erp-sync connect {connection}` again.',
+    rejected: 'Entegra did not accept the e-mail address {email} with this password (wrong e-mail or password)',
+    rejectedHint: 'Check them by logging in to Entegra, then run `erp-sync connect {connection}` again.',
+    loginWithoutToken: 'Entegra answered the login without an access token',
+    refreshWithoutToken: 'Entegra answered the token refresh without an access token',
+    noProductList: 'Entegra sent product page {page} without a product list (neither productList nor porductList)',
+    badTotal: 'Entegra sent a product count that is not a number: {value}',
+  },
+  tr: {
+    noPassword: '{connection} bağlantısında Entegra için şifre yok',
+    noEmail: '{connection} bağlantısında Entegra için e-posta adresi yok',
+    connectAgain: '`erp-sync connect {connection}` komutunu yeniden çalıştırın.',
+    rejected: 'Entegra {email} e-posta adresini bu şifreyle kabul etmedi (e-posta ya da şifre yanlış)',
+    rejectedHint: 'Entegra’ya giriş yaparak bilgileri kontrol edin, ardından `erp-sync connect {connection}` komutunu yeniden çalıştırın.',
+    loginWithoutToken: 'Entegra giriş isteğine access token içermeyen bir yanıt verdi',
+    refreshWithoutToken: 'Entegra token yenileme isteğine access token içermeyen bir yanıt verdi',
+    noProductList: 'Entegra {page}. ürün sayfasını ürün listesi olmadan gönderdi (ne productList ne de porductList var)',
+    badTotal: 'Entegra sayı olmayan bir ürün sayısı gönderdi: {value}',
+  },
+});
 
 const priceFields = ['price1', 'price2', 'price3', 'price4', 'price5', 'price6', 'price7', 'price8'] as const;
 
@@ -129,17 +155,17 @@ async function obtainTokens(ctx: DriverContext): Promise<Tokens> {
   const email = ctx.settings.email;
   const password = ctx.secrets.password;
   if (!email || !password) {
-    throw new DriverError('CONFIGURATION', `the ${ctx.connection} connection has no ${email ? 'password' : 'e-mail address'} for Entegra`, {
-      hint: `Run \`erp-sync connect ${ctx.connection}\` again.`,
+    throw new DriverError('CONFIGURATION', m(email ? 'noPassword' : 'noEmail', { connection: ctx.connection }), {
+      hint: m('connectAgain', { connection: ctx.connection }),
     });
   }
   try {
     const response = await ctx.http.request<unknown>({ method: 'POST', path: '/api/user/token/obtain/', json: { email, password } });
-    return readTokens(response.data, 'login');
+    return readTokens(response.data, 'loginWithoutToken');
   } catch (error) {
     if (error instanceof HttpError && (error.status === 400 || error.status === 401)) {
-      throw new DriverError('CREDENTIALS_REJECTED', `Entegra did not accept the e-mail address ${email} with this password (wrong e-mail or password)`, {
-        hint: `Check them by logging in to Entegra, then run \`erp-sync connect ${ctx.connection}\` again.`,
+      throw new DriverError('CREDENTIALS_REJECTED', m('rejected', { email }), {
+        hint: m('rejectedHint', { connection: ctx.connection }),
         cause: error,
       });
     }
@@ -149,13 +175,14 @@ async function obtainTokens(ctx: DriverContext): Promise<Tokens> {
 
 async function refreshTokens(ctx: DriverContext, refresh: string): Promise<Tokens> {
   const response = await ctx.http.request<unknown>({ method: 'POST', path: '/api/user/token/refresh/', json: { refresh } });
-  return readTokens(response.data, 'token refresh');
+  return readTokens(response.data, 'refreshWithoutToken');
 }
 
-function readTokens(data: unknown, what: string): Tokens {
+/** `missing` names the message for an answer without an access token: to the login, or to a refresh. */
+function readTokens(data: unknown, missing: 'loginWithoutToken' | 'refreshWithoutToken'): Tokens {
   const body = asObject(data);
   if (typeof body.access !== 'string' || body.access === '') {
-    throw new DriverError('MALFORMED_RESPONSE', `Entegra answered the ${what} without an access token`);
+    throw new DriverError('MALFORMED_RESPONSE', m(missing));
   }
   return { access: body.access, refresh: typeof body.refresh === 'string' && body.refresh !== '' ? body.refresh : undefined };
 }
@@ -166,11 +193,11 @@ async function fetchProductPage(ctx: DriverContext, token: string, page: number)
   // Several clients read the misspelled key; the documented one is productList.
   const list = body.productList ?? body.porductList;
   if (!Array.isArray(list)) {
-    throw new DriverError('MALFORMED_RESPONSE', `Entegra sent product page ${page} without a product list (neither productList nor porductList)`);
+    throw new DriverError('MALFORMED_RESPONSE', m('noProductList', { page: String(page) }));
   }
   const total = body.totalProduct === undefined || body.totalProduct === null || body.totalProduct === '' ? undefined : Number(body.totalProduct);
   if (total !== undefined && !(Number.isInteger(total) && total >= 0)) {
-    throw new DriverError('MALFORMED_RESPONSE', `Entegra sent a product count that is not a number: ${JSON.stringify(body.totalProduct)}`);
+    throw new DriverError('MALFORMED_RESPONSE', m('badTotal', { value: JSON.stringify(body.totalProduct) }));
   }
   return { records: list, totalRecords: total };
 }

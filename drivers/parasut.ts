@@ -5,6 +5,7 @@ import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
 import { HttpError } from '../src/http/errors.js';
+import { defineMessages } from '../src/i18n/index.js';
 import { asObject, booleanSetting, priceIncludesVatField } from '../src/driver/settings.js';
 
 /**
@@ -15,6 +16,49 @@ import { asObject, booleanSetting, priceIncludesVatField } from '../src/driver/s
  */
 
 const redirectUri = 'urn:ietf:wg:oauth:2.0:oob';
+
+const m = defineMessages({
+  en: {
+    companyNotNumber: 'the Paraşüt company number must be a whole number, not "{value}"',
+    companyNotSet: 'the Paraşüt company number (Firma numarası) is not set',
+    companyHint: 'Set it with `erp-sync connect {connection}`; it is the number after uygulama.parasut.com/ once you are logged in.',
+    badPageSize: 'the Paraşüt page size must be a positive whole number, not "{value}"',
+    refreshNotSaved: 'could not save Paraşüt\'s new refresh token ({reason}); the next run will log in with the password',
+    missing: 'the {connection} connection has no {missing} for Paraşüt',
+    clientId: 'client ID',
+    clientSecret: 'client secret',
+    email: 'e-mail address',
+    password: 'password',
+    connectAgain: 'Run `erp-sync connect {connection}` again.',
+    loginWithoutToken: 'Paraşüt answered the login without an access token',
+    checkThem: 'Check them, then run `erp-sync connect {connection}` again.',
+    clientRejected: 'Paraşüt did not accept the client ID and client secret (wrong client ID or client secret)',
+    passwordRejected: 'Paraşüt did not accept the e-mail address {username} with this password (wrong e-mail or password)',
+    unknownCompany: 'unknown company id {companyId}: Paraşüt has no company with this number for this account (Firma numarası)',
+    unknownCompanyHint: 'The company number is the number after uygulama.parasut.com/ once you are logged in.',
+    noProductList: 'Paraşüt sent product page {page} without a product list (no JSON:API "data" array)',
+  },
+  tr: {
+    companyNotNumber: 'Paraşüt firma numarası tam sayı olmalı; "{value}" geçerli değil',
+    companyNotSet: 'Paraşüt firma numarası girilmemiş',
+    companyHint: 'Firma numarasını `erp-sync connect {connection}` ile girin; giriş yaptıktan sonra adres çubuğunda uygulama.parasut.com/ sonrasındaki sayıdır.',
+    badPageSize: 'Paraşüt sayfa boyutu (pageSize) pozitif bir tam sayı olmalı; "{value}" geçerli değil',
+    refreshNotSaved: 'Paraşüt’ün verdiği yeni yenileme anahtarı (refresh token) kaydedilemedi ({reason}); bir sonraki çalışmada şifreyle giriş yapılacak',
+    missing: '{connection} bağlantısında Paraşüt için şu bilgiler eksik: {missing}',
+    clientId: 'istemci kimliği (Client ID)',
+    clientSecret: 'istemci gizli anahtarı (Client Secret)',
+    email: 'e-posta adresi',
+    password: 'şifre',
+    connectAgain: '`erp-sync connect {connection}` komutunu yeniden çalıştırın.',
+    loginWithoutToken: 'Paraşüt giriş isteğine access token içermeyen bir yanıt verdi',
+    checkThem: 'Bilgileri kontrol edin, ardından `erp-sync connect {connection}` komutunu yeniden çalıştırın.',
+    clientRejected: 'Paraşüt istemci kimliğini (Client ID) ve istemci gizli anahtarını (Client Secret) kabul etmedi (Client ID ya da Client Secret yanlış)',
+    passwordRejected: 'Paraşüt {username} e-posta adresini bu şifreyle kabul etmedi (e-posta ya da şifre yanlış)',
+    unknownCompany: 'bilinmeyen firma numarası {companyId}: bu hesapta Paraşüt’te bu numarayla kayıtlı bir firma yok',
+    unknownCompanyHint: 'Firma numarası, giriş yaptıktan sonra adres çubuğunda uygulama.parasut.com/ sonrasındaki sayıdır.',
+    noProductList: 'Paraşüt {page}. ürün sayfasını ürün listesi olmadan gönderdi (JSON:API "data" dizisi yok)',
+  },
+});
 
 interface Grant {
   access: string;
@@ -103,8 +147,8 @@ export const parasut = {
 function companyIdOf(ctx: DriverContext): string {
   const value = (ctx.settings.companyId ?? '').trim();
   if (!/^\d+$/.test(value)) {
-    throw new DriverError('CONFIGURATION', value ? `the Paraşüt company number must be a whole number, not "${value}"` : 'the Paraşüt company number (Firma numarası) is not set', {
-      hint: `Set it with \`erp-sync connect ${ctx.connection}\`; it is the number after uygulama.parasut.com/ once you are logged in.`,
+    throw new DriverError('CONFIGURATION', value ? m('companyNotNumber', { value }) : m('companyNotSet'), {
+      hint: m('companyHint', { connection: ctx.connection }),
     });
   }
   return value;
@@ -115,7 +159,7 @@ function pageSizeOf(ctx: DriverContext): number {
   if (raw === undefined || raw === '') return 25;
   const size = Number(raw);
   if (!Number.isInteger(size) || size < 1) {
-    throw new DriverError('CONFIGURATION', `the Paraşüt page size must be a positive whole number, not "${raw}"`);
+    throw new DriverError('CONFIGURATION', m('badPageSize', { value: raw }));
   }
   return size;
 }
@@ -130,7 +174,7 @@ function parasutSession(ctx: DriverContext): TokenSession {
         await ctx.saveSecret('refreshToken', grant.refresh);
       } catch (error) {
         // Not fatal: the next run logs in with the password instead.
-        ctx.warn(`could not save Paraşüt's new refresh token (${error instanceof Error ? error.message : String(error)}); the next run will log in with the password`);
+        ctx.warn(m('refreshNotSaved', { reason: error instanceof Error ? error.message : String(error) }));
       }
     }
     return grant.access;
@@ -139,10 +183,10 @@ function parasutSession(ctx: DriverContext): TokenSession {
   const passwordGrant = async (): Promise<string> => {
     const { clientId, username } = ctx.settings;
     const { clientSecret, password } = ctx.secrets;
-    const missing = [!clientId && 'client ID', !clientSecret && 'client secret', !username && 'e-mail address', !password && 'password'].filter(Boolean);
+    const missing = [!clientId && m('clientId'), !clientSecret && m('clientSecret'), !username && m('email'), !password && m('password')].filter(Boolean);
     if (missing.length > 0) {
-      throw new DriverError('CONFIGURATION', `the ${ctx.connection} connection has no ${missing.join(', ')} for Paraşüt`, {
-        hint: `Run \`erp-sync connect ${ctx.connection}\` again.`,
+      throw new DriverError('CONFIGURATION', m('missing', { connection: ctx.connection, missing: missing.join(', ') }), {
+        hint: m('connectAgain', { connection: ctx.connection }),
       });
     }
     try {
@@ -177,18 +221,18 @@ async function requestGrant(ctx: DriverContext, form: Record<string, string>): P
   const response = await ctx.http.request<unknown>({ method: 'POST', path: '/oauth/token', form });
   const body = asObject(response.data);
   if (typeof body.access_token !== 'string' || body.access_token === '') {
-    throw new DriverError('MALFORMED_RESPONSE', 'Paraşüt answered the login without an access token');
+    throw new DriverError('MALFORMED_RESPONSE', m('loginWithoutToken'));
   }
   return { access: body.access_token, refresh: typeof body.refresh_token === 'string' && body.refresh_token !== '' ? body.refresh_token : undefined };
 }
 
 function credentialsError(ctx: DriverContext, error: unknown, username: string): unknown {
   if (!(error instanceof HttpError) || (error.status !== 400 && error.status !== 401)) return error;
-  const hint = `Check them, then run \`erp-sync connect ${ctx.connection}\` again.`;
+  const hint = m('checkThem', { connection: ctx.connection });
   if (oauthErrorCode(error) === 'invalid_client') {
-    return new DriverError('CREDENTIALS_REJECTED', 'Paraşüt did not accept the client ID and client secret (wrong client ID or client secret)', { hint, cause: error });
+    return new DriverError('CREDENTIALS_REJECTED', m('clientRejected'), { hint, cause: error });
   }
-  return new DriverError('CREDENTIALS_REJECTED', `Paraşüt did not accept the e-mail address ${username} with this password (wrong e-mail or password)`, { hint, cause: error });
+  return new DriverError('CREDENTIALS_REJECTED', m('passwordRejected', { username }), { hint, cause: error });
 }
 
 function oauthErrorCode(error: HttpError): string | undefined {
@@ -211,8 +255,8 @@ async function fetchProductPage(ctx: DriverContext, token: string, companyId: st
     data = response.data;
   } catch (error) {
     if (error instanceof HttpError && error.status === 404) {
-      throw new DriverError('CONFIGURATION', `unknown company id ${companyId}: Paraşüt has no company with this number for this account (Firma numarası)`, {
-        hint: 'The company number is the number after uygulama.parasut.com/ once you are logged in.',
+      throw new DriverError('CONFIGURATION', m('unknownCompany', { companyId }), {
+        hint: m('unknownCompanyHint'),
         cause: error,
       });
     }
@@ -220,7 +264,7 @@ async function fetchProductPage(ctx: DriverContext, token: string, companyId: st
   }
   const body = asObject(data);
   if (!Array.isArray(body.data)) {
-    throw new DriverError('MALFORMED_RESPONSE', `Paraşüt sent product page ${page} without a product list (no JSON:API "data" array)`);
+    throw new DriverError('MALFORMED_RESPONSE', m('noProductList', { page: String(page) }));
   }
   const meta = asObject(body.meta);
   return { records: body.data, totalPages: count(meta.total_pages), totalRecords: count(meta.total_count) };

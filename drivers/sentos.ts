@@ -5,8 +5,39 @@ import { toPlainDecimal } from '../src/driver/decimal.js';
 import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { HttpError } from '../src/http/errors.js';
+import { defineMessages } from '../src/i18n/index.js';
 import { booleanSetting, identifier, isObject, priceIncludesVatField, scalarText, vatRateField } from '../src/driver/settings.js';
 
+const m = defineMessages({
+  en: {
+    vatRateNotNumber: 'the vatRate setting "{value}" is not a number',
+    vatRateHint: 'Set it to the VAT percentage, e.g. --set vatRate=20.',
+    badPageSize: 'the pageSize setting "{value}" is not a positive whole number',
+    rejected: '{service}: Sentos rejected the API key or API secret (HTTP 401).',
+    rejectedHint: 'Copy the API key and API secret again from the Sentos panel and reconnect.',
+    noProductList: "{service}: the answer to page {page} of /products holds no product list; is {baseUrl} the tenant's Sentos API URL?",
+    noApiKey: 'connection "{connection}" has no Sentos API key',
+    noApiSecret: 'connection "{connection}" has no Sentos API secret',
+    noSecretHint: 'Connect again and enter the API key and API secret from the Sentos panel.',
+    noWarehouseStock: 'no product has stock in the warehouse "{warehouse}" ({rows} stock rows read)',
+    noWarehouseStockHint: 'Set warehouse to the id or name of a Sentos warehouse, or remove it to sum all warehouses.',
+  },
+  tr: {
+    vatRateNotNumber: 'vatRate ayarındaki "{value}" değeri bir sayı değil',
+    vatRateHint: 'KDV oranını yüzde olarak girin, ör. --set vatRate=20.',
+    badPageSize: 'pageSize ayarındaki "{value}" değeri pozitif bir tam sayı değil',
+    rejected: '{service}: Sentos API anahtarını ya da API gizli anahtarını reddetti (HTTP 401).',
+    rejectedHint: 'API anahtarını ve API gizli anahtarını Sentos panelinden tekrar kopyalayıp yeniden bağlanın.',
+    noProductList: '{service}: /products isteğinin {page}. sayfasına gelen yanıtta ürün listesi yok; {baseUrl} firmanızın Sentos API adresi mi?',
+    noApiKey: '"{connection}" bağlantısında Sentos API anahtarı yok',
+    noApiSecret: '"{connection}" bağlantısında Sentos API gizli anahtarı yok',
+    noSecretHint: 'Yeniden bağlanın ve Sentos panelindeki API anahtarı ile API gizli anahtarını girin.',
+    noWarehouseStock: '"{warehouse}" deposunda stoku olan ürün yok ({rows} stok satırı okundu)',
+    noWarehouseStockHint: 'warehouse ayarına bir Sentos deposunun kimliğini ya da adını girin veya tüm depoların stoku toplansın diye bu ayarı kaldırın.',
+  },
+});
+
+/** A count for a message: Turkish digit grouping (1.500) in Turkish, the English text as it always was (1500). */
 /** What the Python connector uses; no maximum is documented. */
 const defaultPageSize = 100;
 
@@ -129,11 +160,11 @@ interface SentosSettings {
 function readSettings(settings: MapContext['settings']): SentosSettings {
   const vatRate = (settings.vatRate ?? '').trim() || '20';
   if (toPlainDecimal(vatRate) === undefined) {
-    throw new DriverError('CONFIGURATION', `the vatRate setting "${vatRate}" is not a number`, { hint: 'Set it to the VAT percentage, e.g. --set vatRate=20.' });
+    throw new DriverError('CONFIGURATION', m('vatRateNotNumber', { value: vatRate }), { hint: m('vatRateHint') });
   }
   const pageSize = Number((settings.pageSize ?? '').trim() || defaultPageSize);
   if (!Number.isInteger(pageSize) || pageSize < 1) {
-    throw new DriverError('CONFIGURATION', `the pageSize setting "${settings.pageSize}" is not a positive whole number`);
+    throw new DriverError('CONFIGURATION', m('badPageSize', { value: String(settings.pageSize) }));
   }
   const warehouse = settings.warehouse?.trim();
   return {
@@ -153,8 +184,8 @@ async function fetchProductPage(ctx: DriverContext, page: number, size: number):
     ({ data } = await ctx.http.request({ path: '/products', query: { page, size, pageSize: size }, headers: { authorization: auth } }));
   } catch (error) {
     if (error instanceof HttpError && error.status === 401) {
-      throw new DriverError('CREDENTIALS_REJECTED', `${error.service}: Sentos rejected the API key or API secret (HTTP 401).`, {
-        hint: 'Copy the API key and API secret again from the Sentos panel and reconnect.',
+      throw new DriverError('CREDENTIALS_REJECTED', m('rejected', { service: error.service }), {
+        hint: m('rejectedHint'),
         cause: error,
       });
     }
@@ -164,19 +195,14 @@ async function fetchProductPage(ctx: DriverContext, page: number, size: number):
   if (isObject(data) && Array.isArray(data.data)) {
     return { records: data.data, totalPages: count(data.total_pages), totalRecords: count(data.total_elements) };
   }
-  throw new DriverError(
-    'MALFORMED_RESPONSE',
-    `${ctx.http.service}: the answer to page ${page} of /products holds no product list; is ${ctx.baseUrl} the tenant's Sentos API URL?`,
-  );
+  throw new DriverError('MALFORMED_RESPONSE', m('noProductList', { service: ctx.http.service, page: String(page), baseUrl: ctx.baseUrl }));
 }
 
 function basicAuth(ctx: DriverContext): string {
   const key = ctx.secrets.apiKey;
   const secret = ctx.secrets.apiSecret;
   if (!key || !secret) {
-    throw new DriverError('CONFIGURATION', `connection "${ctx.connection}" has no Sentos ${key ? 'API secret' : 'API key'}`, {
-      hint: 'Connect again and enter the API key and API secret from the Sentos panel.',
-    });
+    throw new DriverError('CONFIGURATION', m(key ? 'noApiSecret' : 'noApiKey', { connection: ctx.connection }), { hint: m('noSecretHint') });
   }
   return `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
 }
@@ -200,8 +226,8 @@ class WarehouseCheck {
 
   finish(): void {
     if (this.#wanted === undefined || this.#matched || this.#rows === 0) return;
-    throw new DriverError('CONFIGURATION', `no product has stock in the warehouse "${this.#wanted}" (${this.#rows} stock rows read)`, {
-      hint: 'Set warehouse to the id or name of a Sentos warehouse, or remove it to sum all warehouses.',
+    throw new DriverError('CONFIGURATION', m('noWarehouseStock', { warehouse: this.#wanted, rows: this.#rows }), {
+      hint: m('noWarehouseStockHint'),
     });
   }
 }

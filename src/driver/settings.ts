@@ -1,5 +1,11 @@
 import { DriverError } from './contract.js';
 import type { FieldHelp, FieldSpec, MapContext } from './contract.js';
+import { defineMessages } from '../i18n/index.js';
+
+const m = defineMessages({
+  en: { notBoolean: 'the {name} setting "{value}" is neither true nor false' },
+  tr: { notBoolean: '{name} ayarındaki "{value}" değeri ne true ne de false' },
+});
 
 /**
  * Whether the ERP's prices include KDV: no ERP documents it reliably, so
@@ -30,7 +36,7 @@ export function booleanSetting<F extends boolean | null>(settings: MapContext['s
   if (raw === undefined || raw === '') return fallback;
   if (['true', 'yes', '1', 'evet', 'dahil'].includes(raw)) return true;
   if (['false', 'no', '0', 'hayır', 'hariç'].includes(raw)) return false;
-  throw new DriverError('CONFIGURATION', `the ${name} setting "${settings[name]}" is neither true nor false`);
+  throw new DriverError('CONFIGURATION', m('notBoolean', { name, value: String(settings[name]) }));
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { bizimhesap } from '../../drivers/bizimhesap.js';
+import { setLanguage } from '../../src/i18n/index.js';
 import { barcodeMultiset, contractContext, describeDriverContract, expectFailure, pullAll } from '../support/driver-contract.js';
 import type { ContractConnection, ContractContext } from '../support/driver-contract.js';
 import { bizimhesapToken, productId, startBizimhesapFake } from '../fakes/bizimhesap.js';
@@ -116,7 +117,7 @@ describe('bizimhesap driver', () => {
     const { candidates } = await pullAll(bizimhesap, ctx);
     expect(barcodeMultiset(candidates.map((c) => c.barcode))).toEqual(barcodeMultiset(fake.expectedBarcodes));
     expect(fake.requests.filter((r) => r.kind === 'catalog')).toHaveLength(2);
-    expect(ctx.warnings.join('\n')).toMatch(/dropped .* after 1500 products/);
+    expect(ctx.warnings.join('\n')).toMatch(/dropped .* after 1,500 products/);
   });
 
   it('resumes after an answer cut short on the first request', async () => {
@@ -172,5 +173,30 @@ describe('bizimhesap driver', () => {
     expect(failure.exitCode).toBe(77);
     expect(failure.message).toMatch(/rejected the API token/);
     expect(fake.requests.map((r) => r.url)).toEqual(['/api/b2b/warehouses']);
+  });
+
+  describe('in Turkish', () => {
+    afterEach(() => setLanguage('en'));
+
+    it('says a wrong token is wrong, and what to do, in Turkish', async () => {
+      const fake = await startBizimhesapFake({ products: 1 });
+      const ctx = contractContext(bizimhesap, fake.baseUrl, connection({}, 'bh-token-eski'));
+      cleanups.push(async () => {
+        await ctx.close();
+        await fake.close();
+      });
+      setLanguage('tr');
+      const failure = await expectFailure(bizimhesap.testConnection(ctx));
+      expect(failure.exitCode).toBe(77);
+      expect(failure.message).toMatch(/: Bizimhesap API anahtarını reddetti( \(HTTP 401\)\.| \(.+\))$/);
+      expect(failure.hint).toBe('API anahtarını Bizimhesap’tan tekrar kopyalayıp yeniden bağlanın.');
+    });
+
+    it('counts the products delivered before a dropped connection with Turkish digit grouping', async () => {
+      const { ctx } = await setup({ products: 3_000, dropAfter: 1_700, dropTimes: 1 });
+      setLanguage('tr');
+      await pullAll(bizimhesap, ctx);
+      expect(ctx.warnings.join('\n')).toMatch(/\(1\.500 ürün alındıktan sonra\); katalog yeniden indiriliyor/);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createWriteStream, existsSync, readdirSync } from 'node:fs';
 import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -9,6 +9,7 @@ import iconv from 'iconv-lite';
 import { csv } from '../../drivers/csv.js';
 import { createDriverContext } from '../../src/driver/context.js';
 import type { DriverContext } from '../../src/driver/contract.js';
+import { setLanguage } from '../../src/i18n/index.js';
 import { expectFailure, pullAll } from '../support/driver-contract.js';
 import { barcodeFor, turkishName } from '../fakes/common.js';
 
@@ -243,6 +244,43 @@ describe('csv driver', () => {
       }
       expect(csv.fields.find((f) => f.name === 'path')).toMatchObject({ required: true, kind: 'path' });
       expect(csv.fields.some((f) => f.name === 'baseUrl')).toBe(false);
+    });
+  });
+
+  describe('in Turkish', () => {
+    beforeEach(() => setLanguage('tr'));
+    afterEach(() => setLanguage('en'));
+
+    it('says the file does not exist, and what to do, in Turkish', async () => {
+      const path = join(dir, 'yok.csv');
+      const failure = await expectFailure(csv.testConnection(fileContext({ path })));
+      expect(failure.exitCode).toBe(78);
+      expect(failure.message).toBe(`${path} dosyası bulunamadı`);
+      expect(failure.hint).toBe('path ayarını kontrol edin ya da ürün listesini bu konuma yeniden dışa aktarın.');
+    });
+
+    it('names the headers it found when there is no barcode column, in Turkish', async () => {
+      const path = await fixture('nobarcode-tr.csv', 'Stok Kodu;Ürün Adı;Fiyat\nA;B;1\n');
+      const failure = await expectFailure(pullAll(csv, fileContext({ path })));
+      expect(failure.message).toBe(`${path} dosyasında barkod sütunu yok; bulunan başlıklar: Stok Kodu, Ürün Adı, Fiyat`);
+      expect(failure.hint).toBe('Barkod sütununu --set barcodeColumn=<başlık> ile belirtin.');
+    });
+
+    it('warns in Turkish about a missing stock column', async () => {
+      const path = await fixture('ok-tr.csv', `Barkod;Fiyat\n${barcodeFor(1)};1\n`);
+      const ctx = fileContext({ path });
+      await csv.testConnection(ctx);
+      expect(ctx.warnings).toEqual([`${path} dosyasında stok sütunu yok; bu dosyadan stok alınmaz`]);
+    });
+
+    it('refuses a yes/no setting that is neither, in the language of the process', async () => {
+      const path = await fixture('ok-bool.csv', `Barkod;Fiyat\n${barcodeFor(1)};1\n`);
+      const turkish = await expectFailure(csv.testConnection(fileContext({ path, priceIncludesVat: 'belki' })));
+      expect(turkish.exitCode).toBe(78);
+      expect(turkish.message).toBe('priceIncludesVat ayarındaki "belki" değeri ne true ne de false');
+      setLanguage('en');
+      const english = await expectFailure(csv.testConnection(fileContext({ path, priceIncludesVat: 'belki' })));
+      expect(english.message).toBe('the priceIncludesVat setting "belki" is neither true nor false');
     });
   });
 });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { entegra } from '../../drivers/entegra.js';
+import { setLanguage } from '../../src/i18n/index.js';
 import { createDriverContext } from '../../src/driver/context.js';
 import { barcodeMultiset, contractContext, describeDriverContract, expectFailure, pullAll } from '../support/driver-contract.js';
 import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
@@ -98,6 +99,24 @@ describe('entegra driver', () => {
     const failure = await expectFailure(entegra.testConnection(ctx));
     expect(failure.exitCode).toBe(77);
     expect(failure.message).toMatch(/wrong e-mail or password/);
+  });
+
+  it('reports rejected credentials in Turkish when the process runs in Turkish', async () => {
+    const fake = await startEntegraFake({ wrongLoginStatus: 401 });
+    const ctx = contractContext(entegra, fake.baseUrl, connect(fake, 'wrong-credentials'));
+    cleanups.push(async () => {
+      await ctx.close();
+      await fake.close();
+    });
+    setLanguage('tr');
+    try {
+      const failure = await expectFailure(entegra.testConnection(ctx));
+      expect(failure.exitCode).toBe(77);
+      expect(failure.message).toBe(`Entegra ${fake.email} e-posta adresini bu şifreyle kabul etmedi (e-posta ya da şifre yanlış)`);
+      expect(failure.hint).toMatch(/^Entegra’ya giriş yaparak bilgileri kontrol edin, ardından `erp-sync connect .+` komutunu yeniden çalıştırın\.$/);
+    } finally {
+      setLanguage('en');
+    }
   });
 
   it('sends the token as "JWT <access>" and logs in with e-mail and password as JSON', async () => {

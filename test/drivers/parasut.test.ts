@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parasut } from '../../drivers/parasut.js';
+import { setLanguage } from '../../src/i18n/index.js';
 import { createDriverContext } from '../../src/driver/context.js';
 import { barcodeMultiset, contractContext, describeDriverContract, expectFailure, pullAll } from '../support/driver-contract.js';
 import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
@@ -148,6 +149,24 @@ describe('parasut driver', () => {
     expect(failure.exitCode).toBe(77);
     expect(failure.message).toMatch(/wrong client ID or client secret/);
     expect(failure.message).not.toContain('başka-gizli');
+  });
+
+  it('reports a wrong password and a wrong company number in Turkish when the process runs in Turkish', async () => {
+    const fake = await start({ products: 1 });
+    const wrong = context(fake, connect(fake, 'wrong-credentials'));
+    const unknown = context(fake, connect(fake, 'unknown-tenant'));
+    setLanguage('tr');
+    try {
+      const rejected = await expectFailure(parasut.testConnection(wrong));
+      expect(rejected.exitCode).toBe(77);
+      expect(rejected.message).toBe(`Paraşüt ${fake.username} e-posta adresini bu şifreyle kabul etmedi (e-posta ya da şifre yanlış)`);
+      expect(rejected.hint).toMatch(/^Bilgileri kontrol edin, ardından `erp-sync connect .+` komutunu yeniden çalıştırın\.$/);
+      const company = await expectFailure(parasut.testConnection(unknown));
+      expect(company.exitCode).toBe(78);
+      expect(company.message).toBe('bilinmeyen firma numarası 999999: bu hesapta Paraşüt’te bu numarayla kayıtlı bir firma yok');
+    } finally {
+      setLanguage('en');
+    }
   });
 
   it('refuses a company number that is not a number before calling Paraşüt', async () => {

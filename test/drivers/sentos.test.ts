@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sentos } from '../../drivers/sentos.js';
+import { setLanguage } from '../../src/i18n/index.js';
 import { barcodeMultiset, contractContext, describeDriverContract, expectFailure, pullAll } from '../support/driver-contract.js';
 import type { ContractConnection, ContractContext } from '../support/driver-contract.js';
 import { money, sentosCredentials, startSentosFake } from '../fakes/sentos.js';
@@ -175,5 +176,35 @@ describe('sentos driver', () => {
     expect(failure.exitCode).toBe(78);
     expect(failure.message).toMatch(/404/);
     expect(failure.hint).toMatch(/base URL/);
+  });
+
+  it('says in Turkish that Sentos rejected the API key or secret, when the process runs in Turkish', async () => {
+    const fake = await startSentosFake({ products: 1 });
+    const ctx = contractContext(sentos, fake.baseUrl, connection('wrong-credentials'));
+    cleanups.push(async () => {
+      await ctx.close();
+      await fake.close();
+    });
+    setLanguage('tr');
+    try {
+      const failure = await expectFailure(sentos.testConnection(ctx));
+      expect(failure.exitCode).toBe(77);
+      expect(failure.message).toMatch(/: Sentos API anahtarını ya da API gizli anahtarını reddetti \(HTTP 401\)\.$/);
+      expect(failure.hint).toBe('API anahtarını ve API gizli anahtarını Sentos panelinden tekrar kopyalayıp yeniden bağlanın.');
+    } finally {
+      setLanguage('en');
+    }
+  });
+
+  it('says in Turkish that the chosen warehouse holds no product', async () => {
+    const { ctx } = await setup({ products: 9, warehouseShape: 'object' }, { warehouse: 'Ankara Depo' });
+    setLanguage('tr');
+    try {
+      const failure = await expectFailure(pullAll(sentos, ctx));
+      expect(failure.message).toMatch(/^"Ankara Depo" deposunda stoku olan ürün yok \(\d+ stok satırı okundu\)$/);
+      expect(failure.hint).toMatch(/^warehouse ayarına bir Sentos deposunun/);
+    } finally {
+      setLanguage('en');
+    }
   });
 });
