@@ -5,8 +5,78 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LockHeldError, acquireLock } from '../engine/lock.js';
 import type { Lock } from '../engine/lock.js';
 import { ExitCode, UserError, errorMessage } from '../errors/index.js';
+import { defineMessages } from '../i18n/index.js';
 import { registerSecret } from './redact.js';
 import type { SecretStore } from './store.js';
+
+const m = defineMessages({
+  en: {
+    unreadable: 'cannot read the secrets file {path}: {reason}',
+    unreadableHint: 'Run erp-sync as the user that owns the file, or fix its permissions (chmod 600).',
+    wrongPassphrase: 'the passphrase does not open the secrets file {path}',
+    wrongPassphraseHint:
+      'Set {passphraseVariable} (or {keyFileVariable}) to the passphrase the file was created with; if it is right, the file header is damaged: restore the file from a backup.',
+    keyAmbiguous: 'both {passphraseVariable} and {keyFileVariable} are set',
+    keyAmbiguousHint: 'Unset one of them, so it is clear which one unlocks the secrets file.',
+    noPassphrase: 'the file secret store needs a passphrase: neither {passphraseVariable} nor {keyFileVariable} is set',
+    noPassphraseHint: 'Set {passphraseVariable}, or put the passphrase in a file with mode 0600 and set {keyFileVariable} to its path.',
+    keyFileUnopenable: 'cannot open the key file {path}: {reason}',
+    keyFileUnopenableHint: 'Check {keyFileVariable}; it must name a regular file (not a symlink) readable by this user.',
+    keyFileNotRegular: 'the key file {path} is not a regular file',
+    keyFileNotRegularHint: 'Point {keyFileVariable} at a regular file that holds the passphrase.',
+    keyFileMode: 'the key file {path} is readable by other users (mode {mode}); refusing to use it',
+    keyFileModeHint: 'Run: chmod 600 {path}',
+    keyFileEmpty: 'the key file {path} is empty',
+    keyFileEmptyHint: 'Write the passphrase into it, e.g.: head -c 32 /dev/urandom | base64 > {path}',
+    damaged: 'the secrets file {path} is damaged or was modified ({why}); it was left unchanged',
+    damagedHint: 'Restore {file} from a backup, or move it away and connect again to store the secrets anew.',
+    tooShort: 'too short',
+    notSecretsFile: 'not an erp-sync secrets file',
+    kdfOutOfRange: 'key derivation parameters out of range',
+    authenticationFailed: 'authentication failed',
+    version: 'the secrets file {path} has format version {version}, which this erp-sync does not read',
+    versionHint: 'Upgrade erp-sync to the version that wrote the file.',
+    busy: 'the secrets file {path} has been locked by another erp-sync process (pid {pid}) for more than {seconds} s',
+    busyHint: 'Try again when that process has finished; if it hangs, stop it (its lock is {path}.lock).',
+    unwritable: 'cannot write the secrets file {path}: {reason}',
+    unwritableHint: 'Check that {directory} exists, has free space and is writable by this user.',
+  },
+  tr: {
+    unreadable: '{path} gizli bilgi dosyası okunamıyor: {reason}',
+    unreadableHint: "erp-sync'i dosyanın sahibi olan kullanıcıyla çalıştırın ya da dosyanın izinlerini düzeltin (chmod 600).",
+    wrongPassphrase: '{path} gizli bilgi dosyası bu parolayla açılamıyor',
+    wrongPassphraseHint:
+      'Dosya oluşturulurken kullanılan parolayı {passphraseVariable} (veya {keyFileVariable}) ile verin; parola doğruysa dosyanın başlığı bozulmuştur: dosyayı yedekten geri yükleyin.',
+    keyAmbiguous: '{passphraseVariable} ve {keyFileVariable} birlikte tanımlanmış',
+    keyAmbiguousHint: 'Gizli bilgi dosyasını hangisinin açacağı belli olsun diye birini kaldırın.',
+    noPassphrase: 'file gizli bilgi deposu bir parola gerektiriyor: ne {passphraseVariable} ne de {keyFileVariable} tanımlı',
+    noPassphraseHint:
+      '{passphraseVariable} ortam değişkenini tanımlayın ya da parolayı izinleri 0600 olan bir dosyaya yazıp o dosyanın yolunu {keyFileVariable} ile verin.',
+    keyFileUnopenable: '{path} anahtar dosyası açılamıyor: {reason}',
+    keyFileUnopenableHint: '{keyFileVariable} değişkenini kontrol edin; bu kullanıcının okuyabildiği normal bir dosyayı (sembolik bağlantı değil) göstermelidir.',
+    keyFileNotRegular: '{path} anahtar dosyası normal bir dosya değil',
+    keyFileNotRegularHint: '{keyFileVariable} değişkenini parolayı içeren normal bir dosyaya yönlendirin.',
+    keyFileMode: '{path} anahtar dosyasını başka kullanıcılar da okuyabiliyor (izinler {mode}); bu dosya kullanılmayacak',
+    keyFileModeHint: 'Şunu çalıştırın: chmod 600 {path}',
+    keyFileEmpty: '{path} anahtar dosyası boş',
+    keyFileEmptyHint: 'Dosyaya parolayı yazın, örneğin: head -c 32 /dev/urandom | base64 > {path}',
+    damaged: '{path} gizli bilgi dosyası bozuk ya da değiştirilmiş ({why}); dosyaya dokunulmadı',
+    damagedHint: '{file} dosyasını yedekten geri yükleyin ya da başka bir yere taşıyıp gizli bilgileri yeniden kaydetmek için tekrar bağlanın.',
+    tooShort: 'çok kısa',
+    notSecretsFile: 'bir erp-sync gizli bilgi dosyası değil',
+    kdfOutOfRange: 'anahtar türetme parametreleri izin verilen aralığın dışında',
+    authenticationFailed: 'doğrulama başarısız',
+    version: '{path} gizli bilgi dosyasının biçim sürümü {version}; bu erp-sync sürümü bu biçimi okuyamıyor',
+    versionHint: "erp-sync'i dosyayı yazan sürüme yükseltin.",
+    busy: '{path} gizli bilgi dosyası {seconds} saniyeden uzun süredir başka bir erp-sync işlemi (pid {pid}) tarafından kilitli tutuluyor',
+    busyHint: 'O işlem bittiğinde tekrar deneyin; takılı kaldıysa durdurun (kilit dosyası: {path}.lock).',
+    unwritable: '{path} gizli bilgi dosyası yazılamıyor: {reason}',
+    unwritableHint: '{directory} klasörünün var olduğunu, diskte boş alan bulunduğunu ve bu kullanıcının oraya yazabildiğini kontrol edin.',
+  },
+});
+
+/** Why a file counts as damaged, in the words of the catalog. */
+type DamageReason = 'tooShort' | 'notSecretsFile' | 'kdfOutOfRange' | 'authenticationFailed';
 
 /**
  * File format, version 1 (all integers single bytes):
@@ -39,6 +109,7 @@ const KDF_MAX_MEMORY = 2 ** 30;
 
 export const PASSPHRASE_VARIABLE = 'ERP_SYNC_PASSPHRASE';
 export const KEY_FILE_VARIABLE = 'ERP_SYNC_KEY_FILE';
+const keyVariables = { passphraseVariable: PASSPHRASE_VARIABLE, keyFileVariable: KEY_FILE_VARIABLE };
 
 /** Maps, not plain objects: a connection named `__proto__` must stay an ordinary name. */
 type Secrets = Map<string, Map<string, string>>;
@@ -139,20 +210,20 @@ export class FileSecretStore implements SecretStore {
       data = await readFile(this.path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new UserError(`cannot read the secrets file ${this.path}: ${errorMessage(error)}`, {
+      throw new UserError(m('unreadable', { path: this.path, reason: errorMessage(error) }), {
         code: 'SECRETS_FILE_UNREADABLE',
         exitCode: ExitCode.config,
-        hint: 'Run erp-sync as the user that owns the file, or fix its permissions (chmod 600).',
+        hint: m('unreadableHint'),
         cause: error,
       });
     }
     const header = parseHeader(data, this.path);
     const key = await this.#deriveKey(header.kdf);
     if (!timingSafeEqual(keyCheck(key), header.check)) {
-      throw new UserError(`the passphrase does not open the secrets file ${this.path}`, {
+      throw new UserError(m('wrongPassphrase', { path: this.path }), {
         code: 'SECRETS_FILE_WRONG_PASSPHRASE',
         exitCode: ExitCode.config,
-        hint: `Set ${PASSPHRASE_VARIABLE} (or ${KEY_FILE_VARIABLE}) to the passphrase the file was created with; if it is right, the file header is damaged: restore the file from a backup.`,
+        hint: m('wrongPassphraseHint', keyVariables),
       });
     }
     const secrets = decrypt(data, key, this.path);
@@ -181,10 +252,10 @@ export class FileSecretStore implements SecretStore {
     const passphrase = this.#env[PASSPHRASE_VARIABLE];
     const keyFile = this.#env[KEY_FILE_VARIABLE];
     if (passphrase && keyFile) {
-      throw new UserError(`both ${PASSPHRASE_VARIABLE} and ${KEY_FILE_VARIABLE} are set`, {
+      throw new UserError(m('keyAmbiguous', keyVariables), {
         code: 'SECRETS_FILE_KEY_AMBIGUOUS',
         exitCode: ExitCode.config,
-        hint: 'Unset one of them, so it is clear which one unlocks the secrets file.',
+        hint: m('keyAmbiguousHint'),
       });
     }
     if (passphrase) {
@@ -192,10 +263,10 @@ export class FileSecretStore implements SecretStore {
       return Buffer.from(passphrase, 'utf8');
     }
     if (keyFile) return readKeyFile(keyFile);
-    throw new UserError(`the file secret store needs a passphrase: neither ${PASSPHRASE_VARIABLE} nor ${KEY_FILE_VARIABLE} is set`, {
+    throw new UserError(m('noPassphrase', keyVariables), {
       code: 'SECRETS_FILE_NO_PASSPHRASE',
       exitCode: ExitCode.config,
-      hint: `Set ${PASSPHRASE_VARIABLE}, or put the passphrase in a file with mode 0600 and set ${KEY_FILE_VARIABLE} to its path.`,
+      hint: m('noPassphraseHint', keyVariables),
     });
   }
 }
@@ -205,10 +276,10 @@ async function readKeyFile(path: string): Promise<Buffer> {
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (error) {
-    throw new UserError(`cannot open the key file ${path}: ${errorMessage(error)}`, {
+    throw new UserError(m('keyFileUnopenable', { path, reason: errorMessage(error) }), {
       code: 'SECRETS_KEY_FILE_UNREADABLE',
       exitCode: ExitCode.config,
-      hint: `Check ${KEY_FILE_VARIABLE}; it must name a regular file (not a symlink) readable by this user.`,
+      hint: m('keyFileUnopenableHint', keyVariables),
       cause: error,
     });
   }
@@ -216,25 +287,25 @@ async function readKeyFile(path: string): Promise<Buffer> {
     // fstat on the open descriptor: the mode checked is the mode of the file read.
     const stat = await handle.stat();
     if (!stat.isFile()) {
-      throw new UserError(`the key file ${path} is not a regular file`, {
+      throw new UserError(m('keyFileNotRegular', { path }), {
         code: 'SECRETS_KEY_FILE_UNREADABLE',
         exitCode: ExitCode.config,
-        hint: `Point ${KEY_FILE_VARIABLE} at a regular file that holds the passphrase.`,
+        hint: m('keyFileNotRegularHint', keyVariables),
       });
     }
     if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
-      throw new UserError(`the key file ${path} is readable by other users (mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}); refusing to use it`, {
+      throw new UserError(m('keyFileMode', { path, mode: (stat.mode & 0o777).toString(8).padStart(4, '0') }), {
         code: 'SECRETS_KEY_FILE_MODE',
         exitCode: ExitCode.config,
-        hint: `Run: chmod 600 ${path}`,
+        hint: m('keyFileModeHint', { path }),
       });
     }
     const content = trimFinalNewline(await handle.readFile());
     if (content.length === 0) {
-      throw new UserError(`the key file ${path} is empty`, {
+      throw new UserError(m('keyFileEmpty', { path }), {
         code: 'SECRETS_KEY_FILE_EMPTY',
         exitCode: ExitCode.config,
-        hint: `Write the passphrase into it, e.g.: head -c 32 /dev/urandom | base64 > ${path}`,
+        hint: m('keyFileEmptyHint', { path }),
       });
     }
     registerSecret(content.toString('utf8'));
@@ -256,31 +327,31 @@ function keyCheck(key: Buffer): Buffer {
   return createHmac('sha256', key).update(CHECK_LABEL).digest();
 }
 
-function damaged(path: string, why: string): UserError {
-  return new UserError(`the secrets file ${path} is damaged or was modified (${why}); it was left unchanged`, {
+function damaged(path: string, why: DamageReason): UserError {
+  return new UserError(m('damaged', { path, why: m(why) }), {
     code: 'SECRETS_FILE_CORRUPT',
     exitCode: ExitCode.config,
-    hint: `Restore ${basename(path)} from a backup, or move it away and connect again to store the secrets anew.`,
+    hint: m('damagedHint', { file: basename(path) }),
   });
 }
 
 function parseHeader(data: Buffer, path: string): { kdf: Kdf; check: Buffer } {
   if (data.length < HEADER_BYTES + TAG_BYTES || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw damaged(path, data.length < HEADER_BYTES + TAG_BYTES ? 'too short' : 'not an erp-sync secrets file');
+    throw damaged(path, data.length < HEADER_BYTES + TAG_BYTES ? 'tooShort' : 'notSecretsFile');
   }
   let offset = MAGIC.length;
   const version = data[offset++];
   if (version !== VERSION) {
-    throw new UserError(`the secrets file ${path} has format version ${version}, which this erp-sync does not read`, {
+    throw new UserError(m('version', { path, version: String(version) }), {
       code: 'SECRETS_FILE_VERSION',
       exitCode: ExitCode.config,
-      hint: 'Upgrade erp-sync to the version that wrote the file.',
+      hint: m('versionHint'),
     });
   }
   const [log2N, r, p] = [data[offset++]!, data[offset++]!, data[offset++]!];
   const within = (value: number, [min, max]: readonly [number, number]) => value >= min && value <= max;
   if (!within(log2N, KDF_LIMITS.log2N) || !within(r, KDF_LIMITS.r) || !within(p, KDF_LIMITS.p) || 128 * 2 ** log2N * r > KDF_MAX_MEMORY) {
-    throw damaged(path, 'key derivation parameters out of range');
+    throw damaged(path, 'kdfOutOfRange');
   }
   const salt = data.subarray(offset, (offset += SALT_BYTES));
   const check = data.subarray(offset, (offset += CHECK_BYTES));
@@ -304,7 +375,7 @@ function decrypt(data: Buffer, key: Buffer, path: string): Secrets {
   try {
     plaintext = Buffer.concat([decipher.update(data.subarray(HEADER_BYTES, data.length - TAG_BYTES)), decipher.final()]);
   } catch {
-    throw damaged(path, 'authentication failed');
+    throw damaged(path, 'authenticationFailed');
   }
   const parsed = JSON.parse(plaintext.toString('utf8')) as Record<string, Record<string, string>>;
   return new Map(Object.entries(parsed).map(([connection, fields]) => [connection, new Map(Object.entries(fields))]));
@@ -325,10 +396,10 @@ async function withFileLock<T>(path: string, work: () => Promise<T>): Promise<T>
     } catch (error) {
       if (!(error instanceof LockHeldError)) throw error;
       if (Date.now() > deadline) {
-        throw new UserError(`the secrets file ${path} has been locked by another erp-sync process (pid ${error.owner.pid}) for more than ${LOCK_WAIT_MS / 1000} s`, {
+        throw new UserError(m('busy', { path, pid: String(error.owner.pid), seconds: LOCK_WAIT_MS / 1000 }), {
           code: 'SECRETS_FILE_BUSY',
           exitCode: ExitCode.tempFail,
-          hint: `Try again when that process has finished; if it hangs, stop it (its lock is ${path}.lock).`,
+          hint: m('busyHint', { path }),
         });
       }
       await sleep(20 + Math.random() * 30);
@@ -361,10 +432,10 @@ async function writeAtomically(path: string, data: Buffer): Promise<void> {
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
-    throw new UserError(`cannot write the secrets file ${path}: ${errorMessage(error)}`, {
+    throw new UserError(m('unwritable', { path, reason: errorMessage(error) }), {
       code: 'SECRETS_FILE_UNWRITABLE',
       exitCode: ExitCode.config,
-      hint: `Check that ${directory} exists, has free space and is writable by this user.`,
+      hint: m('unwritableHint', { directory }),
       cause: error,
     });
   }

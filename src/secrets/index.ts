@@ -1,22 +1,38 @@
 import { join } from 'node:path';
 import { ExitCode, UserError } from '../errors/index.js';
-import { FileSecretStore } from './file.js';
+import { defineMessages } from '../i18n/index.js';
+import { FileSecretStore, KEY_FILE_VARIABLE, PASSPHRASE_VARIABLE } from './file.js';
 import { KeychainSecretStore } from './keychain.js';
 import { EnvSecretStore, type SecretStore, type SecretStoreKind } from './store.js';
 import { SystemdSecretStore } from './systemd.js';
 
 export type { SecretStore, SecretStoreKind } from './store.js';
 
-/** What `doctor` and `connections` show for each kind, in the order to prefer them. */
-const descriptions = {
-  keychain: 'the system keychain (macOS Keychain, Windows Credential Manager, Secret Service on Linux)',
-  file: 'an encrypted file in the erp-sync home, unlocked by ERP_SYNC_PASSPHRASE or ERP_SYNC_KEY_FILE',
-  systemd: 'systemd credentials (LoadCredentialEncrypted=) of the erp-sync service; read-only',
-  env: 'ERP_SYNC_<CONNECTION>_<FIELD> environment variables; read-only',
-} as const satisfies Record<SecretStoreKind, string>;
+const m = defineMessages({
+  en: {
+    keychain: 'the system keychain (macOS Keychain, Windows Credential Manager, Secret Service on Linux)',
+    file: 'an encrypted file in the erp-sync home, unlocked by {passphraseVariable} or {keyFileVariable}',
+    systemd: 'systemd credentials (LoadCredentialEncrypted=) of the erp-sync service; read-only',
+    env: 'ERP_SYNC_<CONNECTION>_<FIELD> environment variables; read-only',
+    unsupported: 'unsupported secret store: "{store}"',
+    unsupportedHint: 'Use one of: {kinds}.',
+  },
+  tr: {
+    keychain: "sistem anahtar zinciri (macOS Anahtar Zinciri, Windows Kimlik Bilgisi Yöneticisi, Linux'ta Secret Service)",
+    file: 'erp-sync klasöründe, {passphraseVariable} veya {keyFileVariable} ile açılan şifreli bir dosya',
+    systemd: 'erp-sync servisinin systemd kimlik bilgileri (LoadCredentialEncrypted=); salt okunur',
+    env: 'ERP_SYNC_<BAĞLANTI>_<ALAN> ortam değişkenleri; salt okunur',
+    unsupported: 'desteklenmeyen gizli bilgi deposu: "{store}"',
+    unsupportedHint: 'Şunlardan birini kullanın: {kinds}.',
+  },
+});
 
+/** Every kind, in the order to prefer them; the compiler checks that none is missing. Described by the catalog's entry of the same name. */
+const kinds = Object.keys({ keychain: 0, file: 0, systemd: 0, env: 0 } satisfies Record<SecretStoreKind, 0>) as SecretStoreKind[];
+
+/** What `doctor` and `connections` show for each kind, in the current language (so a later `--lang` still applies). */
 export function listSecretStoreKinds(): Array<{ kind: SecretStoreKind; description: string }> {
-  return Object.entries(descriptions).map(([kind, description]) => ({ kind: kind as SecretStoreKind, description }));
+  return kinds.map((kind) => ({ kind, description: m(kind, { passphraseVariable: PASSPHRASE_VARIABLE, keyFileVariable: KEY_FILE_VARIABLE }) }));
 }
 
 /** The file store keeps everything in `<home>/secrets.enc`. */
@@ -33,10 +49,10 @@ export function openSecretStore(kind: SecretStoreKind, options: { home: string; 
       return new EnvSecretStore(env);
     default:
       // A kind read from a hand-edited config is not checked by the compiler.
-      throw new UserError(`unsupported secret store: "${String(kind)}"`, {
+      throw new UserError(m('unsupported', { store: String(kind) }), {
         code: 'SECRETS_UNKNOWN_STORE',
         exitCode: ExitCode.config,
-        hint: `Use one of: ${Object.keys(descriptions).join(', ')}.`,
+        hint: m('unsupportedHint', { kinds: kinds.join(', ') }),
       });
   }
 }

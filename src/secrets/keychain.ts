@@ -1,7 +1,60 @@
 import type { AsyncEntry as AsyncEntryType, EntryOptions } from '@napi-rs/keyring';
 import { ExitCode, UserError, errorMessage } from '../errors/index.js';
+import { defineMessages } from '../i18n/index.js';
 import { registerSecret } from './redact.js';
 import type { SecretStore } from './store.js';
+
+const m = defineMessages({
+  en: {
+    alternatives: 'use --secret-store file|systemd|env instead',
+    invalidName: 'invalid secret name "{name}": the connection and the field must be non-empty and the connection must not contain "/"',
+    invalidNameHint: 'Rename the connection without "/".',
+    moduleUnavailable: 'the keychain module cannot be loaded on this system ({reason})',
+    unavailable: 'keychain unavailable: {why} ({reason})',
+    noSecretService: 'no Secret Service (GNOME Keyring, KWallet, KeePassXC) answers on the D-Bus session bus',
+    cannotOpen: 'the system keychain cannot be opened',
+    unavailableHint: 'Run erp-sync inside a desktop session with an unlocked keyring, or {alternatives}.',
+    checkRead: 'the keychain check could not read',
+    checkWrite: 'the keychain check could not write',
+    checkDelete: 'the keychain check could not delete',
+    fieldRead: 'could not read {field} of {connection} in the keychain',
+    fieldWrite: 'could not write {field} of {connection} in the keychain',
+    fieldDelete: 'could not delete {field} of {connection} in the keychain',
+    locked: '{what}: the keyring is locked ({detail})',
+    lockedHint: 'Unlock the login keyring (log in to the desktop session); for unattended runs after a reboot {alternatives}.',
+    failed: '{what}: {detail}',
+    failedHint: 'Check that the keyring has a default collection and is unlocked (`secret-tool` from libsecret-tools shows it), or {alternatives}.',
+  },
+  tr: {
+    alternatives: 'bunun yerine --secret-store file|systemd|env kullanın',
+    invalidName: 'geçersiz gizli bilgi adı "{name}": bağlantı ve alan boş olamaz, bağlantı adında "/" bulunamaz',
+    invalidNameHint: 'Bağlantıya "/" içermeyen yeni bir ad verin.',
+    moduleUnavailable: 'anahtar zinciri modülü bu sistemde yüklenemiyor ({reason})',
+    unavailable: 'anahtar zinciri kullanılamıyor: {why} ({reason})',
+    noSecretService: 'D-Bus oturum veri yolunda yanıt veren bir Secret Service (GNOME Keyring, KWallet, KeePassXC) yok',
+    cannotOpen: 'sistem anahtar zinciri açılamıyor',
+    unavailableHint: "erp-sync'i kilidi açık bir anahtar zinciri olan bir masaüstü oturumunda çalıştırın ya da {alternatives}.",
+    checkRead: 'anahtar zinciri denetiminde okuma yapılamadı',
+    checkWrite: 'anahtar zinciri denetiminde yazma yapılamadı',
+    checkDelete: 'anahtar zinciri denetiminde silme yapılamadı',
+    fieldRead: '{connection} bağlantısının {field} alanı anahtar zincirinden okunamadı',
+    fieldWrite: '{connection} bağlantısının {field} alanı anahtar zincirine yazılamadı',
+    fieldDelete: '{connection} bağlantısının {field} alanı anahtar zincirinden silinemedi',
+    locked: '{what}: anahtar zinciri kilitli ({detail})',
+    lockedHint:
+      'Oturum açma anahtar zincirinin kilidini açın (masaüstü oturumuna giriş yapın); yeniden başlatmadan sonra gözetimsiz çalıştırmalar için {alternatives}.',
+    failed: '{what}: {detail}',
+    failedHint:
+      "Anahtar zincirinde varsayılan bir koleksiyon olduğunu ve kilidinin açık olduğunu kontrol edin (libsecret-tools paketindeki `secret-tool` bunu gösterir) ya da {alternatives}.",
+  },
+});
+
+/** What could not be done, per operation: during the availability check, or on one field of a connection. */
+const operationMessages = {
+  read: { check: 'checkRead', field: 'fieldRead' },
+  write: { check: 'checkWrite', field: 'fieldWrite' },
+  delete: { check: 'checkDelete', field: 'fieldDelete' },
+} as const;
 
 const SERVICE = 'erp-sync';
 /** No `/` in it, so it can never be the account of a connection's field. */
@@ -15,8 +68,6 @@ const PROBE_ACCOUNT = '.probe';
  * is ignored on macOS and Windows.
  */
 const ENTRY_OPTIONS: EntryOptions = { linux: { store: 'secret-service' } };
-
-const ALTERNATIVES = 'use --secret-store file|systemd|env instead';
 
 /**
  * Secrets in the operating system's keychain: macOS Keychain, Windows
@@ -64,10 +115,10 @@ export class KeychainSecretStore implements SecretStore {
 
 function account(connection: string, field: string): string {
   if (!connection || !field || connection.includes('/')) {
-    throw new UserError(`invalid secret name "${connection}/${field}": the connection and the field must be non-empty and the connection must not contain "/"`, {
+    throw new UserError(m('invalidName', { name: `${connection}/${field}` }), {
       code: 'SECRETS_INVALID_NAME',
       exitCode: ExitCode.usage,
-      hint: 'Rename the connection without "/".',
+      hint: m('invalidNameHint'),
     });
   }
   return `${connection}/${field}`;
@@ -82,7 +133,7 @@ async function loadEntryClass(): Promise<AsyncEntryClass> {
   try {
     return await entryClass;
   } catch (error) {
-    throw unavailable(`the keychain module cannot be loaded on this system (${errorMessage(error)})`, error);
+    throw unavailable(m('moduleUnavailable', { reason: errorMessage(error) }), error);
   }
 }
 
@@ -91,8 +142,8 @@ async function openEntry(accountName: string): Promise<AsyncEntryType> {
   try {
     return new AsyncEntry(SERVICE, accountName, ENTRY_OPTIONS);
   } catch (error) {
-    const why = process.platform === 'linux' ? 'no Secret Service (GNOME Keyring, KWallet, KeePassXC) answers on the D-Bus session bus' : 'the system keychain cannot be opened';
-    throw unavailable(`keychain unavailable: ${why} (${errorMessage(error)})`, error);
+    const why = m(process.platform === 'linux' ? 'noSecretService' : 'cannotOpen');
+    throw unavailable(m('unavailable', { why, reason: errorMessage(error) }), error);
   }
 }
 
@@ -100,7 +151,7 @@ function unavailable(message: string, cause: unknown): UserError {
   return new UserError(message, {
     code: 'SECRETS_KEYCHAIN_UNAVAILABLE',
     exitCode: ExitCode.config,
-    hint: `Run erp-sync inside a desktop session with an unlocked keyring, or ${ALTERNATIVES}.`,
+    hint: m('unavailableHint', { alternatives: m('alternatives') }),
     cause,
   });
 }
@@ -110,20 +161,20 @@ async function keychainCall<T>(operation: 'read' | 'write' | 'delete', connectio
     return await call();
   } catch (error) {
     const detail = errorMessage(error);
-    const what = connection === undefined ? `the keychain check could not ${operation}` : `could not ${operation} ${field} of ${connection} in the keychain`;
+    const what = connection === undefined ? m(operationMessages[operation].check) : m(operationMessages[operation].field, { field, connection });
     // The Secret Service asks a prompter to unlock a locked keyring; without a display the prompt is dismissed.
     if (/unlock|locked/i.test(detail)) {
-      throw new UserError(`${what}: the keyring is locked (${detail})`, {
+      throw new UserError(m('locked', { what, detail }), {
         code: 'SECRETS_KEYCHAIN_LOCKED',
         exitCode: ExitCode.config,
-        hint: `Unlock the login keyring (log in to the desktop session); for unattended runs after a reboot ${ALTERNATIVES}.`,
+        hint: m('lockedHint', { alternatives: m('alternatives') }),
         cause: error,
       });
     }
-    throw new UserError(`${what}: ${detail}`, {
+    throw new UserError(m('failed', { what, detail }), {
       code: 'SECRETS_KEYCHAIN_FAILED',
       exitCode: ExitCode.config,
-      hint: `Check that the keyring has a default collection and is unlocked (\`secret-tool\` from libsecret-tools shows it), or ${ALTERNATIVES}.`,
+      hint: m('failedHint', { alternatives: m('alternatives') }),
       cause: error,
     });
   }

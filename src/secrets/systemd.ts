@@ -1,9 +1,45 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, UserError, errorMessage } from '../errors/index.js';
+import { defineMessages } from '../i18n/index.js';
 import { trimFinalNewline } from './file.js';
 import { registerSecret } from './redact.js';
 import type { SecretStore } from './store.js';
+
+const m = defineMessages({
+  en: {
+    invalidName: '"{part}" cannot be part of a systemd credential name: only letters, digits, "_" and "-" are allowed',
+    invalidNameHint: 'Rename the connection, or use --secret-store keychain|file|env for it.',
+    unreadable: 'cannot read the systemd credential {path}: {reason}',
+    unreadableHint: 'Run erp-sync as the User= of the unit that loads the credential.',
+    readOnlySet: 'the systemd secret store is read-only: add {field} of {connection} as the credential {name}',
+    readOnlySetHint: '{addCommand}, then add `LoadCredentialEncrypted={name}:{credstore}/{name}` to the [Service] section of the unit and restart it.',
+    addCommand: 'run as root: `{command}`',
+    readOnlyDelete: 'the systemd secret store is read-only: the credential {name} cannot be deleted from here',
+    readOnlyDeleteHint: 'Remove the LoadCredential/LoadCredentialEncrypted={name} line from the unit, delete {credstore}/{name} and restart the unit.',
+    notADirectory: 'it is not a directory',
+    directoryUnusable: 'CREDENTIALS_DIRECTORY ({directory}) cannot be used: {reason}. Start erp-sync from its systemd unit.',
+    unavailable:
+      'the systemd secret store is unavailable: CREDENTIALS_DIRECTORY is not set, so erp-sync is not running in a systemd service with LoadCredential= or LoadCredentialEncrypted=',
+    unavailableHint: 'Run erp-sync from its systemd unit, or use --secret-store keychain|file|env.',
+  },
+  tr: {
+    invalidName: '"{part}" bir systemd kimlik bilgisi adının parçası olamaz: yalnızca harf, rakam, "_" ve "-" kullanılabilir',
+    invalidNameHint: 'Bağlantıyı yeniden adlandırın ya da bu bağlantı için --secret-store keychain|file|env kullanın.',
+    unreadable: '{path} systemd kimlik bilgisi okunamıyor: {reason}',
+    unreadableHint: "erp-sync'i, kimlik bilgisini yükleyen birimin User= kullanıcısıyla çalıştırın.",
+    readOnlySet: 'systemd gizli bilgi deposu salt okunurdur: {connection} bağlantısının {field} alanını {name} kimlik bilgisi olarak ekleyin',
+    readOnlySetHint: '{addCommand}; ardından birimin [Service] bölümüne `LoadCredentialEncrypted={name}:{credstore}/{name}` satırını ekleyin ve birimi yeniden başlatın.',
+    addCommand: 'Root olarak şunu çalıştırın: `{command}`',
+    readOnlyDelete: 'systemd gizli bilgi deposu salt okunurdur: {name} kimlik bilgisi buradan silinemez',
+    readOnlyDeleteHint: 'Birimden LoadCredential/LoadCredentialEncrypted={name} satırını kaldırın, {credstore}/{name} dosyasını silin ve birimi yeniden başlatın.',
+    notADirectory: 'bir klasör değil',
+    directoryUnusable: "CREDENTIALS_DIRECTORY ({directory}) kullanılamıyor: {reason}. erp-sync'i kendi systemd biriminden başlatın.",
+    unavailable:
+      'systemd gizli bilgi deposu kullanılamıyor: CREDENTIALS_DIRECTORY tanımlı değil, yani erp-sync LoadCredential= veya LoadCredentialEncrypted= içeren bir systemd servisinde çalışmıyor',
+    unavailableHint: "erp-sync'i kendi systemd biriminden çalıştırın ya da --secret-store keychain|file|env kullanın.",
+  },
+});
 
 const CREDSTORE = '/etc/credstore.encrypted';
 const NAME_PART = /^[A-Za-z0-9_-]+$/;
@@ -16,10 +52,10 @@ const NAME_PART = /^[A-Za-z0-9_-]+$/;
 export function systemdCredentialName(connection: string, field: string): string {
   for (const part of [connection, field]) {
     if (!NAME_PART.test(part)) {
-      throw new UserError(`"${part}" cannot be part of a systemd credential name: only letters, digits, "_" and "-" are allowed`, {
+      throw new UserError(m('invalidName', { part }), {
         code: 'SECRETS_INVALID_NAME',
         exitCode: ExitCode.usage,
-        hint: 'Rename the connection, or use --secret-store keychain|file|env for it.',
+        hint: m('invalidNameHint'),
       });
     }
   }
@@ -47,10 +83,10 @@ export class SystemdSecretStore implements SecretStore {
       content = await readFile(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new UserError(`cannot read the systemd credential ${path}: ${errorMessage(error)}`, {
+      throw new UserError(m('unreadable', { path, reason: errorMessage(error) }), {
         code: 'SECRETS_SYSTEMD_UNREADABLE',
         exitCode: ExitCode.config,
-        hint: 'Run erp-sync as the User= of the unit that loads the credential.',
+        hint: m('unreadableHint'),
         cause: error,
       });
     }
@@ -62,10 +98,10 @@ export class SystemdSecretStore implements SecretStore {
 
   async set(connection: string, field: string): Promise<void> {
     const name = systemdCredentialName(connection, field);
-    throw new UserError(`the systemd secret store is read-only: add ${field} of ${connection} as the credential ${name}`, {
+    throw new UserError(m('readOnlySet', { field, connection, name }), {
       code: 'SECRETS_SYSTEMD_READ_ONLY',
       exitCode: ExitCode.config,
-      hint: `${addCredentialCommand(name)}, then add \`LoadCredentialEncrypted=${name}:${CREDSTORE}/${name}\` to the [Service] section of the unit and restart it.`,
+      hint: m('readOnlySetHint', { addCommand: m('addCommand', { command: addCredentialCommand(name) }), name, credstore: CREDSTORE }),
     });
   }
 
@@ -73,10 +109,10 @@ export class SystemdSecretStore implements SecretStore {
   async delete(connection: string, field: string): Promise<void> {
     const name = systemdCredentialName(connection, field);
     if ((await this.get(connection, field)) === undefined) return;
-    throw new UserError(`the systemd secret store is read-only: the credential ${name} cannot be deleted from here`, {
+    throw new UserError(m('readOnlyDelete', { name }), {
       code: 'SECRETS_SYSTEMD_READ_ONLY',
       exitCode: ExitCode.config,
-      hint: `Remove the LoadCredential/LoadCredentialEncrypted=${name} line from the unit, delete ${CREDSTORE}/${name} and restart the unit.`,
+      hint: m('readOnlyDeleteHint', { name, credstore: CREDSTORE }),
     });
   }
 
@@ -87,10 +123,10 @@ export class SystemdSecretStore implements SecretStore {
       return `${error.message}. ${error.hint}`;
     }
     const isDirectory = await stat(directory).then(
-      (stats) => stats.isDirectory() || 'it is not a directory',
+      (stats) => stats.isDirectory() || m('notADirectory'),
       (error: unknown) => errorMessage(error),
     );
-    return isDirectory === true ? undefined : `CREDENTIALS_DIRECTORY (${directory}) cannot be used: ${isDirectory}. Start erp-sync from its systemd unit.`;
+    return isDirectory === true ? undefined : m('directoryUnusable', { directory, reason: isDirectory });
   }
 
   #directory(): string {
@@ -101,14 +137,14 @@ export class SystemdSecretStore implements SecretStore {
 }
 
 function unavailable(): UserError {
-  return new UserError('the systemd secret store is unavailable: CREDENTIALS_DIRECTORY is not set, so erp-sync is not running in a systemd service with LoadCredential= or LoadCredentialEncrypted=', {
+  return new UserError(m('unavailable'), {
     code: 'SECRETS_SYSTEMD_UNAVAILABLE',
     exitCode: ExitCode.config,
-    hint: 'Run erp-sync from its systemd unit, or use --secret-store keychain|file|env.',
+    hint: m('unavailableHint'),
   });
 }
 
-/** Asks for the value without echo or shell history, and without a final newline. */
+/** Asks for the value without echo or shell history, and without a final newline. A command line: the same in every language. */
 function addCredentialCommand(name: string): string {
-  return `run as root: \`mkdir -p -m 700 ${CREDSTORE} && systemd-ask-password -n "${name}:" | systemd-creds encrypt --name=${name} - ${CREDSTORE}/${name}\``;
+  return `mkdir -p -m 700 ${CREDSTORE} && systemd-ask-password -n "${name}:" | systemd-creds encrypt --name=${name} - ${CREDSTORE}/${name}`;
 }

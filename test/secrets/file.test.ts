@@ -3,7 +3,8 @@ import { chmod, copyFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { setLanguage } from '../../src/i18n/index.js';
 import { FileSecretStore } from '../../src/secrets/file.js';
 import { openSecretStore } from '../../src/secrets/index.js';
 import { redact } from '../../src/secrets/redact.js';
@@ -172,5 +173,61 @@ describe.concurrent('FileSecretStore', () => {
     data[16] = 2;
     await writeFile(path, data);
     await expect(withPassphrase(home, 'pw-version').get('shop', 'password')).rejects.toMatchObject({ code: 'SECRETS_FILE_VERSION', message: expect.stringContaining('format version 2') });
+  });
+});
+
+/**
+ * The language is process-wide: these run one after another, after the concurrent tests above,
+ * so no English assertion ever sees Turkish.
+ */
+describe('FileSecretStore in Turkish', () => {
+  beforeEach(() => setLanguage('tr'));
+  afterEach(() => setLanguage('en'));
+
+  it('says in Turkish that the passphrase does not open the file, and what to do', async () => {
+    const home = await newHome();
+    await withPassphrase(home, 'doğru parola').set('shop', 'password', 'Shop-Pass-12');
+    const path = join(home, 'secrets.enc');
+
+    const wrong = withPassphrase(home, 'yanlış parola');
+    await expect(wrong.get('shop', 'password')).rejects.toMatchObject({
+      code: 'SECRETS_FILE_WRONG_PASSPHRASE',
+      message: `${path} gizli bilgi dosyası bu parolayla açılamıyor`,
+      hint: 'Dosya oluşturulurken kullanılan parolayı ERP_SYNC_PASSPHRASE (veya ERP_SYNC_KEY_FILE) ile verin; parola doğruysa dosyanın başlığı bozulmuştur: dosyayı yedekten geri yükleyin.',
+    });
+    expect(await wrong.unavailableReason()).toBe(
+      `${path} gizli bilgi dosyası bu parolayla açılamıyor. Dosya oluşturulurken kullanılan parolayı ERP_SYNC_PASSPHRASE (veya ERP_SYNC_KEY_FILE) ile verin; parola doğruysa dosyanın başlığı bozulmuştur: dosyayı yedekten geri yükleyin.`,
+    );
+  });
+
+  it('asks in Turkish for a passphrase when none is configured', async () => {
+    const home = await newHome();
+    const none = openSecretStore('file', { home, env: {} });
+    await expect(none.set('shop', 'password', 'Shop-Pass-13')).rejects.toMatchObject({
+      code: 'SECRETS_FILE_NO_PASSPHRASE',
+      message: 'file gizli bilgi deposu bir parola gerektiriyor: ne ERP_SYNC_PASSPHRASE ne de ERP_SYNC_KEY_FILE tanımlı',
+      hint: 'ERP_SYNC_PASSPHRASE ortam değişkenini tanımlayın ya da parolayı izinleri 0600 olan bir dosyaya yazıp o dosyanın yolunu ERP_SYNC_KEY_FILE ile verin.',
+    });
+    expect(await readdir(home)).toEqual([]);
+  });
+
+  it('names a damaged file and why, and an empty key file, in Turkish with the command line as it is', async () => {
+    const home = await newHome();
+    const path = join(home, 'secrets.enc');
+    await writeFile(path, 'not a secrets file, but long enough to hold a whole header and a tag. '.repeat(3));
+    await expect(withPassphrase(home, 'pw-tr').get('shop', 'password')).rejects.toMatchObject({
+      code: 'SECRETS_FILE_CORRUPT',
+      message: `${path} gizli bilgi dosyası bozuk ya da değiştirilmiş (bir erp-sync gizli bilgi dosyası değil); dosyaya dokunulmadı`,
+      hint: 'secrets.enc dosyasını yedekten geri yükleyin ya da başka bir yere taşıyıp gizli bilgileri yeniden kaydetmek için tekrar bağlanın.',
+    });
+
+    const keyHome = await newHome();
+    const keyFile = join(keyHome, 'secrets.key');
+    await writeFile(keyFile, '\n', { mode: 0o600 });
+    await expect(openSecretStore('file', { home: keyHome, env: { ERP_SYNC_KEY_FILE: keyFile } }).set('shop', 'password', 'Shop-Pass-14')).rejects.toMatchObject({
+      code: 'SECRETS_KEY_FILE_EMPTY',
+      message: `${keyFile} anahtar dosyası boş`,
+      hint: `Dosyaya parolayı yazın, örneğin: head -c 32 /dev/urandom | base64 > ${keyFile}`,
+    });
   });
 });
