@@ -2,20 +2,21 @@ import type { Path, PathSegment } from './types.js';
 
 const segmentPattern = /^([^.[\]]+)(?:\[(\d*)\])?$/;
 
-/** Parses `variants[].stocks`, `attributes.list_price`, `images[0]`; returns a problem as text when the path is malformed. */
-export function parsePath(text: string): Path | string {
+/** Why a path cannot be read: empty, not written like a path, or more than one `[]`. */
+export type PathProblem = 'empty' | 'malformed' | 'manyVariants';
+
+/** Parses `variants[].stocks`, `attributes.list_price`, `images[0]`; returns what is wrong when the path is malformed. */
+export function parsePath(text: string): Path | PathProblem {
   const trimmed = text.trim();
-  if (!trimmed) return 'the path is empty';
+  if (!trimmed) return 'empty';
   const segments: PathSegment[] = [];
   for (const part of trimmed.split('.')) {
     const match = segmentPattern.exec(part);
-    if (!match) return `"${trimmed}" is not a path like price5, attributes.list_price or variants[].price`;
+    if (!match) return 'malformed';
     const [, key, index] = match as unknown as [string, string, string | undefined];
     segments.push({ key, index: index === undefined ? undefined : index === '' ? 'variant' : Number(index) });
   }
-  if (segments.filter((s) => s.index === 'variant').length > 1) {
-    return `"${trimmed}" has more than one [] (a candidate has one variant)`;
-  }
+  if (segments.filter((s) => s.index === 'variant').length > 1) return 'manyVariants';
   return { text: trimmed, segments };
 }
 

@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { demo } from '../../drivers/demo.js';
 import type { Driver, ProductCandidate } from '../../src/driver/contract.js';
 import { validateCandidate } from '../../src/engine/validate.js';
+import { setLanguage } from '../../src/i18n/index.js';
 import type { Validated } from '../../src/engine/validate.js';
 import { productPipeline, recordExplainer } from '../../src/rules/apply.js';
 import { RulesError, parseRules, parseRulesText } from '../../src/rules/parse.js';
@@ -274,5 +275,69 @@ describe('validating rules', () => {
     const rules = parseRulesText('{ "price": { "overrides": { "0012345": 99.90 }, "markup": 18.5 } }', 'rules.json');
     expect(rules.price?.overrides.get('0012345')).toBe('99.90');
     expect(rules.price?.markup?.toFixed()).toBe('18.5');
+  });
+});
+
+describe('validating rules in Turkish', () => {
+  afterEach(() => setLanguage('en'));
+
+  it('names every problem in Turkish, keeping the rule paths and the values a person types', () => {
+    setLanguage('tr');
+    let error: unknown;
+    try {
+      parseRules({ price: { markup: -100, round: '0.95', prices: 1 }, colour: 'red' }, 'kurallar.yaml');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(RulesError);
+    const rulesError = error as RulesError;
+    expect(rulesError.problems).toEqual([
+      'colour: bilinmeyen kural; geçerli kurallar: mapping, price, stock, scope',
+      'price.prices: bilinmeyen kural; price altında şunlar olabilir: vat, markup, margin, add, round, roundMode, min, max, overrides',
+      "price.markup: %-100 her fiyatı sıfır ya da negatif yapar; markup -100'den büyük olmalı",
+      'price.round: "0.95" olamaz; şunlardan biri olmalı: none, whole, 0.90, 0.99, 0.05',
+    ]);
+    expect(rulesError.message).toBe(
+      'kurallar.yaml içindeki kurallar geçerli değil:\n'
+      + rulesError.problems.map((p) => `  - ${p}`).join('\n'),
+    );
+    expect(rulesError.hint).toBe('Yukarıda listelenen kuralları düzeltin; hiçbir şey değiştirilmedi. README\'deki "Rules" bölümü her kuralı bir örnekle gösterir.');
+  });
+
+  it('says the other problems in Turkish too, with Turkish numbers only where it writes them', () => {
+    setLanguage('tr');
+    const problems = problemsOf({
+      price: { vat: 'yes', markup: 10, margin: 10, min: '0.001', roundMode: 'sideways' },
+      stock: { reserve: 'many', warehouses: [] },
+      scope: { include: { brand: [] }, activeOnly: 'maybe' },
+      mapping: { price: { from: ['variants[].x[]', '', 'a..b'] }, stock: [{}] },
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'price.vat: "yes" olamaz; "include" (fiyatlar KDV dahil gönderilir) ya da "exclude" (fiyatlar KDV hariç gönderilir) yazın',
+        'price: markup ve margin aynı şeyi iki farklı yoldan söyler; birini bırakın',
+        "price.min: 0.001 geçerli bir fiyat değil (0'dan büyük, 10.000.000'dan küçük, en fazla iki ondalık basamak)",
+        'price.roundMode: "sideways" olamaz; nearest, up ya da down olmalı',
+        'price.roundMode: price.round olmadan hiçbir etkisi yok',
+        'stock.reserve: "many" geçerli bir adet değil (0 ya da daha büyük bir tam sayı olmalı)',
+        'stock.warehouses: liste boş, bu yüzden hiçbir stok sayılmaz; tüm depoların sayılması için bu kuralı kaldırın',
+        'stock.warehouses: mapping.stock.perWarehouse gerekli; depo bazında stok miktarlarının ERP kaydında nerede olduğunu o belirtir',
+        'scope.include.brand: kalıp listesi boş',
+        'scope.activeOnly: "maybe" olamaz; true ya da false olmalı',
+        'mapping.price.from[0]: "variants[].x[]" içinde birden fazla [] var (bir aday tek bir varyanttır)',
+        'mapping.price.from[1]: yol boş',
+        'mapping.price.from[2]: "a..b" geçerli bir yol değil; price5, attributes.list_price ya da variants[].price gibi yazın',
+        'mapping.stock.from[0]: bir ayar grubu bir yol değil',
+      ]),
+    );
+    expect(problemsOf([])).toEqual(['kurallar: ayar grubu (anahtar: değer) olmalı, bir liste değil']);
+  });
+
+  it('keeps the hint a caller gives, and the English messages once the language is back', () => {
+    setLanguage('tr');
+    expect(new RulesError('x.yaml', ['p'], 'kendi ipucu').hint).toBe('kendi ipucu');
+    expect(() => parseRulesText('price: [markup', 'rules.yaml')).toThrow(/^rules\.yaml içindeki kurallar geçerli değil:\n {2}- YAML ya da JSON olarak okunamıyor: /);
+    setLanguage('en');
+    expect(problemsOf({ price: { markup: -100 } })).toEqual(['price.markup: -100% would make every price zero or negative; a markup must be above -100']);
   });
 });

@@ -33,10 +33,10 @@ const cli = fileURLToPath(new URL('../bin/erp-sync.js', import.meta.url));
  */
 export async function demoCommand(options: DemoOptions): Promise<ExitCode> {
   if (!Number.isInteger(options.products) || options.products < 1 || options.products > 10_000_000) {
-    throw new UserError('--products must be a whole number from 1 to 10,000,000', { code: 'BAD_OPTION', exitCode: ExitCode.usage });
+    throw new UserError(t('demo.badProducts'), { code: 'BAD_OPTION', exitCode: ExitCode.usage });
   }
   if (!(options.changePercent >= 0 && options.changePercent <= 100)) {
-    throw new UserError('--change-percent must be between 0 and 100', { code: 'BAD_OPTION', exitCode: ExitCode.usage });
+    throw new UserError(t('demo.badChangePercent'), { code: 'BAD_OPTION', exitCode: ExitCode.usage });
   }
   const out = createOutput(!!options.json);
   const home = mkdtempSync(join(tmpdir(), 'erp-sync-demo-'));

@@ -16,6 +16,12 @@ import type { Output } from '../output.js';
 
 const m = defineMessages({
   en: {
+    badAction: '"{action}" is not something rules can do',
+    yourEdit: 'your edit of {connection}\'s rules',
+    badActionHint: 'Use show, set [FILE] or edit.',
+    editorFailed: 'the editor ({editor}) exited with {status}; the rules were not changed',
+    editorFailedHint: 'Set EDITOR to an editor that waits until you close the file, e.g. EDITOR=nano.',
+    unreadable: 'cannot read {file}: {reason}',
     none: '{connection} has no rules: every product is pushed as the ERP sends it.',
     header: 'Rules of {connection} ({file}):',
     saved: 'Saved the rules of {connection}.',
@@ -25,6 +31,12 @@ const m = defineMessages({
     draft: 'Your edit is kept in {file}; `erp-sync rules {connection} edit` opens it again.',
   },
   tr: {
+    badAction: '"{action}" rules komutunun yapabileceği bir şey değil',
+    yourEdit: '{connection} kurallarında yaptığınız düzenleme',
+    badActionHint: 'show, set [DOSYA] ya da edit kullanın.',
+    editorFailed: 'düzenleyici ({editor}) {status} ile çıktı; kurallar değiştirilmedi',
+    editorFailedHint: 'EDITOR değişkenine, dosyayı kapatana kadar bekleyen bir düzenleyici verin, ör. EDITOR=nano.',
+    unreadable: '{file} okunamıyor: {reason}',
     none: '{connection} için kural yok: her ürün ERP’den geldiği gibi gönderilir.',
     header: '{connection} kuralları ({file}):',
     saved: '{connection} kuralları kaydedildi.',
@@ -88,7 +100,7 @@ export async function rulesCommand(connection: string, action: string | undefine
         edit(ctx, connection, out);
         return ExitCode.ok;
       default:
-        throw new UserError(`"${action}" is not something rules can do`, { code: 'BAD_ACTION', exitCode: ExitCode.usage, hint: 'Use show, set [FILE] or edit.' });
+        throw new UserError(m('badAction', { action: String(action) }), { code: 'BAD_ACTION', exitCode: ExitCode.usage, hint: m('badActionHint') });
     }
   } finally {
     ctx.close();
@@ -145,8 +157,8 @@ function edit(ctx: CliContext, connection: string, out: Output): void {
     // Through a shell, so EDITOR="code --wait" works as it does for git.
     const result = spawnSync(`${editor} "${file}"`, { shell: true, stdio: 'inherit' });
     if (result.status !== 0) {
-      throw new UserError(`the editor (${editor}) exited with ${result.status ?? result.signal}; the rules were not changed`, {
-        code: 'EDITOR_FAILED', exitCode: ExitCode.usage, hint: 'Set EDITOR to an editor that waits until you close the file, e.g. EDITOR=nano.',
+      throw new UserError(m('editorFailed', { editor, status: String(result.status ?? result.signal) }), {
+        code: 'EDITOR_FAILED', exitCode: ExitCode.usage, hint: m('editorFailedHint'),
       });
     }
     const edited = readFileSync(file, 'utf8');
@@ -159,7 +171,7 @@ function edit(ctx: CliContext, connection: string, out: Output): void {
     } catch (error) {
       if (error instanceof RulesError) {
         saveRulesDraft(ctx.home, connection, edited);
-        throw new RulesError(`your edit of ${connection}'s rules`, error.problems, m('draft', { file: rulesDraftPath(ctx.home, connection), connection }));
+        throw new RulesError(m('yourEdit', { connection }), error.problems, m('draft', { file: rulesDraftPath(ctx.home, connection), connection }));
       }
       throw error;
     }
@@ -172,6 +184,6 @@ function readInput(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UserError(`cannot read ${file}: ${(error as Error).message}`, { code: 'UNREADABLE_FILE', exitCode: ExitCode.usage });
+    throw new UserError(m('unreadable', { file, reason: (error as Error).message }), { code: 'UNREADABLE_FILE', exitCode: ExitCode.usage });
   }
 }

@@ -23,12 +23,26 @@ const ACCESS_TOKEN = { connection: 'web', field: 'accessToken' } as const;
 
 const m = defineMessages({
   en: {
+    storeUnavailable: 'the {store} secret store, which would keep the web page\'s access token, is unavailable: {reason}',
+    storeUnavailableHint: 'Pass --secret-store file or keychain, or serve on 127.0.0.1 only.',
+    tokenNotStored: 'could not store the web page\'s access token: {reason}',
+    tokenNotStoredHint: 'Pass --secret-store file or keychain, or set ERP_SYNC_WEB_ACCESS_TOKEN to a long random value yourself.',
+    cannotListen: 'cannot listen on {address}: {reason}',
+    portInUse: 'Another program uses this port: pass --port with another one.',
+    checkHost: 'Check --host: it must be an address of this machine.',
     listening: 'erp-sync is serving its page at {url} (Ctrl-C stops it)',
     network: 'It is reachable from the network: browsers are asked for the access token, scripts send it as "Authorization: Bearer <token>".',
     newToken: 'Access token for the web page (shown only this once, stored in the {store} secret store as web/accessToken):',
     stopped: 'stopped serving',
   },
   tr: {
+    storeUnavailable: 'web sayfasının erişim anahtarını saklayacak {store} gizli bilgi deposuna erişilemiyor: {reason}',
+    storeUnavailableHint: '--secret-store file ya da keychain verin veya yalnızca 127.0.0.1 üzerinde yayınlayın.',
+    tokenNotStored: 'web sayfasının erişim anahtarı saklanamadı: {reason}',
+    tokenNotStoredHint: '--secret-store file ya da keychain verin veya ERP_SYNC_WEB_ACCESS_TOKEN değişkenine uzun, rastgele bir değeri kendiniz verin.',
+    cannotListen: '{address} adresinde dinlenemiyor: {reason}',
+    portInUse: 'Bu bağlantı noktasını başka bir program kullanıyor: --port ile başka bir tane verin.',
+    checkHost: '--host değerini kontrol edin: bu makinenin adreslerinden biri olmalı.',
     listening: 'erp-sync sayfasını {url} adresinde sunuyor (durdurmak için Ctrl-C)',
     network: 'Sayfaya ağdan erişilebilir: tarayıcılar erişim anahtarını sorar, betikler "Authorization: Bearer <anahtar>" ile gönderir.',
     newToken: 'Web sayfasının erişim anahtarı (yalnızca bu kez gösterilir; {store} gizli deposunda web/accessToken olarak saklanır):',
@@ -86,8 +100,8 @@ async function ensureAccessToken(ctx: CliContext, options: ServeOptions, print: 
   const store: SecretStore = ctx.secretStore(kind);
   const unavailable = await store.unavailableReason();
   if (unavailable) {
-    throw new UserError(`the ${kind} secret store, which would keep the web page's access token, is unavailable: ${unavailable}`, {
-      code: 'SECRET_STORE_UNAVAILABLE', exitCode: ExitCode.config, hint: 'Pass --secret-store file or keychain, or serve on 127.0.0.1 only.',
+    throw new UserError(m('storeUnavailable', { store: kind, reason: unavailable }), {
+      code: 'SECRET_STORE_UNAVAILABLE', exitCode: ExitCode.config, hint: m('storeUnavailableHint'),
     });
   }
   const existing = await store.get(ACCESS_TOKEN.connection, ACCESS_TOKEN.field);
@@ -99,9 +113,8 @@ async function ensureAccessToken(ctx: CliContext, options: ServeOptions, print: 
   try {
     await store.set(ACCESS_TOKEN.connection, ACCESS_TOKEN.field, token);
   } catch (error) {
-    throw new UserError(`could not store the web page's access token: ${errorMessage(error)}`, {
-      code: 'ACCESS_TOKEN_NOT_STORED', exitCode: ExitCode.config,
-      hint: 'Pass --secret-store file or keychain, or set ERP_SYNC_WEB_ACCESS_TOKEN to a long random value yourself.',
+    throw new UserError(m('tokenNotStored', { reason: errorMessage(error) }), {
+      code: 'ACCESS_TOKEN_NOT_STORED', exitCode: ExitCode.config, hint: m('tokenNotStoredHint'),
     });
   }
   print(m('newToken', { store: kind }));
@@ -118,10 +131,10 @@ async function listen(server: Server, options: ServeOptions): Promise<void> {
       resolve();
     });
   }).catch((error: NodeJS.ErrnoException) => {
-    throw new UserError(`cannot listen on ${options.host}:${options.port}: ${error.message}`, {
+    throw new UserError(m('cannotListen', { address: `${options.host}:${options.port}`, reason: error.message }), {
       code: 'LISTEN_FAILED',
       exitCode: error.code === 'EADDRINUSE' ? ExitCode.tempFail : ExitCode.config,
-      hint: error.code === 'EADDRINUSE' ? 'Another program uses this port: pass --port with another one.' : 'Check --host: it must be an address of this machine.',
+      hint: error.code === 'EADDRINUSE' ? m('portInUse') : m('checkHost'),
       cause: error,
     });
   });
