@@ -1,6 +1,7 @@
 import type { Driver, DriverContext, ProductCandidate } from '../src/driver/contract.js';
 import { DriverError } from '../src/driver/contract.js';
 import { paginateByPageNumber } from '../src/driver/paginate.js';
+import { pageSizeField } from '../src/driver/settings.js';
 import { HttpError } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
 
@@ -49,16 +50,7 @@ export const demo = {
   name: 'Sandbox ERP',
   fields: [
     { name: 'apiKey', label: 'API key', labelTr: 'API anahtarı', secret: true, required: true },
-    {
-      name: 'pageSize',
-      label: 'Products per page',
-      labelTr: 'Sayfa başına ürün',
-      secret: false,
-      required: false,
-      kind: 'integer',
-      default: '500',
-      help: { en: 'How many products the ERP sends a page; more a page means fewer requests.', tr: 'ERP’nin bir sayfada gönderdiği ürün sayısı; sayfa büyüdükçe istek sayısı azalır.' },
-    },
+    pageSizeField(500),
   ],
   defaultConcurrency: 4,
 

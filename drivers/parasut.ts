@@ -6,7 +6,7 @@ import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
 import { HttpError } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { asObject, booleanSetting, priceIncludesVatField } from '../src/driver/settings.js';
+import { asObject, booleanSetting, pageSizeField, priceIncludesVatField } from '../src/driver/settings.js';
 
 /**
  * Paraşüt API v4 (erp-apis.md §1): OAuth2 password grant, JSON:API product
@@ -97,7 +97,7 @@ export const parasut = {
       kind: 'text',
       help: { en: 'Written by erp-sync after each login, because Paraşüt issues a new one every time; leave empty.', tr: 'Paraşüt her girişte yenisini verdiği için erp-sync her girişten sonra kendisi yazar; boş bırakın.' },
     },
-    { name: 'pageSize', label: 'Products per page', labelTr: 'Sayfa başına ürün', secret: false, required: false, kind: 'integer', default: '25' },
+    pageSizeField(25),
     priceIncludesVatField({
       help: {
         en: 'Paraşüt does not document whether list_price includes VAT; say which it is in your account.',

@@ -6,7 +6,7 @@ import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { HttpError } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { booleanSetting, identifier, isObject, priceIncludesVatField, scalarText, vatRateField } from '../src/driver/settings.js';
+import { booleanSetting, identifier, isObject, pageSizeField, priceIncludesVatField, scalarText, vatRateField } from '../src/driver/settings.js';
 
 const m = defineMessages({
   en: {
@@ -71,15 +71,7 @@ export const sentos = {
     },
     vatRateField({ en: 'Sentos products carry no VAT rate, so this one applies to every product.', tr: 'Sentos ürünlerinde KDV oranı yok; bu oran her ürüne uygulanır.' }),
     priceIncludesVatField({ default: 'true' }),
-    {
-      name: 'pageSize',
-      label: 'Products per page',
-      labelTr: 'Sayfa başına ürün',
-      secret: false,
-      required: false,
-      kind: 'integer',
-      default: String(defaultPageSize),
-    },
+    pageSizeField(defaultPageSize),
   ],
   // Sentos publishes no base URL of its own: every tenant has one.
   // The only figure found for reads is "the same GET 2 per minute", second-hand

@@ -30,6 +30,20 @@ export function vatRateField(help: FieldHelp): FieldSpec {
   return { name: 'vatRate', label: 'VAT rate (%)', labelTr: 'KDV oranı (%)', secret: false, required: false, kind: 'integer', default: '20', help };
 }
 
+/** How many products a page the driver asks the ERP for. */
+export function pageSizeField(defaultSize: number): FieldSpec {
+  return {
+    name: 'pageSize',
+    label: 'Products per page',
+    labelTr: 'Sayfa başına ürün',
+    secret: false,
+    required: false,
+    kind: 'integer',
+    default: String(defaultSize),
+    help: { en: 'How many products the ERP sends a page; more a page means fewer requests.', tr: 'ERP’nin bir sayfada gönderdiği ürün sayısı; sayfa büyüdükçe istek sayısı azalır.' },
+  };
+}
+
 /** A yes/no setting, in English or Turkish (`evet`, `dahil`); unset gives `fallback`. */
 export function booleanSetting<F extends boolean | null>(settings: MapContext['settings'], name: string, fallback: F): boolean | F {
   const raw = settings[name]?.trim().toLocaleLowerCase('tr');
