@@ -136,13 +136,20 @@ export function plainMessage(outcome: string, code: string | null): string {
   return OUTCOME_KEYS.has(outcome) ? meanings(outcome as OutcomeKey) : '';
 }
 
+/** The same words as the web page's, so a run reads alike wherever it is seen. */
 const runStatus = defineMessages({
-  en: { running: 'running', succeeded: 'succeeded', partial: 'partly done', failed: 'failed', guarded: 'stopped by a safety guard', interrupted: 'interrupted' },
-  tr: { running: 'sürüyor', succeeded: 'başarılı', partial: 'kısmen tamamlandı', failed: 'başarısız', guarded: 'güvenlik sınırı durdurdu', interrupted: 'yarıda kesildi' },
+  en: {
+    running: 'running', succeeded: 'synced', partial: 'partly synced', failed: 'failed', guarded: 'stopped by the safety guard',
+    interrupted: 'interrupted', locked: 'skipped (another run is in progress)',
+  },
+  tr: {
+    running: 'sürüyor', succeeded: 'senkronize edildi', partial: 'kısmen senkronize edildi', failed: 'başarısız', guarded: 'güvenlik kontrolü durdurdu',
+    interrupted: 'yarıda kesildi', locked: 'atlandı (başka bir senkronizasyon sürüyor)',
+  },
 });
 
-const RUN_STATUSES = new Set(['running', 'succeeded', 'partial', 'failed', 'guarded', 'interrupted']);
+const RUN_STATUSES = new Set(['running', 'succeeded', 'partial', 'failed', 'guarded', 'interrupted', 'locked']);
 /** A run's status in the current language. */
 export const statusLabel = (status: string) => (RUN_STATUSES.has(status) ? runStatus(status as 'running') : status);
 export const statusColour = (status: string) =>
-  status === 'succeeded' ? chalk.green : status === 'partial' || status === 'interrupted' || status === 'running' ? chalk.yellow : chalk.red;
+  status === 'succeeded' ? chalk.green : ['partial', 'interrupted', 'running', 'locked'].includes(status) ? chalk.yellow : chalk.red;

@@ -1,21 +1,12 @@
 import chalk from 'chalk';
 import type { RunSummary } from '../engine/run.js';
 import { formatDuration, formatNumber, t } from '../i18n/index.js';
-import type { MessageKey } from '../i18n/index.js';
-
-const statusColour = {
-  succeeded: chalk.green,
-  partial: chalk.yellow,
-  failed: chalk.red,
-  guarded: chalk.red,
-  interrupted: chalk.yellow,
-  locked: chalk.yellow,
-} as const;
+import { statusColour, statusLabel } from './describe.js';
 
 /** The short human summary of one run. */
 export function renderRun(run: RunSummary): string[] {
   const lines: string[] = [];
-  const status = statusColour[run.status](t(`run.status.${run.status}` as MessageKey));
+  const status = statusColour(run.status)(statusLabel(run.status));
   lines.push(chalk.bold(t('run.header', { connection: run.connection, driver: run.driver, status, duration: formatDuration(run.durationMs) })));
   if (run.status === 'locked') {
     if (run.error) lines.push(`  ${run.error.message}`);

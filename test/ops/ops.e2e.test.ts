@@ -132,6 +132,11 @@ describe('erp-sync status and explain', () => {
     expect(text.stdout).toMatch(/Failing:\s+23 items/);
     expect(text.stdout).toMatch(/Pending approval:\s+4 offers/);
     expect(text.stdout).toMatch(/Last sync:\s+never/);
+    // A run's status is worded alike by status, logs and connections (and the web page).
+    expect(text.stdout).toMatch(new RegExp(`#${firstRun} partly synced`));
+    expect((await world.cli('logs')).stdout).toMatch(new RegExp(`#${firstRun}\\b.*partly synced`));
+    expect((await world.cli('--lang', 'tr', 'status')).stdout).toMatch(new RegExp(`#${firstRun} kısmen senkronize edildi`));
+    expect((await world.cli('connections')).stdout).toMatch(/Last sync: .* \(partly synced\)/);
   });
 
   it('explain shows the ERP record, the marketplace answer and the verdict', async () => {

@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import { findDriver } from '../../../drivers/index.js';
 import { paths } from '../../config/home.js';
 import { ExitCode } from '../../errors/index.js';
-import { defineMessages, t } from '../../i18n/index.js';
-import type { MessageKey } from '../../i18n/index.js';
+import { defineMessages } from '../../i18n/index.js';
 import { redactDeep } from '../../secrets/redact.js';
 import type { SecretStoreKind } from '../../secrets/store.js';
 import type { Db } from '../../store/db.js';
 import { openContext } from '../context.js';
+import { statusLabel } from '../describe.js';
 import { createOutput } from '../output.js';
 import { formatTime } from '../when.js';
 
@@ -65,7 +65,7 @@ export async function connectionsCommand(options: { json?: boolean }): Promise<E
     if (listing.connections.length === 0) out.line(m('none'));
     for (const c of listing.connections) {
       out.line(`${chalk.bold(c.name)}  ${c.driverName ?? c.driver} (${c.driver})${c.baseUrl ? `  ${c.baseUrl}` : ''}  ${m('secrets', { store: c.secretStore })}`);
-      out.line(`  ${c.lastSync ? m('lastSync', { when: formatTime(c.lastSync.finishedAt), status: t(`run.status.${c.lastSync.status}` as MessageKey) }) : m('never')}`);
+      out.line(`  ${c.lastSync ? m('lastSync', { when: formatTime(c.lastSync.finishedAt), status: statusLabel(c.lastSync.status) }) : m('never')}`);
     }
     return ExitCode.ok;
   } finally {
