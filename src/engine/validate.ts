@@ -53,11 +53,7 @@ const isoCurrencies = new Set(Intl.supportedValuesOf('currency'));
  * product of every run.
  */
 export function validateCandidate(candidate: ProductCandidate, limits: ValidationLimits = defaultLimits): Validated {
-  const sku = text(candidate.sku);
-  const rawName = text(candidate.name);
-  const name = doubleSpace.test(rawName) ? rawName.replace(/\s+/g, ' ') : rawName;
-  const rawBarcode = text(candidate.barcode);
-  const barcode = anySpace.test(rawBarcode) ? rawBarcode.replace(/\s+/g, '') : rawBarcode;
+  const { barcode, sku, name } = identify(candidate);
   const invalid = (code: InvalidCode, message: string): Validated => ({
     ok: false,
     issue: { code, message },
@@ -146,6 +142,21 @@ const combiningMark = /[\u0300-\u036f]/;
 
 const doubleSpace = /\s\s|[\t\n\r\f\v]/;
 const anySpace = /\s/;
+
+/**
+ * A product's barcode, SKU and name as every check and report uses them:
+ * NFC, trimmed, runs of white space folded to one space in the name and
+ * dropped from the barcode. The barcode is empty when there is none.
+ */
+export function identify(product: { barcode?: unknown; sku?: unknown; name?: unknown }): { barcode: string; sku: string; name: string } {
+  const rawName = text(product.name);
+  const rawBarcode = text(product.barcode);
+  return {
+    barcode: anySpace.test(rawBarcode) ? rawBarcode.replace(/\s+/g, '') : rawBarcode,
+    sku: text(product.sku),
+    name: doubleSpace.test(rawName) ? rawName.replace(/\s+/g, ' ') : rawName,
+  };
+}
 
 function text(value: unknown): string {
   if (value === undefined || value === null) return '';

@@ -1,6 +1,6 @@
 import type { Driver, MapContext, ProductCandidate } from '../driver/contract.js';
 import type { NormalizedProduct } from '../engine/product.js';
-import { validateCandidate } from '../engine/validate.js';
+import { identify, validateCandidate } from '../engine/validate.js';
 import type { Issue, Validated } from '../engine/validate.js';
 import { compileMapping } from './mapping.js';
 import { compilePrice, compileStock } from './price.js';
@@ -81,12 +81,6 @@ function finish(steps: Steps, validated: Validated): Validated {
 }
 
 function invalid(product: ProductCandidate | NormalizedProduct, issue: Issue<RuleInvalidCode>): Validated {
-  const text = (value: unknown) => (value === undefined || value === null ? '' : String(value).normalize('NFC').trim());
-  return {
-    ok: false,
-    issue,
-    barcode: text(product.barcode).replace(/\s+/g, '') || undefined,
-    sku: text(product.sku),
-    name: text(product.name).replace(/\s+/g, ' '),
-  };
+  const { barcode, sku, name } = identify(product);
+  return { ok: false, issue, barcode: barcode || undefined, sku, name };
 }
