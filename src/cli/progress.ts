@@ -42,59 +42,16 @@ export interface RunReporter {
 export function createRunReporter(connection: string, driver: string, stream: NodeJS.WriteStream = process.stderr): RunReporter {
   const mode = logMode();
   if (mode.quiet) return { onProgress: () => undefined, finish: () => undefined };
+  if (mode.json) {
+    return lineReporter(connection, driver, (event, key, vars, fields) => logJson('info', event, m(key, vars, 'en'), fields), (summary) => {
+      const { wouldPush: _sample, ...fields } = summary;
+      logJson(summary.error ? 'error' : 'info', 'run.finish', m('finished', { connection, status: summary.status }, 'en'), fields);
+    });
+  }
+  if (!stream.isTTY) return lineReporter(connection, driver, (_event, key, vars) => stream.write(`${m(key, vars)}\n`), () => undefined);
+
   const started = Date.now();
   let pushStarted = 0;
-  const rate = (count: number, since: number) => formatNumber(Math.round(count / Math.max(0.001, (Date.now() - since) / 1000)));
-
-  if (mode.json) {
-    logJson('info', 'run.start', m('start', { connection, driver }, 'en'), { connection, driver });
-    let batches = 0;
-    let toPush = 0;
-    return {
-      onProgress(progress) {
-        if (progress.phase === 'pull' && progress.pages % PLAIN_EVERY === 0) {
-          logJson('info', 'run.pull', m('pulled', { connection, products: progress.products, pages: progress.pages, rate: rate(progress.products, started) }, 'en'), { connection, pages: progress.pages, products: progress.products });
-        } else if (progress.phase === 'diff') {
-          pushStarted = Date.now();
-          toPush = progress.toPush;
-          logJson('info', 'run.diff', m('diff', { connection, ...progress.counts, toPush: progress.toPush }, 'en'), { connection, ...progress.counts, toPush: progress.toPush });
-        } else if (progress.phase === 'push' && ++batches % PLAIN_EVERY === 0) {
-          const done = progress.counters.pushed + progress.counters.failed;
-          logJson('info', 'run.push', m('pushed', { connection, done, total: Math.max(done, toPush), rate: rate(done, pushStarted) }, 'en'), { connection, toPush, ...progress.counters });
-        }
-      },
-      finish(summary) {
-        const { wouldPush: _sample, ...fields } = summary;
-        logJson(summary.error ? 'error' : 'info', 'run.finish', m('finished', { connection, status: summary.status }, 'en'), fields);
-      },
-    };
-  }
-
-  if (!stream.isTTY) {
-    const line = (text: string) => stream.write(`${text}\n`);
-    line(m('start', { connection, driver }));
-    let pull = { pages: 0, products: 0 };
-    let toPush = 0;
-    let batches = 0;
-    return {
-      onProgress(progress) {
-        if (progress.phase === 'pull') {
-          pull = progress;
-          if (progress.pages % PLAIN_EVERY === 0) line(m('pulled', { connection, products: progress.products, pages: progress.pages, rate: rate(progress.products, started) }));
-        } else if (progress.phase === 'diff') {
-          pushStarted = Date.now();
-          toPush = progress.toPush;
-          if (pull.pages % PLAIN_EVERY !== 0) line(m('pulled', { connection, products: pull.products, pages: pull.pages, rate: rate(pull.products, started) }));
-          line(m('diff', { connection, ...progress.counts, toPush }));
-        } else if (++batches % PLAIN_EVERY === 0) {
-          const done = progress.counters.pushed + progress.counters.failed;
-          line(m('pushed', { connection, done, total: Math.max(done, toPush), rate: rate(done, pushStarted) }));
-        }
-      },
-      finish: () => undefined,
-    };
-  }
-
   const bars = new cliProgress.MultiBar(
     { stream, hideCursor: true, clearOnComplete: false, fps: 10, etaBuffer: 20, formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? formatNumber(Number(v)) : String(v)) },
     cliProgress.Presets.shades_classic,
@@ -118,4 +75,46 @@ export function createRunReporter(connection: string, driver: string, stream: No
       bars.stop();
     },
   };
+}
+
+type LineKey = 'start' | 'pulled' | 'diff' | 'pushed';
+/** One progress line: its event name for JSON, its message, and the fields a JSON line carries. */
+type Say = (event: string, key: LineKey, vars: Record<string, string | number>, fields: Record<string, unknown>) => void;
+
+/**
+ * The start, a pull line every tenth page and once the pull ends, the diff,
+ * and a push line every tenth batch: as plain lines for cron and journald, or
+ * as JSON lines, depending on `say`.
+ */
+function lineReporter(connection: string, driver: string, say: Say, finish: (summary: RunSummary) => void): RunReporter {
+  const started = Date.now();
+  let pushStarted = 0;
+  let pull = { pages: 0, products: 0 };
+  let toPush = 0;
+  let batches = 0;
+  say('run.start', 'start', { connection, driver }, { connection, driver });
+  const pulled = () =>
+    say('run.pull', 'pulled', { connection, products: pull.products, pages: pull.pages, rate: rate(pull.products, started) }, { connection, pages: pull.pages, products: pull.products });
+  return {
+    onProgress(progress) {
+      if (progress.phase === 'pull') {
+        pull = progress;
+        if (progress.pages % PLAIN_EVERY === 0) pulled();
+      } else if (progress.phase === 'diff') {
+        pushStarted = Date.now();
+        toPush = progress.toPush;
+        if (pull.pages % PLAIN_EVERY !== 0) pulled();
+        say('run.diff', 'diff', { connection, ...progress.counts, toPush }, { connection, ...progress.counts, toPush });
+      } else if (++batches % PLAIN_EVERY === 0) {
+        const done = progress.counters.pushed + progress.counters.failed;
+        say('run.push', 'pushed', { connection, done, total: Math.max(done, toPush), rate: rate(done, pushStarted) }, { connection, toPush, ...progress.counters });
+      }
+    },
+    finish,
+  };
+}
+
+/** Items per second since `since`, formatted for the language. */
+function rate(count: number, since: number): string {
+  return formatNumber(Math.round(count / Math.max(0.001, (Date.now() - since) / 1000)));
 }

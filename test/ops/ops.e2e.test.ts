@@ -186,7 +186,9 @@ describe('erp-sync run output', () => {
 
     const logged = await world.cli('run', '--connection', 'shop', '--log-format', 'json', '--json');
     const lines = logged.stderr.trim().split('\n').map((line) => JSON.parse(line) as { event: string; level: string });
-    expect(lines.map((l) => l.event)).toEqual(expect.arrayContaining(['run.start', 'run.diff', 'run.finish']));
+    expect(lines.map((l) => l.event)).toEqual(['run.start', 'run.pull', 'run.diff', 'run.finish']);
+    // The same lines as the plain ones, the pull's end included, with their figures as fields.
+    expect(lines[1]).toMatchObject({ message: expect.stringMatching(/^shop: 200 products pulled \(4 pages/), pages: 4, products: 200 });
     expect(lines.find((l) => l.event === 'run.finish')).toMatchObject({ level: 'error', status: 'failed', connection: 'shop' });
     expect(json<{ runs: unknown[] }>(logged).runs).toHaveLength(1);
 
