@@ -56,7 +56,6 @@ export class Stager {
   readonly #events: EventLog;
   readonly #seeMany;
   readonly #lookupMany;
-  readonly #lookup;
   readonly #upsert;
   readonly #upsertRaw;
   readonly #existing;
@@ -80,13 +79,6 @@ export class Stager {
            LEFT JOIN snapshot p ON p.connection = ? AND p.barcode = j.value
           ORDER BY j.key`,
       );
-    this.#lookup = db.prepare(
-      `SELECT s.hash AS staged, s.valid AS valid, p.hash AS acked,
-              (p.barcode IS NOT NULL AND NOT (p.active = 0 AND p.stock = 0)) AS live
-         FROM (SELECT ? AS connection, ? AS barcode) k
-         LEFT JOIN staging s ON s.connection = k.connection AND s.barcode = k.barcode
-         LEFT JOIN snapshot p ON p.connection = k.connection AND p.barcode = k.barcode`,
-    );
     this.#upsert = db.prepare(
       `INSERT INTO staging (connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, hash, valid, error_code)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -98,7 +90,11 @@ export class Stager {
     this.#upsertRaw = db.prepare(
       `INSERT INTO staging_raw (connection, barcode, raw) VALUES (?, ?, ?) ON CONFLICT (connection, barcode) DO UPDATE SET raw = excluded.raw`,
     );
-    this.#existing = db.prepare(`SELECT sku, name, valid, error_code FROM staging WHERE connection = ? AND barcode = ?`);
+    this.#existing = db.prepare(
+      `SELECT s.sku, s.name, s.valid, s.error_code, s.hash AS staged, p.hash AS acked
+         FROM staging s LEFT JOIN snapshot p ON p.connection = s.connection AND p.barcode = s.barcode
+        WHERE s.connection = ? AND s.barcode = ?`,
+    );
     this.#markDuplicate = db.prepare(
       `UPDATE staging SET valid = 0, error_code = 'BARCODE_DUPLICATE' WHERE connection = ? AND barcode = ?`,
     );
@@ -221,14 +217,15 @@ export class Stager {
    * reported, unless an earlier run already reported this duplicate.
    */
   #duplicate(barcode: string, sku: string, name: string, alreadyCounted: boolean): void {
-    const first = this.#existing.get(this.#connection, barcode) as { sku: string; name: string; valid: number; error_code: string | null };
+    const first = this.#existing.get(this.#connection, barcode) as {
+      sku: string; name: string; valid: number; error_code: string | null; staged: string; acked: string | null;
+    };
     const message = `the barcode ${barcode} appears more than once in the ERP (stock codes ${first.sku || '?'} and ${sku || '?'}); neither is pushed until it is unique`;
     if (first.error_code !== 'BARCODE_DUPLICATE') {
       if (first.valid) {
         this.invalid++;
-        const found = this.#lookup.get(this.#connection, barcode) as Lookup;
-        if (found.acked === null) this.counts.new--;
-        else if (found.acked === found.staged) this.counts.unchanged--;
+        if (first.acked === null) this.counts.new--;
+        else if (first.acked === first.staged) this.counts.unchanged--;
         else this.counts.changed--;
       }
       this.#markDuplicate.run(this.#connection, barcode);
