@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { json } from '../support/cli.js';
 import type { ConnectionListing } from '../../src/cli/commands/connections.js';
 import { ERP_KEY, MARKET_TOKEN, PASSPHRASE, createShop } from './setup.js';
@@ -55,6 +57,8 @@ describe('erp-sync connections, disconnect', () => {
 
   it('asks for --yes without a terminal, then removes the settings and secrets but keeps the history', async () => {
     shop = await syncedShop();
+    const rules = join(shop.home, 'rules', 'shop.yaml');
+    expect((await shop.cli(['rules', 'shop', 'set', shop.secretFile('rules.yaml', 'price:\n  markup: 10\n')])).code).toBe(0);
     const counts = Object.fromEntries(history.map((table) => [table, shop.count(table, 'shop')]));
     expect(counts.runs).toBe(1);
     expect(counts.events).toBeGreaterThan(0);
@@ -68,6 +72,8 @@ describe('erp-sync connections, disconnect', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('Disconnected "shop".');
     expect(result.stdout).toContain('Its sync history (1 runs) is kept; `erp-sync disconnect shop --purge` deletes it.');
+    expect(result.stdout).toContain(`Its rules stay in ${rules}, for a connection made again under this name; \`erp-sync disconnect shop --purge\` deletes them.`);
+    expect(existsSync(rules)).toBe(true);
     expect(shop.config().connections?.shop).toBeUndefined();
     expect(await shop.fileSecret('shop', 'apiKey')).toBeUndefined();
     expect(await shop.fileSecret('marketplace', 'token')).toBe(MARKET_TOKEN);
@@ -84,6 +90,8 @@ describe('erp-sync connections, disconnect', () => {
     const purge = await shop.cli(['disconnect', 'shop', '--yes', '--purge']);
     expect(purge.code, purge.stderr).toBe(0);
     for (const table of history) expect(shop.count(table, 'shop'), table).toBe(0);
+    expect(purge.stdout).toContain('Deleted its rules.');
+    expect(existsSync(rules)).toBe(false);
   });
 
   it('disconnects the marketplace: its secrets and settings go, offers waiting to be sent stay until it is back', async () => {

@@ -6,6 +6,7 @@ import { LockHeldError, acquireLock } from '../../engine/lock.js';
 import { alertWebhookField } from '../../engine/alerts.js';
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
+import { removeRules, rulesDraftPath, rulesPath } from '../../rules/store.js';
 import { envVarName } from '../../secrets/store.js';
 import type { SecretStore } from '../../secrets/store.js';
 import { systemdCredentialName } from '../../secrets/systemd.js';
@@ -45,6 +46,8 @@ const m = defineMessages({
     removed: 'Disconnected "{name}".',
     historyKept: 'Its sync history ({runs} runs) is kept; `erp-sync disconnect {name} --purge` deletes it.',
     purged: 'Deleted its sync history ({runs} runs).',
+    rulesKept: 'Its rules stay in {file}, for a connection made again under this name; `erp-sync disconnect {name} --purge` deletes them.',
+    rulesPurged: 'Deleted its rules.',
     unsetEnv: 'Its secrets were read from the environment; remove them where they are set: {vars}.',
     removeCredentials: 'Its secrets are systemd credentials, which only root can remove: delete the LoadCredentialEncrypted= lines and the files in /etc/credstore.encrypted for {names}, then restart the unit.',
     unknownDriver: 'Its driver "{driver}" is unknown, so no secrets were removed from the {store} store.',
@@ -67,6 +70,8 @@ const m = defineMessages({
     removed: '"{name}" bağlantısı kaldırıldı.',
     historyKept: 'Senkronizasyon geçmişi ({runs} çalıştırma) korundu; `erp-sync disconnect {name} --purge` siler.',
     purged: 'Senkronizasyon geçmişi ({runs} çalıştırma) silindi.',
+    rulesKept: 'Kuralları, bu adla yeniden kurulacak bir bağlantı için {file} dosyasında duruyor; `erp-sync disconnect {name} --purge` siler.',
+    rulesPurged: 'Kuralları silindi.',
     unsetEnv: 'Gizli bilgiler ortam değişkenlerinden okunuyordu; tanımlandıkları yerden kaldırın: {vars}.',
     removeCredentials: 'Gizli bilgiler systemd kimlik bilgileri olarak duruyor ve yalnızca root silebilir: {names} için LoadCredentialEncrypted= satırlarını ve /etc/credstore.encrypted içindeki dosyaları silip birimi yeniden başlatın.',
     unknownDriver: '"{driver}" sürücüsü bilinmiyor, bu yüzden {store} deposundan gizli bilgi silinmedi.',
@@ -123,6 +128,13 @@ export async function disconnectCommand(name: string, options: DisconnectOptions
         out.line(m('purged', { runs }));
       } else if (runs > 0) {
         out.line(m('historyKept', { name, runs }));
+      }
+      const rules = rulesPath(ctx.home, name);
+      if (options.purge && (existsSync(rules) || existsSync(rulesDraftPath(ctx.home, name)))) {
+        removeRules(ctx.home, name);
+        out.line(m('rulesPurged'));
+      } else if (existsSync(rules)) {
+        out.line(m('rulesKept', { file: rules, name }));
       }
       return ExitCode.ok;
     } finally {
