@@ -55,7 +55,6 @@ const m = defineMessages({
   },
 });
 
-/** A count for a message: Turkish digit grouping (1.500) in Turkish, the English text as it always was (1500). */
 /** Records per page handed to the engine while the catalog is still arriving. */
 const pageSize = 500;
 

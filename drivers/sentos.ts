@@ -37,7 +37,6 @@ const m = defineMessages({
   },
 });
 
-/** A count for a message: Turkish digit grouping (1.500) in Turkish, the English text as it always was (1500). */
 /** What the Python connector uses; no maximum is documented. */
 const defaultPageSize = 100;
 

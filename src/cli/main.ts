@@ -142,7 +142,7 @@ function program(): Command {
     .option('--pending', 'offers waiting for the marketplace\'s approval')
     .option('--run <id>', 'item events of one run', integer('--run'))
     .option('--connection <name>', 'only this connection')
-    .option('--since <when>', 'item events (or, with --failed/--pending, items) since 30m, 24h, 7d or a date (2026-11-01)')
+    .option('--since <when>', 'item events since 30m, 24h, 7d or a date (2026-11-01); with --failed/--pending, items last recorded since then')
     .option('--search <text>', 'barcode, stock code or part of the name (Turkish letters match either case)')
     .option('--code <code>', 'only this error code, e.g. PRICE_NOT_A_NUMBER or HTTP_503 (item events, or --failed)')
     .option('--limit <n>', 'at most this many rows', integer('--limit'))

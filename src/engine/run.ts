@@ -262,7 +262,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
   if (vanished > 0 && !request.allowMassVanish && vanished * 100 > counts.live * settings.massVanishPercent) {
     return {
       code: 'MASS_VANISH',
-      message: m('massVanish', { vanished, live: counts.live, percent: Math.round((vanished * 100) / counts.live), allowed: settings.massVanishPercent }),
+      message: m('massVanish', { vanished, live: counts.live, percent: Math.round((vanished * 100) / counts.live), allowed: String(settings.massVanishPercent) }),
       hint: m('massVanishHint'),
       exitCode: ExitCode.safety,
     };

@@ -94,6 +94,21 @@ describe('erp-sync connections, disconnect', () => {
     expect(existsSync(rules)).toBe(false);
   });
 
+  it('purges the rules of a connection that never ran, after it was disconnected', async () => {
+    shop = await createShop();
+    const rules = join(shop.home, 'rules', 'fresh.yaml');
+    const connect = await shop.cli(['connect', 'demo', '--name', 'fresh', '--base-url', shop.erp.url, '--secret-store', 'file', '--secret-file', `apiKey=${shop.secretFile('key', ERP_KEY)}`]);
+    expect(connect.code, connect.stderr).toBe(0);
+    expect((await shop.cli(['rules', 'fresh', 'set', shop.secretFile('rules.yaml', 'stock:\n  reserve: 2\n')])).code).toBe(0);
+    expect((await shop.cli(['disconnect', 'fresh', '--yes'])).stdout).toContain(`Its rules stay in ${rules}`);
+    const purge = await shop.cli(['disconnect', 'fresh', '--yes', '--purge']);
+    expect(purge.code, purge.stderr).toBe(0);
+    expect(purge.stdout).toContain('Deleted its rules.');
+    expect(existsSync(rules)).toBe(false);
+    // Nothing is left of it, so the name is unknown again.
+    expect((await shop.cli(['disconnect', 'fresh', '--yes', '--purge'])).code).toBe(64);
+  });
+
   it('disconnects the marketplace: its secrets and settings go, offers waiting to be sent stay until it is back', async () => {
     shop = await syncedShop();
     const hook = await shop.cli(['connect', 'marketplace', '--set', 'retries=0', '--secret-file', `alertWebhook=${shop.secretFile('hook', 'https://hooks.example/T1/B2/Hook-Secret-3')}`]);

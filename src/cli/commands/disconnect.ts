@@ -30,8 +30,9 @@ const historyTables = ['runs', 'events', 'snapshot', 'staging', 'staging_raw', '
 const m = defineMessages({
   en: {
     confirm: 'Disconnect "{name}" ({driver}) and remove its secrets from the {store} store? Its sync history ({runs} runs) is kept.',
-    confirmPurge: 'Disconnect "{name}" ({driver}), remove its secrets from the {store} store, and delete its sync history ({runs} runs)?',
-    confirmPurgeOnly: 'Delete the sync history of "{name}" ({runs} runs)?',
+    confirmPurge: 'Disconnect "{name}" ({driver}), remove its secrets from the {store} store, and delete its sync history ({runs} runs){rules}?',
+    confirmPurgeOnly: 'Delete the sync history of "{name}" ({runs} runs){rules}?',
+    andRules: ' and its rules ({file})',
     unchanged: 'Nothing changed.',
     needsYes: 'disconnect asks before removing anything, and there is no terminal to ask in',
     needsYesHint: 'Add --yes to confirm.',
@@ -54,8 +55,9 @@ const m = defineMessages({
   },
   tr: {
     confirm: '"{name}" ({driver}) bağlantısı kaldırılsın ve gizli bilgileri {store} deposundan silinsin mi? Senkronizasyon geçmişi ({runs} çalıştırma) korunur.',
-    confirmPurge: '"{name}" ({driver}) bağlantısı kaldırılsın, gizli bilgileri {store} deposundan ve senkronizasyon geçmişi ({runs} çalıştırma) silinsin mi?',
-    confirmPurgeOnly: '"{name}" senkronizasyon geçmişi ({runs} çalıştırma) silinsin mi?',
+    confirmPurge: '"{name}" ({driver}) bağlantısı kaldırılsın, gizli bilgileri {store} deposundan ve senkronizasyon geçmişi ({runs} çalıştırma){rules} silinsin mi?',
+    confirmPurgeOnly: '"{name}" senkronizasyon geçmişi ({runs} çalıştırma){rules} silinsin mi?',
+    andRules: ' ile kuralları ({file})',
     unchanged: 'Hiçbir şey değişmedi.',
     needsYes: 'bağlantıyı kaldırmadan önce onay gerekir ve soracak bir terminal yok',
     needsYesHint: 'Onaylamak için --yes ekleyin.',
@@ -92,13 +94,15 @@ export async function disconnectCommand(name: string, options: DisconnectOptions
     const connection = ctx.config.connection(name);
     const hasDb = existsSync(paths.database(ctx.home));
     const runs = hasDb ? countRuns(ctx.db(), name) : 0;
-    if (!connection && !(options.purge && runs > 0)) {
+    const rules = rulesPath(ctx.home, name);
+    const rulesLeft = existsSync(rules) || existsSync(rulesDraftPath(ctx.home, name));
+    if (!connection && !(options.purge && (runs > 0 || rulesLeft))) {
       throw unknownConnection(name, ctx.config.connections().map((c) => c.name));
     }
 
     if (!options.yes) {
       if (!canPrompt(options)) throw new UserError(m('needsYes'), { code: 'CONFIRMATION_NEEDED', exitCode: ExitCode.usage, hint: m('needsYesHint') });
-      const vars = { name, driver: connection?.driver ?? '', store: connection?.secretStore ?? '', runs };
+      const vars = { name, driver: connection?.driver ?? '', store: connection?.secretStore ?? '', runs, rules: rulesLeft ? m('andRules', { file: rules }) : '' };
       const question = !connection ? m('confirmPurgeOnly', vars) : options.purge ? m('confirmPurge', vars) : m('confirm', vars);
       if (!(await askYesNo(question, false))) {
         out.line(m('unchanged'));
@@ -129,8 +133,7 @@ export async function disconnectCommand(name: string, options: DisconnectOptions
       } else if (runs > 0) {
         out.line(m('historyKept', { name, runs }));
       }
-      const rules = rulesPath(ctx.home, name);
-      if (options.purge && (existsSync(rules) || existsSync(rulesDraftPath(ctx.home, name)))) {
+      if (options.purge && rulesLeft) {
         removeRules(ctx.home, name);
         out.line(m('rulesPurged'));
       } else if (existsSync(rules)) {
