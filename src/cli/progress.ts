@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import type { Driver } from '../driver/contract.js';
 import type { RunProgress, RunSummary } from '../engine/run.js';
 import { defineMessages, formatNumber } from '../i18n/index.js';
 import { logJson, logMode } from './log-format.js';
@@ -39,7 +40,7 @@ export interface RunReporter {
  * batch, the diff) without one, as cron and journald want; JSON lines under
  * `--log-format json`; nothing under `--quiet`.
  */
-export function createRunReporter(connection: string, driver: string, stream: NodeJS.WriteStream = process.stderr): RunReporter {
+export function createRunReporter(connection: string, driver: Pick<Driver, 'id' | 'name'>, stream: NodeJS.WriteStream = process.stderr): RunReporter {
   const mode = logMode();
   if (mode.quiet) return { onProgress: () => undefined, finish: () => undefined };
   if (mode.json) {
@@ -86,13 +87,13 @@ type Say = (event: string, key: LineKey, vars: Record<string, string | number>, 
  * and a push line every tenth batch: as plain lines for cron and journald, or
  * as JSON lines, depending on `say`.
  */
-function lineReporter(connection: string, driver: string, say: Say, finish: (summary: RunSummary) => void): RunReporter {
+function lineReporter(connection: string, driver: Pick<Driver, 'id' | 'name'>, say: Say, finish: (summary: RunSummary) => void): RunReporter {
   const started = Date.now();
   let pushStarted = 0;
   let pull = { pages: 0, products: 0 };
   let toPush = 0;
   let batches = 0;
-  say('run.start', 'start', { connection, driver }, { connection, driver });
+  say('run.start', 'start', { connection, driver: driver.name }, { connection, driver: driver.id });
   const pulled = () =>
     say('run.pull', 'pulled', { connection, products: pull.products, pages: pull.pages, rate: rate(pull.products, started) }, { connection, pages: pull.pages, products: pull.products });
   return {

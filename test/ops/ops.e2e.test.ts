@@ -170,7 +170,7 @@ describe('erp-sync run output', () => {
   it('prints a few plain lines without a terminal, nothing with --quiet, JSON lines with --log-format json', async () => {
     world.erp.catalog.change(5);
     const plain = await runCli(['run', '--connection', 'shop'], colourEnv());
-    expect(plain.stderr).toMatch(/shop: pulling products from/);
+    expect(plain.stderr).toMatch(/shop: pulling products from Sandbox ERP/);
     expect(plain.stderr).toMatch(/shop: 200 products pulled \(4 pages/);
     expect(plain.stderr).toMatch(/to push/);
     expect(plain.stdout + plain.stderr).not.toMatch(ESCAPE);

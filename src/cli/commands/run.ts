@@ -34,7 +34,7 @@ export async function runCommand(options: RunOptions): Promise<ExitCode> {
     const runs: RunSummary[] = [];
     for (const connection of selected) {
       const driver = driverOf(connection);
-      const reporter = createRunReporter(connection.name, driver.id);
+      const reporter = createRunReporter(connection.name, driver);
       const summary = await runConnection({
         db: ctx.db(),
         home: ctx.home,
