@@ -8,6 +8,7 @@ export default defineConfig({
     // expect.poll gives up after 1 s by default: too little for a browser and a CLI sharing two busy cores.
     expect: { poll: { timeout: 10_000 } },
     pool: 'forks',
+    setupFiles: ['test/support/language.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -1,5 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** Added to every window, so clock and network jitter never let the server count one request too many. */
+export const WINDOW_SLACK_MS = 10;
+
 /**
  * A sliding-window rate limiter shared by every request a run makes to one
  * service: at most `requests` in any window of `perMs` milliseconds, as the
@@ -22,8 +25,7 @@ export class RateLimiter {
       throw new RangeError(`rate limit must allow at least 1 request per positive window, got ${limit.requests}/${limit.perMs}ms`);
     }
     this.#limit = Math.floor(limit.requests);
-    // A little slack so clock and network jitter never let the server count one too many.
-    this.#windowMs = limit.perMs + 10;
+    this.#windowMs = limit.perMs + WINDOW_SLACK_MS;
   }
 
   get limit(): number {

@@ -25,9 +25,9 @@ describe('bizimhesap driver', () => {
     await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
   });
 
-  async function setup(knobs: BizimhesapKnobs, settings: Record<string, string> = {}): Promise<{ fake: BizimhesapFake; ctx: ContractContext }> {
+  async function setup(knobs: BizimhesapKnobs, settings: Record<string, string> = {}, token = bizimhesapToken): Promise<{ fake: BizimhesapFake; ctx: ContractContext }> {
     const fake = await startBizimhesapFake(knobs);
-    const ctx = contractContext(bizimhesap, fake.baseUrl, connection(settings));
+    const ctx = contractContext(bizimhesap, fake.baseUrl, connection(settings, token));
     cleanups.push(async () => {
       await ctx.close();
       await fake.close();
@@ -149,12 +149,7 @@ describe('bizimhesap driver', () => {
   });
 
   it('refuses a token that cannot be sent in a header before sending anything', async () => {
-    const fake = await startBizimhesapFake({ products: 1 });
-    const ctx = contractContext(bizimhesap, fake.baseUrl, connection({}, 'bh-token-yanlış'));
-    cleanups.push(async () => {
-      await ctx.close();
-      await fake.close();
-    });
+    const { fake, ctx } = await setup({ products: 1 }, {}, 'bh-token-yanlış');
     for (const failure of [await expectFailure(bizimhesap.testConnection(ctx)), await expectFailure(pullAll(bizimhesap, ctx))]) {
       expect(failure.exitCode).toBe(78);
       expect(failure.message).toMatch(/API token contains characters/);
@@ -163,12 +158,7 @@ describe('bizimhesap driver', () => {
   });
 
   it('says a wrong token is wrong from testConnection', async () => {
-    const fake = await startBizimhesapFake({ products: 1 });
-    const ctx = contractContext(bizimhesap, fake.baseUrl, connection({}, 'bh-token-eski'));
-    cleanups.push(async () => {
-      await ctx.close();
-      await fake.close();
-    });
+    const { fake, ctx } = await setup({ products: 1 }, {}, 'bh-token-eski');
     const failure = await expectFailure(bizimhesap.testConnection(ctx));
     expect(failure.exitCode).toBe(77);
     expect(failure.message).toMatch(/rejected the API token/);
@@ -176,15 +166,8 @@ describe('bizimhesap driver', () => {
   });
 
   describe('in Turkish', () => {
-    afterEach(() => setLanguage('en'));
-
     it('says a wrong token is wrong, and what to do, in Turkish', async () => {
-      const fake = await startBizimhesapFake({ products: 1 });
-      const ctx = contractContext(bizimhesap, fake.baseUrl, connection({}, 'bh-token-eski'));
-      cleanups.push(async () => {
-        await ctx.close();
-        await fake.close();
-      });
+      const { ctx } = await setup({ products: 1 }, {}, 'bh-token-eski');
       setLanguage('tr');
       const failure = await expectFailure(bizimhesap.testConnection(ctx));
       expect(failure.exitCode).toBe(77);

@@ -249,7 +249,6 @@ describe('csv driver', () => {
 
   describe('in Turkish', () => {
     beforeEach(() => setLanguage('tr'));
-    afterEach(() => setLanguage('en'));
 
     it('says the file does not exist, and what to do, in Turkish', async () => {
       const path = join(dir, 'yok.csv');

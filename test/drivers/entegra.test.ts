@@ -26,9 +26,9 @@ describe('entegra driver', () => {
     await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
   });
 
-  async function run(knobs: EntegraKnobs, settings: Record<string, string> = {}) {
+  async function run(knobs: EntegraKnobs, settings: Record<string, string> = {}, mistake?: ConnectionMistake) {
     const fake = await startEntegraFake(knobs);
-    const ctx = contractContext(entegra, fake.baseUrl, connect(fake), settings);
+    const ctx = contractContext(entegra, fake.baseUrl, connect(fake, mistake), settings);
     cleanups.push(async () => {
       await ctx.close();
       await fake.close();
@@ -90,33 +90,19 @@ describe('entegra driver', () => {
   });
 
   it('reports a login rejected with 400 as wrong credentials (exit 77)', async () => {
-    const fake = await startEntegraFake({ wrongLoginStatus: 400 });
-    const ctx = contractContext(entegra, fake.baseUrl, connect(fake, 'wrong-credentials'));
-    cleanups.push(async () => {
-      await ctx.close();
-      await fake.close();
-    });
+    const { ctx } = await run({ wrongLoginStatus: 400 }, {}, 'wrong-credentials');
     const failure = await expectFailure(entegra.testConnection(ctx));
     expect(failure.exitCode).toBe(77);
     expect(failure.message).toMatch(/wrong e-mail or password/);
   });
 
   it('reports rejected credentials in Turkish when the process runs in Turkish', async () => {
-    const fake = await startEntegraFake({ wrongLoginStatus: 401 });
-    const ctx = contractContext(entegra, fake.baseUrl, connect(fake, 'wrong-credentials'));
-    cleanups.push(async () => {
-      await ctx.close();
-      await fake.close();
-    });
+    const { fake, ctx } = await run({ wrongLoginStatus: 401 }, {}, 'wrong-credentials');
     setLanguage('tr');
-    try {
-      const failure = await expectFailure(entegra.testConnection(ctx));
-      expect(failure.exitCode).toBe(77);
-      expect(failure.message).toBe(`Entegra ${fake.email} e-posta adresini bu şifreyle kabul etmedi (e-posta ya da şifre yanlış)`);
-      expect(failure.hint).toMatch(/^Entegra’ya giriş yaparak bilgileri kontrol edin, ardından `erp-sync connect .+` komutunu yeniden çalıştırın\.$/);
-    } finally {
-      setLanguage('en');
-    }
+    const failure = await expectFailure(entegra.testConnection(ctx));
+    expect(failure.exitCode).toBe(77);
+    expect(failure.message).toBe(`Entegra ${fake.email} e-posta adresini bu şifreyle kabul etmedi (e-posta ya da şifre yanlış)`);
+    expect(failure.hint).toMatch(/^Entegra’ya giriş yaparak bilgileri kontrol edin, ardından `erp-sync connect .+` komutunu yeniden çalıştırın\.$/);
   });
 
   it('sends the token as "JWT <access>" and logs in with e-mail and password as JSON', async () => {

@@ -156,17 +156,13 @@ describe('parasut driver', () => {
     const wrong = context(fake, connect(fake, 'wrong-credentials'));
     const unknown = context(fake, connect(fake, 'unknown-tenant'));
     setLanguage('tr');
-    try {
-      const rejected = await expectFailure(parasut.testConnection(wrong));
-      expect(rejected.exitCode).toBe(77);
-      expect(rejected.message).toBe(`Paraşüt ${fake.username} e-posta adresini bu şifreyle kabul etmedi (e-posta ya da şifre yanlış)`);
-      expect(rejected.hint).toMatch(/^Bilgileri kontrol edin, ardından `erp-sync connect .+` komutunu yeniden çalıştırın\.$/);
-      const company = await expectFailure(parasut.testConnection(unknown));
-      expect(company.exitCode).toBe(78);
-      expect(company.message).toBe('bilinmeyen firma numarası 999999: bu hesapta Paraşüt’te bu numarayla kayıtlı bir firma yok');
-    } finally {
-      setLanguage('en');
-    }
+    const rejected = await expectFailure(parasut.testConnection(wrong));
+    expect(rejected.exitCode).toBe(77);
+    expect(rejected.message).toBe(`Paraşüt ${fake.username} e-posta adresini bu şifreyle kabul etmedi (e-posta ya da şifre yanlış)`);
+    expect(rejected.hint).toMatch(/^Bilgileri kontrol edin, ardından `erp-sync connect .+` komutunu yeniden çalıştırın\.$/);
+    const company = await expectFailure(parasut.testConnection(unknown));
+    expect(company.exitCode).toBe(78);
+    expect(company.message).toBe('bilinmeyen firma numarası 999999: bu hesapta Paraşüt’te bu numarayla kayıtlı bir firma yok');
   });
 
   it('refuses a company number that is not a number before calling Paraşüt', async () => {

@@ -179,32 +179,19 @@ describe('sentos driver', () => {
   });
 
   it('says in Turkish that Sentos rejected the API key or secret, when the process runs in Turkish', async () => {
-    const fake = await startSentosFake({ products: 1 });
-    const ctx = contractContext(sentos, fake.baseUrl, connection('wrong-credentials'));
-    cleanups.push(async () => {
-      await ctx.close();
-      await fake.close();
-    });
+    const { ctx } = await setup({ products: 1 }, {}, connection('wrong-credentials').secrets);
     setLanguage('tr');
-    try {
-      const failure = await expectFailure(sentos.testConnection(ctx));
-      expect(failure.exitCode).toBe(77);
-      expect(failure.message).toMatch(/: Sentos API anahtarını ya da API gizli anahtarını reddetti \(HTTP 401\)\.$/);
-      expect(failure.hint).toBe('API anahtarını ve API gizli anahtarını Sentos panelinden tekrar kopyalayıp yeniden bağlanın.');
-    } finally {
-      setLanguage('en');
-    }
+    const failure = await expectFailure(sentos.testConnection(ctx));
+    expect(failure.exitCode).toBe(77);
+    expect(failure.message).toMatch(/: Sentos API anahtarını ya da API gizli anahtarını reddetti \(HTTP 401\)\.$/);
+    expect(failure.hint).toBe('API anahtarını ve API gizli anahtarını Sentos panelinden tekrar kopyalayıp yeniden bağlanın.');
   });
 
   it('says in Turkish that the chosen warehouse holds no product', async () => {
     const { ctx } = await setup({ products: 9, warehouseShape: 'object' }, { warehouse: 'Ankara Depo' });
     setLanguage('tr');
-    try {
-      const failure = await expectFailure(pullAll(sentos, ctx));
-      expect(failure.message).toMatch(/^"Ankara Depo" deposunda stoku olan ürün yok \(\d+ stok satırı okundu\)$/);
-      expect(failure.hint).toMatch(/^warehouse ayarına bir Sentos deposunun/);
-    } finally {
-      setLanguage('en');
-    }
+    const failure = await expectFailure(pullAll(sentos, ctx));
+    expect(failure.message).toMatch(/^"Ankara Depo" deposunda stoku olan ürün yok \(\d+ stok satırı okundu\)$/);
+    expect(failure.hint).toMatch(/^warehouse ayarına bir Sentos deposunun/);
   });
 });

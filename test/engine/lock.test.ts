@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runTsChild } from '../support/cli.js';
 
 const child = fileURLToPath(new URL('./lock-child.ts', import.meta.url));
 
@@ -15,11 +15,7 @@ describe('the run lock', () => {
       const processes = 4;
       const rounds = 50;
       // Every round reads and rewrites the counter under the lock: two holders at once lose increments.
-      const codes = await Promise.all(
-        Array.from({ length: processes }, () => new Promise<number>((resolve) => {
-          execFile(process.execPath, ['--import', 'tsx', child, dir, String(rounds)], (error) => resolve(error ? Number(error.code ?? 1) : 0));
-        })),
-      );
+      const codes = await Promise.all(Array.from({ length: processes }, () => runTsChild(child, [dir, String(rounds)])));
       expect(codes).toEqual(Array(processes).fill(0));
       expect(Number(readFileSync(join(dir, 'counter'), 'utf8'))).toBe(processes * rounds);
       expect(readdirSync(dir)).toEqual(['counter']);

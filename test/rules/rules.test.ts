@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { demo } from '../../drivers/demo.js';
 import type { Driver, ProductCandidate } from '../../src/driver/contract.js';
 import { validateCandidate } from '../../src/engine/validate.js';
@@ -36,15 +36,17 @@ function problem(rules: unknown, candidate: Partial<ProductCandidate> = {}) {
   return result.issue;
 }
 
-function problemsOf(rules: unknown): readonly string[] {
+function rulesErrorOf(rules: unknown, source = 'test'): RulesError {
   try {
-    parseRules(rules, 'test');
+    parseRules(rules, source);
   } catch (error) {
-    if (error instanceof RulesError) return error.problems;
+    if (error instanceof RulesError) return error;
     throw error;
   }
   throw new Error('the rules were accepted');
 }
+
+const problemsOf = (rules: unknown): readonly string[] => rulesErrorOf(rules).problems;
 
 describe('price rules', () => {
   it('marks up 99.90 by 18% and rounds to .90 the same way everywhere', () => {
@@ -279,18 +281,10 @@ describe('validating rules', () => {
 });
 
 describe('validating rules in Turkish', () => {
-  afterEach(() => setLanguage('en'));
-
   it('names every problem in Turkish, keeping the rule paths and the values a person types', () => {
     setLanguage('tr');
-    let error: unknown;
-    try {
-      parseRules({ price: { markup: -100, round: '0.95', prices: 1 }, colour: 'red' }, 'kurallar.yaml');
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(RulesError);
-    const rulesError = error as RulesError;
+    const rulesError = rulesErrorOf({ price: { markup: -100, round: '0.95', prices: 1 }, colour: 'red' }, 'kurallar.yaml');
+    expect(rulesError).toBeInstanceOf(RulesError);
     expect(rulesError.problems).toEqual([
       'colour: bilinmeyen kural; geçerli kurallar: mapping, price, stock, scope',
       'price.prices: bilinmeyen kural; price altında şunlar olabilir: vat, markup, margin, add, round, roundMode, min, max, overrides',

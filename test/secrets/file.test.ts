@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setLanguage } from '../../src/i18n/index.js';
+import { runTsChild } from '../support/cli.js';
 import { FileSecretStore } from '../../src/secrets/file.js';
 import { openSecretStore } from '../../src/secrets/index.js';
 import { redact } from '../../src/secrets/redact.js';
@@ -69,11 +69,7 @@ describe.concurrent('FileSecretStore', () => {
     // Each process reads, derives the key (~0.4 s) and writes back: without a lock across processes, all but one write would be lost.
     const at = String(Date.now() + 2000);
     const names = ['p1', 'p2', 'p3', 'p4'];
-    const codes = await Promise.all(
-      names.map((name) => new Promise<number | null>((resolve) => {
-        execFile(process.execPath, ['--import', 'tsx', writer, home, name, `Token-${name}`, at], (error) => resolve(error ? (error.code as number) ?? 1 : 0));
-      })),
-    );
+    const codes = await Promise.all(names.map((name) => runTsChild(writer, [home, name, `Token-${name}`, at])));
     expect(codes).toEqual([0, 0, 0, 0]);
     const store = withPassphrase(home, 'pw-processes');
     expect(await Promise.all(['first', ...names].map((name) => store.get(name, 'token')))).toEqual(['Token-0', ...names.map((name) => `Token-${name}`)]);
@@ -182,7 +178,6 @@ describe.concurrent('FileSecretStore', () => {
  */
 describe('FileSecretStore in Turkish', () => {
   beforeEach(() => setLanguage('tr'));
-  afterEach(() => setLanguage('en'));
 
   it('says in Turkish that the passphrase does not open the file, and what to do', async () => {
     const home = await newHome();

@@ -50,24 +50,20 @@ describe('SystemdSecretStore', () => {
 
   it('says in Turkish that it is unavailable or read-only, with the commands and directives untranslated', async () => {
     setLanguage('tr');
-    try {
-      await expect(open({}).get('shop', 'password')).rejects.toMatchObject({
-        code: 'SECRETS_SYSTEMD_UNAVAILABLE',
-        message:
-          'systemd gizli bilgi deposu kullanılamıyor: CREDENTIALS_DIRECTORY tanımlı değil, yani erp-sync LoadCredential= veya LoadCredentialEncrypted= içeren bir systemd servisinde çalışmıyor',
-        hint: "erp-sync'i kendi systemd biriminden çalıştırın ya da --secret-store keychain|file|env kullanın.",
-      });
-      await expect(open({ CREDENTIALS_DIRECTORY: credentials }).set('shop', 'token', 'x')).rejects.toMatchObject({
-        code: 'SECRETS_SYSTEMD_READ_ONLY',
-        message: 'systemd gizli bilgi deposu salt okunurdur: shop bağlantısının token alanını erp-sync.shop.token kimlik bilgisi olarak ekleyin',
-        hint:
-          'Root olarak şunu çalıştırın: `mkdir -p -m 700 /etc/credstore.encrypted && systemd-ask-password -n "erp-sync.shop.token:" | systemd-creds encrypt --name=erp-sync.shop.token - /etc/credstore.encrypted/erp-sync.shop.token`; ' +
-          'ardından birimin [Service] bölümüne `LoadCredentialEncrypted=erp-sync.shop.token:/etc/credstore.encrypted/erp-sync.shop.token` satırını ekleyin ve birimi yeniden başlatın.',
-      });
-      expect(await open({ CREDENTIALS_DIRECTORY: join(credentials, 'missing') }).unavailableReason()).toMatch(/^CREDENTIALS_DIRECTORY \(.*missing\) kullanılamıyor: .*ENOENT.*systemd biriminden başlatın\.$/);
-    } finally {
-      setLanguage('en');
-    }
+    await expect(open({}).get('shop', 'password')).rejects.toMatchObject({
+      code: 'SECRETS_SYSTEMD_UNAVAILABLE',
+      message:
+        'systemd gizli bilgi deposu kullanılamıyor: CREDENTIALS_DIRECTORY tanımlı değil, yani erp-sync LoadCredential= veya LoadCredentialEncrypted= içeren bir systemd servisinde çalışmıyor',
+      hint: "erp-sync'i kendi systemd biriminden çalıştırın ya da --secret-store keychain|file|env kullanın.",
+    });
+    await expect(open({ CREDENTIALS_DIRECTORY: credentials }).set('shop', 'token', 'x')).rejects.toMatchObject({
+      code: 'SECRETS_SYSTEMD_READ_ONLY',
+      message: 'systemd gizli bilgi deposu salt okunurdur: shop bağlantısının token alanını erp-sync.shop.token kimlik bilgisi olarak ekleyin',
+      hint:
+        'Root olarak şunu çalıştırın: `mkdir -p -m 700 /etc/credstore.encrypted && systemd-ask-password -n "erp-sync.shop.token:" | systemd-creds encrypt --name=erp-sync.shop.token - /etc/credstore.encrypted/erp-sync.shop.token`; ' +
+        'ardından birimin [Service] bölümüne `LoadCredentialEncrypted=erp-sync.shop.token:/etc/credstore.encrypted/erp-sync.shop.token` satırını ekleyin ve birimi yeniden başlatın.',
+    });
+    expect(await open({ CREDENTIALS_DIRECTORY: join(credentials, 'missing') }).unavailableReason()).toMatch(/^CREDENTIALS_DIRECTORY \(.*missing\) kullanılamıyor: .*ENOENT.*systemd biriminden başlatın\.$/);
   });
 
   it('refuses names that would not map to one credential', async () => {
@@ -88,15 +84,11 @@ describe('openSecretStore', () => {
 
   it('describes the kinds and refuses an unknown one in Turkish', () => {
     setLanguage('tr');
-    try {
-      expect(listSecretStoreKinds().find(({ kind }) => kind === 'file')?.description).toBe(
-        'erp-sync klasöründe, ERP_SYNC_PASSPHRASE veya ERP_SYNC_KEY_FILE ile açılan şifreli bir dosya',
-      );
-      expect(() => openSecretStore('vault' as never, { home: '/tmp' })).toThrow(
-        expect.objectContaining({ message: 'desteklenmeyen gizli bilgi deposu: "vault"', hint: 'Şunlardan birini kullanın: keychain, file, systemd, env.' }),
-      );
-    } finally {
-      setLanguage('en');
-    }
+    expect(listSecretStoreKinds().find(({ kind }) => kind === 'file')?.description).toBe(
+      'erp-sync klasöründe, ERP_SYNC_PASSPHRASE veya ERP_SYNC_KEY_FILE ile açılan şifreli bir dosya',
+    );
+    expect(() => openSecretStore('vault' as never, { home: '/tmp' })).toThrow(
+      expect.objectContaining({ message: 'desteklenmeyen gizli bilgi deposu: "vault"', hint: 'Şunlardan birini kullanın: keychain, file, systemd, env.' }),
+    );
   });
 });

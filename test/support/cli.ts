@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -9,6 +9,13 @@ export interface CliResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+
+/** Runs a TypeScript script (through tsx) as its own process; resolves to its exit code, 1 when it could not start. */
+export function runTsChild(script: string, args: readonly string[]): Promise<number> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', script, ...args], (error) => resolve(error ? (typeof error.code === 'number' ? error.code : 1) : 0));
+  });
 }
 
 /** Runs the built CLI as its own process, exactly as cron or a person would. */

@@ -50,6 +50,7 @@ import { createDriverContext } from '../../src/driver/context.js';
 import type { Driver, DriverContext, ProductCandidate } from '../../src/driver/contract.js';
 import { describeRunFailure } from '../../src/engine/failure.js';
 import type { Failure } from '../../src/engine/failure.js';
+import { WINDOW_SLACK_MS } from '../../src/http/limiter.js';
 import type { FakeErp, FakeKnobs, RecordedRequest } from '../fakes/common.js';
 
 export type ConnectionMistake = 'wrong-credentials' | 'unknown-tenant';
@@ -294,7 +295,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
       // a loaded machine gets half a window in all; a limiter that waited a window too many would take longer.
       const fewestWindows = Math.ceil(requests.length / limit) - 1;
       const span = requests[requests.length - 1]!.at - requests[0]!.at;
-      expect(span).toBeLessThanOrEqual(fewestWindows * (windowMs + 10) + windowMs / 2);
+      expect(span).toBeLessThanOrEqual(fewestWindows * (windowMs + WINDOW_SLACK_MS) + windowMs / 2);
     });
 
     describe('rides out transient failures', () => {
@@ -310,7 +311,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
         ['a truncated page once', [{ from: 2, times: 1, kind: 'truncate' }]],
       ];
       it.each(transient)('%s', async (_label, faults) => {
-        const { fake, ctx } = await setup({ products: options.multiPageCatalog, faults }, undefined, { timeoutMs: '1000' });
+        const { fake, ctx } = await setup({ products: options.multiPageCatalog, faults });
         const result = await pullAll(driver, ctx);
         expect(barcodeMultiset(result.candidates.map((c) => c.barcode))).toEqual(barcodeMultiset(fake.expectedBarcodes));
         expect(fake.requests.some((r) => r.fault !== undefined)).toBe(true);

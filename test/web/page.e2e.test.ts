@@ -262,7 +262,7 @@ describe.runIf(requireTool('chromium', hasChromium, CHROMIUM_INSTALL))('the web 
     expect(second).toHaveLength(50);
     expect(await next.isDisabled()).toBe(true);
     mkdirSync(ARTIFACTS, { recursive: true });
-    await page.locator('#items-count').scrollIntoViewIfNeeded();
+    await count.scrollIntoViewIfNeeded();
     await page.screenshot({ path: new URL('web-items-second-page-en.png', ARTIFACTS).pathname });
     const expected = Array.from({ length: INVALID }, (_, i) => world.erp.catalog.item(i)!.barcode);
     expect([...first, ...second].sort()).toEqual(expected.sort());
