@@ -8,7 +8,7 @@ import { DriverError } from '../src/driver/contract.js';
 import type { Driver, FieldSpec, MapContext, ProductCandidate } from '../src/driver/contract.js';
 import { toPlainDecimal } from '../src/driver/decimal.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { booleanSetting, priceIncludesVatField, vatRateField } from '../src/driver/settings.js';
+import { booleanSetting, priceIncludesVatField, vatRateField, vatRateSetting } from '../src/driver/settings.js';
 
 const m = defineMessages({
   en: {
@@ -18,8 +18,6 @@ const m = defineMessages({
     changedWhileReadHint: 'The next run reads it again; if the ERP exports on a schedule, run erp-sync at another time.',
     noPath: 'no file is set for this connection',
     noPathHint: 'Set it with --set path=/path/to/products.csv.',
-    vatRateNotNumber: 'the vatRate setting "{value}" is not a number',
-    vatRateHint: 'Set it to the VAT percentage, e.g. --set vatRate=20.',
     isFolder: '{path} is a folder, not a file',
     isFolderHint: 'Set path to the exported .csv or .xlsx file.',
     missing: 'the file {path} does not exist',
@@ -47,8 +45,6 @@ const m = defineMessages({
     changedWhileReadHint: 'Bir sonraki çalışmada dosya yeniden okunur; ERP dışa aktarımı belirli saatlerde yapıyorsa erp-sync’i başka bir saatte çalıştırın.',
     noPath: 'bu bağlantı için dosya belirtilmemiş',
     noPathHint: 'Dosyayı --set path=/path/to/products.csv ile belirtin.',
-    vatRateNotNumber: 'vatRate ayarındaki "{value}" değeri bir sayı değil',
-    vatRateHint: 'KDV oranını yüzde olarak girin, ör. --set vatRate=20.',
     isFolder: '{path} bir dosya değil, klasör',
     isFolderHint: 'path ayarında dışa aktarılan .csv ya da .xlsx dosyasını belirtin.',
     missing: '{path} dosyası bulunamadı',
@@ -230,10 +226,6 @@ interface CsvSettings {
 function readSettings(settings: MapContext['settings']): CsvSettings {
   const path = settings.path?.trim();
   if (!path) throw new DriverError('CONFIGURATION', m('noPath'), { hint: m('noPathHint') });
-  const vatRate = settings.vatRate?.trim() || '20';
-  if (toPlainDecimal(vatRate) === undefined) {
-    throw new DriverError('CONFIGURATION', m('vatRateNotNumber', { value: vatRate }), { hint: m('vatRateHint') });
-  }
   const columns: Partial<Record<Field, string>> = {};
   for (const field of fields) {
     const value = settings[columnSettings[field].name]?.trim();
@@ -242,7 +234,7 @@ function readSettings(settings: MapContext['settings']): CsvSettings {
   return {
     path,
     columns,
-    vatRate,
+    vatRate: vatRateSetting(settings),
     priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', true),
     currency: settings.currency?.trim() || 'TRY',
   };

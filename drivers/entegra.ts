@@ -6,7 +6,7 @@ import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
 import { HttpError } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { asObject, booleanSetting, priceIncludesVatField } from '../src/driver/settings.js';
+import { asObject, booleanSetting, priceIncludesVatField, trimmedText } from '../src/driver/settings.js';
 
 /**
  * Entegra (entegrabilisim apiv2). No official document is public; this
@@ -95,31 +95,31 @@ export const entegra = {
     const product = asObject(record);
     const price = chosenPrice(ctx);
     const base: ProductCandidate = {
-      name: text(product.name),
-      currency: text(product.currencyType),
+      name: trimmedText(product.name),
+      currency: trimmedText(product.currencyType),
       vatRate: decimal(product.kdv_id),
       priceIncludesVat: booleanSetting(ctx.settings, 'priceIncludesVat', false),
-      active: text(product.status) === '1',
-      brand: text(product.brand),
-      category: text(product.group),
+      active: trimmedText(product.status) === '1',
+      brand: trimmedText(product.brand),
+      category: trimmedText(product.group),
     };
     const variants = Array.isArray(product.variatios) ? product.variatios.map(asObject) : [];
     // A product with variants is the model, not something a buyer can pick:
     // each variant is the offer, with its own barcode and stock. The parent is
     // an offer only when it has no variants.
     if (variants.length === 0) {
-      return [{ ...base, barcode: text(product.barcode), sku: text(product.productCode), price: decimal(product[price]), stock: decimal(product.quantity) }];
+      return [{ ...base, barcode: trimmedText(product.barcode), sku: trimmedText(product.productCode), price: decimal(product[price]), stock: decimal(product.quantity) }];
     }
     return variants.map((variant) => {
-      const spec = Array.isArray(variant.variationSpec) ? variant.variationSpec.map(asObject).map((s) => text(s.value)).filter(Boolean) : [];
+      const spec = Array.isArray(variant.variationSpec) ? variant.variationSpec.map(asObject).map((s) => trimmedText(s.value)).filter(Boolean) : [];
       // UNCERTAIN: a variant's own `price`, where Entegra sends one, is taken as
       // that variant's sale price; an empty one means "same as the product".
-      const own = text(variant.price);
+      const own = trimmedText(variant.price);
       return {
         ...base,
         name: spec.length > 0 && base.name ? `${base.name} (${spec.join(', ')})` : base.name,
-        barcode: text(variant.barcode),
-        sku: text(variant.productCode) || text(product.productCode),
+        barcode: trimmedText(variant.barcode),
+        sku: trimmedText(variant.productCode) || trimmedText(product.productCode),
         price: own ? decimal(own) : decimal(product[price]),
         stock: decimal(variant.quantity),
       };
@@ -203,14 +203,9 @@ async function fetchProductPage(ctx: DriverContext, token: string, page: number)
 }
 
 /** Entegra sends strings; anything else is passed on as text for the validator to judge. */
-function text(value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  return typeof value === 'string' ? value.trim() : String(value);
-}
-
 /** Plain notation where the value reads as a number; otherwise as sent, so the validator reports it. */
 function decimal(value: unknown): string | null {
-  const raw = text(value);
+  const raw = trimmedText(value);
   if (raw === null || raw === '') return null;
   return toPlainDecimal(raw) ?? raw;
 }

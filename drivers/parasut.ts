@@ -6,7 +6,7 @@ import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
 import { HttpError } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { asObject, booleanSetting, pageSizeField, priceIncludesVatField } from '../src/driver/settings.js';
+import { asObject, booleanSetting, pageSizeField, priceIncludesVatField, trimmedText } from '../src/driver/settings.js';
 
 /**
  * Paraşüt API v4 (erp-apis.md §1): OAuth2 password grant, JSON:API product
@@ -130,11 +130,11 @@ export const parasut = {
     const a = asObject(resource.attributes);
     const includesVat = booleanSetting(ctx.settings, 'priceIncludesVat', null);
     const candidate: ProductCandidate = {
-      barcode: text(a.barcode),
-      sku: text(a.code),
-      name: text(a.name),
+      barcode: trimmedText(a.barcode),
+      sku: trimmedText(a.code),
+      name: trimmedText(a.name),
       price: decimal(a.list_price),
-      currency: text(a.currency),
+      currency: trimmedText(a.currency),
       vatRate: decimal(a.vat_rate),
       priceIncludesVat: includesVat,
       stock: decimal(a.stock_count),
@@ -275,13 +275,8 @@ function count(value: unknown): number | undefined {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
-function text(value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  return typeof value === 'string' ? value.trim() : String(value);
-}
-
 /** Paraşüt sends decimals as JSON numbers or strings ("100.0"); both become plain notation. */
 function decimal(value: unknown): string | null {
   if (value === undefined || value === null || value === '') return null;
-  return toPlainDecimal(value, 'plain') ?? text(value);
+  return toPlainDecimal(value, 'plain') ?? trimmedText(value);
 }

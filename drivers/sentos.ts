@@ -6,12 +6,10 @@ import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { HttpError } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { booleanSetting, identifier, isObject, pageSizeField, priceIncludesVatField, scalarText, vatRateField } from '../src/driver/settings.js';
+import { booleanSetting, identifier, isObject, pageSizeField, priceIncludesVatField, scalarText, vatRateField, vatRateSetting } from '../src/driver/settings.js';
 
 const m = defineMessages({
   en: {
-    vatRateNotNumber: 'the vatRate setting "{value}" is not a number',
-    vatRateHint: 'Set it to the VAT percentage, e.g. --set vatRate=20.',
     badPageSize: 'the pageSize setting "{value}" is not a positive whole number',
     rejected: '{service}: Sentos rejected the API key or API secret (HTTP 401).',
     rejectedHint: 'Copy the API key and API secret again from the Sentos panel and reconnect.',
@@ -23,8 +21,6 @@ const m = defineMessages({
     noWarehouseStockHint: 'Set warehouse to the id or name of a Sentos warehouse, or remove it to sum all warehouses.',
   },
   tr: {
-    vatRateNotNumber: 'vatRate ayarındaki "{value}" değeri bir sayı değil',
-    vatRateHint: 'KDV oranını yüzde olarak girin, ör. --set vatRate=20.',
     badPageSize: 'pageSize ayarındaki "{value}" değeri pozitif bir tam sayı değil',
     rejected: '{service}: Sentos API anahtarını ya da API gizli anahtarını reddetti (HTTP 401).',
     rejectedHint: 'API anahtarını ve API gizli anahtarını Sentos panelinden tekrar kopyalayıp yeniden bağlanın.',
@@ -149,10 +145,7 @@ interface SentosSettings {
 }
 
 function readSettings(settings: MapContext['settings']): SentosSettings {
-  const vatRate = (settings.vatRate ?? '').trim() || '20';
-  if (toPlainDecimal(vatRate) === undefined) {
-    throw new DriverError('CONFIGURATION', m('vatRateNotNumber', { value: vatRate }), { hint: m('vatRateHint') });
-  }
+  const vatRate = vatRateSetting(settings);
   const pageSize = Number((settings.pageSize ?? '').trim() || defaultPageSize);
   if (!Number.isInteger(pageSize) || pageSize < 1) {
     throw new DriverError('CONFIGURATION', m('badPageSize', { value: String(settings.pageSize) }));

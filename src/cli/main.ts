@@ -4,6 +4,7 @@ import { ExitCode, isUserError } from '../errors/index.js';
 import type { ExitCode as ExitCodeType } from '../errors/index.js';
 import { setLanguage, t } from '../i18n/index.js';
 import { redact } from '../secrets/redact.js';
+import { secretStoreKinds } from '../secrets/store.js';
 import { configureLogging, logJson } from './log-format.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -89,7 +90,7 @@ function program(): Command {
     .option('--port <n>', 'port to listen on', integer('--port'), 7420)
     .option('--host <address>', 'address to listen on; anything but loopback asks for an access token', '127.0.0.1')
     .option('--open', 'open the page in a browser')
-    .addOption(new Option('--secret-store <store>', 'where the access token is kept (default: the marketplace\'s store)').choices(['keychain', 'file', 'systemd', 'env']))
+    .addOption(new Option('--secret-store <store>', 'where the access token is kept (default: the marketplace\'s store)').choices(secretStoreKinds))
     .action(async (options) => exit(await (await import('./commands/serve.js')).serveCommand(options)));
 
   cli

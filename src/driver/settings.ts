@@ -1,10 +1,19 @@
 import { DriverError } from './contract.js';
 import type { FieldHelp, FieldSpec, MapContext } from './contract.js';
+import { toPlainDecimal } from './decimal.js';
 import { defineMessages } from '../i18n/index.js';
 
 const m = defineMessages({
-  en: { notBoolean: 'the {name} setting "{value}" is neither true nor false' },
-  tr: { notBoolean: '{name} ayarındaki "{value}" değeri ne true ne de false' },
+  en: {
+    notBoolean: 'the {name} setting "{value}" is neither true nor false',
+    vatRateNotNumber: 'the vatRate setting "{value}" is not a number',
+    vatRateHint: 'Set it to the VAT percentage, e.g. --set vatRate=20.',
+  },
+  tr: {
+    notBoolean: '{name} ayarındaki "{value}" değeri ne true ne de false',
+    vatRateNotNumber: 'vatRate ayarındaki "{value}" değeri bir sayı değil',
+    vatRateHint: 'KDV oranını yüzde olarak girin, ör. --set vatRate=20.',
+  },
 });
 
 /**
@@ -28,6 +37,15 @@ export function priceIncludesVatField(options: { default?: 'true' | 'false'; hel
 /** The KDV rate to apply where the ERP has none on its products. */
 export function vatRateField(help: FieldHelp): FieldSpec {
   return { name: 'vatRate', label: 'VAT rate (%)', labelTr: 'KDV oranı (%)', secret: false, required: false, kind: 'integer', default: '20', help };
+}
+
+/** The vatRate setting ({@link vatRateField}), checked: 20 when unset. */
+export function vatRateSetting(settings: MapContext['settings']): string {
+  const vatRate = settings.vatRate?.trim() || '20';
+  if (toPlainDecimal(vatRate) === undefined) {
+    throw new DriverError('CONFIGURATION', m('vatRateNotNumber', { value: vatRate }), { hint: m('vatRateHint') });
+  }
+  return vatRate;
 }
 
 /** How many products a page the driver asks the ERP for. */
@@ -68,6 +86,12 @@ export function identifier(value: unknown): string | number | null {
 }
 
 /** A string, or a number as text; anything else is absent. */
+/** A record's field as text, strings trimmed; null when it is absent. */
+export function trimmedText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? value.trim() : String(value);
+}
+
 export function scalarText(value: unknown): string | null {
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return String(value);

@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
 import { MARKETPLACE } from '../config/config.js';
 import type { FieldSpec } from '../driver/contract.js';
-import { ExitCode } from '../errors/index.js';
+import { ExitCode, errorMessage } from '../errors/index.js';
 import { HttpClient } from '../http/client.js';
 import { defineMessages } from '../i18n/index.js';
 import { redact, registerSecret } from '../secrets/redact.js';
@@ -65,6 +65,7 @@ const LEASE_MS = 60_000;
 
 const m = defineMessages({
   en: {
+    webhookUnreadable: 'the alert webhook could not be read from the secret store: {reason}',
     failing: '{count} runs in a row failed; the last one: {error}',
     credentials: 'the credentials were rejected: {error}',
     guarded: 'a safety guard stopped the sync: {error}',
@@ -74,6 +75,7 @@ const m = defineMessages({
     closedText: 'erp-sync: connection "{connection}" recovered at {at}; the problem had lasted since {since} ({kind}).',
   },
   tr: {
+    webhookUnreadable: 'uyarı webhook adresi gizli bilgi deposundan okunamadı: {reason}',
     failing: 'art arda {count} çalışma başarısız oldu; sonuncusu: {error}',
     credentials: 'kimlik bilgileri reddedildi: {error}',
     guarded: 'bir güvenlik sınırı eşitlemeyi durdurdu: {error}',
@@ -103,18 +105,24 @@ export const alertWebhookField: FieldSpec = {
   },
 };
 
+/** The webhook of connections without their own: the marketplace's, else ERP_SYNC_ALERT_WEBHOOK. Read once, when first needed. */
+function fallbackWebhook(marketplace: MarketplaceConfig | undefined, secretStore: (kind: SecretStoreKind) => SecretStore): () => Promise<string | undefined> {
+  let webhook: Promise<string | undefined> | undefined;
+  const read = async () =>
+    (marketplace ? await secretStore(marketplace.secretStore).get(MARKETPLACE, alertWebhookField.name) : undefined) ??
+    (process.env.ERP_SYNC_ALERT_WEBHOOK || undefined);
+  return () => (webhook ??= read());
+}
+
 export function alertSettings(
   connection: ConnectionConfig,
   marketplace: MarketplaceConfig | undefined,
   secretStore: (kind: SecretStoreKind) => SecretStore,
-  env: NodeJS.ProcessEnv = process.env,
+  fallback = fallbackWebhook(marketplace, secretStore),
 ): AlertSettings {
   let webhook: Promise<string | undefined> | undefined;
   const read = async () => {
-    const value =
-      (await secretStore(connection.secretStore).get(connection.name, alertWebhookField.name)) ??
-      (marketplace ? await secretStore(marketplace.secretStore).get(MARKETPLACE, alertWebhookField.name) : undefined) ??
-      (env.ERP_SYNC_ALERT_WEBHOOK || undefined);
+    const value = (await secretStore(connection.secretStore).get(connection.name, alertWebhookField.name)) ?? (await fallback());
     registerSecret(value);
     return value;
   };
@@ -161,7 +169,8 @@ export function checkFreshness(
   marketplace: MarketplaceConfig | undefined,
   secretStore: (kind: SecretStoreKind) => SecretStore,
 ): Promise<void> {
-  const targets = connections.map((c) => ({ name: c.name, createdAt: c.createdAt, settings: alertSettings(c, marketplace, secretStore) }));
+  const fallback = fallbackWebhook(marketplace, secretStore);
+  const targets = connections.map((c) => ({ name: c.name, createdAt: c.createdAt, settings: alertSettings(c, marketplace, secretStore, fallback) }));
   for (const connection of targets) {
     const { freshnessMinutes } = connection.settings;
     if (!(freshnessMinutes > 0) || openAlert(db, connection.name)) continue;
@@ -294,7 +303,7 @@ function deliverPending(db: Db, targets: readonly { name: string; settings: Aler
         webhook = await target.settings.webhook();
       } catch (error) {
         // Shown by `status` beside the alert; the next command that can read the store sends it.
-        const reason = `the alert webhook could not be read from the secret store: ${error instanceof Error ? error.message : String(error)}`;
+        const reason = m('webhookUnreadable', { reason: errorMessage(error) });
         const note = db.prepare(`UPDATE alerts SET notify_error = ? WHERE id = ?`);
         for (const row of due) note.run(reason, row.id);
         continue;
@@ -321,7 +330,7 @@ async function deliver(db: Db, row: AlertRow, webhook: string): Promise<void> {
   try {
     await postJson(webhook, payloadFor(toAlert(row), event));
   } catch (cause) {
-    error = redact(cause instanceof Error ? cause.message : String(cause));
+    error = redact(errorMessage(cause));
   }
   const column = event === 'alert.opened' ? 'notified_open_at' : 'notified_close_at';
   db.prepare(`UPDATE alerts SET ${column} = coalesce(?, ${column}), notify_error = ?, notify_attempts = notify_attempts + 1, notify_lease_until = NULL WHERE id = ?`)

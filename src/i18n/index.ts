@@ -48,14 +48,14 @@ export function defineMessages<K extends string>(catalog: { en: Record<K, string
     });
 }
 
-/** Made once per language: building an Intl.NumberFormat costs far more than using one, and progress lines format every page. */
-const numberFormats: Record<Lang, Intl.NumberFormat> = {
-  en: new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 }),
-  tr: new Intl.NumberFormat('tr-TR', { maximumFractionDigits: 1 }),
-};
+/**
+ * Made once per language, on first use: building an Intl.NumberFormat costs
+ * far more than using one, and progress lines format every page.
+ */
+const numberFormats: Partial<Record<Lang, Intl.NumberFormat>> = {};
 
 export function formatNumber(value: number, lang: Lang = current): string {
-  return numberFormats[lang].format(value);
+  return (numberFormats[lang] ??= new Intl.NumberFormat(lang === 'tr' ? 'tr-TR' : 'en-US', { maximumFractionDigits: 1 })).format(value);
 }
 
 /** Seconds with one decimal: "1.4 s" / "1,4 sn". */

@@ -4,7 +4,6 @@ import { toPlainDecimal } from '../driver/decimal.js';
 import { ExitCode, UserError } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
 import { parsePath } from './path.js';
-import type { PathProblem } from './path.js';
 import { mappedFields, scopeFields } from './types.js';
 import type { FieldMapping, Mapping, Path, PriceRules, RoundMode, Rounding, Rules, ScopeField, ScopeRules, StockRules, Transform } from './types.js';
 
@@ -41,8 +40,8 @@ const m = defineMessages({
     unknownRootRule: '{where}: unknown rule; the rules are {allowed}',
     notList: '{where}: {value} is not a list',
     notPath: '{where}: {value} is not a path',
-    emptyPath: '{where}: the path is empty',
-    malformedPath: '{where}: "{path}" is not a path like price5, attributes.list_price or variants[].price',
+    empty: '{where}: the path is empty',
+    malformed: '{where}: "{path}" is not a path like price5, attributes.list_price or variants[].price',
     manyVariants: '{where}: "{path}" has more than one [] (a candidate has one variant)',
     notSingle: '{where}: {value} must be a single value',
     notNumber: '{where}: {value} is not a number',
@@ -79,8 +78,8 @@ const m = defineMessages({
     unknownRootRule: '{where}: bilinmeyen kural; geçerli kurallar: {allowed}',
     notList: '{where}: {value} bir liste değil',
     notPath: '{where}: {value} bir yol değil',
-    emptyPath: '{where}: yol boş',
-    malformedPath: '{where}: "{path}" geçerli bir yol değil; price5, attributes.list_price ya da variants[].price gibi yazın',
+    empty: '{where}: yol boş',
+    malformed: '{where}: "{path}" geçerli bir yol değil; price5, attributes.list_price ya da variants[].price gibi yazın',
     manyVariants: '{where}: "{path}" içinde birden fazla [] var (bir aday tek bir varyanttır)',
     notSingle: '{where}: {value} olamaz; tek bir değer olmalı',
     notNumber: '{where}: {value} bir sayı değil',
@@ -309,14 +308,12 @@ function paths(value: unknown, where: string, problems: string[]): Path[] {
     }
     const path = parsePath(text);
     if (typeof path === 'string') {
-      problems.push(m(pathProblems[path], { where: at, path: text.trim() }));
+      problems.push(m(path, { where: at, path: text.trim() }));
       return [];
     }
     return [path];
   });
 }
-
-const pathProblems = { empty: 'emptyPath', malformed: 'malformedPath', manyVariants: 'manyVariants' } as const satisfies Record<PathProblem, string>;
 
 function scalar(value: unknown, where: string, problems: string[]): string | undefined {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);

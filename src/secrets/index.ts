@@ -3,7 +3,7 @@ import { ExitCode, UserError } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
 import { FileSecretStore, KEY_FILE_VARIABLE, PASSPHRASE_VARIABLE } from './file.js';
 import { KeychainSecretStore } from './keychain.js';
-import { EnvSecretStore, type SecretStore, type SecretStoreKind } from './store.js';
+import { EnvSecretStore, secretStoreKinds, type SecretStore, type SecretStoreKind } from './store.js';
 import { SystemdSecretStore } from './systemd.js';
 
 export type { SecretStore, SecretStoreKind } from './store.js';
@@ -27,12 +27,9 @@ const m = defineMessages({
   },
 });
 
-/** Every kind, in the order to prefer them; the compiler checks that none is missing. Described by the catalog's entry of the same name. */
-const kinds = Object.keys({ keychain: 0, file: 0, systemd: 0, env: 0 } satisfies Record<SecretStoreKind, 0>) as SecretStoreKind[];
-
 /** What `doctor` and `connections` show for each kind, in the current language (so a later `--lang` still applies). */
 export function listSecretStoreKinds(): Array<{ kind: SecretStoreKind; description: string }> {
-  return kinds.map((kind) => ({ kind, description: m(kind, { passphraseVariable: PASSPHRASE_VARIABLE, keyFileVariable: KEY_FILE_VARIABLE }) }));
+  return secretStoreKinds.map((kind) => ({ kind, description: m(kind, { passphraseVariable: PASSPHRASE_VARIABLE, keyFileVariable: KEY_FILE_VARIABLE }) }));
 }
 
 /** The file store keeps everything in `<home>/secrets.enc`. */
@@ -52,7 +49,7 @@ export function openSecretStore(kind: SecretStoreKind, options: { home: string; 
       throw new UserError(m('unsupported', { store: String(kind) }), {
         code: 'SECRETS_UNKNOWN_STORE',
         exitCode: ExitCode.config,
-        hint: m('unsupportedHint', { kinds: kinds.join(', ') }),
+        hint: m('unsupportedHint', { kinds: secretStoreKinds.join(', ') }),
       });
   }
 }

@@ -25,6 +25,9 @@ export interface SecretStore {
 
 export type SecretStoreKind = 'env' | 'keychain' | 'file' | 'systemd';
 
+/** Every kind, in the order to prefer them; the compiler checks that none is missing. */
+export const secretStoreKinds = Object.keys({ keychain: 0, file: 0, systemd: 0, env: 0 } satisfies Record<SecretStoreKind, 0>) as readonly SecretStoreKind[];
+
 /** `ERP_SYNC_<CONNECTION>_<FIELD>` in upper snake case: shop + password → ERP_SYNC_SHOP_PASSWORD. */
 export function envVarName(connection: string, field: string): string {
   const snake = (s: string) =>

@@ -11,7 +11,7 @@ import { ExitCode, UserError, errorMessage } from '../../errors/index.js';
 import { defineMessages, t } from '../../i18n/index.js';
 import { trimFinalNewline } from '../../secrets/file.js';
 import { redact, registerSecret } from '../../secrets/redact.js';
-import { envVarName } from '../../secrets/store.js';
+import { envVarName, secretStoreKinds } from '../../secrets/store.js';
 import type { SecretStore, SecretStoreKind } from '../../secrets/store.js';
 import { openContext } from '../context.js';
 import type { CliContext } from '../context.js';
@@ -38,7 +38,6 @@ const engineSettings = ['concurrency', 'rateLimit', 'retries', 'retryMinDelayMs'
 /** Settings of the marketplace connection. */
 const marketplaceSettings = ['batchSize', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'maxConsecutiveFailures'] as const;
 const numericSettings = new Set(['concurrency', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'batchSize', 'maxConsecutiveFailures', 'freshnessMinutes', 'retentionDays']);
-const secretStores: readonly SecretStoreKind[] = ['keychain', 'file', 'systemd', 'env'];
 /** The stores erp-sync can write into; the others are filled by the person running it (environment, systemd unit). */
 export const writableStores: ReadonlySet<SecretStoreKind> = new Set(['keychain', 'file']);
 
@@ -549,8 +548,8 @@ function firstSentence(text: string): string {
 }
 
 function parseSecretStore(value: string): SecretStoreKind {
-  if ((secretStores as readonly string[]).includes(value)) return value as SecretStoreKind;
-  throw new UserError(m('badStore', { store: value }), { code: 'BAD_SECRET_STORE', exitCode: ExitCode.usage, hint: m('chooseOne', { list: secretStores.join(', ') }) });
+  if ((secretStoreKinds as readonly string[]).includes(value)) return value as SecretStoreKind;
+  throw new UserError(m('badStore', { store: value }), { code: 'BAD_SECRET_STORE', exitCode: ExitCode.usage, hint: m('chooseOne', { list: secretStoreKinds.join(', ') }) });
 }
 
 function parseSettings(pairs: readonly string[], allowed: readonly string[], secrets: ReadonlySet<string>, owner: string): Record<string, string> {
