@@ -66,6 +66,12 @@ export async function* paginateByPageNumber(options: PageNumberOptions): AsyncGe
     request.catch(() => undefined);
     speculative.set(n, request);
   }
+  // A speculative page is handed over once and then forgotten, so the pull does not keep its records.
+  const take = (n: number): Promise<NumberedPage> => {
+    const request = speculative.get(n);
+    speculative.delete(n);
+    return request ?? options.fetchPage(n);
+  };
   const head = await headRequest;
   let received = head.records.length;
 
@@ -79,7 +85,7 @@ export async function* paginateByPageNumber(options: PageNumberOptions): AsyncGe
       throw new DriverError('MALFORMED_RESPONSE', m('tooManyPages', { pages: totalPages, max: maxPages }));
     }
     // Started before the first page is handed on, so its staging overlaps the next requests.
-    const rest = new ConcurrentPages(options, first + 1, first + totalPages - 1, speculative);
+    const rest = new ConcurrentPages(take, options.concurrency, first + 1, first + totalPages - 1);
     yield { records: head.records };
     for await (const page of rest) {
       received += page.records.length;
@@ -91,7 +97,7 @@ export async function* paginateByPageNumber(options: PageNumberOptions): AsyncGe
     for (let n = first + 1; n < first + maxPages; n++) {
       if (head.totalRecords !== undefined && received >= head.totalRecords) break;
       if (options.pageSize && received % options.pageSize !== 0) break;
-      const page = await (speculative.get(n) ?? options.fetchPage(n));
+      const page = await take(n);
       if (page.records.length === 0) break;
       const print = fingerprint(page.records);
       if (print === previousFirst) {
@@ -115,27 +121,25 @@ export async function* paginateByPageNumber(options: PageNumberOptions): AsyncGe
  * Pages [from, to], fetched with `concurrency` requests in flight from the
  * moment it is made, and kept in flight while the consumer works: a page that
  * arrives starts the next request at once, not when the consumer asks for
- * more. Pages already requested (the first wave) are taken over, not asked
- * again. At most `concurrency` pages wait, unconsumed, so memory stays
+ * more. `fetch` hands over pages already requested (the first wave) rather
+ * than asking again. At most `concurrency` pages wait, unconsumed, so memory stays
  * bounded. Pages are yielded in arrival order.
  */
 class ConcurrentPages implements AsyncIterable<NumberedPage> {
-  readonly #options: PageNumberOptions;
+  readonly #fetch: (n: number) => Promise<NumberedPage>;
   readonly #limit: number;
   readonly #to: number;
-  readonly #requested: ReadonlyMap<number, Promise<NumberedPage>>;
   readonly #ready: NumberedPage[] = [];
   #failure: { error: unknown } | undefined;
   #next: number;
   #inflight = 0;
   #wake: (() => void) | undefined;
 
-  constructor(options: PageNumberOptions, from: number, to: number, requested: ReadonlyMap<number, Promise<NumberedPage>>) {
-    this.#options = options;
-    this.#limit = Math.max(1, options.concurrency);
+  constructor(fetch: (n: number) => Promise<NumberedPage>, concurrency: number, from: number, to: number) {
+    this.#fetch = fetch;
+    this.#limit = Math.max(1, concurrency);
     this.#next = from;
     this.#to = to;
-    this.#requested = requested;
     this.#launch();
   }
 
@@ -143,7 +147,7 @@ class ConcurrentPages implements AsyncIterable<NumberedPage> {
     while (!this.#failure && this.#inflight < this.#limit && this.#next <= this.#to && this.#ready.length + this.#inflight < 2 * this.#limit) {
       const n = this.#next++;
       this.#inflight++;
-      (this.#requested.get(n) ?? this.#options.fetchPage(n))
+      this.#fetch(n)
         .then(
           (page) => void this.#ready.push(page),
           (error: unknown) => void (this.#failure ??= { error }),
