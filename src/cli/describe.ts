@@ -1,7 +1,8 @@
 import chalk from 'chalk';
 import { defineMessages } from '../i18n/index.js';
 
-const outcomeCatalog = {
+/** An item's outcome in each language; the web page shows the same words. */
+export const outcomeCatalog = {
   en: {
     invalid: 'invalid',
     warning: 'warning',
@@ -136,8 +137,8 @@ export function plainMessage(outcome: string, code: string | null): string {
   return OUTCOME_KEYS.has(outcome) ? meanings(outcome as OutcomeKey) : '';
 }
 
-/** The same words as the web page's, so a run reads alike wherever it is seen. */
-const runStatus = defineMessages({
+/** A run's status in each language; the web page shows the same words, so a run reads alike wherever it is seen. */
+export const runStatusCatalog = {
   en: {
     running: 'running', succeeded: 'synced', partial: 'partly synced', failed: 'failed', guarded: 'stopped by the safety guard',
     interrupted: 'interrupted', locked: 'skipped (another run is in progress)',
@@ -146,10 +147,10 @@ const runStatus = defineMessages({
     running: 'sürüyor', succeeded: 'senkronize edildi', partial: 'kısmen senkronize edildi', failed: 'başarısız', guarded: 'güvenlik kontrolü durdurdu',
     interrupted: 'yarıda kesildi', locked: 'atlandı (başka bir senkronizasyon sürüyor)',
   },
-});
+};
+const runStatus = defineMessages(runStatusCatalog);
 
-const RUN_STATUSES = new Set(['running', 'succeeded', 'partial', 'failed', 'guarded', 'interrupted', 'locked']);
 /** A run's status in the current language. */
-export const statusLabel = (status: string) => (RUN_STATUSES.has(status) ? runStatus(status as 'running') : status);
+export const statusLabel = (status: string) => (Object.hasOwn(runStatusCatalog.en, status) ? runStatus(status as keyof typeof runStatusCatalog.en) : status);
 export const statusColour = (status: string) =>
   status === 'succeeded' ? chalk.green : ['partial', 'interrupted', 'running', 'locked'].includes(status) ? chalk.yellow : chalk.red;

@@ -105,6 +105,11 @@ export const alertWebhookField: FieldSpec = {
   },
 };
 
+/** Every secret a connection (or the marketplace) keeps in its store: its secret fields, and the alert webhook. */
+export function storedSecretNames(fields: readonly Pick<FieldSpec, 'name' | 'secret'>[]): string[] {
+  return [...fields.filter((f) => f.secret).map((f) => f.name), alertWebhookField.name];
+}
+
 /** The webhook of connections without their own: the marketplace's, else ERP_SYNC_ALERT_WEBHOOK. Read once, when first needed. */
 function fallbackWebhook(marketplace: MarketplaceConfig | undefined, secretStore: (kind: SecretStoreKind) => SecretStore): () => Promise<string | undefined> {
   let webhook: Promise<string | undefined> | undefined;

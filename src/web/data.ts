@@ -7,17 +7,17 @@ import type { ItemFilter, PendingItem, ProblemItem } from '../store/queries.js';
 const PAGE = 1000;
 
 export type ItemKind = 'failed' | 'pending';
-export type ItemRow = ProblemItem | PendingItem;
+type ItemRow = ProblemItem | PendingItem;
 export type ItemQuery = Omit<ItemFilter, 'limit' | 'offset'>;
 
 function list(db: Db, kind: ItemKind, filter: ItemFilter): ItemRow[] {
   return kind === 'failed' ? failedItems(db, filter) : pendingItems(db, filter);
 }
 
-/** Every item of a kind that matches, newest first, read a page at a time (for the CSV download). */
-export function* matchingItems(db: Db, kind: ItemKind, query: ItemQuery): Generator<ItemRow> {
+/** Every item `read` finds for the query, newest first, read a page at a time (for the CSV download). */
+export function* allPages<T>(read: (filter: ItemFilter) => T[], query: ItemQuery): Generator<T> {
   for (let offset = 0; ; offset += PAGE) {
-    const rows = list(db, kind, { ...query, limit: PAGE, offset });
+    const rows = read({ ...query, limit: PAGE, offset });
     yield* rows;
     if (rows.length < PAGE) return;
   }

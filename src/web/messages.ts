@@ -1,10 +1,18 @@
 import { defineMessages } from '../i18n/index.js';
 import type { Lang } from '../i18n/index.js';
+import { outcomeCatalog, runStatusCatalog } from '../cli/describe.js';
+
+/** `words` with each key behind `prefix`: the CLI's catalogs of run statuses and item outcomes, keyed as the page looks them up. */
+function prefixed<P extends string, K extends string>(prefix: P, words: Record<K, string>): Record<`${P}${K}`, string> {
+  return Object.fromEntries(Object.entries(words).map(([key, word]) => [`${prefix}${key}`, word])) as Record<`${P}${K}`, string>;
+}
 
 /**
  * Every word on the web page, in both languages. The server renders the
  * page's fixed text from it and hands the same catalog to app.js for what it
- * renders, so there is one place to translate. Wording follows
+ * renders, so there is one place to translate. Run statuses and item
+ * outcomes come from the CLI's catalogs, so the page and the terminal say
+ * the same. Wording follows
  * /work/shared/glossary-tr.md.
  */
 const catalog = {
@@ -82,20 +90,8 @@ const catalog = {
     queued: 'Queued: your products are being synced in the background',
     alreadyRunning: 'A sync of this connection is already in progress.',
     requestFailed: 'Something went wrong: {message}',
-    'status.running': 'running',
-    'status.succeeded': 'synced',
-    'status.partial': 'partly synced',
-    'status.failed': 'failed',
-    'status.guarded': 'stopped by the safety guard',
-    'status.interrupted': 'interrupted',
-    'outcome.invalid': 'invalid',
-    'outcome.warning': 'warning',
-    'outcome.created': 'created',
-    'outcome.updated': 'updated',
-    'outcome.unchanged': 'unchanged',
-    'outcome.pending_approval': 'pending approval',
-    'outcome.rejected': 'rejected',
-    'outcome.failed': 'failed',
+    ...prefixed('status.', runStatusCatalog.en),
+    ...prefixed('outcome.', outcomeCatalog.en),
     'stage.pull': 'pull',
     'stage.validate': 'validation',
     'stage.push': 'push',
@@ -179,20 +175,8 @@ const catalog = {
     queued: 'İşlem kuyruğa alındı, ürünleriniz arka planda aktarılıyor',
     alreadyRunning: 'Bu bağlantı için zaten bir senkronizasyon sürüyor.',
     requestFailed: 'Bir sorun oluştu: {message}',
-    'status.running': 'sürüyor',
-    'status.succeeded': 'senkronize edildi',
-    'status.partial': 'kısmen senkronize edildi',
-    'status.failed': 'başarısız',
-    'status.guarded': 'güvenlik kontrolü durdurdu',
-    'status.interrupted': 'yarıda kesildi',
-    'outcome.invalid': 'geçersiz',
-    'outcome.warning': 'uyarı',
-    'outcome.created': 'oluşturuldu',
-    'outcome.updated': 'güncellendi',
-    'outcome.unchanged': 'değişmedi',
-    'outcome.pending_approval': 'onay bekliyor',
-    'outcome.rejected': 'reddedildi',
-    'outcome.failed': 'başarısız',
+    ...prefixed('status.', runStatusCatalog.tr),
+    ...prefixed('outcome.', outcomeCatalog.tr),
     'stage.pull': 'çekme',
     'stage.validate': 'doğrulama',
     'stage.push': 'aktarma',

@@ -4,10 +4,10 @@ import type { WebMessageKey } from './messages.js';
 
 const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** For text and quoted attribute values; everything the server puts in HTML goes through it. */
 /** Failed or pending items shown at once; the pager's buttons move by this many. */
-const ITEMS_PAGE = 200;
+export const ITEMS_PAGE = 200;
 
+/** For text and quoted attribute values; everything the server puts in HTML goes through it. */
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => entities[c]!);
 }

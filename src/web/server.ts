@@ -9,13 +9,12 @@ import { lockHolder } from '../engine/lock.js';
 import type { Lang } from '../i18n/index.js';
 import { redact } from '../secrets/redact.js';
 import type { Db } from '../store/db.js';
-import { connectionStatus, countItemEvents, getRun, itemEvents, recentRuns } from '../store/queries.js';
-import type { PendingItem, ProblemItem } from '../store/queries.js';
-import { failingSince, itemPage, matchingItems } from './data.js';
-import type { ItemKind, ItemQuery, ItemRow } from './data.js';
+import { connectionStatus, countItemEvents, failedItems, getRun, itemEvents, pendingItems, recentRuns } from '../store/queries.js';
+import { allPages, failingSince, itemPage } from './data.js';
+import type { ItemKind, ItemQuery } from './data.js';
 import { webMessage } from './messages.js';
 import { prometheusText } from './metrics.js';
-import { dashboardPage, loginPage, pickLanguage } from './page.js';
+import { ITEMS_PAGE, dashboardPage, loginPage, pickLanguage } from './page.js';
 import {
   SESSION_COOKIE, Sessions, bearerToken, isLoopbackAddress, isLoopbackHostHeader, originMatchesHost, readCookies, sameSecret,
   securityHeaders, sessionCookie,
@@ -228,10 +227,10 @@ export function createWebServer(options: WebServerOptions): WebServer {
       since: since && new Date(since).toISOString(),
     };
     if (params.get('format') === 'csv') {
-      csv(res, kind, matchingItems(db, kind, query));
+      csv(res, kind, kind === 'failed' ? failedCsv(allPages((f) => failedItems(db, f), query)) : pendingCsv(allPages((f) => pendingItems(db, f), query)));
       return;
     }
-    const page = itemPage(db, kind, query, boundedInt(params.get('limit'), 200, MAX_LIMIT), boundedInt(params.get('offset'), 0, Number.MAX_SAFE_INTEGER));
+    const page = itemPage(db, kind, query, boundedInt(params.get('limit'), ITEMS_PAGE, MAX_LIMIT), boundedInt(params.get('offset'), 0, Number.MAX_SAFE_INTEGER));
     json(res, 200, page);
   }
 
@@ -258,7 +257,7 @@ export function createWebServer(options: WebServerOptions): WebServer {
 }
 
 /** The same columns as `erp-sync logs --failed --csv` and `--pending --csv`. */
-function csv(res: ServerResponse, kind: ItemKind, rows: Iterable<ItemRow>): void {
+function csv(res: ServerResponse, kind: ItemKind, text: string): void {
   const day = new Date().toISOString().slice(0, 10);
   res
     .writeHead(200, {
@@ -266,7 +265,7 @@ function csv(res: ServerResponse, kind: ItemKind, rows: Iterable<ItemRow>): void
       'content-disposition': `attachment; filename="erp-sync-${kind}-${day}.csv"`,
       'cache-control': 'no-store',
     })
-    .end(kind === 'failed' ? failedCsv(rows as Iterable<ProblemItem>) : pendingCsv(rows as Iterable<PendingItem>));
+    .end(text);
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

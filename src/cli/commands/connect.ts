@@ -5,8 +5,9 @@ import { MARKETPLACE, checkConnectionName } from '../../config/config.js';
 import type { ConnectionConfig, MarketplaceConfig } from '../../config/config.js';
 import type { Driver, FieldSpec } from '../../driver/contract.js';
 import { parseRateLimit } from '../../driver/context.js';
-import { alertWebhookField } from '../../engine/alerts.js';
+import { alertWebhookField, storedSecretNames } from '../../engine/alerts.js';
 import type { Failure } from '../../engine/failure.js';
+import { marketplaceSecrets } from '../../engine/secrets.js';
 import { ExitCode, UserError, errorMessage } from '../../errors/index.js';
 import { defineMessages, t } from '../../i18n/index.js';
 import { trimFinalNewline } from '../../secrets/file.js';
@@ -491,8 +492,8 @@ async function save(ctx: CliContext, out: Output, target: Target, store: SecretS
 
   const old = target.existing;
   if (old && writableStores.has(old.secretStore)) {
-    const oldFields = [...(old.driver ? old.driver.fields.filter((f) => f.secret).map((f) => f.name) : target.driver ? [] : ['token']), alertWebhookField.name];
-    const keep = old.secretStore === store.kind ? new Set([...(target.driver?.fields ?? target.fields), alertWebhookField].filter((f) => f.secret).map((f) => f.name)) : new Set<string>();
+    const oldFields = storedSecretNames(old.driver ? old.driver.fields : target.driver ? [] : marketplaceSecrets);
+    const keep = old.secretStore === store.kind ? new Set(storedSecretNames(target.driver?.fields ?? target.fields)) : new Set<string>();
     const oldStore = ctx.secretStore(old.secretStore);
     try {
       for (const field of oldFields) if (!keep.has(field)) await oldStore.delete(target.name, field);

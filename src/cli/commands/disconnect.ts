@@ -3,7 +3,8 @@ import { findDriver } from '../../../drivers/index.js';
 import { MARKETPLACE } from '../../config/config.js';
 import { paths } from '../../config/home.js';
 import { LockHeldError, acquireLock } from '../../engine/lock.js';
-import { alertWebhookField } from '../../engine/alerts.js';
+import { storedSecretNames } from '../../engine/alerts.js';
+import { marketplaceSecrets } from '../../engine/secrets.js';
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { removeRules, rulesDraftPath, rulesPath } from '../../rules/store.js';
@@ -87,27 +88,23 @@ const m = defineMessages({
  * writes history while it is deleted.
  */
 export async function disconnectCommand(name: string, options: DisconnectOptions): Promise<ExitCode> {
-  const out = createOutput(false);
   if (name === MARKETPLACE) return disconnectMarketplace(options);
+  const out = createOutput(false);
   const ctx = openContext();
   try {
     const connection = ctx.config.connection(name);
     const hasDb = existsSync(paths.database(ctx.home));
     const runs = hasDb ? countRuns(ctx.db(), name) : 0;
     const rules = rulesPath(ctx.home, name);
-    const rulesLeft = existsSync(rules) || existsSync(rulesDraftPath(ctx.home, name));
+    const hasRules = existsSync(rules);
+    const rulesLeft = hasRules || existsSync(rulesDraftPath(ctx.home, name));
     if (!connection && !(options.purge && (runs > 0 || rulesLeft))) {
       throw unknownConnection(name, ctx.config.connections().map((c) => c.name));
     }
 
-    if (!options.yes) {
-      if (!canPrompt(options)) throw new UserError(m('needsYes'), { code: 'CONFIRMATION_NEEDED', exitCode: ExitCode.usage, hint: m('needsYesHint') });
-      const vars = { name, driver: connection?.driver ?? '', store: connection?.secretStore ?? '', runs, rules: rulesLeft ? m('andRules', { file: rules }) : '' };
-      const question = !connection ? m('confirmPurgeOnly', vars) : options.purge ? m('confirmPurge', vars) : m('confirm', vars);
-      if (!(await askYesNo(question, false))) {
-        out.line(m('unchanged'));
-        return ExitCode.ok;
-      }
+    const vars = { name, driver: connection?.driver ?? '', store: connection?.secretStore ?? '', runs, rules: rulesLeft ? m('andRules', { file: rules }) : '' };
+    if (!(await confirmed(options, !connection ? m('confirmPurgeOnly', vars) : options.purge ? m('confirmPurge', vars) : m('confirm', vars), out))) {
+      return ExitCode.ok;
     }
 
     let lock;
@@ -123,7 +120,7 @@ export async function disconnectCommand(name: string, options: DisconnectOptions
         const store = ctx.secretStore(connection.secretStore);
         if (!driver && writableStores.has(store.kind)) out.warn(m('unknownDriver', { driver: connection.driver, store: store.kind }));
         // Secrets before settings: a failure here leaves a connection that can be disconnected again, not orphaned secrets.
-        await removeSecrets(out, store, name, [...(driver?.fields.filter((f) => f.secret).map((f) => f.name) ?? []), alertWebhookField.name]);
+        await removeSecrets(out, store, name, storedSecretNames(driver?.fields ?? []));
         ctx.config.removeConnection(name);
         out.line(m('removed', { name }));
       }
@@ -136,7 +133,7 @@ export async function disconnectCommand(name: string, options: DisconnectOptions
       if (options.purge && rulesLeft) {
         removeRules(ctx.home, name);
         out.line(m('rulesPurged'));
-      } else if (existsSync(rules)) {
+      } else if (hasRules) {
         out.line(m('rulesKept', { file: rules, name }));
       }
       return ExitCode.ok;
@@ -160,20 +157,25 @@ async function disconnectMarketplace(options: DisconnectOptions): Promise<ExitCo
   try {
     const marketplace = ctx.config.marketplace();
     if (!marketplace) throw new UserError(m('noMarketplace'), { code: 'UNKNOWN_CONNECTION', exitCode: ExitCode.usage, hint: m('noMarketplaceHint') });
-    if (!options.yes) {
-      if (!canPrompt(options)) throw new UserError(m('needsYes'), { code: 'CONFIRMATION_NEEDED', exitCode: ExitCode.usage, hint: m('needsYesHint') });
-      if (!(await askYesNo(m('confirmMarketplace', { url: marketplace.baseUrl, store: marketplace.secretStore }), false))) {
-        out.line(m('unchanged'));
-        return ExitCode.ok;
-      }
+    if (!(await confirmed(options, m('confirmMarketplace', { url: marketplace.baseUrl, store: marketplace.secretStore }), out))) {
+      return ExitCode.ok;
     }
-    await removeSecrets(out, ctx.secretStore(marketplace.secretStore), MARKETPLACE, ['token', alertWebhookField.name]);
+    await removeSecrets(out, ctx.secretStore(marketplace.secretStore), MARKETPLACE, storedSecretNames(marketplaceSecrets));
     ctx.config.removeMarketplace();
     out.line(m('marketplaceRemoved'));
     return ExitCode.ok;
   } finally {
     ctx.close();
   }
+}
+
+/** True with --yes, or when the person answers yes at a terminal; refuses without --yes and without a terminal. */
+async function confirmed(options: DisconnectOptions, question: string, out: Output): Promise<boolean> {
+  if (options.yes) return true;
+  if (!canPrompt(options)) throw new UserError(m('needsYes'), { code: 'CONFIRMATION_NEEDED', exitCode: ExitCode.usage, hint: m('needsYesHint') });
+  if (await askYesNo(question, false)) return true;
+  out.line(m('unchanged'));
+  return false;
 }
 
 /** Deletes what erp-sync can delete; for the env and systemd stores, says what the person must remove. */
