@@ -37,8 +37,7 @@ export function createDriverContext(options: DriverContextOptions): DriverContex
     rateLimit,
     retries: options.retries ?? optionalNumber(settings.retries),
     minDelayMs: options.retryMinDelayMs ?? optionalNumber(settings.retryMinDelayMs),
-    headersTimeoutMs: options.timeoutMs ?? optionalNumber(settings.timeoutMs),
-    bodyTimeoutMs: options.timeoutMs ?? optionalNumber(settings.timeoutMs),
+    timeoutMs: options.timeoutMs ?? optionalNumber(settings.timeoutMs),
     connections: Math.max(concurrency, 4),
     signal: options.signal,
   });

@@ -351,8 +351,7 @@ async function postJson(webhook: string, payload: AlertPayload): Promise<void> {
     minDelayMs: 500,
     maxDelayMs: 2000,
     connectTimeoutMs: 5000,
-    headersTimeoutMs: 5000,
-    bodyTimeoutMs: 5000,
+    timeoutMs: 5000,
     maxResponseBytes: 64 * 1024,
     connections: 1,
   });

@@ -3,7 +3,8 @@ import type { Dispatcher } from 'undici';
 import pRetry from 'p-retry';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setMaxListeners } from 'node:events';
-import type { Readable } from 'node:stream';
+import { Transform, pipeline } from 'node:stream';
+import type { Readable, TransformCallback } from 'node:stream';
 import { RateLimiter } from './limiter.js';
 import { HttpError, classifyNetworkError, describeFailure, parseRetryAfter } from './errors.js';
 import { redact } from '../secrets/redact.js';
@@ -18,8 +19,12 @@ export interface HttpClientOptions {
   minDelayMs?: number;
   maxDelayMs?: number;
   connectTimeoutMs?: number;
-  headersTimeoutMs?: number;
-  bodyTimeoutMs?: number;
+  /**
+   * The longest one attempt may take, from sending the request to the last
+   * byte of its answer: a server that drips an answer slowly is cut off too.
+   * A streamed answer (`stream()`) gets it until its headers, then between chunks.
+   */
+  timeoutMs?: number;
   maxResponseBytes?: number;
   /** A Retry-After longer than this fails the request instead of stalling the run. */
   maxRetryAfterMs?: number;
@@ -40,6 +45,12 @@ export interface HttpRequest {
   form?: Record<string, string>;
   /** Whether a transient failure may be retried; defaults to true (callers make POSTs idempotent). */
   retry?: boolean;
+  /**
+   * Whether a 2xx answer that is not JSON is retried (default true). False
+   * where a repeat would only get the same answer back: a marketplace keeps
+   * the first answer to an Idempotency-Key, unreadable or not.
+   */
+  retryUnreadable?: boolean;
 }
 
 export interface HttpResponse<T> {
@@ -54,6 +65,8 @@ export interface HttpStats {
   rateLimited: number;
   bytesSent: number;
   bytesReceived: number;
+  /** Characters of the answers that were not valid UTF-8 and were read as U+FFFD. */
+  invalidUtf8: number;
 }
 
 type ResolvedOptions = Required<Omit<HttpClientOptions, 'rateLimit' | 'signal' | 'headers'>>;
@@ -63,8 +76,7 @@ const defaults = {
   minDelayMs: 500,
   maxDelayMs: 30_000,
   connectTimeoutMs: 10_000,
-  headersTimeoutMs: 60_000,
-  bodyTimeoutMs: 60_000,
+  timeoutMs: 60_000,
   maxResponseBytes: 256 * 1024 * 1024,
   maxRetryAfterMs: 5 * 60_000,
   connections: 16,
@@ -77,7 +89,7 @@ const defaults = {
  */
 export class HttpClient {
   readonly service: string;
-  readonly stats: HttpStats = { requests: 0, retries: 0, rateLimited: 0, bytesSent: 0, bytesReceived: 0 };
+  readonly stats: HttpStats = { requests: 0, retries: 0, rateLimited: 0, bytesSent: 0, bytesReceived: 0, invalidUtf8: 0 };
   readonly #options: ResolvedOptions;
   readonly #base: URL;
   readonly #pool: Pool;
@@ -94,8 +106,9 @@ export class HttpClient {
     this.#pool = new Pool(this.#base.origin, {
       connections: this.#options.connections,
       connectTimeout: this.#options.connectTimeoutMs,
-      headersTimeout: this.#options.headersTimeoutMs,
-      bodyTimeout: this.#options.bodyTimeoutMs,
+      // undici's own timers are idle timeouts, checked about once a second; each attempt's deadline bounds the whole.
+      headersTimeout: this.#options.timeoutMs,
+      bodyTimeout: this.#options.timeoutMs,
       keepAliveTimeout: 10_000,
     });
     this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
@@ -120,21 +133,30 @@ export class HttpClient {
   /** Sends a request and parses a JSON answer. */
   async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
     return this.#withRetries(req, async () => {
-      const { response, url } = await this.#send(req);
-      const text = await this.#readText(response, url);
-      if (text.length === 0) return { status: response.statusCode, headers: response.headers, data: undefined as T };
+      const deadline = this.#deadline();
+      const url = this.url(req.path, req.query);
       try {
-        return { status: response.statusCode, headers: response.headers, data: JSON.parse(text) as T };
-      } catch (cause) {
-        throw new HttpError({
-          service: this.service,
-          kind: 'malformed',
-          url: url.href,
-          status: response.statusCode,
-          message: describeFailure(this.service, 'malformed', url.href),
-          body: redact(text.slice(0, 300)),
-          cause,
-        });
+        const response = await this.#send(req, url, deadline.signal);
+        const text = await this.#readText(response, url);
+        if (text.length === 0) return { status: response.statusCode, headers: response.headers, data: undefined as T };
+        try {
+          return { status: response.statusCode, headers: response.headers, data: JSON.parse(text) as T };
+        } catch (cause) {
+          throw new HttpError({
+            service: this.service,
+            kind: 'malformed',
+            url: url.href,
+            status: response.statusCode,
+            message: describeFailure(this.service, 'malformed', url.href),
+            body: redact(text.slice(0, 300)),
+            retry: req.retryUnreadable !== false,
+            cause,
+          });
+        }
+      } catch (error) {
+        throw deadline.expired() ? this.#timedOut(url, error) : error;
+      } finally {
+        deadline.clear();
       }
     });
   }
@@ -145,8 +167,19 @@ export class HttpClient {
    */
   async stream(req: HttpRequest): Promise<{ status: number; headers: HttpResponse<unknown>['headers']; body: Readable }> {
     return this.#withRetries(req, async () => {
-      const { response } = await this.#send(req);
-      return { status: response.statusCode, headers: response.headers, body: response.body as unknown as Readable };
+      const deadline = this.#deadline();
+      const url = this.url(req.path, req.query);
+      try {
+        const response = await this.#send(req, url, deadline.signal);
+        const check = new Utf8Check((count) => (this.stats.invalidUtf8 += count));
+        // Errors of the answer (a dropped connection) reach the reader as they are.
+        pipeline(response.body, check, () => undefined);
+        return { status: response.statusCode, headers: response.headers, body: check };
+      } catch (error) {
+        throw deadline.expired() ? this.#timedOut(url, error) : error;
+      } finally {
+        deadline.clear();
+      }
     });
   }
 
@@ -173,9 +206,9 @@ export class HttpClient {
         maxTimeout: this.#options.maxDelayMs,
         randomize: true,
         signal,
-        shouldRetry: ({ error }) => error instanceof HttpError && error.transient,
+        shouldRetry: ({ error }) => error instanceof HttpError && error.transient && error.retry,
         onFailedAttempt: async ({ error, retriesLeft }) => {
-          if (!(error instanceof HttpError) || !error.transient) return;
+          if (!(error instanceof HttpError) || !error.transient || !error.retry) return;
           const retryAfter = error.retryAfterMs !== undefined && error.retryAfterMs <= this.#options.maxRetryAfterMs ? error.retryAfterMs : undefined;
           // The limiter serves the whole run: a 429 slows down every later request, even when this one has no retry left.
           if (error.status === 429) {
@@ -192,8 +225,22 @@ export class HttpClient {
     );
   }
 
-  async #send(req: HttpRequest): Promise<{ response: Dispatcher.ResponseData; url: URL }> {
-    const url = this.url(req.path, req.query);
+  /** A deadline for one attempt: aborts it when `timeoutMs` has passed, whatever the server is doing. */
+  #deadline(): { signal: AbortSignal; expired(): boolean; clear(): void } {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.#options.timeoutMs);
+    return {
+      signal: AbortSignal.any([this.#signal, controller.signal]),
+      expired: () => controller.signal.aborted && !this.#signal.aborted,
+      clear: () => clearTimeout(timer),
+    };
+  }
+
+  #timedOut(url: URL, cause: unknown): HttpError {
+    return new HttpError({ service: this.service, kind: 'timeout', url: url.href, message: describeFailure(this.service, 'timeout', url.href), cause });
+  }
+
+  async #send(req: HttpRequest, url: URL, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { ...this.#headers, ...req.headers };
     let body: string | undefined;
     if (req.jsonText !== undefined || req.json !== undefined) {
@@ -208,19 +255,13 @@ export class HttpClient {
     if (body) this.stats.bytesSent += Buffer.byteLength(body);
     let response: Dispatcher.ResponseData;
     try {
-      response = await this.#pool.request({
-        method: req.method ?? 'GET',
-        path: url.pathname + url.search,
-        headers,
-        body,
-        signal: this.#signal,
-      });
+      response = await this.#pool.request({ method: req.method ?? 'GET', path: url.pathname + url.search, headers, body, signal });
     } catch (cause) {
-      if (this.#signal.aborted) throw cause;
+      if (signal.aborted) throw cause;
       const kind = classifyNetworkError(cause) ?? 'reset';
       throw new HttpError({ service: this.service, kind, url: url.href, message: describeFailure(this.service, kind, url.href), cause });
     }
-    if (response.statusCode >= 200 && response.statusCode < 300) return { response, url };
+    if (response.statusCode >= 200 && response.statusCode < 300) return response;
     const text = await this.#readText(response, url, 4096).catch(() => '');
     throw new HttpError({
       service: this.service,
@@ -252,7 +293,49 @@ export class HttpClient {
       const kind = classifyNetworkError(cause) ?? 'reset';
       throw new HttpError({ service: this.service, kind, url: url.href, message: describeFailure(this.service, kind, url.href), cause });
     }
-    return Buffer.concat(chunks).toString('utf8');
+    const bytes = Buffer.concat(chunks);
+    const text = bytes.toString('utf8');
+    if (text.includes(REPLACEMENT)) this.stats.invalidUtf8 += replaced(text, bytes);
+    return text;
+  }
+}
+
+const REPLACEMENT = '\uFFFD';
+const ENCODED_REPLACEMENT = Buffer.from(REPLACEMENT, 'utf8');
+
+/** Characters read as U+FFFD because their bytes were not UTF-8: those in the text, less those the bytes spelled out. */
+function replaced(text: string, bytes: Buffer): number {
+  return Math.max(0, occurrences(text, REPLACEMENT) - occurrences(bytes, ENCODED_REPLACEMENT));
+}
+
+function occurrences(haystack: string | Buffer, needle: string | Buffer): number {
+  let count = 0;
+  for (let at = haystack.indexOf(needle as never); at >= 0; at = haystack.indexOf(needle as never, at + needle.length)) count++;
+  return count;
+}
+
+/** Passes a streamed answer through unchanged, counting what is not UTF-8 in it. */
+class Utf8Check extends Transform {
+  readonly #decoder = new TextDecoder('utf-8');
+  readonly #report: (count: number) => void;
+
+  constructor(report: (count: number) => void) {
+    super();
+    this.#report = report;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#count(this.#decoder.decode(chunk, { stream: true }), chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#count(this.#decoder.decode(), Buffer.alloc(0));
+    callback();
+  }
+
+  #count(text: string, bytes: Buffer): void {
+    if (text.includes(REPLACEMENT)) this.#report(replaced(text, bytes));
   }
 }
 

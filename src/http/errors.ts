@@ -20,6 +20,8 @@ export class HttpError extends Error {
   readonly kind: HttpFailureKind;
   readonly status: number | undefined;
   readonly transient: boolean;
+  /** False when repeating the request cannot help even though the failure is transient (an unreadable answer to a spent key). */
+  readonly retry: boolean;
   /** From Retry-After (seconds or an HTTP date), when the service sent one. */
   readonly retryAfterMs: number | undefined;
   /** The start of the answer's body, already redacted, for logs and `explain`. */
@@ -34,6 +36,7 @@ export class HttpError extends Error {
     status?: number;
     retryAfterMs?: number;
     body?: string;
+    retry?: boolean;
     cause?: unknown;
   }) {
     super(init.message, { cause: init.cause });
@@ -45,6 +48,7 @@ export class HttpError extends Error {
     this.retryAfterMs = init.retryAfterMs;
     this.body = init.body;
     this.transient = isTransient(init.kind, init.status);
+    this.retry = init.retry ?? true;
   }
 }
 
