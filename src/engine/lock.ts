@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { defineMessages } from '../i18n/index.js';
@@ -32,6 +32,22 @@ export interface Lock {
   release(): void;
 }
 
+export interface LockOptions {
+  /** How often the holder touches the lock file while it holds it (default 15 s). */
+  heartbeatMs?: number;
+  /** A lock whose file was not touched for this long is stale, whoever wrote it (default six heartbeats). */
+  staleAfterMs?: number;
+  /**
+   * Called when the heartbeat finds the lock no longer ours: this process
+   * was frozen past the stale limit (a suspended machine) and another took
+   * it over. What the lock guards should stop.
+   */
+  onLost?(): void;
+}
+
+const HEARTBEAT_MS = 15_000;
+const STALE_AFTER_MS = 6 * HEARTBEAT_MS;
+
 /** Lock files this process holds right now. */
 const held = new Set<string>();
 
@@ -44,9 +60,17 @@ const lockFile = (dir: string, connection: string) => join(dir, `${encodeURIComp
  * with O_EXCL and then written, a lock read between the two looked empty,
  * hence stale, and a second process took it over.) A lock whose process no
  * longer exists on this host (kill -9, a crash, a reboot) is taken over.
+ *
+ * The holder touches the file every `heartbeatMs`, so a lock whose file
+ * has not been touched for `staleAfterMs` is stale whatever host wrote it:
+ * a container that died under one host name never holds a connection
+ * against the container that replaces it under another. The pid alone is
+ * trusted only with the process's start time beside it (Linux), which tells
+ * a reused pid apart; without it, only the heartbeat is.
  */
-export function acquireLock(dir: string, connection: string): Lock {
+export function acquireLock(dir: string, connection: string, options: LockOptions = {}): Lock {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const staleAfterMs = options.staleAfterMs ?? STALE_AFTER_MS;
   const file = lockFile(dir, connection);
   const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), processStart: processStart(process.pid) };
   let tookOverFrom: LockOwner | undefined;
@@ -54,20 +78,35 @@ export function acquireLock(dir: string, connection: string): Lock {
     if (createWhole(file, JSON.stringify(me))) {
       held.add(file);
       let released = false;
+      let missing = 0;
+      const heartbeat = setInterval(() => {
+        const owner = readOwner(file);
+        if (isMine(owner, me)) {
+          missing = 0;
+          return touch(file);
+        }
+        // Moved aside for a moment by a process looking whether it is stale, it comes back: gone twice, it is lost.
+        if (!owner && ++missing < 2) return;
+        clearInterval(heartbeat);
+        held.delete(file);
+        released = true;
+        options.onLost?.();
+      }, options.heartbeatMs ?? HEARTBEAT_MS).unref();
       return {
         tookOverFrom,
         release() {
           if (released) return;
           released = true;
+          clearInterval(heartbeat);
           held.delete(file);
-          if (readOwner(file)?.pid === me.pid) unlinkSync(file);
+          if (isMine(readOwner(file), me)) unlinkSync(file);
         },
       };
     }
     // Looked at again if unreadable: gone between the failed create and the read, it may have been made anew since.
     const owner = readOwner(file) ?? readOwner(file);
     if (!owner && !existsSync(file)) continue;
-    if (owner && holds(owner, file)) throw new LockHeldError(connection, owner);
+    if (owner && holds(owner, file, staleAfterMs)) throw new LockHeldError(connection, owner);
     // Stale: move it aside atomically so two processes taking over at once cannot both win.
     const stale = `${file}.stale-${process.pid}`;
     try {
@@ -77,7 +116,7 @@ export function acquireLock(dir: string, connection: string): Lock {
       continue;
     }
     const moved = readOwner(stale);
-    if (moved && holds(moved, file)) {
+    if (moved && holds(moved, stale, staleAfterMs)) {
       // Another process took the stale lock over between our look and our move: its lock goes back.
       try {
         linkSync(stale, file);
@@ -123,8 +162,31 @@ function createWhole(file: string, content: string): boolean {
 
 /** Who holds the lock right now, if anyone alive does (the web page's "sync now" asks this). */
 export function lockHolder(dir: string, connection: string): LockOwner | undefined {
-  const owner = readOwner(lockFile(dir, connection));
-  return owner && isAlive(owner) ? owner : undefined;
+  const file = lockFile(dir, connection);
+  const owner = readOwner(file);
+  return owner && isAlive(owner, file, STALE_AFTER_MS) ? owner : undefined;
+}
+
+function isMine(owner: LockOwner | undefined, me: LockOwner): boolean {
+  return owner?.pid === me.pid && owner.host === me.host && owner.startedAt === me.startedAt;
+}
+
+function touch(file: string): void {
+  const now = new Date();
+  try {
+    utimesSync(file, now, now);
+  } catch {
+    // Gone between the look and the touch: the next beat finds out whose it is.
+  }
+}
+
+/** Milliseconds since the lock file was last touched; undefined when it is gone. */
+function heartbeatAge(file: string): number | undefined {
+  try {
+    return Date.now() - statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
 }
 
 function readOwner(file: string): LockOwner | undefined {
@@ -142,13 +204,18 @@ function readOwner(file: string): LockOwner | undefined {
  * does not hold is an orphan: released while another process had the file
  * moved aside to look at it, then put back.
  */
-function holds(owner: LockOwner, file: string): boolean {
-  if (owner.pid === process.pid && owner.host === hostname()) return held.has(file);
-  return isAlive(owner);
+function holds(owner: LockOwner, file: string, staleAfterMs: number): boolean {
+  if (owner.pid === process.pid && owner.host === hostname()) return held.has(lockFileOf(file));
+  return isAlive(owner, file, staleAfterMs);
 }
 
-function isAlive(owner: LockOwner): boolean {
-  // A lock from another host (a shared home directory) cannot be checked: respect it.
+/** The lock a file is, or was moved aside from. */
+const lockFileOf = (file: string) => file.replace(/\.stale-\d+$/, '');
+
+function isAlive(owner: LockOwner, file: string, staleAfterMs: number): boolean {
+  const age = heartbeatAge(file);
+  if (age !== undefined && age > staleAfterMs) return false;
+  // Another host (a shared home directory, a container's former name): its heartbeat is all there is to go by.
   if (owner.host !== hostname()) return true;
   if (owner.pid === process.pid) return true;
   try {
@@ -156,6 +223,7 @@ function isAlive(owner: LockOwner): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // A live pid is its owner only if it started when the owner did; without a start time, the fresh heartbeat vouches.
   const started = processStart(owner.pid);
   return owner.processStart === undefined || started === undefined || started === owner.processStart;
 }
