@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, API_KEY, TOKEN } from '../support/world.js';
 import type { World } from '../support/world.js';
+import { runCli } from '../support/cli.js';
 import { requireTool } from '../support/requirements.js';
 import { http, nonLoopbackAddress, startServe } from './support.js';
 import type { Serving } from './support.js';
@@ -152,6 +153,13 @@ describe.runIf(requireTool('a non-loopback IPv4 address', () => nonLoopbackAddre
     it('is not reachable from the network at all when it serves on 127.0.0.1', async () => {
       serving = await startServe(world.env);
       await expect(http(address, serving.port, '/api/status')).rejects.toThrow(/ECONNREFUSED/);
+    });
+
+    it('will not serve on a network address with an access token short enough to guess', async () => {
+      const short = await runCli(['serve', '--host', '0.0.0.0', '--port', '0', '--secret-store', 'env'], { ...world.env, ERP_SYNC_WEB_ACCESS_TOKEN: 'letmein-2026' });
+      expect(short.code).toBe(78);
+      expect(short.stderr).toMatch(/access token in the env secret store has 12 characters; on the network it needs at least 32/);
+      expect(short.stderr).not.toContain('letmein-2026');
     });
 
     it('will not serve on a network address when the token cannot be stored', async () => {

@@ -27,6 +27,8 @@ const m = defineMessages({
     storeUnavailableHint: 'Pass --secret-store file or keychain, or serve on 127.0.0.1 only.',
     tokenNotStored: 'could not store the web page\'s access token: {reason}',
     tokenNotStoredHint: 'Pass --secret-store file or keychain, or set ERP_SYNC_WEB_ACCESS_TOKEN to a long random value yourself.',
+    tokenShort: 'the web page\'s access token in the {store} secret store has {length} characters; on the network it needs at least {min}, or it can be guessed',
+    tokenShortHint: 'Set ERP_SYNC_WEB_ACCESS_TOKEN (or the stored web/accessToken) to at least {min} random characters, e.g. from `openssl rand -base64 32`, or delete it and erp-sync makes one.',
     cannotListen: 'cannot listen on {address}: {reason}',
     portInUse: 'Another program uses this port: pass --port with another one.',
     checkHost: 'Check --host: it must be an address of this machine.',
@@ -40,6 +42,8 @@ const m = defineMessages({
     storeUnavailableHint: '--secret-store file ya da keychain verin veya yalnızca 127.0.0.1 üzerinde yayınlayın.',
     tokenNotStored: 'web sayfasının erişim anahtarı saklanamadı: {reason}',
     tokenNotStoredHint: '--secret-store file ya da keychain verin veya ERP_SYNC_WEB_ACCESS_TOKEN değişkenine uzun, rastgele bir değeri kendiniz verin.',
+    tokenShort: '{store} gizli bilgi deposundaki web sayfası erişim anahtarı {length} karakter; ağda en az {min} karakter olmalı, yoksa tahmin edilebilir',
+    tokenShortHint: 'ERP_SYNC_WEB_ACCESS_TOKEN değişkenine (ya da saklanan web/accessToken değerine) en az {min} rastgele karakter verin, örneğin `openssl rand -base64 32` çıktısı; ya da silin, erp-sync yenisini üretir.',
     cannotListen: '{address} adresinde dinlenemiyor: {reason}',
     portInUse: 'Bu bağlantı noktasını başka bir program kullanıyor: --port ile başka bir tane verin.',
     checkHost: '--host değerini kontrol edin: bu makinenin adreslerinden biri olmalı.',
@@ -95,6 +99,9 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
  * The token asked of every client not on this machine: read from the secret
  * store, or generated on first use, stored, and printed once.
  */
+/** The shortest access token the page accepts from the network: one a person picked would be guessed. */
+const MIN_TOKEN_LENGTH = 32;
+
 async function ensureAccessToken(ctx: CliContext, options: ServeOptions, print: (line: string) => void): Promise<string> {
   const kind = options.secretStore ?? ctx.config.marketplace()?.secretStore ?? 'file';
   const store: SecretStore = ctx.secretStore(kind);
@@ -107,6 +114,11 @@ async function ensureAccessToken(ctx: CliContext, options: ServeOptions, print: 
   const existing = await store.get(ACCESS_TOKEN.connection, ACCESS_TOKEN.field);
   if (existing) {
     registerSecret(existing);
+    if (existing.length < MIN_TOKEN_LENGTH) {
+      throw new UserError(m('tokenShort', { store: kind, length: existing.length, min: MIN_TOKEN_LENGTH }), {
+        code: 'ACCESS_TOKEN_TOO_SHORT', exitCode: ExitCode.config, hint: m('tokenShortHint', { min: MIN_TOKEN_LENGTH }),
+      });
+    }
     return existing;
   }
   const token = generateAccessToken();
