@@ -1,4 +1,6 @@
+import { inspect } from 'node:util';
 import type { Db } from '../store/db.js';
+import { defineMessages } from '../i18n/index.js';
 import type { EventLog } from './events.js';
 import { contentHash } from './hash.js';
 import type { Validated } from './validate.js';
@@ -9,10 +11,45 @@ export type StagedItem = Validated & { record: unknown };
 /** Raw records longer than this are cut: enough for support, bounded for the database. */
 const MAX_RAW = 4000;
 
+const m = defineMessages({
+  en: {
+    unreadable: 'the ERP record could not be read: {reason}',
+    tooDeep: 'it is nested too deeply',
+    circular: 'it refers to itself',
+  },
+  tr: {
+    unreadable: 'ERP kaydı okunamadı: {reason}',
+    tooDeep: 'kayıt çok derin iç içe geçmiş',
+    circular: 'kayıt kendine başvuruyor',
+  },
+});
+
 export function rawRecordJson(record: unknown): string {
   const json = JSON.stringify(record) ?? 'null';
   return json.length > MAX_RAW ? json.slice(0, MAX_RAW) : json;
 }
+
+/** The record as far as it can be shown, whatever it is: for the report of a record that could not be read. */
+function shownRecord(record: unknown): string {
+  try {
+    return rawRecordJson(record);
+  } catch {
+    return inspect(record, { depth: 4, breakLength: Infinity, maxArrayLength: 20, maxStringLength: 200 }).slice(0, MAX_RAW);
+  }
+}
+
+function unreadableReason(error: unknown): string {
+  if (error instanceof RangeError && /call stack/i.test(error.message)) return m('tooDeep');
+  if (error instanceof TypeError && /circular/i.test(error.message)) return m('circular');
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Where ERPs keep a record's barcode, stock code and name, for reporting a record that could not be read. */
+const REPORT_KEYS = {
+  barcode: ['barcode', 'barkod', 'Barkod', 'BARKOD1', 'gtin', 'ean'],
+  sku: ['sku', 'stockCode', 'productCode', 'code', 'stok_kodu', 'STOK_KODU', 'CODE'],
+  name: ['name', 'title', 'productName', 'urun_adi', 'STOK_ADI', 'NAME'],
+} as const;
 
 /** How the pull compares with what the marketplace has acknowledged, counted while staging. */
 export interface StageCounts {
@@ -131,8 +168,13 @@ export class Stager {
         }
         staged.add(barcode);
         if (row.live) this.counts.seenLive++;
-        if (item.ok) this.#stageValid(item, row);
-        else this.#invalid(item);
+        // Whatever one record does to staging (JSON nested too deep to write, a value SQLite refuses) is that record's problem.
+        try {
+          if (item.ok) this.#stageValid(item, row);
+          else this.#invalid(item);
+        } catch (error) {
+          this.#unstageable(item, barcode, error);
+        }
       }
     })();
   }
@@ -152,17 +194,33 @@ export class Stager {
   addUnreadable(record: unknown, error: unknown): void {
     this.pulled++;
     this.invalid++;
-    const fields = (record ?? {}) as Record<string, unknown>;
-    const pick = (...keys: string[]) => keys.map((k) => fields[k]).find((v) => typeof v === 'string' || typeof v === 'number');
+    const fields = (typeof record === 'object' && record !== null ? record : {}) as Record<string, unknown>;
+    const pick = (keys: readonly string[]) => keys.map((k) => fields[k]).find((v) => typeof v === 'string' || typeof v === 'number')?.toString();
+    this.#recordUnreadable({ barcode: pick(REPORT_KEYS.barcode), sku: pick(REPORT_KEYS.sku), name: pick(REPORT_KEYS.name) }, record, error);
+  }
+
+  /** A product that mapped but could not be staged: reported like an unreadable record, and its staging row invalid. */
+  #unstageable(item: StagedItem, barcode: string, error: unknown): void {
+    this.invalid++;
+    const sku = item.ok ? item.product.sku : item.sku;
+    const name = item.ok ? item.product.name : item.name;
+    this.#recordUnreadable({ barcode, sku, name }, item.record, error);
+    // The previous pull's row must not be pushed in its place; kept as invalid, it lists the product in `logs --failed`.
+    try {
+      this.#upsert.run(this.#connection, barcode, String(sku ?? ''), String(name ?? '').slice(0, 1000), null, null, null, null, null, null, null, 0, 'RECORD_UNREADABLE');
+    } catch {
+      this.#db.prepare(`DELETE FROM staging WHERE connection = ? AND barcode = ?`).run(this.#connection, barcode);
+    }
+  }
+
+  #recordUnreadable(names: { barcode: string | undefined; sku: string | undefined; name: string | undefined }, record: unknown, error: unknown): void {
     this.#events.recordIfChanged({
-      barcode: pick('barcode')?.toString(),
-      sku: pick('sku', 'code', 'productCode')?.toString(),
-      name: pick('name', 'title')?.toString(),
+      ...names,
       stage: 'pull',
       outcome: 'invalid',
       code: 'RECORD_UNREADABLE',
-      message: `the ERP record could not be read: ${error instanceof Error ? error.message : String(error)}`,
-      detail: { record: rawRecordJson(record) },
+      message: m('unreadable', { reason: unreadableReason(error) }),
+      detail: { record: shownRecord(record) },
     });
   }
 
@@ -186,25 +244,29 @@ export class Stager {
     return last.json;
   }
 
+  /** Everything that can throw comes before anything is counted or written, so a record that cannot be staged leaves no trace but its report. */
   #invalid(item: Extract<StagedItem, { ok: false }>): void {
+    const raw = item.barcode ? this.#raw(item.record) : undefined;
     this.#report(item);
     if (!item.barcode) return;
     this.#upsert.run(this.#connection, item.barcode, item.sku, item.name, null, null, null, null, null, null, null, 0, item.issue.code);
-    this.#upsertRaw.run(this.#connection, item.barcode, this.#raw(item.record));
+    this.#upsertRaw.run(this.#connection, item.barcode, raw);
   }
 
   #stageValid(item: Extract<StagedItem, { ok: true }>, found: Lookup): void {
     const p = item.product;
     const hash = contentHash(p);
+    const write = found.staged !== hash || found.valid !== 1;
+    const raw = write ? this.#raw(item.record) : undefined;
     if (found.acked === null) this.counts.new++;
     else if (found.acked === hash) this.counts.unchanged++;
     else this.counts.changed++;
-    if (found.staged !== hash || found.valid !== 1) {
+    if (write) {
       this.#upsert.run(
         this.#connection, p.barcode, p.sku, p.name, p.price, p.currency, p.vatRate, p.priceIncludesVat ? 1 : 0, p.stock,
         p.active ? 1 : 0, hash, 1, null,
       );
-      this.#upsertRaw.run(this.#connection, p.barcode, this.#raw(item.record));
+      this.#upsertRaw.run(this.#connection, p.barcode, raw);
     }
     for (const warning of item.warnings) {
       this.#events.recordIfChanged({ barcode: p.barcode, sku: p.sku, name: p.name, stage: 'validate', outcome: 'warning', code: warning.code, message: warning.message });

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import iconv from 'iconv-lite';
 import { SandboxCatalog } from './catalog.js';
 import { WindowCounter, listenOnLoopback, sendJson, sleep } from './http.js';
 
@@ -22,6 +23,16 @@ export interface SandboxErpFaults {
   failNext: number;
   /** The next N product requests have their connection reset without an answer. */
   resetNext: number;
+  /** One more record on page 1, as this JSON text (a record nested 20,000 levels deep cannot be made with JSON.stringify). */
+  rawRecord: string | undefined;
+  /** A runaway ERP: no totals, and full pages of new products past the end of the catalog, forever. */
+  endless: boolean;
+  /** Every page request gets page 1: an ERP that ignores the page number. */
+  ignorePageNumber: boolean;
+  /** Pages are sent in ten pieces this many milliseconds apart: each piece is on time, the whole is not. */
+  dripMs: number;
+  /** Pages are encoded as ISO-8859-9 (Turkish Latin-5) instead of UTF-8: every non-ASCII letter is a byte that is not UTF-8. */
+  latin5: boolean;
 }
 
 /**
@@ -36,7 +47,10 @@ export interface SandboxErpFaults {
  */
 export class SandboxErp {
   readonly catalog: SandboxCatalog;
-  readonly faults: SandboxErpFaults = { latencyMs: 0, rateLimit: undefined, failingPages: new Set(), failNext: 0, resetNext: 0 };
+  readonly faults: SandboxErpFaults = {
+    latencyMs: 0, rateLimit: undefined, failingPages: new Set(), failNext: 0, resetNext: 0,
+    rawRecord: undefined, endless: false, ignorePageNumber: false, dripMs: 0, latin5: false,
+  };
   /** `pages` lists the page number of every products request, in the order they came. */
   readonly stats = { requests: 0, productRequests: 0, rateLimited: 0, requestTimes: [] as number[], pages: [] as number[] };
   readonly #options: Required<Omit<SandboxErpOptions, 'port'>> & { port: number };
@@ -44,6 +58,7 @@ export class SandboxErp {
   readonly #cache = new Map<string, string>();
   #cacheGeneration = -1;
   #server: Awaited<ReturnType<typeof listenOnLoopback>> | undefined;
+  #endless: SandboxCatalog | undefined;
 
   constructor(options: SandboxErpOptions) {
     this.#options = { defaultPageSize: 500, maxPageSize: 1000, port: 0, ...options };
@@ -84,7 +99,7 @@ export class SandboxErp {
       sendJson(res, 404, { error: 'not_found' });
       return;
     }
-    const page = Math.max(1, Number(url.searchParams.get('page') ?? '1') || 1);
+    const page = this.faults.ignorePageNumber ? 1 : Math.max(1, Number(url.searchParams.get('page') ?? '1') || 1);
     this.stats.productRequests++;
     this.stats.requestTimes.push(Date.now());
     this.stats.pages.push(page);
@@ -109,8 +124,27 @@ export class SandboxErp {
       return;
     }
     const pageSize = Math.min(this.#options.maxPageSize, Math.max(1, Number(url.searchParams.get('pageSize') ?? this.#options.defaultPageSize) || this.#options.defaultPageSize));
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(this.#page(page, pageSize));
+    let json = this.faults.endless ? this.#endlessPage(page, pageSize) : this.#page(page, pageSize);
+    if (page === 1 && this.faults.rawRecord !== undefined) json = json.replace('"records":[', `"records":[${this.faults.rawRecord},`);
+    const body = this.faults.latin5 ? iconv.encode(json, 'iso-8859-9') : Buffer.from(json, 'utf8');
+    res.writeHead(200, { 'content-type': `application/json; charset=${this.faults.latin5 ? 'iso-8859-9' : 'utf-8'}` });
+    if (this.faults.dripMs <= 0) {
+      res.end(body);
+      return;
+    }
+    const piece = Math.ceil(body.length / 10);
+    for (let at = 0; at < body.length; at += piece) {
+      if (at > 0) await sleep(this.faults.dripMs);
+      if (res.destroyed) return;
+      res.write(body.subarray(at, at + piece));
+    }
+    res.end();
+  }
+
+  /** A page of a catalog with no end, and no totals to say so. */
+  #endlessPage(page: number, pageSize: number): string {
+    this.#endless ??= new SandboxCatalog(100_000_000);
+    return JSON.stringify({ page, pageSize, records: this.#endless.records((page - 1) * pageSize, pageSize) });
   }
 
   /**
