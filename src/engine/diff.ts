@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/db.js';
 import type { StageCounts } from './stage.js';
 
@@ -26,22 +27,42 @@ export interface StagedOfferRow {
 
 export type SnapshotOfferRow = Omit<StagedOfferRow, 'prev_hash'>;
 
+/** A live offer missing from the pull, with what its last delivery failure was about, if it failed. */
+export interface VanishedRow extends SnapshotOfferRow {
+  /** The content hash of the offer that failed to be delivered, whether it is parked, and whether it failed in this run. */
+  failed_hash: string | null;
+  parked: number;
+  failed_now: number;
+}
+
+/**
+ * Which offers a walk returns. Offers still in a batch of the outbox are
+ * never returned: that batch settles them. `fresh` leaves out offers whose
+ * current content already failed on its own (they go alone, later:
+ * `quarantined`, once a run: not when they failed in this one), and dead
+ * letters (parked) are in neither.
+ */
+export type Walk = 'fresh' | 'quarantined';
+
 /**
  * The diff between this run's pull (staging rows whose barcode is in
  * `temp.seen`) and what the marketplace has acknowledged (snapshot), as SQL
  * over indexed tables: nothing is loaded into memory but one batch at a time.
  * The counts come from the stager, which compared every product as it staged
- * it; a query runs only when there is something to find.
+ * it; a query runs only when there is something to find, or once the
+ * snapshot was marked unconfirmed during the push (`markUnconfirmed`).
  */
 export class Diff {
   readonly counts: DiffCounts;
   readonly #connection: string;
-  readonly #changedPage;
-  readonly #allPage;
+  readonly #runId: number;
+  readonly #pages: Record<'changed' | 'all', Record<Walk, Statement<unknown[]>>>;
   readonly #vanishedPage;
+  #unconfirmed = false;
 
-  constructor(db: Db, connection: string, staged: StageCounts) {
+  constructor(db: Db, connection: string, staged: StageCounts, runId: number) {
     this.#connection = connection;
+    this.#runId = runId;
     const { live } = db
       .prepare(`SELECT count(*) AS live FROM snapshot WHERE connection = ? AND NOT (active = 0 AND stock = 0)`)
       .get(connection) as { live: number };
@@ -50,33 +71,54 @@ export class Diff {
     // CROSS JOIN pins the order: walk temp.seen by barcode, so each batch is a
     // range read instead of a scan and sort of the whole pull.
     const from = `FROM temp.seen k
-      CROSS JOIN staging s ON s.connection = ? AND s.barcode = k.barcode
-      LEFT JOIN snapshot p ON p.connection = s.connection AND p.barcode = s.barcode`;
-    this.#changedPage = db.prepare(
-      `SELECT ${columns} ${from}
-        WHERE k.barcode > ? AND s.valid = 1 AND (p.hash IS NULL OR p.hash <> s.hash)
-        ORDER BY k.barcode LIMIT ?`,
-    );
-    this.#allPage = db.prepare(`SELECT ${columns} ${from} WHERE k.barcode > ? AND s.valid = 1 ORDER BY k.barcode LIMIT ?`);
+      CROSS JOIN staging s ON s.connection = :connection AND s.barcode = k.barcode
+      LEFT JOIN snapshot p ON p.connection = s.connection AND p.barcode = s.barcode
+      LEFT JOIN delivery_failures f ON f.connection = s.connection AND f.barcode = s.barcode AND f.hash = s.hash`;
+    const notInOutbox = (alias: string) =>
+      `NOT EXISTS (SELECT 1 FROM outbox_items o WHERE o.connection = ${alias}.connection AND o.barcode = ${alias}.barcode)`;
+    const walks: Record<Walk, string> = { fresh: 'f.barcode IS NULL', quarantined: 'f.barcode IS NOT NULL AND f.parked_at IS NULL AND f.run_id IS NOT :run' };
+    const page = (changedOnly: boolean, walk: Walk) =>
+      db.prepare(
+        `SELECT ${columns} ${from}
+          WHERE k.barcode > :after AND s.valid = 1 ${changedOnly ? 'AND (p.hash IS NULL OR p.hash <> s.hash)' : ''}
+            AND ${walks[walk]} AND ${notInOutbox('s')}
+          ORDER BY k.barcode LIMIT :limit`,
+      );
+    this.#pages = {
+      changed: { fresh: page(true, 'fresh'), quarantined: page(true, 'quarantined') },
+      all: { fresh: page(false, 'fresh'), quarantined: page(false, 'quarantined') },
+    };
     this.#vanishedPage = db.prepare(
-      `SELECT p.barcode, p.sku, p.name, p.price, p.currency, p.vat_rate, p.price_includes_vat, p.stock, p.active, p.hash
+      `SELECT p.barcode, p.sku, p.name, p.price, p.currency, p.vat_rate, p.price_includes_vat, p.stock, p.active, p.hash,
+              f.hash AS failed_hash, f.parked_at IS NOT NULL AS parked, f.run_id IS :run AS failed_now
          FROM snapshot p
-        WHERE p.connection = ? AND p.barcode > ? AND NOT (p.active = 0 AND p.stock = 0)
-          AND p.barcode NOT IN (SELECT barcode FROM temp.seen)
-        ORDER BY p.barcode LIMIT ?`,
+         LEFT JOIN delivery_failures f ON f.connection = p.connection AND f.barcode = p.barcode
+        WHERE p.connection = :connection AND p.barcode > :after AND NOT (p.active = 0 AND p.stock = 0)
+          AND p.barcode NOT IN (SELECT barcode FROM temp.seen) AND ${notInOutbox('p')}
+        ORDER BY p.barcode LIMIT :limit`,
     );
   }
 
-  /** New and changed offers after `afterBarcode`, in barcode order; with `all`, every valid one (`--resync`). */
-  changedAfter(afterBarcode: string, limit: number, all = false): StagedOfferRow[] {
-    if (all) return this.#allPage.all(this.#connection, afterBarcode, limit) as StagedOfferRow[];
-    if (this.counts.new + this.counts.changed === 0) return [];
-    return this.#changedPage.all(this.#connection, afterBarcode, limit) as StagedOfferRow[];
+  /** The push marked offers of the snapshot unconfirmed: the stager's counts no longer tell whether anything differs. */
+  markUnconfirmed(): void {
+    this.#unconfirmed = true;
+  }
+
+  /**
+   * New and changed offers after `afterBarcode`, in barcode order; with `all`,
+   * every valid one (`--resync`).
+   */
+  changedAfter(afterBarcode: string, limit: number, options: { all?: boolean; walk?: Walk } = {}): StagedOfferRow[] {
+    const walk = options.walk ?? 'fresh';
+    if (!options.all && !this.#unconfirmed && this.counts.new + this.counts.changed === 0) return [];
+    const statement = this.#pages[options.all ? 'all' : 'changed'][walk];
+    const params = { connection: this.#connection, after: afterBarcode, limit, ...(walk === 'quarantined' ? { run: this.#runId } : {}) };
+    return statement.all(params) as StagedOfferRow[];
   }
 
   /** Acknowledged offers absent from the pull, still live on the marketplace, after `afterBarcode`. */
-  vanishedAfter(afterBarcode: string, limit: number): SnapshotOfferRow[] {
+  vanishedAfter(afterBarcode: string, limit: number): VanishedRow[] {
     if (this.counts.vanished === 0) return [];
-    return this.#vanishedPage.all(this.#connection, afterBarcode, limit) as SnapshotOfferRow[];
+    return this.#vanishedPage.all({ connection: this.#connection, after: afterBarcode, limit, run: this.#runId }) as VanishedRow[];
   }
 }

@@ -1,12 +1,13 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import type { MarketplaceClient } from '../marketplace/client.js';
 import type { Offer, OfferResult } from '../marketplace/types.js';
 import { HttpError } from '../http/errors.js';
+import { defineMessages } from '../i18n/index.js';
 import type { PushCounters } from './counts.js';
 import type { EventLog } from './events.js';
-import type { Diff, SnapshotOfferRow, StagedOfferRow } from './diff.js';
+import type { Diff, SnapshotOfferRow, StagedOfferRow, Walk } from './diff.js';
 import { contentHash } from './hash.js';
 
 export type OfferKind = 'new' | 'changed' | 'vanished' | 'resync';
@@ -16,8 +17,18 @@ interface OfferMeta {
   kind: OfferKind;
   /** Content hash of the offer: what the snapshot records once it is acknowledged. */
   hash: string;
-  /** The snapshot hash it replaces: part of the Idempotency-Key, so A→B→A is never mistaken for a repeat. */
+  /** The snapshot hash it replaces: a replay sends the offer only while the snapshot still holds it. */
   previous: string | null;
+}
+
+/** Offers sent in one request: a batch of the outbox, or a part of one after a split. */
+interface Part {
+  rowId: number;
+  key: string;
+  offers: Offer[];
+  meta: OfferMeta[];
+  /** The whole batch: settling it settles its outbox row. */
+  whole: boolean;
 }
 
 export type { PushCounters } from './counts.js';
@@ -30,8 +41,10 @@ export interface PushOptions {
   events: EventLog;
   diff: Diff;
   batchSize: number;
-  /** Consecutive batches failing transiently before pushing stops for this run. */
+  /** Failures in a row that no single offer explains before pushing stops for this run. */
   maxConsecutiveFailures: number;
+  /** Failed deliveries of one offer, on its own, before it is parked as a dead letter. */
+  maxAttempts: number;
   signal?: AbortSignal | undefined;
   onBatch?(counters: PushCounters): void;
 }
@@ -42,147 +55,411 @@ export type PushStop =
   | { reason: 'credentials' | 'refused'; error: HttpError }
   | { reason: 'interrupted' };
 
+const m = defineMessages({
+  en: {
+    again: '{error} The offer is sent again next run.',
+    attempt: '{error} Attempt {attempt} of {max}: the offer is sent again next run, on its own.',
+    parked: 'the marketplace did not take this offer in {attempts} attempts (last: {error}); it is parked as a dead letter and sent again when it changes in the ERP, or with `erp-sync retry --connection {connection} --barcode {barcode}`',
+    noAnswer: 'the marketplace answered the batch without a result for this offer.',
+    unreadable: 'the marketplace\'s answer to the batch could not be read ({error}); the offer goes again in a new batch, under a new key.',
+    vanished: 'no longer in the ERP: pushed as stock 0 and inactive',
+  },
+  tr: {
+    again: '{error} Teklif sonraki çalışmada yeniden gönderilir.',
+    attempt: '{error} Deneme {attempt}/{max}: teklif sonraki çalışmada tek başına yeniden gönderilir.',
+    parked: 'pazaryeri bu teklifi {attempts} denemede almadı (son hata: {error}); teklif bekletmeye alındı ve ERP\'de değiştiğinde ya da `erp-sync retry --connection {connection} --barcode {barcode}` ile yeniden gönderilir',
+    noAnswer: 'pazaryeri paketi yanıtladı ama bu teklif için sonuç vermedi.',
+    unreadable: 'pazaryerinin pakete verdiği yanıt okunamadı ({error}); teklif yeni bir anahtarla yeni bir pakette yeniden gönderilir.',
+    vanished: 'artık ERP\'de yok: stok 0 ve pasif olarak gönderildi',
+  },
+});
+
+/** A batch that failed whole in this run: split once everything else is sent. */
+interface FailedBatch {
+  rowId: number;
+  error: HttpError;
+  /** How many requests the marketplace had answered when it failed. */
+  answeredBefore: number;
+}
+
 /**
- * Pushes offers through a transactional outbox: a batch is written to the
- * outbox before it is sent and removed in the transaction that records its
- * answer (snapshot rows and item events together). A crash at any point
- * leaves either nothing sent, or a batch in the outbox that the next run
- * sends again with the same Idempotency-Key, which the marketplace applies once.
+ * Pushes offers through a transactional outbox. A batch is written to the
+ * outbox, with a new random Idempotency-Key, before it is sent, and removed
+ * in the transaction that records its answer (snapshot rows and item events
+ * together). A crash at any point leaves either nothing sent, or a batch in
+ * the outbox that the next run settles.
+ *
+ * What the rules promise:
+ * - Never an older state. A batch from an earlier run is sent again, byte for
+ *   byte under its key, only while every offer in it is still what the ERP
+ *   says and the snapshot still holds the state it replaces. Otherwise it is
+ *   dropped: its superseded offers are never sent, and the rest go in new
+ *   batches built from the current content, while their snapshot rows are
+ *   marked unconfirmed (the marketplace may hold either state), so the diff
+ *   sends them whatever the ERP says.
+ * - One bad offer never holds back the others. A batch that fails after its
+ *   retries (5xx, timeouts) is split once the rest of the run is sent, until
+ *   each failing offer stands alone; 400, 413 and 422 are split at once. An
+ *   offer that failed alone goes alone, after the rest, in later runs.
+ * - Attempts count only when the marketplace is up: when it answered other
+ *   requests after the batch failed, or answers a read now. An outage parks
+ *   nothing; after `maxAttempts` such failures an offer is parked (a dead
+ *   letter), until it changes or `erp-sync retry` asks.
+ * - A key whose answer was unreadable, or left offers out, is never sent again.
  */
 export class Pusher {
   readonly counters: PushCounters = { pushed: 0, created: 0, updated: 0, pendingApproval: 0, rejected: 0, failed: 0 };
   readonly #o: PushOptions;
-  readonly #insertOutbox;
-  readonly #deleteOutbox;
-  readonly #failOutbox;
-  readonly #upsertSnapshot;
-  #consecutiveFailures = 0;
+  readonly #s;
+  /** Requests the marketplace answered in this run (2xx, or a refusal of the batch as such). */
+  #answered = 0;
+  /** Failures in a row that no single offer explains: a whole batch, or both halves of a split. */
+  #failuresInARow = 0;
+  /** After a 413, new batches are at most half the size the marketplace refused. */
+  #maxOffers: number;
+  readonly #failedBatches: FailedBatch[] = [];
 
   constructor(options: PushOptions) {
     this.#o = options;
+    this.#maxOffers = options.batchSize;
     const db = options.db;
-    this.#insertOutbox = db.prepare(
-      `INSERT INTO outbox (connection, idempotency_key, run_id, created_at, offers, body, kinds) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#deleteOutbox = db.prepare(`DELETE FROM outbox WHERE id = ?`);
-    this.#failOutbox = db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?`);
-    this.#upsertSnapshot = db.prepare(
-      `INSERT INTO snapshot (connection, barcode, hash, status, offer_id, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, error_code, error_message, acked_at, run_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (connection, barcode) DO UPDATE SET hash = excluded.hash, status = excluded.status,
-         offer_id = coalesce(excluded.offer_id, snapshot.offer_id), sku = excluded.sku, name = excluded.name, price = excluded.price,
-         currency = excluded.currency, vat_rate = excluded.vat_rate, price_includes_vat = excluded.price_includes_vat,
-         stock = excluded.stock, active = excluded.active, error_code = excluded.error_code, error_message = excluded.error_message,
-         acked_at = excluded.acked_at, run_id = excluded.run_id`,
-    );
+    this.#s = {
+      rows: db.prepare(`SELECT id FROM outbox WHERE connection = ? ORDER BY id`).pluck(),
+      row: db.prepare(`SELECT idempotency_key AS key, body FROM outbox WHERE id = ?`),
+      // Each offer of a batch beside what is newer for its barcode: the snapshot, the latest pull, a delivery failure.
+      items: db.prepare(
+        `SELECT i.barcode, i.kind, i.hash, i.previous, p.hash AS acked, s.hash AS staged, s.valid, s.barcode IS NOT NULL AS in_staging,
+                f.hash AS failed_hash, f.parked_at IS NOT NULL AS parked,
+                (SELECT max(o.outbox_id) FROM outbox_items o WHERE o.connection = i.connection AND o.barcode = i.barcode) AS newest
+           FROM outbox_items i
+           LEFT JOIN snapshot p ON p.connection = i.connection AND p.barcode = i.barcode
+           LEFT JOIN staging s ON s.connection = i.connection AND s.barcode = i.barcode
+           LEFT JOIN delivery_failures f ON f.connection = i.connection AND f.barcode = i.barcode
+          WHERE i.outbox_id = ? ORDER BY i.position`,
+      ),
+      insertRow: db.prepare(`INSERT INTO outbox (connection, idempotency_key, run_id, created_at, offers, body) VALUES (?, ?, ?, ?, ?, ?)`),
+      insertItem: db.prepare(
+        `INSERT INTO outbox_items (outbox_id, position, connection, barcode, kind, hash, previous) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteRow: db.prepare(`DELETE FROM outbox WHERE id = ?`),
+      failRow: db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?`),
+      upsertSnapshot: db.prepare(
+        `INSERT INTO snapshot (connection, barcode, hash, status, offer_id, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, error_code, error_message, acked_at, run_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (connection, barcode) DO UPDATE SET hash = excluded.hash, status = excluded.status,
+           offer_id = coalesce(excluded.offer_id, snapshot.offer_id), sku = excluded.sku, name = excluded.name, price = excluded.price,
+           currency = excluded.currency, vat_rate = excluded.vat_rate, price_includes_vat = excluded.price_includes_vat,
+           stock = excluded.stock, active = excluded.active, error_code = excluded.error_code, error_message = excluded.error_message,
+           acked_at = excluded.acked_at, run_id = excluded.run_id`,
+      ),
+      // The marketplace may hold the state the batch replaced or the one it carried: neither is acknowledged any more.
+      unconfirm: db.prepare(`UPDATE snapshot SET hash = '', status = 'unconfirmed', acked_at = ?, run_id = ? WHERE connection = ? AND barcode = ? AND hash IS ?`),
+      unconfirmNew: db.prepare(
+        `INSERT INTO snapshot (connection, barcode, hash, status, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, acked_at, run_id)
+         VALUES (?, ?, '', 'unconfirmed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection, barcode) DO NOTHING`,
+      ),
+      delivered: db.prepare(`DELETE FROM delivery_failures WHERE connection = ? AND barcode = ?`),
+      failedAlone: db.prepare(
+        `INSERT INTO delivery_failures (connection, barcode, hash, attempts, code, message, first_failed_at, last_failed_at, parked_at, run_id)
+         VALUES (:connection, :barcode, :hash, 1, :code, :message, :now, :now, CASE WHEN :max <= 1 THEN :now END, :run)
+         ON CONFLICT (connection, barcode) DO UPDATE SET
+           attempts = CASE WHEN hash = excluded.hash THEN attempts + 1 ELSE 1 END,
+           first_failed_at = CASE WHEN hash = excluded.hash THEN first_failed_at ELSE excluded.first_failed_at END,
+           parked_at = CASE WHEN (CASE WHEN hash = excluded.hash THEN attempts + 1 ELSE 1 END) >= :max THEN :now END,
+           hash = excluded.hash, code = excluded.code, message = excluded.message, last_failed_at = excluded.last_failed_at,
+           run_id = excluded.run_id
+         RETURNING attempts, parked_at IS NOT NULL AS parked`,
+      ),
+    };
   }
 
-  /** Batches a previous run wrote but never got an answer for: sent first, exactly as they were. */
-  async replayOutbox(): Promise<PushStop | undefined> {
-    const pending = this.#o.db
-      .prepare(`SELECT id, idempotency_key, body, kinds FROM outbox WHERE connection = ? ORDER BY id`)
-      .all(this.#o.connection) as { id: number; idempotency_key: string; body: string; kinds: string }[];
-    for (const row of pending) {
+  /**
+   * Settles the outbox, then pushes new and changed offers (every valid one
+   * with `all`) and, after a complete pull only, vanished ones as stock 0 and
+   * inactive; then splits what failed whole, and sends the offers that failed
+   * alone before, one by one.
+   */
+  async push(all: boolean, includeVanished: boolean): Promise<PushStop | undefined> {
+    const stop =
+      (await this.#replay()) ??
+      (await this.#pushFresh(all, includeVanished)) ??
+      (await this.#splitFailedBatches()) ??
+      (await this.#pushQuarantined(all, includeVanished));
+    if (stop) {
+      // What failed whole and was not split stays in the outbox, exactly as sent, for the next run.
+      for (const failed of this.#failedBatches.splice(0)) {
+        const part = this.#load(failed.rowId);
+        if (part) this.#notDelivered(part, failed.error);
+      }
+    }
+    return stop;
+  }
+
+  /** Batches a previous run wrote but never settled: sent again exactly as they were, or dropped if anything is newer. */
+  async #replay(): Promise<PushStop | undefined> {
+    for (const rowId of this.#s.rows.all(this.#o.connection) as number[]) {
       if (this.#o.signal?.aborted) return { reason: 'interrupted' };
-      const offers = (JSON.parse(row.body) as { offers: Offer[] }).offers;
-      const stop = await this.#deliver(row.id, row.idempotency_key, offers, JSON.parse(row.kinds) as OfferMeta[], row.body);
+      const part = this.#load(rowId);
+      if (!part) continue;
+      const items = this.#s.items.all(rowId) as ReplayItem[];
+      const quarantined = items.filter(isQuarantined).length;
+      // A batch holding an offer that failed alone since would fail with it: rebuilt without it.
+      if (!items.every((item) => isCurrent(item, rowId)) || (quarantined > 0 && quarantined < items.length)) {
+        this.#retire(part, items);
+        continue;
+      }
+      // Offers that failed alone go alone, after the others: see #pushQuarantined.
+      if (quarantined > 0) continue;
+      const stop = await this.#sendBatch(part);
       if (stop) return stop;
     }
     return undefined;
   }
 
-  /**
-   * New and changed offers (every valid one with `all`), then, after a
-   * complete pull only, vanished ones as stock 0 and inactive.
-   */
-  async pushDiff(all: boolean, includeVanished: boolean): Promise<PushStop | undefined> {
-    const { diff, batchSize } = this.#o;
+  /** Drops a batch something newer has overtaken; the offers still due go in new batches, from the current content. */
+  #retire(part: Part, items: readonly ReplayItem[]): void {
+    this.#o.db.transaction(() => {
+      part.offers.forEach((offer, i) => {
+        if (items[i]!.acked === items[i]!.previous) this.#unconfirm(offer, part.meta[i]!);
+      });
+      this.#s.deleteRow.run(part.rowId);
+    })();
+  }
+
+  async #pushFresh(all: boolean, includeVanished: boolean): Promise<PushStop | undefined> {
+    const { diff } = this.#o;
     let after = '';
     for (;;) {
-      const rows = diff.changedAfter(after, batchSize, all);
+      const rows = diff.changedAfter(after, this.#maxOffers, { all, walk: 'fresh' });
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.barcode;
-      const stop = await this.#send(rows.map(toOffer), rows.map((r) => ({ kind: all ? 'resync' : r.prev_hash ? 'changed' : 'new', hash: r.hash, previous: r.prev_hash })));
+      const stop = await this.#sendNew(rows.map(toOffer), rows.map((r) => changedMeta(r, all)));
       if (stop) return stop;
     }
     after = '';
     while (includeVanished) {
-      const rows = diff.vanishedAfter(after, batchSize);
+      const rows = diff.vanishedAfter(after, this.#maxOffers);
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.barcode;
-      const offers = rows.map(toVanishedOffer);
-      const stop = await this.#send(offers, rows.map((r, i) => ({ kind: 'vanished', hash: hashOffer(offers[i]!), previous: r.hash })));
+      const offers: Offer[] = [];
+      const meta: OfferMeta[] = [];
+      for (const row of rows) {
+        const offer = toVanishedOffer(row);
+        const hash = hashOffer(offer);
+        if (row.failed_hash === hash) continue;
+        offers.push(offer);
+        meta.push({ kind: 'vanished', hash, previous: row.hash });
+      }
+      const stop = offers.length > 0 ? await this.#sendNew(offers, meta) : undefined;
       if (stop) return stop;
     }
     return undefined;
   }
 
-  async #send(offers: Offer[], meta: OfferMeta[]): Promise<PushStop | undefined> {
-    if (this.#o.signal?.aborted) return { reason: 'interrupted' };
-    const body = JSON.stringify({ offers });
-    const key = idempotencyKey(this.#o.connection, body, meta);
-    const info = this.#insertOutbox.run(this.#o.connection, key, this.#o.runId, nowIso(), offers.length, body, JSON.stringify(meta));
-    return this.#deliver(Number(info.lastInsertRowid), key, offers, meta, body);
-  }
-
-  async #deliver(outboxId: number, key: string, offers: Offer[], meta: OfferMeta[], body: string): Promise<PushStop | undefined> {
-    let results: OfferResult[];
-    try {
-      results = await this.#answersFor(offers, meta, key, body);
-    } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      return this.#failed(outboxId, offers, error);
+  /** Splits each batch that failed whole, now that everything else was sent and the marketplace had its chance to answer. */
+  async #splitFailedBatches(): Promise<PushStop | undefined> {
+    while (this.#failedBatches.length > 0) {
+      if (this.#o.signal?.aborted) return { reason: 'interrupted' };
+      const failed = this.#failedBatches[0]!;
+      // Nothing answered since it failed: split it only if the marketplace is there at all; if not, it waits whole for the next run.
+      if (this.#answered === failed.answeredBefore) {
+        const down = await this.#o.client.probe();
+        if (down) return { reason: 'unavailable', error: failed.error };
+        this.#answered++;
+      }
+      this.#failedBatches.shift();
+      const part = this.#load(failed.rowId);
+      if (!part) continue;
+      const stop = await this.#settle(part, failed.error, failed.answeredBefore);
+      if (stop) return stop;
+      this.#s.deleteRow.run(part.rowId);
     }
-    this.#consecutiveFailures = 0;
-    this.#acknowledge(outboxId, offers, meta, results);
     return undefined;
   }
 
   /**
-   * Sends a batch and returns one answer per offer. A batch the marketplace
-   * refuses as a whole (400, 422) is split in halves until the offending
-   * offers stand alone; those are recorded as rejected with the marketplace's
-   * words. Halves get keys derived from their own content, so a replay after
-   * a crash splits the same way and is still applied once.
+   * Offers that failed on their own before: one per request, after the rest,
+   * so they never take a batch down with them. Their failures are theirs and
+   * never stop the run; a marketplace that answers nothing stops it.
    */
-  async #answersFor(offers: Offer[], meta: OfferMeta[], key: string, body: string): Promise<OfferResult[]> {
-    try {
-      return await this.#o.client.pushBatch(body, key);
-    } catch (error) {
-      if (!(error instanceof HttpError) || (error.status !== 400 && error.status !== 422)) throw error;
-      if (offers.length === 1) {
-        return [{ barcode: offers[0]!.barcode, status: 'rejected', error: { code: `HTTP_${error.status}`, message: error.body || error.message } }];
+  async #pushQuarantined(all: boolean, includeVanished: boolean): Promise<PushStop | undefined> {
+    const parts = this.#quarantinedParts(all, includeVanished);
+    let failuresInARow = 0;
+    for (let next = await parts.next(); !next.done; next = await parts.next()) {
+      if (this.#o.signal?.aborted) return { reason: 'interrupted' };
+      // Nothing answered in this run, or every quarantined offer in a while failed: is the marketplace there at all?
+      if (this.#answered === 0 || failuresInARow >= this.#o.maxConsecutiveFailures) {
+        const down = await this.#o.client.probe();
+        if (down) {
+          this.#notDelivered(next.value, down);
+          return { reason: 'unavailable', error: down };
+        }
+        this.#answered++;
+        failuresInARow = 0;
       }
-      const middle = Math.ceil(offers.length / 2);
-      const halves: [Offer[], OfferMeta[]][] = [
-        [offers.slice(0, middle), meta.slice(0, middle)],
-        [offers.slice(middle), meta.slice(middle)],
-      ];
-      const answers: OfferResult[] = [];
-      for (const [part, partMeta] of halves) {
-        const partBody = JSON.stringify({ offers: part });
-        answers.push(...(await this.#answersFor(part, partMeta, idempotencyKey(this.#o.connection, partBody, partMeta), partBody)));
+      const answered = this.#answered;
+      // The marketplace answered just now (a request, or the read above): a failure of this offer is its own.
+      const stop = await this.#sendBatch(next.value, { alone: true, answeredBefore: answered - 1 });
+      if (stop) return stop;
+      failuresInARow = this.#answered > answered ? 0 : failuresInARow + 1;
+    }
+    return undefined;
+  }
+
+  async *#quarantinedParts(all: boolean, includeVanished: boolean): AsyncGenerator<Part> {
+    for (const rowId of this.#s.rows.all(this.#o.connection) as number[]) {
+      const part = this.#load(rowId);
+      if (part && (this.#s.items.all(rowId) as ReplayItem[]).every(isQuarantined)) yield part;
+    }
+    const walk: Walk = 'quarantined';
+    let after = '';
+    for (;;) {
+      const rows = this.#o.diff.changedAfter(after, 100, { all, walk });
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1]!.barcode;
+      for (const row of rows) yield this.#write([toOffer(row)], [changedMeta(row, all)]);
+    }
+    after = '';
+    while (includeVanished) {
+      const rows = this.#o.diff.vanishedAfter(after, 100);
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1]!.barcode;
+      for (const row of rows) {
+        const offer = toVanishedOffer(row);
+        const hash = hashOffer(offer);
+        if (row.failed_hash === hash && !row.parked && !row.failed_now) yield this.#write([offer], [{ kind: 'vanished', hash, previous: row.hash }]);
       }
-      return answers;
     }
   }
 
-  #acknowledge(outboxId: number, offers: Offer[], meta: OfferMeta[], results: OfferResult[]): void {
-    const { db, connection, runId, events } = this.#o;
+  async #sendNew(offers: Offer[], meta: OfferMeta[]): Promise<PushStop | undefined> {
+    if (this.#o.signal?.aborted) return { reason: 'interrupted' };
+    return this.#sendBatch(this.#write(offers, meta));
+  }
+
+  /** Writes a batch to the outbox under a new key, before anything is sent. */
+  #write(offers: Offer[], meta: OfferMeta[]): Part {
+    const { db, connection, runId } = this.#o;
+    const key = `erp-sync-${randomBytes(24).toString('base64url')}`;
+    const body = JSON.stringify({ offers });
+    const rowId = db.transaction(() => {
+      const id = Number(this.#s.insertRow.run(connection, key, runId, nowIso(), offers.length, body).lastInsertRowid);
+      meta.forEach((m, i) => this.#s.insertItem.run(id, i, connection, offers[i]!.barcode, m.kind, m.hash, m.previous));
+      return id;
+    })();
+    return { rowId, key, offers, meta, whole: true };
+  }
+
+  /** Sends a whole batch; one that fails for no reason the answer gives waits to be split. */
+  async #sendBatch(part: Part, options: { alone?: boolean; answeredBefore?: number } = {}): Promise<PushStop | undefined> {
+    const answeredBefore = options.answeredBefore ?? this.#answered;
+    const outcome = await this.#request(part);
+    if (outcome === 'settled') return undefined;
+    if (!(outcome instanceof HttpError)) {
+      this.#notDelivered(part, outcome.reason === 'interrupted' ? undefined : outcome.error);
+      return outcome;
+    }
+    if (refused(outcome) || options.alone) {
+      const stop = await this.#settle(part, outcome, answeredBefore);
+      if (!stop) this.#s.deleteRow.run(part.rowId);
+      return stop;
+    }
+    this.#s.failRow.run(outcome.message, part.rowId);
+    this.#failedBatches.push({ rowId: part.rowId, error: outcome, answeredBefore });
+    return this.#failedWhole(outcome);
+  }
+
+  /** A failure no single offer explains: after `maxConsecutiveFailures` in a row, the marketplace is taken to be down. */
+  #failedWhole(error: HttpError): PushStop | undefined {
+    this.#failuresInARow++;
+    return this.#failuresInARow >= this.#o.maxConsecutiveFailures ? { reason: 'unavailable', error } : undefined;
+  }
+
+  /**
+   * One request. Whatever its answer settles is recorded before it returns:
+   * acknowledgements, offers left out of the answer, an unreadable answer.
+   * Returns the error of a batch the marketplace refused or failed as such.
+   */
+  async #request(part: Part): Promise<'settled' | HttpError | PushStop> {
+    let results: OfferResult[];
+    try {
+      results = await this.#o.client.pushBatch(JSON.stringify({ offers: part.offers }), part.key);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      if (error.status === 401 || error.status === 403) return { reason: 'credentials', error };
+      if (!error.retry) return this.#unreadable(part, error);
+      if (refused(error)) {
+        this.#noteAnswer();
+        return error;
+      }
+      return error.transient ? error : { reason: 'refused', error };
+    }
+    this.#noteAnswer();
+    this.#acknowledge(part, results);
+    return 'settled';
+  }
+
+  #noteAnswer(): void {
+    this.#answered++;
+    this.#failuresInARow = 0;
+  }
+
+  /**
+   * A part that failed with `error`, settled offer by offer: split in halves
+   * until what the marketplace refuses or fails stands alone. `answeredBefore`
+   * is how many requests had been answered when the batch holding it first
+   * failed: a lone offer's failure is its own only if the marketplace answered
+   * something since (or answers a read now).
+   */
+  async #settle(part: Part, error: HttpError, answeredBefore: number): Promise<PushStop | undefined> {
+    if (error.status === 413) this.#maxOffers = Math.max(1, Math.min(this.#maxOffers, Math.floor(part.offers.length / 2)));
+    if (part.offers.length === 1) {
+      if (refused(error)) this.#reject(part, error);
+      else await this.#failedAlone(part, error, answeredBefore);
+      return undefined;
+    }
+    const halves = halve(part);
+    const outcomes: ('settled' | HttpError)[] = [];
+    // Everything of this part not settled yet, when the run has to stop: it waits for the next run.
+    const giveUp = (stop: PushStop, from: number): PushStop => {
+      const error = stop.reason === 'interrupted' ? undefined : stop.error;
+      halves.forEach((half, i) => {
+        if (i >= from || outcomes[i] instanceof HttpError) this.#notDelivered(half, outcomes[i] instanceof HttpError ? (outcomes[i] as HttpError) : error);
+      });
+      return stop;
+    };
+    for (const half of halves) {
+      if (this.#o.signal?.aborted) return giveUp({ reason: 'interrupted' }, outcomes.length);
+      const outcome = await this.#request(half);
+      if (outcome !== 'settled' && !(outcome instanceof HttpError)) return giveUp(outcome, outcomes.length);
+      outcomes.push(outcome);
+    }
+    if (outcomes.every((o) => o instanceof HttpError && !refused(o))) {
+      const stop = this.#failedWhole(outcomes[0] as HttpError);
+      if (stop) return giveUp(stop, halves.length);
+    }
+    for (const [i, half] of halves.entries()) {
+      const outcome = outcomes[i]!;
+      if (outcome === 'settled') continue;
+      outcomes[i] = 'settled';
+      const stop = await this.#settle(half, outcome, answeredBefore);
+      if (stop) return giveUp(stop, halves.length);
+    }
+    return undefined;
+  }
+
+  #acknowledge(part: Part, results: readonly OfferResult[]): void {
+    const { db, events } = this.#o;
     const answers = new Map(results.map((r) => [r.barcode, r]));
     const at = nowIso();
     const c = this.counters;
+    const missing: number[] = [];
     db.transaction(() => {
-      offers.forEach((offer, i) => {
+      part.offers.forEach((offer, i) => {
         const answer = answers.get(offer.barcode);
-        const kind = meta[i]!.kind;
+        const { kind, hash } = part.meta[i]!;
         if (!answer) {
-          c.failed++;
-          events.record({
-            barcode: offer.barcode, sku: offer.sku, name: offer.name, stage: 'push', outcome: 'failed', code: 'NO_ANSWER',
-            message: 'the marketplace answered the batch without a result for this offer; it is sent again next run',
-            detail: { kind },
-          });
+          missing.push(i);
           return;
         }
         c.pushed++;
@@ -190,49 +467,185 @@ export class Pusher {
         else if (answer.status === 'updated') c.updated++;
         else if (answer.status === 'pending_approval') c.pendingApproval++;
         else if (answer.status === 'rejected') c.rejected++;
-        this.#upsertSnapshot.run(
-          connection, offer.barcode, meta[i]!.hash, answer.status, answer.offerId ?? null, offer.sku, offer.name, offer.price,
-          offer.currency, String(offer.vatRate), offer.priceIncludesVat ? 1 : 0, offer.stock, offer.active ? 1 : 0,
-          answer.error?.code ?? null, answer.error?.message ?? null, at, runId,
-        );
+        this.#record(offer, hash, answer, at);
         events.record(
           {
             barcode: offer.barcode, sku: offer.sku, name: offer.name, stage: 'push', outcome: answer.status,
             code: answer.error?.code ?? (kind === 'vanished' ? 'VANISHED' : undefined),
-            message: answer.error?.message ?? (kind === 'vanished' ? 'no longer in the ERP: pushed as stock 0 and inactive' : undefined),
+            message: answer.error?.message ?? (kind === 'vanished' ? m('vanished') : undefined),
             detail: { kind, price: offer.price, stock: offer.stock, offerId: answer.offerId },
           },
           at,
         );
       });
-      this.#deleteOutbox.run(outboxId);
-      this.#o.onBatch?.(c);
+      // Left out of an answer the marketplace keeps for this key: theirs, sent again under a new one.
+      for (const i of missing) this.#countAttempt(part.offers[i]!, part.meta[i]!, 'NO_ANSWER', m('noAnswer'), undefined);
+      if (part.whole) this.#s.deleteRow.run(part.rowId);
     })();
+    this.#o.onBatch?.(c);
   }
 
-  #failed(outboxId: number, offers: Offer[], error: HttpError): PushStop | undefined {
-    const { db, events } = this.#o;
-    db.transaction(() => {
-      this.#failOutbox.run(error.message, outboxId);
-      for (const offer of offers) {
-        events.record({
-          barcode: offer.barcode, sku: offer.sku, name: offer.name, stage: 'push', outcome: 'failed',
-          code: error.status ? `HTTP_${error.status}` : `NETWORK_${error.kind.toUpperCase().replace('-', '_')}`,
-          message: `${error.message} The offer is sent again next run.`,
-          detail: error.body ? { answer: error.body } : undefined,
-        });
+  /** The snapshot moves to what the marketplace answered, and the offer's delivery failures are over. */
+  #record(offer: Offer, hash: string, answer: OfferResult, at: string): void {
+    const { connection, runId } = this.#o;
+    this.#s.upsertSnapshot.run(
+      connection, offer.barcode, hash, answer.status, answer.offerId ?? null, offer.sku, offer.name, offer.price,
+      offer.currency, String(offer.vatRate), offer.priceIncludesVat ? 1 : 0, offer.stock, offer.active ? 1 : 0,
+      answer.error?.code ?? null, answer.error?.message ?? null, at, runId,
+    );
+    this.#s.delivered.run(connection, offer.barcode);
+  }
+
+  /** One offer the marketplace refuses on its own (400, 413 or 422 for it alone): recorded as rejected, with its words. */
+  #reject(part: Part, error: HttpError): void {
+    const offer = part.offers[0]!;
+    this.#acknowledge(part, [{ barcode: offer.barcode, status: 'rejected', error: { code: `HTTP_${error.status}`, message: error.body || error.message } }]);
+  }
+
+  /** The answer to this key was unreadable: the key is spent, and the offers go in new batches. */
+  #unreadable(part: Part, error: HttpError): 'settled' | PushStop {
+    const message = m('unreadable', { error: error.message });
+    this.#o.db.transaction(() => {
+      part.offers.forEach((offer, i) => {
+        this.#unconfirm(offer, part.meta[i]!);
+        this.#failedEvent(offer, 'ANSWER_UNREADABLE', message, error.body ? { answer: error.body } : undefined);
+      });
+      if (part.whole) this.#s.deleteRow.run(part.rowId);
+    })();
+    this.counters.failed += part.offers.length;
+    this.#o.onBatch?.(this.counters);
+    return this.#failedWhole(error) ?? 'settled';
+  }
+
+  /** A lone offer that failed after its retries: an attempt of its own when the marketplace is evidently up. */
+  async #failedAlone(part: Part, error: HttpError, answeredBefore: number): Promise<void> {
+    const up = this.#answered > answeredBefore || !(await this.#o.client.probe());
+    const offer = part.offers[0]!;
+    const code = failureCode(error);
+    this.#o.db.transaction(() => {
+      if (up) this.#countAttempt(offer, part.meta[0]!, code, error.message, error.body);
+      else {
+        this.#unconfirm(offer, part.meta[0]!);
+        this.#failedEvent(offer, code, m('again', { error: error.message }), error.body ? { answer: error.body } : undefined);
+        this.counters.failed++;
       }
     })();
-    this.counters.failed += offers.length;
     this.#o.onBatch?.(this.counters);
-    if (error.status === 401 || error.status === 403) return { reason: 'credentials', error };
-    if (!error.transient) return { reason: 'refused', error };
-    this.#consecutiveFailures++;
-    return this.#consecutiveFailures >= this.#o.maxConsecutiveFailures ? { reason: 'unavailable', error } : undefined;
+  }
+
+  /** Counts a failed delivery against the offer; parks it as a dead letter after `maxAttempts`. Runs inside a transaction. */
+  #countAttempt(offer: Offer, meta: OfferMeta, code: string, message: string, body: string | undefined): void {
+    const { connection, runId, maxAttempts } = this.#o;
+    const now = nowIso();
+    this.#unconfirm(offer, meta);
+    const { attempts, parked } = this.#s.failedAlone.get({
+      connection, barcode: offer.barcode, hash: meta.hash, code, message, now, max: maxAttempts, run: runId,
+    }) as { attempts: number; parked: number };
+    const detail = { attempts, maxAttempts, ...(body ? { answer: body } : {}) };
+    if (parked) {
+      this.#failedEvent(offer, 'DEAD_LETTER', m('parked', { attempts, error: `${code}: ${message}`, connection, barcode: offer.barcode }), { ...detail, lastCode: code });
+    } else {
+      this.#failedEvent(offer, code, m('attempt', { error: message, attempt: attempts, max: maxAttempts }), detail);
+    }
+    this.counters.failed++;
+  }
+
+  /** Offers the run could not settle: they stay where they are (the outbox, the diff) for the next run. */
+  #notDelivered(part: Part, error: HttpError | undefined): void {
+    this.#o.db.transaction(() => {
+      for (const offer of part.offers) {
+        this.#failedEvent(offer, error ? failureCode(error) : 'INTERRUPTED', m('again', { error: error?.message ?? '' }).trim(), error?.body ? { answer: error.body } : undefined);
+      }
+    })();
+    this.counters.failed += part.offers.length;
+    this.#o.onBatch?.(this.counters);
+  }
+
+  #failedEvent(offer: Offer, code: string, message: string, detail: unknown): void {
+    this.#o.events.record({ barcode: offer.barcode, sku: offer.sku, name: offer.name, stage: 'push', outcome: 'failed', code, message, detail });
+  }
+
+  /** The marketplace may hold this offer or what it replaced: the snapshot stops claiming either, so the diff sends the current one. */
+  #unconfirm(offer: Offer, meta: OfferMeta): void {
+    const { connection, runId } = this.#o;
+    const at = nowIso();
+    if (meta.previous === null) {
+      this.#s.unconfirmNew.run(
+        connection, offer.barcode, offer.sku, offer.name, offer.price, offer.currency, String(offer.vatRate),
+        offer.priceIncludesVat ? 1 : 0, offer.stock, offer.active ? 1 : 0, at, runId,
+      );
+    } else {
+      this.#s.unconfirm.run(at, runId, connection, offer.barcode, meta.previous);
+    }
+    this.#o.diff.markUnconfirmed();
+  }
+
+  #load(rowId: number): Part | undefined {
+    const row = this.#s.row.get(rowId) as { key: string; body: string } | undefined;
+    if (!row) return undefined;
+    const items = this.#s.items.all(rowId) as ReplayItem[];
+    const offers = (JSON.parse(row.body) as { offers: Offer[] }).offers;
+    return { rowId, key: row.key, offers, meta: items.map((i) => ({ kind: i.kind, hash: i.hash, previous: i.previous })), whole: true };
   }
 }
 
-function toOffer(row: StagedOfferRow | SnapshotOfferRow): Offer {
+interface ReplayItem {
+  barcode: string;
+  kind: OfferKind;
+  hash: string;
+  previous: string | null;
+  acked: string | null;
+  staged: string | null;
+  valid: number | null;
+  in_staging: number;
+  failed_hash: string | null;
+  parked: number;
+  newest: number;
+}
+
+/**
+ * Whether an offer of a waiting batch is still due exactly as the batch has
+ * it: the batch is the newest holding its barcode, the snapshot still holds
+ * the state it replaces, the latest pull still says the same (or, for a
+ * vanished offer, still lacks the product), and it is not parked.
+ */
+function isCurrent(item: ReplayItem, rowId: number): boolean {
+  if (item.newest !== rowId || item.acked !== item.previous) return false;
+  if (item.parked && item.failed_hash === item.hash) return false;
+  return item.kind === 'vanished' ? !item.in_staging : item.valid === 1 && item.staged === item.hash;
+}
+
+function isQuarantined(item: ReplayItem): boolean {
+  return item.failed_hash === item.hash && !item.parked;
+}
+
+/** 400, 413 and 422 refuse the batch as such: the marketplace is up, and a smaller batch may pass. */
+function refused(error: HttpError): boolean {
+  return error.status === 400 || error.status === 413 || error.status === 422;
+}
+
+function failureCode(error: HttpError): string {
+  return error.status ? `HTTP_${error.status}` : `NETWORK_${error.kind.toUpperCase().replace('-', '_')}`;
+}
+
+/** Halves keep a key derived from their batch's: the same split of the same batch always sends the same key. */
+function halve(part: Part): [Part, Part] {
+  const middle = Math.ceil(part.offers.length / 2);
+  const piece = (from: number, to: number): Part => ({
+    rowId: part.rowId,
+    key: `${part.key}.${from}-${to}`,
+    offers: part.offers.slice(from, to),
+    meta: part.meta.slice(from, to),
+    whole: false,
+  });
+  return [piece(0, middle), piece(middle, part.offers.length)];
+}
+
+function changedMeta(row: StagedOfferRow, all: boolean): OfferMeta {
+  return { kind: all ? 'resync' : row.prev_hash !== null ? 'changed' : 'new', hash: row.hash, previous: row.prev_hash };
+}
+
+export function toOffer(row: StagedOfferRow | SnapshotOfferRow): Offer {
   return {
     barcode: row.barcode,
     sku: row.sku,
@@ -246,17 +659,10 @@ function toOffer(row: StagedOfferRow | SnapshotOfferRow): Offer {
   };
 }
 
-function toVanishedOffer(row: SnapshotOfferRow): Offer {
+export function toVanishedOffer(row: SnapshotOfferRow): Offer {
   return { ...toOffer(row), stock: 0, active: false };
 }
 
 function hashOffer(offer: Offer): string {
   return contentHash({ ...offer, vatRate: String(offer.vatRate) });
-}
-
-/** Derived from the batch's content and the states it replaces: the same batch always gets the same key. */
-function idempotencyKey(connection: string, body: string, meta: readonly OfferMeta[]): string {
-  const hash = createHash('sha256').update(connection).update('\n').update(body).update('\n');
-  for (const m of meta) hash.update(m.previous ?? '-').update(',');
-  return `erp-sync-${hash.digest('base64url').slice(0, 32)}`;
 }

@@ -24,7 +24,7 @@ import { EventLog } from './events.js';
 import { describeRunFailure } from './failure.js';
 import type { Failure } from './failure.js';
 import { LockHeldError, acquireLock } from './lock.js';
-import { Pusher } from './push.js';
+import { Pusher, toOffer, toVanishedOffer } from './push.js';
 import type { PushCounters, PushStop } from './push.js';
 import { marketplaceSecrets, resolveSecrets } from './secrets.js';
 import { HeapKeeper } from './heap.js';
@@ -43,8 +43,19 @@ const m = defineMessages({
     undeliveredHint: 'They are sent again on the next run; `erp-sync logs --failed` lists them.',
     stopped: 'the run was stopped before every offer was pushed',
     stoppedHint: 'The next run sends the rest.',
-    unavailable: 'Several batches in a row failed, so pushing stopped for this run ({failed} offers not delivered).',
+    unavailable: 'The marketplace is not taking batches, so pushing stopped for this run ({failed} offers not delivered).',
     unavailableHint: 'Nothing is lost: the next run sends what is left.',
+    deadline: 'the run reached its time limit of {minutes} minutes (runTimeoutMinutes) and stopped cleanly',
+    deadlineHint: 'What it did is recorded and the next run goes on from there. If runs need longer, raise it: erp-sync connect {driver} --name {connection} --set runTimeoutMinutes=N',
+    lockLost: 'another process took this run\'s lock over (this one was paused too long, or the lock file was removed), so it stopped',
+    lockLostHint: 'Nothing is lost: the other run, or the next one, goes on. If this machine sleeps or is suspended during runs, keep it awake.',
+    runaway: 'the ERP sent more than {limit} products ({reason}) and the pull was stopped; nothing was pushed',
+    runawayGrowth: 'far more than the {last} of the last complete pull; maxPullGrowthPercent is {percent}',
+    runawayFirst: 'the most a first pull takes',
+    runawayHint: 'If the catalog really grew that much, raise the limit: erp-sync connect {driver} --name {connection} --set {setting}=N. Otherwise the ERP is sending pages over and over; tell its vendor.',
+    samePage: 'the ERP sent the same page twice in a row (after {pages} pages); the pull was stopped so that nothing is counted twice',
+    samePageHint: 'The ERP may be ignoring the page number. The next run tries again; if it persists, send this to the ERP vendor.',
+    notUtf8: '{count} characters of the ERP\'s answers were not valid UTF-8 and were read as "\uFFFD"; products with such names or codes may look wrong on the marketplace. Check the encoding the ERP sends (it should be UTF-8).',
   },
   tr: {
     lockedHint: 'Yapılacak bir şey yok: diğer çalışma bu bağlantıyı senkronize ediyor.',
@@ -56,8 +67,19 @@ const m = defineMessages({
     undeliveredHint: 'Sonraki çalışmada yeniden gönderilirler; `erp-sync logs --failed` hepsini listeler.',
     stopped: 'çalışma, tekliflerin hepsi gönderilmeden durduruldu',
     stoppedHint: 'Kalanları sonraki çalışma gönderir.',
-    unavailable: 'Art arda birkaç paket başarısız oldu, bu yüzden bu çalışmada gönderim durduruldu ({failed} teklif ulaştırılamadı).',
+    unavailable: 'Pazaryeri paketleri almıyor, bu yüzden bu çalışmada gönderim durduruldu ({failed} teklif ulaştırılamadı).',
     unavailableHint: 'Hiçbir şey kaybolmadı: kalanları sonraki çalışma gönderir.',
+    deadline: 'çalışma {minutes} dakikalık süre sınırına (runTimeoutMinutes) ulaştı ve düzgünce durdu',
+    deadlineHint: 'Yaptıkları kaydedildi; sonraki çalışma oradan devam eder. Çalışmalar daha uzun sürmeliyse sınırı artırın: erp-sync connect {driver} --name {connection} --set runTimeoutMinutes=N',
+    lockLost: 'bu çalışmanın kilidini başka bir işlem devraldı (bu işlem çok uzun süre duraklatıldı ya da kilit dosyası silindi), bu yüzden durdu',
+    lockLostHint: 'Hiçbir şey kaybolmadı: diğer çalışma ya da bir sonraki devam eder. Bu makine çalışmalar sırasında uykuya geçiyorsa uyanık kalmasını sağlayın.',
+    runaway: 'ERP {limit} üründen fazlasını gönderdi ({reason}); ürün alımı durduruldu, hiçbir şey gönderilmedi',
+    runawayGrowth: 'son tam alımdaki {last} ürünün çok üstünde; maxPullGrowthPercent {percent}',
+    runawayFirst: 'ilk alımda izin verilen en fazla ürün sayısı',
+    runawayHint: 'Katalog gerçekten bu kadar büyüdüyse sınırı artırın: erp-sync connect {driver} --name {connection} --set {setting}=N. Büyümediyse ERP aynı sayfaları tekrar tekrar gönderiyor; ERP firmasına bildirin.',
+    samePage: 'ERP aynı sayfayı art arda iki kez gönderdi ({pages} sayfadan sonra); hiçbir şey iki kez sayılmasın diye ürün alımı durduruldu',
+    samePageHint: 'ERP sayfa numarasını dikkate almıyor olabilir. Sonraki çalışma yeniden dener; sürerse bunu ERP firmasına gönderin.',
+    notUtf8: 'ERP yanıtlarındaki {count} karakter geçerli UTF-8 değildi ve "\uFFFD" olarak okundu; bu adlara veya kodlara sahip ürünler pazaryerinde bozuk görünebilir. ERP\'nin gönderdiği karakter kodlamasını kontrol edin (UTF-8 olmalı).',
   },
 });
 
@@ -80,6 +102,10 @@ export interface RunSummary extends RunCounts {
   error: { code: string; message: string; hint: string | undefined } | null;
   /** Peak resident memory of the process so far, in MB: memory stays flat as the catalog grows. */
   peakRssMb: number;
+  /** Offers parked as dead letters at the end of the run: not sent until they change or `erp-sync retry` asks. */
+  parked: number;
+  /** What the run noticed but did not stop for (non-UTF-8 bytes, more products than the ERP said). */
+  warnings: string[];
   /** With --dry-run: the first offers that would be pushed. */
   wouldPush?: (Offer & { kind: string })[];
 }
@@ -95,6 +121,14 @@ export interface RunSettings {
   /** Percent of live offers that may vanish in one run before the safety guard stops it. */
   massVanishPercent: number;
   maxConsecutiveFailures: number;
+  /** Failed deliveries of one offer, on its own, before it is parked as a dead letter. */
+  maxAttempts: number;
+  /** A run stops cleanly after this long; 0 never. */
+  runTimeoutMinutes: number;
+  /** A pull may have at most this many percent more products than the last complete one (and 1,000 more) ... */
+  maxPullGrowthPercent: number;
+  /** ... and a first pull at most this many. */
+  maxProducts: number;
 }
 
 export interface RunRequest {
@@ -121,8 +155,15 @@ export function runSettings(connection: ConnectionConfig, marketplace: Marketpla
     batchSize: Math.min(1000, Math.max(1, number(marketplace?.settings.batchSize, 500))),
     massVanishPercent: number(connection.settings.massVanishPercent, 20),
     maxConsecutiveFailures: Math.max(1, number(marketplace?.settings.maxConsecutiveFailures, 3)),
+    maxAttempts: Math.max(1, number(marketplace?.settings.maxAttempts, 5)),
+    runTimeoutMinutes: number(connection.settings.runTimeoutMinutes, 120),
+    maxPullGrowthPercent: number(connection.settings.maxPullGrowthPercent, 200),
+    maxProducts: number(connection.settings.maxProducts, 2_000_000),
   };
 }
+
+/** A pull this much larger than the last complete one is an ERP sending pages over and over, not a catalog. */
+const PULL_GROWTH_FLOOR = 1000;
 
 /**
  * One run for one connection: lock, pull and stage, diff, guard, push,
@@ -139,12 +180,20 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
     startedAt, finishedAt: startedAt, durationMs: 0, pullMs: 0, pushMs: 0, pullComplete: false,
     pulled: 0, invalid: 0, new: 0, changed: 0, vanished: 0, unchanged: 0,
     pushed: 0, created: 0, updated: 0, pendingApproval: 0, rejected: 0, failed: 0,
-    exitCode: ExitCode.ok, error: null, peakRssMb: 0,
+    exitCode: ExitCode.ok, error: null, peakRssMb: 0, parked: 0, warnings: [],
   };
 
+  const settings = runSettings(connection, request.marketplace);
+  // The run stops like on a signal (Ctrl-C, systemctl stop) at its time limit, or when its lock was taken over.
+  const lockLost = new AbortController();
+  const deadline = new AbortController();
+  const timer = settings.runTimeoutMinutes > 0
+    ? setTimeout(() => deadline.abort(), settings.runTimeoutMinutes * 60_000).unref()
+    : undefined;
+  const signal = AbortSignal.any([lockLost.signal, deadline.signal, ...(request.signal ? [request.signal] : [])]);
   let lock;
   try {
-    lock = acquireLock(paths.locks(request.home), connection.name);
+    lock = acquireLock(paths.locks(request.home), connection.name, { onLost: () => lockLost.abort() });
   } catch (error) {
     if (!(error instanceof LockHeldError)) throw error;
     return finishWithoutRun(summary, 'locked', {
@@ -161,19 +210,32 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
         .run(connection.name, driver.id, request.dryRun ? 1 : 0, request.resync ? 1 : 0, startedAt, process.pid).lastInsertRowid,
     );
     summary.runId = runId;
-    const failure = await execute(request, summary, runId);
-    const finished = finish(db, summary, started, failure);
+    const failure = await execute({ ...request, signal }, settings, summary, runId);
+    const stopped: Failure | undefined = deadline.signal.aborted ? timedOut(request, settings)
+      : lockLost.signal.aborted ? { code: 'LOCK_LOST', message: m('lockLost'), hint: m('lockLostHint'), exitCode: ExitCode.tempFail }
+      : undefined;
+    const finished = finish(db, summary, started, stopped ?? failure);
     await evaluateAlerts(db, finished, alertSettings(connection, request.marketplace, request.secretStore));
     pruneAfterRun(db, connection.name, connection.settings);
     return finished;
   } finally {
+    clearTimeout(timer);
     lock.release();
   }
 }
 
-async function execute(request: RunRequest, summary: RunSummary, runId: number): Promise<Failure | undefined> {
+function timedOut(request: RunRequest, settings: RunSettings): Failure {
+  const names = { driver: request.driver.id, connection: request.connection.name };
+  return {
+    code: 'RUN_TIMEOUT',
+    message: m('deadline', { minutes: String(settings.runTimeoutMinutes) }),
+    hint: m('deadlineHint', names),
+    exitCode: ExitCode.tempFail,
+  };
+}
+
+async function execute(request: RunRequest, settings: RunSettings, summary: RunSummary, runId: number): Promise<Failure | undefined> {
   const { db, connection, driver } = request;
-  const settings = runSettings(connection, request.marketplace);
   const events = new EventLog(db, connection.name, runId);
 
   // Everything a run needs is checked before a single page is pulled.
@@ -206,7 +268,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
     concurrency: request.concurrency,
     signal: request.signal ?? new AbortController().signal,
     saveSecret: (field, value) => request.secretStore(connection.secretStore).set(connection.name, field, value),
-    warn: (message) => request.onWarning?.(redact(message)),
+    warn: (message) => warn(summary, request, message),
   });
 
   // Pull: page by page into staging, one transaction per page.
@@ -215,12 +277,20 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
   let pages = 0;
   const pullStarted = Date.now();
   const heap = new HeapKeeper();
+  const limit = pullLimit(db, connection.name, settings);
+  let previousPage: string | undefined;
   try {
     for await (const page of driver.pullPages(ctx)) {
       // Staging is synchronous. First give the event loop a turn: the HTTP
       // client writes the request that this page's arrival started on the next
       // turn (undici checks a reused socket first), and other answers get read.
       await setImmediate();
+      const print = pageFingerprint(page.records);
+      if (print !== undefined && print === previousPage) {
+        pullFailure = { code: 'ERP_SAME_PAGE', message: m('samePage', { pages }), hint: m('samePageHint'), exitCode: ExitCode.tempFail };
+        break;
+      }
+      previousPage = print;
       const validated: StagedItem[] = [];
       for (const record of page.records) {
         let items: Validated[];
@@ -237,13 +307,20 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
       heap.check();
       pages++;
       request.onProgress?.({ phase: 'pull', pages, products: stager.pulled });
+      if (stager.pulled > limit.products) {
+        summary.pulled = stager.pulled;
+        return runaway(request, limit);
+      }
     }
-    summary.pullComplete = true;
-    stager.dropUnseen();
+    if (!pullFailure) {
+      summary.pullComplete = true;
+      stager.dropUnseen();
+    }
   } catch (error) {
     pullFailure = describeRunFailure(error);
   } finally {
     await ctx.close();
+    if (ctx.http.stats.invalidUtf8 > 0) warn(summary, request, m('notUtf8', { count: ctx.http.stats.invalidUtf8 }));
   }
   summary.pullMs = Date.now() - pullStarted;
   summary.pulled = stager.pulled;
@@ -252,7 +329,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
     .run(summary.pulled, summary.invalid, summary.pullComplete ? 1 : 0, ctx.http.stats.requests, runId);
 
   // Diff: counted while staging; vanished only counts after a complete pull.
-  const diff = new Diff(db, connection.name, stager.counts);
+  const diff = new Diff(db, connection.name, stager.counts, runId);
   const { counts } = diff;
   const vanished = summary.pullComplete ? counts.vanished : 0;
   Object.assign(summary, { new: counts.new, changed: counts.changed, unchanged: counts.unchanged, vanished });
@@ -286,6 +363,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
     db, connection: connection.name, runId, client, events, diff,
     batchSize: settings.batchSize,
     maxConsecutiveFailures: settings.maxConsecutiveFailures,
+    maxAttempts: settings.maxAttempts,
     signal: request.signal,
     onBatch: (counters) => {
       db.prepare(`UPDATE runs SET pushed = ?, created = ?, updated = ?, pending_approval = ?, rejected = ?, failed = ? WHERE id = ?`)
@@ -296,7 +374,7 @@ async function execute(request: RunRequest, summary: RunSummary, runId: number):
   let stop: PushStop | undefined;
   const pushStarted = Date.now();
   try {
-    stop = (await pusher.replayOutbox()) ?? (await pusher.pushDiff(!!request.resync, summary.pullComplete));
+    stop = await pusher.push(!!request.resync, summary.pullComplete);
   } finally {
     Object.assign(summary, pusher.counters);
     summary.pushMs = Date.now() - pushStarted;
@@ -334,18 +412,57 @@ function describeStop(stop: PushStop, failed: number): Failure {
 }
 
 function sample(diff: Diff, resync: boolean, includeVanished: boolean): (Offer & { kind: string })[] {
-  const changed = diff.changedAfter('', DRY_RUN_SAMPLE, resync).map((r) => ({
-    kind: resync ? 'resync' : r.prev_hash ? 'changed' : 'new',
-    barcode: r.barcode, sku: r.sku, name: r.name, price: r.price, currency: r.currency, vatRate: Number(r.vat_rate),
-    priceIncludesVat: r.price_includes_vat === 1, stock: r.stock, active: r.active === 1,
-  }));
+  const changed = diff.changedAfter('', DRY_RUN_SAMPLE, { all: resync }).map((r) => ({ kind: resync ? 'resync' : r.prev_hash ? 'changed' : 'new', ...toOffer(r) }));
   const vanished = includeVanished
-    ? diff.vanishedAfter('', DRY_RUN_SAMPLE - changed.length).map((r) => ({
-        kind: 'vanished', barcode: r.barcode, sku: r.sku, name: r.name, price: r.price, currency: r.currency,
-        vatRate: Number(r.vat_rate), priceIncludesVat: r.price_includes_vat === 1, stock: 0, active: false,
-      }))
+    ? diff.vanishedAfter('', DRY_RUN_SAMPLE - changed.length).map((r) => ({ kind: 'vanished', ...toVanishedOffer(r) }))
     : [];
   return [...changed, ...vanished];
+}
+
+/** A non-fatal observation: shown at once, and kept with the run. */
+function warn(summary: RunSummary, request: RunRequest, message: string): void {
+  const clean = redact(message);
+  summary.warnings.push(clean);
+  request.onWarning?.(clean);
+}
+
+interface PullLimit {
+  products: number;
+  /** The last complete pull's size, when there was one. */
+  last: number | undefined;
+  setting: 'maxPullGrowthPercent' | 'maxProducts';
+}
+
+/** How many products a pull may bring before it counts as a runaway ERP: measured against the last complete pull. */
+function pullLimit(db: Db, connection: string, settings: RunSettings): PullLimit {
+  const last = db.prepare(`SELECT pulled FROM runs WHERE connection = ? AND pull_complete = 1 ORDER BY id DESC LIMIT 1`).pluck().get(connection) as number | undefined;
+  if (last === undefined) return { products: settings.maxProducts, last, setting: 'maxProducts' };
+  const growth = Math.ceil((last * settings.maxPullGrowthPercent) / 100);
+  return { products: last + Math.max(growth, PULL_GROWTH_FLOOR), last, setting: 'maxPullGrowthPercent' };
+}
+
+function runaway(request: RunRequest, limit: PullLimit): Failure {
+  const names = { driver: request.driver.id, connection: request.connection.name };
+  const reason = limit.last === undefined
+    ? m('runawayFirst')
+    : m('runawayGrowth', { percent: String(runSettings(request.connection, request.marketplace).maxPullGrowthPercent), last: limit.last });
+  return {
+    code: 'PULL_RUNAWAY',
+    message: m('runaway', { limit: limit.products, reason }),
+    hint: m('runawayHint', { ...names, setting: limit.setting }),
+    exitCode: ExitCode.safety,
+  };
+}
+
+/** A page told apart from the next without serializing it all: its size and its first and last records. */
+function pageFingerprint(records: readonly unknown[]): string | undefined {
+  if (records.length === 0) return undefined;
+  try {
+    return `${records.length}|${JSON.stringify(records[0])}|${JSON.stringify(records[records.length - 1])}`;
+  } catch {
+    // A record JSON cannot write (nested too deeply) is reported by staging; the check just skips this page.
+    return undefined;
+  }
 }
 
 function finish(db: Db, summary: RunSummary, started: number, failure: Failure | undefined): RunSummary {
@@ -361,14 +478,17 @@ function finish(db: Db, summary: RunSummary, started: number, failure: Failure |
       : summary.pushed > 0 || failure.code === 'UNDELIVERED' ? 'partial'
       : 'failed';
   }
+  summary.parked = db.prepare(`SELECT count(*) FROM delivery_failures WHERE connection = ? AND parked_at IS NOT NULL`).pluck().get(summary.connection) as number;
   db.prepare(
     `UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, pulled = ?, invalid = ?, new = ?, changed = ?, vanished = ?, unchanged = ?,
-       pushed = ?, created = ?, updated = ?, pending_approval = ?, rejected = ?, failed = ?, exit_code = ?, error_code = ?, error_message = ?
+       pushed = ?, created = ?, updated = ?, pending_approval = ?, rejected = ?, failed = ?, exit_code = ?, error_code = ?, error_message = ?,
+       parked = ?, warnings = ?
      WHERE id = ?`,
   ).run(
     summary.status, summary.finishedAt, summary.durationMs, summary.pulled, summary.invalid, summary.new, summary.changed, summary.vanished,
     summary.unchanged, summary.pushed, summary.created, summary.updated, summary.pendingApproval, summary.rejected, summary.failed,
-    summary.exitCode, summary.error?.code ?? null, summary.error?.message ?? null, summary.runId,
+    summary.exitCode, summary.error?.code ?? null, summary.error?.message ?? null, summary.parked,
+    summary.warnings.length > 0 ? JSON.stringify(summary.warnings) : null, summary.runId,
   );
   return summary;
 }

@@ -42,6 +42,10 @@ export class MarketplaceClient {
    * crash and restart) safe: the marketplace applies the batch once and
    * answers every repeat with its first answer. `body` is the batch as
    * serialized for the outbox, sent byte for byte.
+   *
+   * That first answer is kept even when it is unreadable or has no results,
+   * so such an answer is never asked for again under the same key: it fails
+   * with `retry` false, and the offers go in a new batch with a new key.
    */
   async pushBatch(body: string, idempotencyKey: string): Promise<OfferResult[]> {
     const response = await this.#http.request<BatchResponse>({
@@ -49,6 +53,7 @@ export class MarketplaceClient {
       path: '/v1/offers/batch',
       headers: { authorization: `Bearer ${this.#token}`, 'idempotency-key': idempotencyKey },
       jsonText: body,
+      retryUnreadable: false,
     });
     const results = response.data?.results;
     if (!Array.isArray(results)) {
@@ -58,6 +63,7 @@ export class MarketplaceClient {
         url: this.#http.url('/v1/offers/batch').href,
         status: response.status,
         message: 'marketplace: the batch answer has no "results" list',
+        retry: false,
       });
     }
     return results.filter(
@@ -73,6 +79,22 @@ export class MarketplaceClient {
       headers: { authorization: `Bearer ${this.#token}` },
     });
     return response.data;
+  }
+
+  /**
+   * Whether the marketplace answers at all right now: one cheap read, no
+   * retries; the failure when it does not. Tells an offer the marketplace
+   * cannot take apart from a marketplace that is down, when nothing else was
+   * answered in this run.
+   */
+  async probe(): Promise<HttpError | undefined> {
+    try {
+      await this.#http.request({ path: '/v1/offers', query: { pageSize: 1 }, headers: { authorization: `Bearer ${this.#token}` }, retry: false });
+      return undefined;
+    } catch (error) {
+      if (error instanceof HttpError) return error;
+      throw error;
+    }
   }
 
   close(): Promise<void> {

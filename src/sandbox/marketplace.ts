@@ -9,6 +9,8 @@ export interface SandboxMarketplaceOptions {
   /** Whether a barcode is in the marketplace's master catalog; others go to pending_approval. */
   inMasterCatalog?: (barcode: string) => boolean;
   maxBatch?: number;
+  /** Keep every price each offer was written with (stats.pricesPerBarcode): for tests, not for a million offers. */
+  keepPriceHistory?: boolean;
 }
 
 export interface SandboxMarketplaceFaults {
@@ -22,12 +24,20 @@ export interface SandboxMarketplaceFaults {
   retryAfterSeconds: number;
   /** The next N batches are applied, then the connection is dropped without an answer. */
   dropAfterApply: number;
-  /** The next N batches are applied and answered for only their first half of offers. */
+  /** The next N batches are applied and answered for only their first half of offers (none of a batch of one). */
   answerHalf: number;
+  /** The next N batches are applied and answered 200 with a body that is not JSON. */
+  answerUnreadable: number;
   /** Barcodes refused with status rejected. */
   rejectBarcodes: Set<string>;
-  /** A batch containing any of these barcodes answers 503 (a persistent, targeted outage). */
+  /** A batch containing any of these barcodes answers 503 (a persistent, targeted fault: one offer the marketplace chokes on). */
   failBarcodes: Set<string>;
+  /** A batch containing an offer at any of these prices ("111.00") answers 503. */
+  failPrices: Set<string>;
+  /** A batch body larger than this many bytes answers 413 before anything is applied. */
+  maxBodyBytes: number | undefined;
+  /** Every request, reads included, answers 503: the marketplace is down. */
+  down: boolean;
   /** Requests per window before answering 429. */
   rateLimit: { requests: number; perMs: number } | undefined;
 }
@@ -40,14 +50,19 @@ export interface SandboxMarketplaceFaults {
  * returns the first answer and is not applied again) and counts every
  * application so tests can prove nothing was applied twice.
  *
+ * The first answer to a key is kept as it was sent, even when it was
+ * incomplete or unreadable (the answerHalf and answerUnreadable faults): a
+ * client that asks again under the same key gets the same answer. A 5xx or
+ * 413 is not kept: nothing was applied, and a repeat is carried out anew.
+ *
  * Item rules, like a real marketplace's: stock above 20,000 and prices above
  * 1,000,000 are rejected, names must be 1-200 characters.
  */
 export class SandboxMarketplace {
   readonly offers = new Map<string, StoredOffer>();
   readonly faults: SandboxMarketplaceFaults = {
-    latencyMs: 0, errorRate: 0, failNext: 0, rateLimitNext: 0, retryAfterSeconds: 1, dropAfterApply: 0, answerHalf: 0,
-    rejectBarcodes: new Set(), failBarcodes: new Set(), rateLimit: undefined,
+    latencyMs: 0, errorRate: 0, failNext: 0, rateLimitNext: 0, retryAfterSeconds: 1, dropAfterApply: 0, answerHalf: 0, answerUnreadable: 0,
+    rejectBarcodes: new Set(), failBarcodes: new Set(), failPrices: new Set(), maxBodyBytes: undefined, down: false, rateLimit: undefined,
   };
   readonly stats = {
     batchRequests: 0,
@@ -59,10 +74,12 @@ export class SandboxMarketplace {
     applicationsPerKey: new Map<string, number>(),
     /** Times each barcode's offer was written. */
     applicationsPerBarcode: new Map<string, number>(),
+    /** With keepPriceHistory: the prices each barcode's offer was written with, in order; an older state after a newer one shows here. */
+    pricesPerBarcode: new Map<string, string[]>(),
     replays: 0,
   };
   readonly #options: SandboxMarketplaceOptions & { maxBatch: number };
-  readonly #idempotency = new Map<string, { bodyHash: string; status: number; body: unknown }>();
+  readonly #idempotency = new Map<string, { bodyHash: string; status: number; text: string }>();
   #window: WindowCounter | undefined;
   #nextOfferId = 1;
   #errorSeed = 1;
@@ -98,6 +115,11 @@ export class SandboxMarketplace {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sandbox');
+    if (this.faults.down) {
+      await readBody(req);
+      sendJson(res, 503, { error: { code: 'UNAVAILABLE', message: 'Service temporarily unavailable.' } });
+      return;
+    }
     if (req.headers.authorization !== `Bearer ${this.#options.token}`) {
       sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: 'The token is missing or not valid.' } });
       return;
@@ -147,7 +169,11 @@ export class SandboxMarketplace {
         return;
       }
       this.stats.replays++;
-      sendJson(res, previous.status, previous.body);
+      res.writeHead(previous.status, { 'content-type': 'application/json; charset=utf-8' }).end(previous.text);
+      return;
+    }
+    if (this.faults.maxBodyBytes !== undefined && Buffer.byteLength(text) > this.faults.maxBodyBytes) {
+      sendJson(res, 413, { error: { code: 'PAYLOAD_TOO_LARGE', message: `The batch may be at most ${this.faults.maxBodyBytes} bytes.` } });
       return;
     }
     let offers: unknown;
@@ -161,26 +187,29 @@ export class SandboxMarketplace {
       sendJson(res, 400, { error: { code: 'BAD_BATCH', message: `"offers" must be a list of 1 to ${this.#options.maxBatch} offers.` } });
       return;
     }
-    if (this.faults.failBarcodes.size > 0 && offers.some((o: { barcode?: unknown }) => this.faults.failBarcodes.has(String(o?.barcode)))) {
+    const chokes = (o: { barcode?: unknown; price?: unknown }) => this.faults.failBarcodes.has(String(o?.barcode)) || this.faults.failPrices.has(String(o?.price));
+    if (offers.some(chokes)) {
       sendJson(res, 503, { error: { code: 'UNAVAILABLE', message: 'Service temporarily unavailable.' } });
       return;
     }
     const results = offers.map((offer) => this.#apply(offer));
     this.stats.batchesApplied++;
     this.stats.applicationsPerKey.set(key, (this.stats.applicationsPerKey.get(key) ?? 0) + 1);
-    const body = { results };
-    this.#idempotency.set(key, { bodyHash, status: 200, body });
+    let answer = JSON.stringify({ results });
+    if (this.faults.answerHalf > 0) {
+      this.faults.answerHalf--;
+      answer = JSON.stringify({ results: results.slice(0, Math.floor(results.length / 2)) });
+    } else if (this.faults.answerUnreadable > 0) {
+      this.faults.answerUnreadable--;
+      answer = '<html><body>502 Bad Gateway</body></html>';
+    }
+    this.#idempotency.set(key, { bodyHash, status: 200, text: answer });
     if (this.faults.dropAfterApply > 0) {
       this.faults.dropAfterApply--;
       req.socket.destroy();
       return;
     }
-    if (this.faults.answerHalf > 0) {
-      this.faults.answerHalf--;
-      sendJson(res, 200, { results: results.slice(0, Math.ceil(results.length / 2)) });
-      return;
-    }
-    sendJson(res, 200, body);
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answer) }).end(answer);
   }
 
   #apply(input: unknown): OfferResult {
@@ -193,6 +222,7 @@ export class SandboxMarketplace {
     const clean = offer as Offer;
     this.stats.offersApplied++;
     this.stats.applicationsPerBarcode.set(barcode, (this.stats.applicationsPerBarcode.get(barcode) ?? 0) + 1);
+    if (this.#options.keepPriceHistory) this.stats.pricesPerBarcode.set(barcode, [...(this.stats.pricesPerBarcode.get(barcode) ?? []), clean.price]);
     const existing = this.offers.get(barcode);
     const inCatalog = this.#options.inMasterCatalog?.(barcode) ?? true;
     const stored: StoredOffer = {

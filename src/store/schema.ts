@@ -168,4 +168,48 @@ export const migrations: readonly string[] = [
   ALTER TABLE alerts ADD COLUMN notify_attempts INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE alerts ADD COLUMN notify_error TEXT;
   `,
+  `
+  -- The offers of each batch in the outbox, one row each: the content it carries and the
+  -- acknowledged state it replaces. A replay checks every offer against what is newer for the
+  -- same barcode before anything is sent, and the diff leaves out barcodes still in a batch.
+  CREATE TABLE outbox_items (
+    outbox_id INTEGER NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    connection TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    previous TEXT,
+    PRIMARY KEY (outbox_id, position)
+  ) WITHOUT ROWID;
+  CREATE INDEX outbox_items_by_barcode ON outbox_items (connection, barcode);
+  INSERT INTO outbox_items (outbox_id, position, connection, barcode, kind, hash, previous)
+    SELECT o.id, b.key, o.connection, json_extract(b.value, '$.barcode'), json_extract(k.value, '$.kind'),
+           json_extract(k.value, '$.hash'), json_extract(k.value, '$.previous')
+      FROM outbox o, json_each(o.body, '$.offers') b, json_each(o.kinds) k
+     WHERE k.key = b.key;
+  ALTER TABLE outbox DROP COLUMN kinds;
+
+  -- Offers the marketplace failed to take when they stood alone (or left out of its answer),
+  -- counted across runs for the content that failed: a change in the ERP starts the count over.
+  -- Parked after the marketplace's maxAttempts: a dead letter, sent again when it changes or
+  -- when \`erp-sync retry\` asks. Deleted by the offer's next acknowledgement.
+  CREATE TABLE delivery_failures (
+    connection TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    code TEXT,
+    message TEXT,
+    first_failed_at TEXT NOT NULL,
+    last_failed_at TEXT NOT NULL,
+    parked_at TEXT,
+    run_id INTEGER,
+    PRIMARY KEY (connection, barcode)
+  ) WITHOUT ROWID;
+
+  -- Dead letters at the end of each run, and what the run warned about (non-UTF-8 bytes, a short pull).
+  ALTER TABLE runs ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE runs ADD COLUMN warnings TEXT;
+  `,
 ];

@@ -114,9 +114,9 @@ describe('erp-sync connections, disconnect', () => {
     const hook = await shop.cli(['connect', 'marketplace', '--set', 'retries=0', '--secret-file', `alertWebhook=${shop.secretFile('hook', 'https://hooks.example/T1/B2/Hook-Secret-3')}`]);
     expect(hook.code, hook.stderr).toBe(0);
     expect(await shop.fileSecret('marketplace', 'alertWebhook')).toBe('https://hooks.example/T1/B2/Hook-Secret-3');
-    // A batch that fails stays in the outbox.
+    // A batch that fails while the marketplace is down stays in the outbox.
     shop.erp.catalog.change(5);
-    shop.marketplace.faults.failNext = 1_000;
+    shop.marketplace.faults.down = true;
     expect((await shop.cli(['run'])).code).toBe(75);
     const waiting = shop.count('outbox', 'shop');
     expect(waiting).toBeGreaterThan(0);
@@ -136,7 +136,7 @@ describe('erp-sync connections, disconnect', () => {
     expect(unconnected.stdout + unconnected.stderr).toMatch(/no marketplace is connected/);
     expect((await shop.cli(['disconnect', 'marketplace', '--yes'])).code).toBe(64);
 
-    shop.marketplace.faults.failNext = 0;
+    shop.marketplace.faults.down = false;
     const back = await shop.cli(['connect', 'marketplace', '--base-url', shop.marketplace.url, '--secret-store', 'file', '--secret-file', `token=${shop.secretFile('token', MARKET_TOKEN)}`]);
     expect(back.code, back.stderr).toBe(0);
     expect((await shop.cli(['run'])).code).toBe(0);

@@ -27,6 +27,14 @@ describe('erp-sync connect without a terminal', () => {
     expect(shop.config().marketplace).toBeUndefined();
   });
 
+  it('never repeats what follows a mistyped --set, where a secret may be', async () => {
+    shop = await createShop();
+    const result = await shop.cli(['connect', 'marketplace', '--base-url', shop.marketplace.url, '--set', `token:${MARKET_TOKEN}`, '--no-test']);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toContain('--set "token…" is not of the form field=value');
+    expect(result.stdout + result.stderr).not.toContain(MARKET_TOKEN);
+  });
+
   it('reads a secret from --secret-file, tests it, and writes it into the file store', async () => {
     shop = await createShop();
     const keyFile = shop.secretFile('erp-key', ERP_KEY);

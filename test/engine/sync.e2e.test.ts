@@ -130,21 +130,22 @@ describe('erp-sync run against the sandbox ERP and marketplace', () => {
     expect(world.query(`SELECT id FROM events WHERE outcome = 'invalid'`)).toHaveLength(invalid.length);
   });
 
-  it('leaves a batch that failed mid-push for the next run and never re-sends the acknowledged ones', async () => {
+  it('delivers the rest of a batch the marketplace fails over one offer, leaves that offer for the next run, and never re-sends the acknowledged ones', async () => {
     world = await createWorld({ products: 1000, batchSize: 100 });
     const failing = world.erp.catalog.item(450)!.barcode; // in the 5th batch, in barcode order
     world.marketplace.faults.failBarcodes.add(failing);
     const first = await world.run();
     expect(first.result.code).toBe(75);
-    expect(first.summary).toMatchObject({ status: 'partial', pushed: 900, failed: 100 });
+    expect(first.summary).toMatchObject({ status: 'partial', pushed: 999, failed: 1 });
     expect(first.summary.error?.code).toBe('UNDELIVERED');
     const applied = new Map(world.marketplace.stats.applicationsPerBarcode);
-    expect(applied.size).toBe(900);
+    expect(applied.size).toBe(999);
+    expect(applied.has(failing)).toBe(false);
 
     world.marketplace.faults.failBarcodes.clear();
     const second = await world.run();
     expect(second.result.code).toBe(0);
-    expect(second.summary).toMatchObject({ pushed: 100, failed: 0 });
+    expect(second.summary).toMatchObject({ pushed: 1, failed: 0 });
     for (const [barcode, count] of world.marketplace.stats.applicationsPerBarcode) {
       expect(count, barcode).toBe(1);
     }

@@ -11,7 +11,10 @@ import { seededRandom } from '../../src/sandbox/catalog.js';
 /**
  * kill -9 at seeded random points of pull, diff and push, then one run
  * without faults: the marketplace must hold exactly the ERP's catalog and no
- * batch may have been applied twice. Replay a failure with CRASH_SEED=<seed>.
+ * batch may have been applied twice. In one of the worlds the marketplace
+ * also fails now and then, and always over one offer, so the kills land in
+ * splits, in offers sent alone and in batches dropped for newer content.
+ * Replay a failure with CRASH_SEED=<seed>.
  */
 const seed = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const WORLDS = 3;
@@ -75,6 +78,10 @@ async function crashWorld(index: number): Promise<{ world: World; landed: (Phase
   const world = await createWorld({ products: PRODUCTS, batchSize: 100, pageSize: 100 });
   world.erp.faults.latencyMs = 10;
   world.marketplace.faults.latencyMs = 20;
+  if (index === WORLDS - 1) {
+    world.marketplace.faults.failBarcodes.add(world.erp.catalog.item(5)!.barcode);
+    world.marketplace.faults.errorRate = 0.1;
+  }
   const landed: (Phase | 'finished')[] = [];
   // A run that finishes before its kill lands does not count: try again, within a bound.
   for (let attempt = 0; landed.filter((p) => p !== 'finished').length < KILLS_PER_WORLD && attempt < KILLS_PER_WORLD * 3; attempt++) {
@@ -100,6 +107,10 @@ describe('crash safety: kill -9 at random points, then one clean run', () => {
       for (const { world } of worlds) {
         world.erp.faults.latencyMs = 0;
         world.marketplace.faults.latencyMs = 0;
+        world.marketplace.faults.errorRate = 0;
+        world.marketplace.faults.failBarcodes.clear();
+        // The offer the marketplace kept failing on may be parked by now: sent again on request.
+        expect((await world.cli('retry', '--all')).code).toBe(0);
         const clean = await world.run();
         expect(clean.result.code, clean.result.stderr).toBe(0);
         expectMarketplaceEqualsErp(world);

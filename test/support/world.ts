@@ -31,6 +31,8 @@ export interface WorldOptions {
   batchSize?: number;
   inMasterCatalog?: (barcode: string) => boolean;
   pageSize?: number;
+  /** The marketplace keeps every price each offer was written with (stats.pricesPerBarcode). */
+  keepPriceHistory?: boolean;
 }
 
 /**
@@ -41,7 +43,11 @@ export interface WorldOptions {
 export async function createWorld(options: WorldOptions): Promise<World> {
   const home = mkdtempSync(join(tmpdir(), 'erp-sync-test-'));
   const erp = await new SandboxErp({ products: options.products, apiKey: API_KEY }).start();
-  const marketplace = await new SandboxMarketplace({ token: TOKEN, ...(options.inMasterCatalog ? { inMasterCatalog: options.inMasterCatalog } : {}) }).start();
+  const marketplace = await new SandboxMarketplace({
+    token: TOKEN,
+    ...(options.inMasterCatalog ? { inMasterCatalog: options.inMasterCatalog } : {}),
+    keepPriceHistory: !!options.keepPriceHistory,
+  }).start();
   const env = { ERP_SYNC_HOME: home, ERP_SYNC_SHOP_API_KEY: API_KEY, ERP_SYNC_MARKETPLACE_TOKEN: TOKEN, NO_COLOR: '1', LANG: 'C' };
   const cli = (...args: string[]) => runCli(args, env);
   const setup = [

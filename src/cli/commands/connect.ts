@@ -35,10 +35,18 @@ export interface ConnectOptions {
 }
 
 /** Settings every ERP connection understands, beside its driver's own fields. */
-const engineSettings = ['concurrency', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'freshnessMinutes', 'retentionDays'] as const;
+const engineSettings = [
+  'concurrency', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'freshnessMinutes', 'retentionDays',
+  'runTimeoutMinutes', 'maxPullGrowthPercent', 'maxProducts',
+] as const;
 /** Settings of the marketplace connection. */
-const marketplaceSettings = ['batchSize', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'maxConsecutiveFailures'] as const;
-const numericSettings = new Set(['concurrency', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'batchSize', 'maxConsecutiveFailures', 'freshnessMinutes', 'retentionDays']);
+const marketplaceSettings = ['batchSize', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'maxConsecutiveFailures', 'maxAttempts'] as const;
+const numericSettings = new Set([
+  'concurrency', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'batchSize', 'maxConsecutiveFailures', 'freshnessMinutes',
+  'retentionDays', 'maxPullGrowthPercent', 'maxProducts', 'maxAttempts',
+]);
+/** Settings that take a fraction (`runTimeoutMinutes=0.5`). */
+const decimalSettings = new Set(['runTimeoutMinutes']);
 /** The stores erp-sync can write into; the others are filled by the person running it (environment, systemd unit). */
 export const writableStores: ReadonlySet<SecretStoreKind> = new Set(['keychain', 'file']);
 
@@ -88,12 +96,13 @@ const m = defineMessages({
     systemdAdd: 'Add {field} as a systemd credential:',
     ownerDriver: 'driver {id}',
     ownerMarketplace: 'the marketplace',
-    setForm: '--set "{pair}" is not of the form field=value',
+    setForm: '--set "{start}…" is not of the form field=value (the rest is not shown: it may be a secret)',
     setSecret: '"{key}" is a secret and is never stored in the config',
     setSecretHint: 'Give it with --secret-file, or in the environment variable named by `erp-sync drivers`.',
     setUnknown: '{owner} has no setting "{key}"',
     setList: 'Settings: {list}.',
     setNumber: 'setting {key} must be a whole number, not "{value}"',
+    setDecimal: 'setting {key} must be a number (such as 90 or 0.5), not "{value}"',
     marketplace: 'Marketplace',
     baseUrl: 'API address',
     token: 'API token',
@@ -143,12 +152,13 @@ const m = defineMessages({
     systemdAdd: '{field} alanını systemd kimlik bilgisi olarak ekleyin:',
     ownerDriver: '{id} sürücüsü',
     ownerMarketplace: 'pazaryeri',
-    setForm: '--set "{pair}" alan=değer biçiminde değil',
+    setForm: '--set "{start}…" alan=değer biçiminde değil (gizli bir değer olabileceği için devamı gösterilmiyor)',
     setSecret: '"{key}" gizli bir bilgidir ve hiçbir zaman ayarlara yazılmaz',
     setSecretHint: '--secret-file ile veya `erp-sync drivers` komutunun gösterdiği ortam değişkeniyle verin.',
     setUnknown: '{owner} için "{key}" adında bir ayar yok',
     setList: 'Ayarlar: {list}.',
     setNumber: '{key} ayarı tam sayı olmalı, "{value}" değil',
+    setDecimal: '{key} ayarı bir sayı olmalı (90 ya da 0.5 gibi), "{value}" değil',
     marketplace: 'Pazaryeri',
     baseUrl: 'API adresi',
     token: 'API anahtarı (token)',
@@ -559,9 +569,11 @@ function parseSettings(pairs: readonly string[], allowed: readonly string[], sec
     const at = pair.indexOf('=');
     const key = at > 0 ? pair.slice(0, at) : '';
     const value = pair.slice(at + 1);
-    if (!key) throw new UserError(m('setForm', { pair }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
+    // `password:hunter2` is a typo of a secret: only the part that names a setting is repeated.
+    if (!key) throw new UserError(m('setForm', { start: /^[A-Za-z][\w-]*/.exec(pair)?.[0] ?? '' }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
     if (secrets.has(key)) throw new UserError(m('setSecret', { key }), { code: 'SECRET_IN_SETTINGS', exitCode: ExitCode.usage, hint: m('setSecretHint') });
     if (!allowed.includes(key)) throw new UserError(m('setUnknown', { owner, key }), { code: 'UNKNOWN_SETTING', exitCode: ExitCode.usage, hint: m('setList', { list: allowed.join(', ') }) });
+    if (decimalSettings.has(key) && !/^\d+(\.\d+)?$/.test(value)) throw new UserError(m('setDecimal', { key, value }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
     if (numericSettings.has(key) && !/^\d+$/.test(value)) throw new UserError(m('setNumber', { key, value }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
     if (key === 'rateLimit') {
       try {
