@@ -152,6 +152,15 @@ function program(): Command {
     .action(async (options) => exit(await (await import('./commands/logs.js')).logsCommand(options)));
 
   cli
+    .command('retry')
+    .description('send again, with the next run, offers parked as dead letters or rejected by the marketplace')
+    .option('--connection <name>', 'only this connection')
+    .option('--barcode <barcode>', 'only this offer (repeatable)', collect)
+    .option('--all', 'every parked or rejected offer of every connection')
+    .option('--json', 'print the offers to be sent again, as JSON')
+    .action(async (options) => exit(await (await import('./commands/retry.js')).retryCommand(options)));
+
+  cli
     .command('status')
     .description('each connection at a glance: last sync, last run, failing items, pending approval, alerts, schedule')
     .option('--json', 'print JSON on stdout')

@@ -13,10 +13,11 @@ import type { RunSummary } from './run.js';
 
 /**
  * Alerts: one row per incident, open until the connection has a successful
- * sync again. An incident opens when a connection fails three runs in a row,
- * when its credentials are rejected (77) or a safety guard stops it (65), and
- * when it has had no successful sync for longer than its freshness window (a
- * dead timer runs nothing, so every command that opens the database checks).
+ * sync again with no offer parked. An incident opens when a connection fails
+ * three runs in a row, when its credentials are rejected (77) or a safety
+ * guard stops it (65), when an offer is parked as a dead letter, and when it
+ * has had no successful sync for longer than its freshness window (a dead
+ * timer runs nothing, so every command that opens the database checks).
  * A connection has at most one open alert: whatever else goes wrong while it
  * is open belongs to the same incident and is not announced again.
  *
@@ -25,7 +26,7 @@ import type { RunSummary } from './run.js';
  * the next command that opens the database.
  */
 
-export type AlertKind = 'failing' | 'credentials' | 'guarded' | 'stale';
+export type AlertKind = 'failing' | 'credentials' | 'guarded' | 'stale' | 'parked';
 
 export interface AlertSettings {
   /**
@@ -70,6 +71,7 @@ const m = defineMessages({
     credentials: 'the credentials were rejected: {error}',
     guarded: 'a safety guard stopped the sync: {error}',
     stale: 'no successful sync for more than {minutes} minutes (last: {last})',
+    parked: '{count} offers are parked: the marketplace did not take them in repeated attempts; they wait for a change in the ERP or `erp-sync retry`',
     never: 'never',
     openedText: 'erp-sync: connection "{connection}" needs attention since {since}: {message} Investigate: {command}',
     closedText: 'erp-sync: connection "{connection}" recovered at {at}; the problem had lasted since {since} ({kind}).',
@@ -80,6 +82,7 @@ const m = defineMessages({
     credentials: 'kimlik bilgileri reddedildi: {error}',
     guarded: 'bir güvenlik sınırı eşitlemeyi durdurdu: {error}',
     stale: '{minutes} dakikadan uzun süredir başarılı bir eşitleme yok (son: {last})',
+    parked: '{count} teklif bekletmede: pazaryeri tekrarlanan denemelerde bunları almadı; ERP\'de bir değişiklik ya da `erp-sync retry` bekliyorlar',
     never: 'hiç',
     openedText: 'erp-sync: "{connection}" bağlantısı {since} tarihinden beri ilgi bekliyor: {message} İncelemek için: {command}',
     closedText: 'erp-sync: "{connection}" bağlantısı {at} itibarıyla düzeldi; sorun {since} tarihinden beri sürüyordu ({kind}).',
@@ -150,7 +153,8 @@ export async function evaluateAlerts(db: Db, summary: RunSummary, settings: Aler
   if (!summary.dryRun && summary.status !== 'interrupted') {
     const now = new Date().toISOString();
     const open = openAlert(db, connection);
-    if (summary.exitCode === ExitCode.ok) {
+    // Parked offers keep an incident open: the sync works, but something is not reaching the marketplace.
+    if (summary.exitCode === ExitCode.ok && summary.parked === 0) {
       if (open) db.prepare(`UPDATE alerts SET closed_at = ?, last_seen_at = ? WHERE id = ?`).run(now, now, open.id);
     } else if (open) {
       db.prepare(`UPDATE alerts SET last_seen_at = ? WHERE id = ?`).run(now, open.id);
@@ -209,7 +213,9 @@ function problemOf(db: Db, summary: RunSummary): Problem | undefined {
   const recent = db.prepare(
     `SELECT exit_code, started_at FROM runs WHERE connection = ? AND dry_run = 0 AND status NOT IN ('running', 'interrupted') ORDER BY id DESC LIMIT ?`,
   ).all(summary.connection, FAILED_RUNS_BEFORE_ALERT) as { exit_code: number | null; started_at: string }[];
-  if (recent.length < FAILED_RUNS_BEFORE_ALERT || recent.some((r) => r.exit_code === ExitCode.ok)) return undefined;
+  if (recent.length < FAILED_RUNS_BEFORE_ALERT || recent.some((r) => r.exit_code === ExitCode.ok)) {
+    return summary.parked > 0 ? { kind: 'parked', since: summary.startedAt, message: m('parked', { count: summary.parked }), hint } : undefined;
+  }
   return { kind: 'failing', since: recent[recent.length - 1]!.started_at, message: m('failing', { count: FAILED_RUNS_BEFORE_ALERT, error }), hint };
 }
 
@@ -227,6 +233,8 @@ function commandFor(kind: AlertKind, connection: string): string {
       return `erp-sync logs --failed --connection ${connection}`;
     case 'guarded':
       return `erp-sync run --connection ${connection} --dry-run`;
+    case 'parked':
+      return `erp-sync logs --failed --code DEAD_LETTER --connection ${connection}`;
     case 'stale':
       return `erp-sync run --connection ${connection}`;
   }

@@ -95,6 +95,8 @@ export interface ConnectionStatus {
   lastRun: RunRow | null;
   failing: number;
   pendingApproval: number;
+  /** Offers parked as dead letters: not sent until they change or `erp-sync retry` asks. */
+  parked: number;
   openAlerts: AlertRow[];
 }
 
@@ -367,6 +369,11 @@ export function countPendingItems(db: Db, filter: ItemFilter = {}): number {
   return countOf(db, 'snapshot p', pendingWhere(db, filter));
 }
 
+/** How many offers of a connection are parked as dead letters. */
+export function parkedOffers(db: Db, connection: string): number {
+  return db.prepare(`SELECT count(*) FROM delivery_failures WHERE connection = ? AND parked_at IS NOT NULL`).pluck().get(connection) as number;
+}
+
 /** Alerts not closed yet, oldest first. */
 export function openAlerts(db: Db, connection?: string): AlertRow[] {
   const where = new Where().add('closed_at IS NULL');
@@ -404,6 +411,7 @@ export function connectionStatus(db: Db, connections: readonly string[] = knownC
       lastRun: last ? toRun(last) : null,
       failing: countFailedItems(db, { connection }),
       pendingApproval: countPendingItems(db, { connection }),
+      parked: parkedOffers(db, connection),
       openAlerts: openAlerts(db, connection),
     };
   });
@@ -500,9 +508,9 @@ export function explainProduct(db: Db, key: string, options: { connection?: stri
   const stateBySku = db.prepare(
     `SELECT connection, item, barcode, sku, name, outcome, code, message, run_id AS runId, at FROM item_state WHERE connection = ? AND sku = ?`,
   );
-  // An instr() on the quoted barcode finds candidate batches without parsing every body; the parse confirms.
   const outbox = db.prepare(
-    `SELECT id, run_id, created_at, attempts, last_error, body FROM outbox WHERE connection = ? AND instr(body, ?) > 0 ORDER BY id`,
+    `SELECT o.id, o.run_id, o.created_at, o.attempts, o.last_error
+       FROM outbox_items i JOIN outbox o ON o.id = i.outbox_id WHERE i.connection = ? AND i.barcode = ? ORDER BY o.id`,
   );
   const eventsByBarcode = db.prepare(
     `SELECT id, run_id, connection, at, barcode, sku, name, stage, outcome, code, message, detail FROM events
@@ -557,12 +565,9 @@ export function explainProduct(db: Db, key: string, options: { connection?: stri
     result.state.push(...states.values());
 
     for (const barcode of barcodes) {
-      const rows = outbox.all(connection, `"barcode":${JSON.stringify(barcode)}`) as {
-        id: number; run_id: number; created_at: string; attempts: number; last_error: string | null; body: string;
-      }[];
+      const rows = outbox.all(connection, barcode) as { id: number; run_id: number; created_at: string; attempts: number; last_error: string | null }[];
       for (const r of rows) {
-        const offers = (JSON.parse(r.body) as { offers: { barcode: string }[] }).offers;
-        if (!offers.some((o) => o.barcode === barcode) || result.waiting.some((w) => w.outboxId === r.id)) continue;
+        if (result.waiting.some((w) => w.outboxId === r.id)) continue;
         result.waiting.push({ connection, outboxId: r.id, runId: r.run_id, createdAt: r.created_at, attempts: r.attempts, lastError: r.last_error });
       }
     }

@@ -16,6 +16,7 @@ const metrics: Metric[] = [
   { name: 'erp_sync_last_run_items_failed', help: 'Offers not delivered in the latest finished run (sent again next run).', value: (v) => finished(v)?.failed },
   { name: 'erp_sync_last_run_items_rejected', help: 'Offers the marketplace rejected in the latest finished run.', value: (v) => finished(v)?.rejected },
   { name: 'erp_sync_last_run_items_invalid', help: 'Invalid products in the latest finished run (not pushed).', value: (v) => finished(v)?.invalid },
+  { name: 'erp_sync_parked_offers', help: 'Offers parked as dead letters: the marketplace did not take them in maxAttempts; sent again when they change or on erp-sync retry.', value: (v) => v.parked },
   { name: 'erp_sync_open_alerts', help: 'Alerts not closed yet.', value: (v) => v.alerts.length },
   { name: 'erp_sync_healthy', help: '1 when the latest run succeeded within the freshness window (as /healthz), else 0.', value: (v) => (v.health === 'healthy' ? 1 : 0) },
   { name: 'erp_sync_run_in_progress', help: '1 while a run of the connection holds its lock.', value: (v) => (v.running ? 1 : 0) },

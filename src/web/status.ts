@@ -23,6 +23,8 @@ export interface ConnectionView {
   lastRun: RunRow | null;
   failingItems: number;
   pendingApproval: number;
+  /** Offers parked as dead letters (also among the failing items, with the code DEAD_LETTER). */
+  parked: number;
   alerts: AlertRow[];
 }
 
@@ -56,6 +58,7 @@ export function connectionView(input: ViewInput): ConnectionView {
     lastRun: status.lastRun,
     failingItems: status.failing,
     pendingApproval: status.pendingApproval,
+    parked: status.parked,
     alerts: status.openAlerts,
   };
 }

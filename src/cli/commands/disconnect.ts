@@ -26,7 +26,7 @@ export interface DisconnectOptions {
 }
 
 /** Every table that keeps a connection's sync history, by its `connection` column. */
-const historyTables = ['runs', 'events', 'snapshot', 'staging', 'staging_raw', 'item_state', 'outbox', 'alerts'] as const;
+const historyTables = ['runs', 'events', 'snapshot', 'staging', 'staging_raw', 'item_state', 'outbox', 'outbox_items', 'delivery_failures', 'alerts'] as const;
 
 const m = defineMessages({
   en: {

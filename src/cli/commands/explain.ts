@@ -37,6 +37,7 @@ const m = defineMessages({
     noHistory: 'no events kept',
     vWaiting: 'waiting for retry: batch #{batch} from run #{run}, {attempts} attempts{error}; it is sent again on the next run',
     vFailed: 'not delivered; it is sent again on the next run',
+    vParked: 'parked as a dead letter: the marketplace did not take it in repeated attempts; it is sent again when it changes in the ERP, or with `erp-sync retry --connection {connection} --barcode {barcode}`',
     vInvalid: 'not sent: the ERP data must be fixed first',
     vRejected: 'rejected by the marketplace; sent again only after it changes in the ERP',
     vPending: 'waiting for the marketplace’s approval',
@@ -68,6 +69,7 @@ const m = defineMessages({
     noHistory: 'saklanan kayıt yok',
     vWaiting: 'tekrar denenecek: #{run} çalışmasının #{batch} paketi, {attempts} deneme{error}; bir sonraki çalışmada yeniden gönderilir',
     vFailed: 'iletilemedi; bir sonraki çalışmada yeniden gönderilir',
+    vParked: 'bekletmede: pazaryeri tekrarlanan denemelerde almadı; ERP’de değişince ya da `erp-sync retry --connection {connection} --barcode {barcode}` ile yeniden gönderilir',
     vInvalid: 'gönderilmiyor: önce ERP verisi düzeltilmeli',
     vRejected: 'pazaryeri reddetti; ERP’de değişince yeniden gönderilir',
     vPending: 'pazaryerinin onayını bekliyor',
@@ -79,12 +81,12 @@ const m = defineMessages({
   },
 });
 
-export type Verdict = 'waiting' | 'failed' | 'invalid' | 'rejected' | 'pending_approval' | 'vanished' | 'vanishing' | 'changed' | 'new' | 'in_sync';
+export type Verdict = 'waiting' | 'parked' | 'failed' | 'invalid' | 'rejected' | 'pending_approval' | 'vanished' | 'vanishing' | 'changed' | 'new' | 'in_sync';
 
 /** The one thing a support person needs first: where this product stands now, per connection. */
 export function verdictOf(staged: StagedProduct | undefined, offer: AcknowledgedOffer | undefined, state: ItemStateRow | undefined, waiting: readonly WaitingBatch[]): Verdict {
   if (waiting.length > 0) return 'waiting';
-  if (state?.outcome === 'failed') return 'failed';
+  if (state?.outcome === 'failed') return state.code === 'DEAD_LETTER' ? 'parked' : 'failed';
   if (staged && !staged.valid) return 'invalid';
   if (!staged) return offer && offer.stock === 0 && !offer.active ? 'vanished' : 'vanishing';
   if (!offer) return 'new';
@@ -95,7 +97,7 @@ export function verdictOf(staged: StagedProduct | undefined, offer: Acknowledged
 }
 
 const verdictKey = {
-  waiting: 'vWaiting', failed: 'vFailed', invalid: 'vInvalid', rejected: 'vRejected', pending_approval: 'vPending', vanished: 'vVanished',
+  waiting: 'vWaiting', parked: 'vParked', failed: 'vFailed', invalid: 'vInvalid', rejected: 'vRejected', pending_approval: 'vPending', vanished: 'vVanished',
   vanishing: 'vVanishing', changed: 'vChanged', new: 'vNew', in_sync: 'vInSync',
 } as const;
 
@@ -176,7 +178,7 @@ function renderExplanation(connections: ConnectionExplanation[], found: ProductE
     lines.push(chalk.bold(`${c.connection}  ${any?.barcode ?? '-'}  ${any?.sku ?? '-'}  ${any?.name ?? ''}`));
     const verdict = m(verdictKey[c.verdict], {
       batch: String(c.waiting[0]?.outboxId ?? ''), run: String(c.waiting[0]?.runId ?? ''), attempts: c.waiting[0]?.attempts ?? 0,
-      error: c.waiting[0]?.lastError ? ` (${c.waiting[0].lastError})` : '',
+      error: c.waiting[0]?.lastError ? ` (${c.waiting[0].lastError})` : '', connection: c.connection, barcode: any?.barcode ?? '',
     });
     const colour = c.verdict === 'in_sync' ? chalk.green : c.verdict === 'changed' || c.verdict === 'new' || c.verdict === 'pending_approval' ? chalk.yellow : chalk.red;
     lines.push(`  ${m('now')}: ${colour(verdict)}`);

@@ -27,6 +27,7 @@ const m = defineMessages({
     lastRun: 'Last run',
     failing: 'Failing',
     pending: 'Pending approval',
+    parked: 'Parked',
     alerts: 'Open alerts',
     schedule: 'Schedule',
     noSync: 'never',
@@ -35,6 +36,7 @@ const m = defineMessages({
     offers: '{count} offers',
     seeFailed: 'see: erp-sync logs --failed --connection {connection}',
     seePending: 'see: erp-sync logs --pending --connection {connection}',
+    seeParked: 'see: erp-sync logs --failed --code DEAD_LETTER --connection {connection} · send again: erp-sync retry --connection {connection}',
     none: 'none',
     alert: '{kind}: {message} (since {time})',
     alertNotSent: 'the webhook notification is not sent yet: {error}',
@@ -53,6 +55,7 @@ const m = defineMessages({
     lastRun: 'Son çalışma',
     failing: 'Başarısız',
     pending: 'Onay bekliyor',
+    parked: 'Bekletmede',
     alerts: 'Açık uyarılar',
     schedule: 'Zamanlama',
     noSync: 'hiç',
@@ -61,6 +64,7 @@ const m = defineMessages({
     offers: '{count} teklif',
     seeFailed: 'bakın: erp-sync logs --failed --connection {connection}',
     seePending: 'bakın: erp-sync logs --pending --connection {connection}',
+    seeParked: 'bakın: erp-sync logs --failed --code DEAD_LETTER --connection {connection} · yeniden göndermek için: erp-sync retry --connection {connection}',
     none: 'yok',
     alert: '{kind}: {message} ({time} tarihinden beri)',
     alertNotSent: 'webhook bildirimi henüz gönderilemedi: {error}',
@@ -91,7 +95,7 @@ export interface StatusReport {
 function healthOf(status: ConnectionStatus): Health {
   if (!status.lastRun) return 'never';
   if (status.openAlerts.length > 0 || ['failed', 'guarded'].includes(status.lastRun.status) || !status.lastSuccess) return 'broken';
-  if (status.lastRun.status !== 'succeeded' || status.failing > 0) return 'attention';
+  if (status.lastRun.status !== 'succeeded' || status.failing > 0 || status.parked > 0) return 'attention';
   return 'ok';
 }
 
@@ -124,7 +128,7 @@ const healthColour = { ok: chalk.green, attention: chalk.yellow, broken: chalk.r
 
 function renderStatus(report: StatusReport): string[] {
   const lines: string[] = [];
-  const labels = [m('lastSync'), m('lastRun'), m('failing'), m('pending'), m('alerts'), m('schedule')];
+  const labels = [m('lastSync'), m('lastRun'), m('failing'), m('pending'), m('parked'), m('alerts'), m('schedule')];
   const width = Math.max(...labels.map((l) => l.length)) + 2;
   const row = (label: string, value: string) => `  ${(label ? `${label}:` : '').padEnd(width)}${value}`;
   if (report.connections.length === 0) lines.push(m('noConnections'));
@@ -143,6 +147,7 @@ function renderStatus(report: StatusReport): string[] {
     }
     lines.push(row(m('failing'), c.failing > 0 ? `${chalk.red(m('items', { count: c.failing }))}  ${chalk.dim(m('seeFailed', { connection: c.connection }))}` : m('none')));
     lines.push(row(m('pending'), c.pendingApproval > 0 ? `${chalk.yellow(m('offers', { count: c.pendingApproval }))}  ${chalk.dim(m('seePending', { connection: c.connection }))}` : m('none')));
+    lines.push(row(m('parked'), c.parked > 0 ? `${chalk.red(m('offers', { count: c.parked }))}  ${chalk.dim(m('seeParked', { connection: c.connection }))}` : m('none')));
     if (c.openAlerts.length === 0) lines.push(row(m('alerts'), m('none')));
     for (const [i, a] of c.openAlerts.entries()) {
       lines.push(row(i === 0 ? m('alerts') : '', chalk.red(m('alert', { kind: a.kind, message: a.message, time: formatTime(a.openedAt) }))));

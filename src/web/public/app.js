@@ -188,6 +188,7 @@ function updateCard(card, connection, now) {
   const links = [];
   if (connection.failingItems > 0) links.push(msg('failingItems', { count: connection.failingItems }));
   if (connection.pendingApproval > 0) links.push(msg('pendingItems', { count: connection.pendingApproval }));
+  if (connection.parked > 0) links.push(msg('parkedItems', { count: connection.parked }));
   card.items.textContent = links.join(' · ');
   card.alerts.replaceChildren(...connection.alerts.map((alert) => el('li', {}, timeElement(alert.openedAt, now), ` ${alert.message}`)));
   card.alertsBox.hidden = connection.alerts.length === 0;
