@@ -159,6 +159,12 @@ export class Pusher {
          VALUES (?, ?, '', 'unconfirmed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection, barcode) DO NOTHING`,
       ),
       delivered: db.prepare(`DELETE FROM delivery_failures WHERE connection = ? AND barcode = ?`),
+      // Failures of content the latest pull no longer has (it changed, or it is invalid now) are over.
+      overtaken: db.prepare(
+        `DELETE FROM delivery_failures WHERE connection = ? AND barcode IN (SELECT barcode FROM temp.seen)
+           AND NOT EXISTS (SELECT 1 FROM staging s WHERE s.connection = delivery_failures.connection
+                             AND s.barcode = delivery_failures.barcode AND s.valid = 1 AND s.hash = delivery_failures.hash)`,
+      ),
       failedAlone: db.prepare(
         `INSERT INTO delivery_failures (connection, barcode, hash, attempts, code, message, first_failed_at, last_failed_at, parked_at, run_id)
          VALUES (:connection, :barcode, :hash, 1, :code, :message, :now, :now, CASE WHEN :max <= 1 THEN :now END, :run)
@@ -180,6 +186,8 @@ export class Pusher {
    * alone before, one by one.
    */
   async push(all: boolean, includeVanished: boolean): Promise<PushStop | undefined> {
+    // A product that changed starts its attempts over; one that is invalid now is reported as such, not as a dead letter.
+    this.#s.overtaken.run(this.#o.connection);
     const stop =
       (await this.#replay()) ??
       (await this.#pushFresh(all, includeVanished)) ??

@@ -138,6 +138,22 @@ describe('one offer the marketplace fails on never holds back the others', () =>
     expectMarketplaceEqualsErp(world);
   });
 
+  it('forgets a dead letter once the ERP sends that product invalid: it is reported as invalid, not parked', async () => {
+    world = await createWorld({ products: 100, batchSize: 100 });
+    const reconnect = await world.cli('connect', 'marketplace', '--base-url', world.marketplace.url, '--set', 'retries=0', '--set', 'maxAttempts=1');
+    expect(reconnect.code, reconnect.stderr).toBe(0);
+    const poison = world.erp.catalog.item(7)!.barcode;
+    world.marketplace.faults.failBarcodes.add(poison);
+    expect((await world.run()).summary.parked).toBe(1);
+
+    world.erp.catalog.patch(7, { price: 'yok' });
+    const { result, summary } = await world.run();
+    expect(result.code).toBe(0);
+    expect(summary.parked).toBe(0);
+    expect(await failedItems(world)).toEqual([expect.objectContaining({ barcode: poison, code: 'PRICE_NOT_A_NUMBER' })]);
+    expect((await status(world)).openAlerts).toEqual([]);
+  });
+
   it('splits batches the marketplace finds too large (413) and sends the rest of the run in batches it takes', async () => {
     world = await createWorld({ products: 300, batchSize: 100 });
     // About 30 offers of the sandbox catalog fit.
