@@ -8,7 +8,7 @@ import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src
 import { toPlainDecimal } from '../src/driver/decimal.js';
 import { HttpError, classifyNetworkError, describeFailure } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { booleanSetting, identifier, isObject, priceIncludesVatField, scalarText } from '../src/driver/settings.js';
+import { booleanSetting, identifier, isObject, priceIncludesVatField, priceIncludesVatSetting, scalarText } from '../src/driver/settings.js';
 
 const m = defineMessages({
   en: {
@@ -101,11 +101,12 @@ export const bizimhesap = {
       required: false,
       help: { en: 'Take stock from this warehouse (its id); by default the product’s total quantity is used.', tr: 'Stok bu depodan alınır (depo kimliği); boş bırakılırsa ürünün toplam miktarı kullanılır.' },
     },
-    priceIncludesVatField({ default: 'true', help: { en: 'Bizimhesap does not say whether its prices include VAT.', tr: 'Bizimhesap fiyatların KDV dahil olup olmadığını belirtmiyor.' } }),
+    priceIncludesVatField({ en: 'Bizimhesap does not document whether its prices include VAT.', tr: 'Bizimhesap fiyatların KDV dahil olup olmadığını belgelemiyor.' }),
   ],
   // No rate limit is documented, and a pull is at most two requests.
 
   async testConnection(ctx) {
+    priceIncludesVatSetting(ctx);
     const settings = readSettings(ctx.settings);
     const warehouses = await getJson(ctx, '/warehouses', 'MALFORMED_RESPONSE');
     if (!isObject(warehouses.data) || !Array.isArray(warehouses.data.warehouses)) {
@@ -115,6 +116,7 @@ export const bizimhesap = {
   },
 
   async *pullPages(ctx) {
+    priceIncludesVatSetting(ctx);
     const settings = readSettings(ctx.settings);
     const inventory = settings.warehouseId === undefined ? undefined : await fetchInventory(ctx, settings.warehouseId);
     const delivered = new Delivered();
@@ -158,12 +160,12 @@ export const bizimhesap = {
 
 interface BizimhesapSettings {
   warehouseId: string | undefined;
-  priceIncludesVat: boolean;
+  priceIncludesVat: boolean | null;
 }
 
 function readSettings(settings: MapContext['settings']): BizimhesapSettings {
   const warehouseId = settings.warehouseId?.trim();
-  return { warehouseId: warehouseId ? warehouseId : undefined, priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', true) };
+  return { warehouseId: warehouseId ? warehouseId : undefined, priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', null) };
 }
 
 

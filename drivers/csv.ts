@@ -8,7 +8,7 @@ import { DriverError } from '../src/driver/contract.js';
 import type { Driver, FieldSpec, MapContext, ProductCandidate } from '../src/driver/contract.js';
 import { toPlainDecimal } from '../src/driver/decimal.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { booleanSetting, priceIncludesVatField, vatRateField, vatRateSetting } from '../src/driver/settings.js';
+import { booleanSetting, priceIncludesVatField, priceIncludesVatSetting, vatRateField, vatRateSetting } from '../src/driver/settings.js';
 
 const m = defineMessages({
   en: {
@@ -134,7 +134,7 @@ export const csv = {
       }),
     ),
     vatRateField({ en: 'Used where the file has no VAT column, or the cell is empty.', tr: 'Dosyada KDV sütunu yoksa ya da hücre boşsa bu kullanılır.' }),
-    priceIncludesVatField({ default: 'true' }),
+    priceIncludesVatField({ en: 'A spreadsheet does not say whether its prices include VAT.', tr: 'Bir elektronik tablo fiyatların KDV dahil olup olmadığını söylemez.' }),
     {
       name: 'currency',
       label: 'Currency',
@@ -147,6 +147,7 @@ export const csv = {
   ],
 
   async testConnection(ctx) {
+    priceIncludesVatSetting(ctx);
     const settings = readSettings(ctx.settings);
     await fileStats(settings.path);
     const rows = readRows(settings.path, await inspect(settings.path), ctx.signal);
@@ -161,6 +162,7 @@ export const csv = {
   },
 
   async *pullPages(ctx) {
+    priceIncludesVatSetting(ctx);
     const settings = readSettings(ctx.settings);
     const before = await fileStats(settings.path);
     const rows = readRows(settings.path, await inspect(settings.path), ctx.signal);
@@ -219,7 +221,7 @@ interface CsvSettings {
   /** The column setting per field, as given. */
   columns: Partial<Record<Field, string>>;
   vatRate: string;
-  priceIncludesVat: boolean;
+  priceIncludesVat: boolean | null;
   currency: string;
 }
 
@@ -235,7 +237,7 @@ function readSettings(settings: MapContext['settings']): CsvSettings {
     path,
     columns,
     vatRate: vatRateSetting(settings),
-    priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', true),
+    priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', null),
     currency: settings.currency?.trim() || 'TRY',
   };
 }

@@ -6,7 +6,7 @@ import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
 import { HttpError } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { asObject, booleanSetting, priceIncludesVatField, trimmedText } from '../src/driver/settings.js';
+import { asObject, booleanSetting, priceIncludesVatField, priceIncludesVatSetting, trimmedText } from '../src/driver/settings.js';
 
 /**
  * Entegra (entegrabilisim apiv2). No official document is public; this
@@ -68,21 +68,20 @@ export const entegra = {
       help: { en: 'Which of Entegra\'s eight prices (price1 … price8) is the sale price.', tr: 'Entegra’daki sekiz fiyattan (price1 … price8) hangisinin satış fiyatı olduğu.' },
     },
     priceIncludesVatField({
-      default: 'false',
-      help: {
-        en: 'Entegra\'s price1 is VAT-exclusive (KDV hariç); say true if your chosen price slot includes VAT.',
-        tr: 'Entegra’nın price1 fiyatı KDV hariçtir; seçtiğiniz fiyat KDV dahilse true deyin.',
-      },
+      en: 'Entegra does not document whether its prices include VAT; one client notes that price1 is without it.',
+      tr: 'Entegra fiyatların KDV dahil olup olmadığını belgelemiyor; bir istemci price1 fiyatının KDV hariç olduğunu not ediyor.',
     }),
     { name: 'rateLimit', label: 'Rate limit', labelTr: 'İstek sınırı', secret: false, required: false, kind: 'text', default: '7200/1h', help: { en: 'Requests per window, e.g. 7200/1h.', tr: 'Zaman aralığı başına istek sayısı, ör. 7200/1h.' } },
   ],
 
   async testConnection(ctx) {
+    priceIncludesVatSetting(ctx);
     const session = entegraSession(ctx);
     await session.call((token) => fetchProductPage(ctx, token, 1));
   },
 
   async *pullPages(ctx) {
+    priceIncludesVatSetting(ctx);
     const session = entegraSession(ctx);
     yield* paginateByPageNumber({
       fetchPage: (page) => session.call((token) => fetchProductPage(ctx, token, page)),
@@ -98,7 +97,7 @@ export const entegra = {
       name: trimmedText(product.name),
       currency: trimmedText(product.currencyType),
       vatRate: decimal(product.kdv_id),
-      priceIncludesVat: booleanSetting(ctx.settings, 'priceIncludesVat', false),
+      priceIncludesVat: booleanSetting(ctx.settings, 'priceIncludesVat', null),
       active: trimmedText(product.status) === '1',
       brand: trimmedText(product.brand),
       category: trimmedText(product.group),

@@ -6,7 +6,7 @@ import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
 import { HttpError } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { asObject, booleanSetting, pageSizeField, priceIncludesVatField, trimmedText } from '../src/driver/settings.js';
+import { asObject, booleanSetting, pageSizeField, priceIncludesVatField, priceIncludesVatSetting, trimmedText } from '../src/driver/settings.js';
 
 /**
  * Paraşüt API v4 (erp-apis.md §1): OAuth2 password grant, JSON:API product
@@ -99,21 +99,21 @@ export const parasut = {
     },
     pageSizeField(25),
     priceIncludesVatField({
-      help: {
-        en: 'Paraşüt does not document whether list_price includes VAT; say which it is in your account.',
-        tr: 'Paraşüt list_price fiyatının KDV dahil olup olmadığını belgelemiyor; hesabınızda hangisiyse onu seçin.',
-      },
+      en: 'Paraşüt does not document whether list_price includes VAT; say which it is in your account.',
+      tr: 'Paraşüt list_price fiyatının KDV dahil olup olmadığını belgelemiyor; hesabınızda hangisiyse onu seçin.',
     }),
     { name: 'rateLimit', label: 'Rate limit', labelTr: 'İstek sınırı', secret: false, required: false, kind: 'text', default: '10/10s', help: { en: 'Requests per window, e.g. 10/10s or 60/1m.', tr: 'Zaman aralığı başına istek sayısı, ör. 10/10s ya da 60/1m.' } },
   ],
 
   async testConnection(ctx) {
+    priceIncludesVatSetting(ctx);
     const companyId = companyIdOf(ctx);
     const session = parasutSession(ctx);
     await session.call((token) => fetchProductPage(ctx, token, companyId, 1, 1));
   },
 
   async *pullPages(ctx) {
+    priceIncludesVatSetting(ctx);
     const companyId = companyIdOf(ctx);
     const pageSize = pageSizeOf(ctx);
     const session = parasutSession(ctx);
@@ -128,7 +128,6 @@ export const parasut = {
   mapRecord(record, ctx) {
     const resource = asObject(record);
     const a = asObject(resource.attributes);
-    const includesVat = booleanSetting(ctx.settings, 'priceIncludesVat', null);
     const candidate: ProductCandidate = {
       barcode: trimmedText(a.barcode),
       sku: trimmedText(a.code),
@@ -136,7 +135,7 @@ export const parasut = {
       price: decimal(a.list_price),
       currency: trimmedText(a.currency),
       vatRate: decimal(a.vat_rate),
-      priceIncludesVat: includesVat,
+      priceIncludesVat: booleanSetting(ctx.settings, 'priceIncludesVat', null),
       stock: decimal(a.stock_count),
       active: a.archived !== true,
     };

@@ -6,7 +6,7 @@ import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { HttpError } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { booleanSetting, identifier, isObject, pageSizeField, priceIncludesVatField, scalarText, vatRateField, vatRateSetting } from '../src/driver/settings.js';
+import { booleanSetting, identifier, isObject, pageSizeField, priceIncludesVatField, priceIncludesVatSetting, scalarText, vatRateField, vatRateSetting } from '../src/driver/settings.js';
 
 const m = defineMessages({
   en: {
@@ -65,7 +65,7 @@ export const sentos = {
       help: { en: 'Take stock from this one warehouse (its id or name); by default stock is summed over all warehouses.', tr: 'Stok yalnızca bu depodan alınır (kimliği ya da adı); boş bırakılırsa tüm depoların toplamı kullanılır.' },
     },
     vatRateField({ en: 'Sentos products carry no VAT rate, so this one applies to every product.', tr: 'Sentos ürünlerinde KDV oranı yok; bu oran her ürüne uygulanır.' }),
-    priceIncludesVatField({ default: 'true' }),
+    priceIncludesVatField({ en: 'Sentos does not document whether sale_price includes VAT.', tr: 'Sentos sale_price fiyatının KDV dahil olup olmadığını belgelemiyor.' }),
     pageSizeField(defaultPageSize),
   ],
   // Sentos publishes no base URL of its own: every tenant has one.
@@ -78,11 +78,13 @@ export const sentos = {
   defaultConcurrency: 2,
 
   async testConnection(ctx) {
+    priceIncludesVatSetting(ctx);
     readSettings(ctx.settings);
     await fetchProductPage(ctx, 1, 1);
   },
 
   async *pullPages(ctx) {
+    priceIncludesVatSetting(ctx);
     const settings = readSettings(ctx.settings);
     const check = new WarehouseCheck(settings.warehouse);
     // The page size is deliberately not handed to the paginator: a tenant that
@@ -140,7 +142,7 @@ export const sentos = {
 interface SentosSettings {
   warehouse: string | undefined;
   vatRate: string;
-  priceIncludesVat: boolean;
+  priceIncludesVat: boolean | null;
   pageSize: number;
 }
 
@@ -154,7 +156,7 @@ function readSettings(settings: MapContext['settings']): SentosSettings {
   return {
     warehouse: warehouse ? warehouse : undefined,
     vatRate,
-    priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', true),
+    priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', null),
     pageSize,
   };
 }

@@ -21,6 +21,8 @@ const m = defineMessages({
     select: 'choose',
     choiceDisabled: 'This option cannot be used here.',
     yesNo: 'Answer y or n.',
+    chooseOne: '(choose one: this setting has no default)',
+    mustChoose: 'This setting has no default: choose one of the answers.',
   },
   tr: {
     required: 'Bu alan zorunludur.',
@@ -36,6 +38,8 @@ const m = defineMessages({
     select: 'seç',
     choiceDisabled: 'Bu seçenek burada kullanılamaz.',
     yesNo: 'e (evet) veya h (hayır) yazın.',
+    chooseOne: '(birini seçin: bu ayarın varsayılanı yok)',
+    mustChoose: 'Bu ayarın varsayılanı yok: yanıtlardan birini seçin.',
   },
 });
 
@@ -120,9 +124,15 @@ export async function askField(field: FieldSpec, current: string | undefined): P
     return value === '' ? current : value;
   }
   if (field.kind === 'choice' && field.choices) {
-    const choices = [...(field.required || field.default !== undefined ? [] : [{ value: '', name: m('notSet') }]), ...field.choices.map((value) => ({ value }))];
-    const value = await select({ message: label, choices, default: current ?? field.default ?? '', theme: theme() });
-    return value === '' ? undefined : value;
+    // A required choice without a default (is the price VAT-included?) starts on no answer, so Enter alone cannot choose one.
+    const unanswered = field.required && field.default === undefined && current === undefined;
+    const blank = unanswered ? [{ value: '', name: m('chooseOne') }] : field.required || field.default !== undefined ? [] : [{ value: '', name: m('notSet') }];
+    const choices = [...blank, ...field.choices.map((value) => ({ value }))];
+    for (;;) {
+      const value = await select({ message: label, choices, default: current ?? field.default ?? '', theme: theme() });
+      if (value !== '' || !unanswered) return value === '' ? undefined : value;
+      process.stdout.write(`${chalk.yellow(`  ${m('mustChoose')}`)}\n`);
+    }
   }
   const value = await input({
     message: label,

@@ -1,5 +1,5 @@
 import { DriverError } from './contract.js';
-import type { FieldHelp, FieldSpec, MapContext } from './contract.js';
+import type { DriverContext, FieldHelp, FieldSpec, MapContext } from './contract.js';
 import { toPlainDecimal } from './decimal.js';
 import { defineMessages } from '../i18n/index.js';
 
@@ -8,30 +8,44 @@ const m = defineMessages({
     notBoolean: 'the {name} setting "{value}" is neither true nor false',
     vatRateNotNumber: 'the vatRate setting "{value}" is not a number',
     vatRateHint: 'Set it to the VAT percentage, e.g. --set vatRate=20.',
+    vatUnchosen: 'the {connection} connection does not say whether its prices include VAT (priceIncludesVat); it has no default, because the ERP does not document it',
+    vatUnchosenHint: 'Run `erp-sync connect {connection} --set priceIncludesVat=true` if the prices include KDV (KDV dahil), or `--set priceIncludesVat=false` if they do not (KDV hariç).',
   },
   tr: {
     notBoolean: '{name} ayarındaki "{value}" değeri ne true ne de false',
     vatRateNotNumber: 'vatRate ayarındaki "{value}" değeri bir sayı değil',
     vatRateHint: 'KDV oranını yüzde olarak girin, ör. --set vatRate=20.',
+    vatUnchosen: '{connection} bağlantısında fiyatların KDV dahil olup olmadığı (priceIncludesVat) seçilmemiş; ERP bunu belgelemediği için varsayılan bir değeri yok',
+    vatUnchosenHint: 'Fiyatlar KDV dahilse `erp-sync connect {connection} --set priceIncludesVat=true`, KDV hariçse `--set priceIncludesVat=false` komutunu çalıştırın.',
   },
 });
 
 /**
- * Whether the ERP's prices include KDV: no ERP documents it reliably, so
- * every driver asks, each with its own default and reason.
+ * Whether the ERP's prices include KDV. No ERP documents it, so the setting
+ * has no default: `connect` asks for it without offering an answer, and a
+ * connection without it refuses to pull ({@link priceIncludesVatSetting}).
+ * `help` says what is known about this ERP's prices.
  */
-export function priceIncludesVatField(options: { default?: 'true' | 'false'; help?: FieldHelp } = {}): FieldSpec {
+export function priceIncludesVatField(help: FieldHelp): FieldSpec {
   return {
     name: 'priceIncludesVat',
     label: 'Prices include VAT',
     labelTr: 'Fiyatlar KDV dahil',
     secret: false,
-    required: false,
+    required: true,
     kind: 'choice',
     choices: ['true', 'false'],
-    ...(options.default === undefined ? {} : { default: options.default }),
-    ...(options.help === undefined ? {} : { help: options.help }),
+    help: { en: `${help.en} true: KDV dahil, false: KDV hariç.`, tr: `${help.tr} true: KDV dahil, false: KDV hariç.` },
   };
+}
+
+/** The priceIncludesVat setting ({@link priceIncludesVatField}): refuses, naming it, when the connection never chose. */
+export function priceIncludesVatSetting(ctx: Pick<DriverContext, 'settings' | 'connection'>): boolean {
+  const chosen = booleanSetting(ctx.settings, 'priceIncludesVat', null);
+  if (chosen === null) {
+    throw new DriverError('CONFIGURATION', m('vatUnchosen', { connection: ctx.connection }), { hint: m('vatUnchosenHint', { connection: ctx.connection }) });
+  }
+  return chosen;
 }
 
 /** The KDV rate to apply where the ERP has none on its products. */

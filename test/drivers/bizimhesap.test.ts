@@ -6,7 +6,7 @@ import type { ContractConnection, ContractContext } from '../support/driver-cont
 import { bizimhesapToken, productId, startBizimhesapFake } from '../fakes/bizimhesap.js';
 import type { BizimhesapFake, BizimhesapKnobs } from '../fakes/bizimhesap.js';
 
-const connection = (settings: Record<string, string> = {}, token = bizimhesapToken): ContractConnection => ({ settings, secrets: { token } });
+const connection = (settings: Record<string, string> = {}, token = bizimhesapToken): ContractConnection => ({ settings: { priceIncludesVat: 'true', ...settings }, secrets: { token } });
 
 // With a warehouse set, a pull is two catalog requests (that warehouse's
 // inventory, then the product list), so the contract's faults that start at

@@ -26,10 +26,11 @@ afterEach(async () => {
   await Promise.all(contexts.splice(0).map((ctx) => ctx.close()));
 });
 
+/** A connection to a file whose prices include VAT, unless `settings` says otherwise. */
 function fileContext(settings: Record<string, string>): DriverContext & { warnings: string[] } {
   const warnings: string[] = [];
   // createDriverContext insists on a base URL; the CSV driver never uses ctx.http.
-  const ctx = createDriverContext({ driver: csv, connection: 'dosya', settings, warn: (m) => warnings.push(m) });
+  const ctx = createDriverContext({ driver: csv, connection: 'dosya', settings: { priceIncludesVat: 'true', ...settings }, warn: (m) => warnings.push(m) });
   contexts.push(ctx);
   return Object.assign(ctx, { warnings });
 }

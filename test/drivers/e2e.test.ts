@@ -234,7 +234,7 @@ describe.concurrent('erp-sync run, end to end, from each ERP driver into the mar
     const expected = expectation(catalog);
 
     const agent = await startAgent({
-      driver: 'entegra', baseUrl: fake.baseUrl, settings: { email: fake.email }, secrets: { ERP_SYNC_SHOP_PASSWORD: fake.password }, noTest: true,
+      driver: 'entegra', baseUrl: fake.baseUrl, settings: { email: fake.email, priceIncludesVat: 'false' }, secrets: { ERP_SYNC_SHOP_PASSWORD: fake.password }, noTest: true,
     }, onTestFinished);
     const first = await expectFirstRun(agent, expected);
     expect(invalidCodes(agent, first.runId).get('BARCODE_MISSING')).toEqual(['']);
@@ -305,7 +305,7 @@ describe.concurrent('erp-sync run, end to end, from each ERP driver into the mar
     const agent = await startAgent({
       driver: 'sentos',
       baseUrl: fake.baseUrl,
-      settings: { pageSize: '10' },
+      settings: { pageSize: '10', priceIncludesVat: 'true' },
       secrets: { ERP_SYNC_SHOP_API_KEY: sentosCredentials.apiKey, ERP_SYNC_SHOP_API_SECRET: sentosCredentials.apiSecret },
     }, onTestFinished);
     const first = await expectFirstRun(agent, expected);
@@ -331,7 +331,7 @@ describe.concurrent('erp-sync run, end to end, from each ERP driver into the mar
     expectSameBarcodes(fake, catalog);
     const expected = expectation(catalog);
 
-    const agent = await startAgent({ driver: 'bizimhesap', baseUrl: fake.baseUrl, settings: {}, secrets: { ERP_SYNC_SHOP_TOKEN: bizimhesapToken } }, onTestFinished);
+    const agent = await startAgent({ driver: 'bizimhesap', baseUrl: fake.baseUrl, settings: { priceIncludesVat: 'true' }, secrets: { ERP_SYNC_SHOP_TOKEN: bizimhesapToken } }, onTestFinished);
     const first = await expectFirstRun(agent, expected);
     expectDuplicateAndMissingReported(agent, first.runId, barcodeFor(1));
     await expectQuietRun(agent, expected);
@@ -352,7 +352,7 @@ describe.concurrent('erp-sync run, end to end, from each ERP driver into the mar
     writeFileSync(path, csvText(rows));
     const expected = expectation(rows.map(fileOffer));
 
-    const agent = await startAgent({ driver: 'csv', settings: { path } }, onTestFinished);
+    const agent = await startAgent({ driver: 'csv', settings: { path, priceIncludesVat: 'true' } }, onTestFinished);
     const first = await expectFirstRun(agent, expected);
     expectDuplicateAndMissingReported(agent, first.runId, gtin('869123400009'));
     await expectQuietRun(agent, expected);
@@ -384,7 +384,7 @@ describe.concurrent('erp-sync run, end to end, from each ERP driver into the mar
     await workbook.xlsx.writeFile(path);
     const expected = expectation(rows.map(fileOffer));
 
-    const agent = await startAgent({ driver: 'csv', settings: { path } }, onTestFinished);
+    const agent = await startAgent({ driver: 'csv', settings: { path, priceIncludesVat: 'true' } }, onTestFinished);
     await expectFirstRun(agent, expected);
     await expectQuietRun(agent, expected);
   });

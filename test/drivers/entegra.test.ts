@@ -8,7 +8,7 @@ import { startEntegraFake } from '../fakes/entegra.js';
 import type { EntegraFake, EntegraKnobs } from '../fakes/entegra.js';
 
 const connect = (fake: EntegraFake, mistake?: ConnectionMistake): ContractConnection => ({
-  settings: { email: fake.email },
+  settings: { email: fake.email, priceIncludesVat: 'false' },
   secrets: { password: mistake === 'wrong-credentials' ? 'yanlış-şifre' : fake.password },
 });
 

@@ -14,6 +14,7 @@ const connect = (fake: ParasutFake, mistake?: ConnectionMistake, secrets: Record
     clientId: fake.clientId,
     username: fake.username,
     pageSize: '10',
+    priceIncludesVat: 'false',
   },
   secrets: { clientSecret: fake.clientSecret, password: mistake === 'wrong-credentials' ? 'yanlış-şifre' : fake.password, ...secrets },
 });
@@ -189,7 +190,7 @@ describe('parasut driver', () => {
         price: '105.5',
         currency: 'TRL',
         vatRate: whole(20),
-        priceIncludesVat: null,
+        priceIncludesVat: false,
         stock: whole(7),
         active: false,
       });

@@ -7,7 +7,7 @@ import { money, sentosCredentials, startSentosFake } from '../fakes/sentos.js';
 import type { SentosFake, SentosKnobs } from '../fakes/sentos.js';
 
 const connection = (mistake?: string, settings: Record<string, string> = {}): ContractConnection => ({
-  settings: { pageSize: '5', ...settings },
+  settings: { pageSize: '5', priceIncludesVat: 'true', ...settings },
   secrets: { ...sentosCredentials, apiSecret: mistake === 'wrong-credentials' ? 'yanlış-gizli-anahtar' : sentosCredentials.apiSecret },
 });
 
@@ -131,7 +131,7 @@ describe('sentos driver', () => {
     expect(candidates.some((c) => c.barcode === parent.barcode)).toBe(false);
   });
 
-  it('applies the VAT settings: 20 % included by default, or what the connection says', async () => {
+  it('applies the VAT settings: 20 % by default, and whether prices include VAT as the connection says', async () => {
     const defaults = await setup({ products: 2 });
     const byDefault = await pullAll(sentos, defaults.ctx);
     expect(byDefault.candidates.map((c) => [c.vatRate, c.priceIncludesVat])).toEqual([

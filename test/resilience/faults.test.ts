@@ -144,7 +144,7 @@ describe('fault injection against the Entegra fake: token expiry and timeouts mi
     const env = { ERP_SYNC_HOME: home, ERP_SYNC_SHOP_PASSWORD: fake.password, ERP_SYNC_MARKETPLACE_TOKEN: TOKEN, NO_COLOR: '1', LANG: 'C' };
     for (const args of [
       ['connect', 'marketplace', '--base-url', marketplace.url, '--set', 'batchSize=25', '--set', 'retries=2', '--set', 'retryMinDelayMs=5'],
-      ['connect', 'entegra', '--name', 'shop', '--base-url', fake.baseUrl, '--set', `email=${fake.email}`, '--set', 'retries=3', '--set', 'retryMinDelayMs=5', '--set', 'timeoutMs=1000', '--no-test'],
+      ['connect', 'entegra', '--name', 'shop', '--base-url', fake.baseUrl, '--set', `email=${fake.email}`, '--set', 'priceIncludesVat=false', '--set', 'retries=3', '--set', 'retryMinDelayMs=5', '--set', 'timeoutMs=1000', '--no-test'],
     ]) {
       const setup = await runCli(args, env);
       expect(setup.code, setup.stderr).toBe(0);

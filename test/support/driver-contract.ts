@@ -32,6 +32,8 @@
  * through the `retries`, `retryMinDelayMs` and `timeoutMs` settings, and checks:
  * the whole catalog arrives exactly once (also for an empty catalog, for
  * duplicate and missing barcodes, and for variants); `mapRecord` is pure; a
+ * money setting that no ERP documents (priceIncludesVat) has no default and a
+ * connection without it refuses before asking the ERP anything; a
  * token expiring mid-run is refreshed once and invisibly; a scaled-down
  * `rateLimit` (3/1s) is never exceeded and costs no more than ~10% over what
  * it allows; 429/5xx/timeouts/a truncated page are ridden out; a partial pull
@@ -271,6 +273,25 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
       const result = await pullAll(driver, ctx);
       expect(result.candidates.length).toBeGreaterThan(result.records.length);
       expect(barcodeMultiset(result.candidates.map((c) => c.barcode))).toEqual(barcodeMultiset(fake.expectedBarcodes));
+    });
+
+    const vatField = driver.fields.find((field) => field.name === 'priceIncludesVat');
+    it.runIf(vatField !== undefined)('asks whether prices include VAT with no default, and refuses a connection that never chose: exit 78, naming the setting, asking the ERP nothing', async () => {
+      expect(vatField).toMatchObject({ required: true, kind: 'choice', choices: ['true', 'false'] });
+      expect(vatField!.default).toBeUndefined();
+      const fake = await options.startFake({ products: 3 });
+      const { priceIncludesVat: _chosen, ...settings } = options.connection(fake).settings ?? {};
+      const ctx = contractContext(driver, fake.baseUrl, { ...options.connection(fake), settings });
+      cleanups.push(async () => {
+        await ctx.close();
+        await fake.close();
+      });
+      for (const failure of [await expectFailure(driver.testConnection(ctx)), await expectFailure(pullAll(driver, ctx))]) {
+        expect(failure.exitCode).toBe(78);
+        expect(failure.message).toContain('priceIncludesVat');
+        expect(failure.hint).toMatch(/--set priceIncludesVat=true/);
+      }
+      expect(fake.requests).toEqual([]);
     });
 
     it.runIf(supports.tokens)('refreshes a token that expires mid-run once, invisibly, even when several requests hit the 401', async () => {
