@@ -1,23 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { bizimhesap } from '../../drivers/bizimhesap.js';
 import { setLanguage } from '../../src/i18n/index.js';
-import { barcodeMultiset, contractContext, describeDriverContract, expectFailure, pullAll } from '../support/driver-contract.js';
+import { barcodeMultiset, contractContext, expectFailure, pullAll } from '../support/driver-contract.js';
 import type { ContractConnection, ContractContext } from '../support/driver-contract.js';
-import { bizimhesapToken, productId, startBizimhesapFake } from '../fakes/bizimhesap.js';
+import { bizimhesapConnection, bizimhesapToken, productId, startBizimhesapFake } from '../fakes/bizimhesap.js';
 import type { BizimhesapFake, BizimhesapKnobs } from '../fakes/bizimhesap.js';
 
-const connection = (settings: Record<string, string> = {}, token = bizimhesapToken): ContractConnection => ({ settings: { priceIncludesVat: 'true', ...settings }, secrets: { token } });
-
-// With a warehouse set, a pull is two catalog requests (that warehouse's
-// inventory, then the product list), so the contract's faults that start at
-// the second request land on the streamed product list.
-describeDriverContract<BizimhesapFake>({
-  driver: bizimhesap,
-  startFake: (knobs) => startBizimhesapFake(knobs),
-  connection: (_fake, mistake) => connection({ warehouseId: 'w-1' }, mistake === 'wrong-credentials' ? 'bh-token-00000000' : bizimhesapToken),
-  multiPageCatalog: 47,
-  supports: {},
-});
+const connection = (settings: Record<string, string> = {}, token = bizimhesapToken): ContractConnection => ({ ...bizimhesapConnection(settings), secrets: { token } });
 
 describe('bizimhesap driver', () => {
   const cleanups: Array<() => Promise<void>> = [];

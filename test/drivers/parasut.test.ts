@@ -3,29 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parasut } from '../../drivers/parasut.js';
 import { setLanguage } from '../../src/i18n/index.js';
 import { createDriverContext } from '../../src/driver/context.js';
-import { barcodeMultiset, contractContext, describeDriverContract, expectFailure, pullAll } from '../support/driver-contract.js';
-import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
-import { startParasutFake } from '../fakes/parasut.js';
+import { barcodeMultiset, contractContext, expectFailure, pullAll } from '../support/driver-contract.js';
+import type { ContractConnection } from '../support/driver-contract.js';
+import { parasutConnection as connect, startParasutFake } from '../fakes/parasut.js';
 import type { ParasutFake, ParasutKnobs } from '../fakes/parasut.js';
-
-const connect = (fake: ParasutFake, mistake?: ConnectionMistake, secrets: Record<string, string> = {}): ContractConnection => ({
-  settings: {
-    companyId: mistake === 'unknown-tenant' ? '999999' : String(fake.companyId),
-    clientId: fake.clientId,
-    username: fake.username,
-    pageSize: '10',
-    priceIncludesVat: 'false',
-  },
-  secrets: { clientSecret: fake.clientSecret, password: mistake === 'wrong-credentials' ? 'yanlış-şifre' : fake.password, ...secrets },
-});
-
-describeDriverContract({
-  driver: parasut,
-  startFake: (knobs) => startParasutFake(knobs),
-  connection: (fake, mistake) => connect(fake, mistake),
-  multiPageCatalog: 55,
-  supports: { tokens: true, paging: true, totals: true, unknownTenant: true },
-});
 
 describe('parasut driver', () => {
   const cleanups: Array<() => Promise<void>> = [];

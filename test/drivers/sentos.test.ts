@@ -1,23 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sentos } from '../../drivers/sentos.js';
 import { setLanguage } from '../../src/i18n/index.js';
-import { barcodeMultiset, contractContext, describeDriverContract, expectFailure, pullAll } from '../support/driver-contract.js';
-import type { ContractConnection, ContractContext } from '../support/driver-contract.js';
-import { money, sentosCredentials, startSentosFake } from '../fakes/sentos.js';
+import { barcodeMultiset, contractContext, expectFailure, pullAll } from '../support/driver-contract.js';
+import type { ContractContext } from '../support/driver-contract.js';
+import { money, sentosConnection as connection, sentosCredentials, startSentosFake } from '../fakes/sentos.js';
 import type { SentosFake, SentosKnobs } from '../fakes/sentos.js';
-
-const connection = (mistake?: string, settings: Record<string, string> = {}): ContractConnection => ({
-  settings: { pageSize: '5', priceIncludesVat: 'true', ...settings },
-  secrets: { ...sentosCredentials, apiSecret: mistake === 'wrong-credentials' ? 'yanlış-gizli-anahtar' : sentosCredentials.apiSecret },
-});
-
-describeDriverContract<SentosFake>({
-  driver: sentos,
-  startFake: (knobs) => startSentosFake(knobs),
-  connection: (_fake, mistake) => connection(mistake),
-  multiPageCatalog: 47,
-  supports: { variants: true, paging: true, totals: true },
-});
 
 describe('sentos driver', () => {
   const cleanups: Array<() => Promise<void>> = [];

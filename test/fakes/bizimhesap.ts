@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { barcodeFor, turkishName } from './common.js';
 import type { FakeErp, FakeKnobs, RecordedRequest } from './common.js';
+import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
 
 /**
  * A fake Bizimhesap B2B API (docs/erp-apis.md §4): a `token` header, the
@@ -201,6 +202,11 @@ export async function startBizimhesapFake(knobs: BizimhesapKnobs = {}): Promise<
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A connection this fake accepts (prices KDV dahil), or one with a token it rejects. */
+export function bizimhesapConnection(settings: Record<string, string> = {}, mistake?: ConnectionMistake): ContractConnection {
+  return { settings: { priceIncludesVat: 'true', ...settings }, secrets: { token: mistake === 'wrong-credentials' ? 'bh-token-00000000' : bizimhesapToken } };
 }
 
 /** GUID-like ids whose last 8 digits are the product's number, counted from 1. */

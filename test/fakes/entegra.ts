@@ -1,5 +1,6 @@
 import { TokenBook, barcodeFor, pageOf, startFake, turkishName } from './common.js';
 import type { FakeErp, FakeKnobs, FakeReply } from './common.js';
+import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
 
 /**
  * A fake Entegra apiv2 (docs: /work/shared/erp-apis.md §2): JWT login and
@@ -179,6 +180,14 @@ export async function startEntegraFake(knobs: EntegraKnobs = {}): Promise<Entegr
     get tokensIssued() {
       return tokens.issued;
     },
+  };
+}
+
+/** A connection this fake accepts (prices KDV hariç), or one wrong in the way `mistake` says. */
+export function entegraConnection(fake: EntegraFake, mistake?: ConnectionMistake): ContractConnection {
+  return {
+    settings: { email: fake.email, priceIncludesVat: 'false' },
+    secrets: { password: mistake === 'wrong-credentials' ? 'yanlış-şifre' : fake.password },
   };
 }
 

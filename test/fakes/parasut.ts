@@ -1,5 +1,6 @@
 import { TokenBook, barcodeFor, pageOf, startFake, turkishName } from './common.js';
 import type { FakeErp, FakeKnobs, FakeReply } from './common.js';
+import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
 
 /**
  * A fake Paraşüt API v4 (docs: /work/shared/erp-apis.md §1): OAuth2 password
@@ -32,6 +33,20 @@ export interface ParasutFake extends FakeErp {
 }
 
 const redirectUri = 'urn:ietf:wg:oauth:2.0:oob';
+
+/** A connection this fake accepts (list prices KDV hariç), or one wrong in the way `mistake` says. */
+export function parasutConnection(fake: ParasutFake, mistake?: ConnectionMistake, secrets: Record<string, string> = {}): ContractConnection {
+  return {
+    settings: {
+      companyId: mistake === 'unknown-tenant' ? '999999' : String(fake.companyId),
+      clientId: fake.clientId,
+      username: fake.username,
+      pageSize: '10',
+      priceIncludesVat: 'false',
+    },
+    secrets: { clientSecret: fake.clientSecret, password: mistake === 'wrong-credentials' ? 'yanlış-şifre' : fake.password, ...secrets },
+  };
+}
 
 export function parasutCatalog(knobs: ParasutKnobs): { products: Array<Record<string, unknown>>; expectedBarcodes: string[] } {
   const products: Array<Record<string, unknown>> = [];

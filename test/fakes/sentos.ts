@@ -1,5 +1,6 @@
 import { barcodeFor, pageOf, startFake, turkishName } from './common.js';
 import type { FakeErp, FakeKnobs, FakeReply } from './common.js';
+import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
 
 /**
  * A fake Sentos tenant API (docs/erp-apis.md §3): HTTP Basic with API key and
@@ -56,6 +57,14 @@ export interface SentosFake extends FakeErp {
 }
 
 export const sentosCredentials = { apiKey: 'sentos-anahtar-123', apiSecret: 'sentos-gizli-456' } as const;
+
+/** A connection this fake accepts (5 products a page, prices KDV dahil), or one with a secret it rejects. */
+export function sentosConnection(mistake?: ConnectionMistake, settings: Record<string, string> = {}): ContractConnection {
+  return {
+    settings: { pageSize: '5', priceIncludesVat: 'true', ...settings },
+    secrets: { ...sentosCredentials, apiSecret: mistake === 'wrong-credentials' ? 'yanlış-gizli-anahtar' : sentosCredentials.apiSecret },
+  };
+}
 
 export async function startSentosFake(knobs: SentosKnobs = {}): Promise<SentosFake> {
   const products = buildCatalog(knobs);

@@ -1,8 +1,8 @@
 /**
- * The driver contract suite: one set of vitest tests every ERP driver must pass
- * against its fake server (test/fakes/<erp>.ts).
- *
- * Usage, in test/drivers/<erp>.test.ts:
+ * The driver contract suite: one set of vitest tests every driver must pass
+ * against its fake ERP (test/fakes/<erp>.ts). test/drivers/contract.test.ts
+ * runs it for every entry of the driver registry (drivers/index.ts), so a
+ * driver cannot be registered without it:
  *
  *   describeDriverContract({
  *     driver: sentos,
@@ -28,19 +28,24 @@
  *   answer `connection(fake, 'unknown-tenant')` the way the ERP answers an
  *   unknown company or tenant id.
  *
+ * A driver that reads a local file (`driver.local`) has a fake that writes
+ * the file: `products`, `duplicateBarcode`, `missingBarcode` and a
+ * `malformed` fault (a file that cannot be read) apply, and `close()`
+ * removes it; the suite's HTTP checks do not apply to it.
+ *
  * The suite builds contexts with `createDriverContext`, with retries shortened
  * through the `retries`, `retryMinDelayMs` and `timeoutMs` settings, and checks:
  * the whole catalog arrives exactly once (also for an empty catalog, for
  * duplicate and missing barcodes, and for variants); `mapRecord` is pure; a
  * money setting that no ERP documents (priceIncludesVat) has no default and a
- * connection without it refuses before asking the ERP anything; a
- * token expiring mid-run is refreshed once and invisibly; a scaled-down
+ * connection without it refuses before asking the ERP anything; a token
+ * expiring mid-run is refreshed once and invisibly; a scaled-down
  * `rateLimit` (3/1s) is never exceeded and costs no more than ~10% over what
  * it allows; 429/5xx/timeouts/a truncated page are ridden out; a partial pull
  * (5xx storm, timeout storm, truncated page, malformed page, short delivery)
  * always throws; and each failure maps through `describeRunFailure` to the
- * right exit code (77 credentials, 78 unknown company, 75 the rest) with a
- * message naming the problem.
+ * right exit code (77 credentials, 78 unknown company or missing file, 75 the
+ * rest) with a message naming the problem.
  *
  * `pullAll`, `contractContext` and `expectFailure` are exported for
  * driver-specific tests.
@@ -294,6 +299,25 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
       expect(fake.requests).toEqual([]);
     });
 
+    it('a file or an answer it cannot read: exit 75, says it is unreadable', async () => {
+      const { ctx } = await setup({ products: options.multiPageCatalog, faults: [{ from: supports.paging ? 2 : 1, times: Infinity, kind: 'malformed' }] });
+      const failure = await expectFailure(pullAll(driver, ctx));
+      expect(failure.code).toBe('ERP_MALFORMED_RESPONSE');
+      expect(failure.exitCode).toBe(75);
+    });
+
+    it.runIf(driver.local)('a file that is not there: exit 78, names it', async () => {
+      const fake = await options.startFake({ products: 3 });
+      const connection = options.connection(fake);
+      await fake.close();
+      const ctx = contractContext(driver, fake.baseUrl, connection);
+      cleanups.push(() => ctx.close());
+      for (const failure of [await expectFailure(driver.testConnection(ctx)), await expectFailure(pullAll(driver, ctx))]) {
+        expect(failure.exitCode).toBe(78);
+        expect(failure.message).toContain(String(connection.settings?.path));
+      }
+    });
+
     it.runIf(supports.tokens)('refreshes a token that expires mid-run once, invisibly, even when several requests hit the 401', async () => {
       const { fake, ctx } = await setup({ products: options.multiPageCatalog, tokenExpiresAfter: 1 });
       const result = await pullAll(driver, ctx);
@@ -303,7 +327,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
       expect(fake.requests.filter((r) => r.kind === 'auth')).toHaveLength(2);
     });
 
-    it.runIf(supports.paging)('never exceeds the rate limit and loses no more than ~10% to it', async () => {
+    it.runIf(supports.paging && !driver.local)('never exceeds the rate limit and loses no more than ~10% to it', async () => {
       const limit = 3;
       const windowMs = 1000;
       const { fake, ctx } = await setup({ products: options.multiPageCatalog }, undefined, { rateLimit: `${limit}/1s` });
@@ -319,7 +343,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
       expect(span).toBeLessThanOrEqual(fewestWindows * (windowMs + WINDOW_SLACK_MS) + windowMs / 2);
     });
 
-    describe('rides out transient failures', () => {
+    describe.runIf(!driver.local)('rides out transient failures', () => {
       const transient: Array<[string, FakeKnobs['faults']]> = [
         ['429 with Retry-After', [{ from: 2, times: 1, kind: 'status', status: 429, retryAfter: '1' }]],
         ['429 without Retry-After', [{ from: 2, times: 2, kind: 'status', status: 429 }]],
@@ -339,7 +363,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
       });
     });
 
-    describe('never counts a partial pull as complete', () => {
+    describe.runIf(!driver.local)('never counts a partial pull as complete', () => {
       it('a 503 storm after the first page: exit 75, names the status', async () => {
         const { ctx } = await setup({ products: options.multiPageCatalog, faults: [{ from: 2, times: Infinity, kind: 'status', status: 503 }] });
         const failure = await expectFailure(pullAll(driver, ctx));
@@ -352,13 +376,6 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
         const failure = await expectFailure(pullAll(driver, ctx));
         expect(failure.exitCode).toBe(75);
         expect(failure.message).toMatch(/not valid JSON|dropped/);
-      });
-
-      it('a page of valid JSON without a product list: exit 75, says the answer is unreadable', async () => {
-        const { ctx } = await setup({ products: options.multiPageCatalog, faults: [{ from: supports.paging ? 2 : 1, times: Infinity, kind: 'malformed' }] });
-        const failure = await expectFailure(pullAll(driver, ctx));
-        expect(failure.code).toBe('ERP_MALFORMED_RESPONSE');
-        expect(failure.exitCode).toBe(75);
       });
 
       it('an ERP that stops answering: exit 75, says it did not answer in time', async () => {
@@ -379,7 +396,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
       });
     });
 
-    describe('says what is wrong with a connection', () => {
+    describe.runIf(!driver.local)('says what is wrong with a connection', () => {
       it('wrong credentials: exit 77 in plain words, from testConnection and from a pull, without echoing secrets', async () => {
         const { ctx, connection } = await setup({ products: 3 }, 'wrong-credentials');
         for (const failure of [await expectFailure(driver.testConnection(ctx)), await expectFailure(pullAll(driver, ctx))]) {
