@@ -1,3 +1,4 @@
+import Big from 'big.js';
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src/driver/contract.js';
 import { toPlainDecimal } from '../src/driver/decimal.js';
@@ -6,13 +7,13 @@ import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
 import { HttpError } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { asObject, booleanSetting, priceIncludesVatField, priceIncludesVatSetting, trimmedText } from '../src/driver/settings.js';
+import { asObject, booleanSetting, isObject, priceIncludesVatField, priceIncludesVatSetting, trimmedText } from '../src/driver/settings.js';
 
 /**
  * Entegra (entegrabilisim apiv2). No official document is public; this
- * follows the clients summarized in erp-apis.md §2 and accepts every variant
- * they disagree on: `productList` or `porductList`, a login answered 200 or
- * 201, `totalProduct` as a number or a string, or missing altogether.
+ * follows the clients summarized in docs/erp-apis.md §2 and accepts every
+ * variant they disagree on: `productList` or `porductList`, a login answered
+ * 200 or 201, `totalProduct` as a number or a string, or missing altogether.
  */
 
 const m = defineMessages({
@@ -92,7 +93,7 @@ export const entegra = {
 
   mapRecord(record, ctx) {
     const product = asObject(record);
-    const price = chosenPrice(ctx);
+    const slot = chosenPrice(ctx);
     const base: ProductCandidate = {
       name: trimmedText(product.name),
       currency: trimmedText(product.currencyType),
@@ -107,19 +108,16 @@ export const entegra = {
     // each variant is the offer, with its own barcode and stock. The parent is
     // an offer only when it has no variants.
     if (variants.length === 0) {
-      return [{ ...base, barcode: trimmedText(product.barcode), sku: trimmedText(product.productCode), price: decimal(product[price]), stock: decimal(product.quantity) }];
+      return [{ ...base, barcode: trimmedText(product.barcode), sku: trimmedText(product.productCode), price: decimal(product[slot]), stock: decimal(product.quantity) }];
     }
     return variants.map((variant) => {
       const spec = Array.isArray(variant.variationSpec) ? variant.variationSpec.map(asObject).map((s) => trimmedText(s.value)).filter(Boolean) : [];
-      // UNCERTAIN: a variant's own `price`, where Entegra sends one, is taken as
-      // that variant's sale price; an empty one means "same as the product".
-      const own = trimmedText(variant.price);
       return {
         ...base,
         name: spec.length > 0 && base.name ? `${base.name} (${spec.join(', ')})` : base.name,
         barcode: trimmedText(variant.barcode),
         sku: trimmedText(variant.productCode) || trimmedText(product.productCode),
-        price: own ? decimal(own) : decimal(product[price]),
+        price: variantPrice(product, variant, slot),
         stock: decimal(variant.quantity),
       };
     });
@@ -130,6 +128,29 @@ function chosenPrice(ctx: MapContext): (typeof priceFields)[number] {
   const field = ctx.settings.priceField ?? 'price1';
   return (priceFields as readonly string[]).includes(field) ? (field as (typeof priceFields)[number]) : 'price1';
 }
+
+/**
+ * A variant's price (docs/erp-apis.md §2): its own price slot when it has one;
+ * otherwise the product's price in that slot adjusted by the variant's
+ * `price`, which public clients pair with `price_prefix` ('+' or '-', '+'
+ * when absent) as a difference from the product's price. The difference is
+ * never the price itself. Anything unreadable is handed on for the validator
+ * to report.
+ */
+function variantPrice(product: Record<string, unknown>, variant: Record<string, unknown>, slot: (typeof priceFields)[number]): string | null {
+  const own = decimal(variant[slot]);
+  if (own !== null && !isZero(own)) return own;
+  const price = decimal(product[slot]);
+  const difference = decimal(variant.price);
+  if (difference === null || isZero(difference)) return price;
+  if (price === null || !isPlain(price)) return price;
+  if (!isPlain(difference)) return difference;
+  const adjusted = trimmedText(variant.price_prefix) === '-' ? new Big(price).minus(difference) : new Big(price).plus(difference);
+  return adjusted.toFixed();
+}
+
+const isPlain = (value: string) => /^-?\d+(\.\d+)?$/.test(value);
+const isZero = (value: string) => /^-?0+(\.0+)?$/.test(value);
 
 function entegraSession(ctx: DriverContext): TokenSession {
   let refresh: string | undefined;
@@ -186,19 +207,30 @@ function readTokens(data: unknown, missing: 'loginWithoutToken' | 'refreshWithou
   return { access: body.access, refresh: typeof body.refresh === 'string' && body.refresh !== '' ? body.refresh : undefined };
 }
 
+/**
+ * One page of products. Past the first page, an answer that says there is no
+ * such page ends the catalog (docs/erp-apis.md §2): Django REST framework's
+ * 404 `{"detail": "Invalid page."}`, or an answer with no product list and
+ * nothing else in it. An answer with other content and no list is unreadable.
+ */
 async function fetchProductPage(ctx: DriverContext, token: string, page: number): Promise<NumberedPage> {
-  const response = await ctx.http.request<unknown>({ path: `/product/page=${page}/`, headers: { authorization: `JWT ${token}` } });
-  const body = asObject(response.data);
-  // Several clients read the misspelled key; the documented one is productList.
-  const list = body.productList ?? body.porductList;
-  if (!Array.isArray(list)) {
-    throw new DriverError('MALFORMED_RESPONSE', m('noProductList', { page: String(page) }));
+  let data: unknown;
+  try {
+    ({ data } = await ctx.http.request<unknown>({ path: `/product/page=${page}/`, headers: { authorization: `JWT ${token}` } }));
+  } catch (error) {
+    if (page > 1 && error instanceof HttpError && error.status === 404) return { records: [] };
+    throw error;
   }
+  const body = asObject(data);
   const total = body.totalProduct === undefined || body.totalProduct === null || body.totalProduct === '' ? undefined : Number(body.totalProduct);
   if (total !== undefined && !(Number.isInteger(total) && total >= 0)) {
     throw new DriverError('MALFORMED_RESPONSE', m('badTotal', { value: JSON.stringify(body.totalProduct) }));
   }
-  return { records: list, totalRecords: total };
+  // Several clients read the misspelled key; the documented one is productList.
+  const list = body.productList ?? body.porductList;
+  if (Array.isArray(list)) return { records: list, totalRecords: total };
+  if (page > 1 && isObject(data) && Object.keys(body).every((key) => key === 'detail' || key === 'totalProduct')) return { records: [], totalRecords: total };
+  throw new DriverError('MALFORMED_RESPONSE', m('noProductList', { page: String(page) }));
 }
 
 /** Entegra sends strings; anything else is passed on as text for the validator to judge. */

@@ -390,7 +390,10 @@ describe.concurrent('erp-sync run, end to end, from each ERP driver into the mar
   });
 });
 
-/** What Entegra serves, read from the fake's catalog: each variant is an offer (its own price, or the product's when empty); a product with variants is not. */
+/**
+ * What Entegra serves, read from the fake's catalog: each variant is an offer, at its own price1 when it has one, else at the
+ * product's price1 adjusted by its price difference; a product with variants is not an offer.
+ */
 function entegraOffers(knobs: EntegraKnobs): CatalogOffer[] {
   return entegraCatalog(knobs).products.flatMap((product) => {
     const field = (key: string) => String(product[key]);
@@ -399,9 +402,11 @@ function entegraOffers(knobs: EntegraKnobs): CatalogOffer[] {
     if (variants.length === 0) {
       return [{ barcode: field('barcode'), sku: field('productCode'), name: field('name'), price: money(field('price1')), stock: Number(field('quantity')), ...shared }];
     }
-    return variants.map((v) => ({
-      barcode: v.barcode!, sku: v.productCode!, name: expect.stringContaining(field('name')), price: money(v.price || field('price1')), stock: Number(v.quantity), ...shared,
-    }));
+    return variants.map((v) => {
+      const own = Number(v.price1);
+      const price = own > 0 ? own : Number(field('price1')) + (v.price_prefix === '-' ? -1 : 1) * Number(v.price || 0);
+      return { barcode: v.barcode!, sku: v.productCode!, name: expect.stringContaining(field('name')), price: money(price), stock: Number(v.quantity), ...shared };
+    });
   });
 }
 

@@ -4,6 +4,7 @@ import { setLanguage } from '../../src/i18n/index.js';
 import { createDriverContext } from '../../src/driver/context.js';
 import { barcodeMultiset, contractContext, expectFailure, pullAll } from '../support/driver-contract.js';
 import type { ConnectionMistake } from '../support/driver-contract.js';
+import { jsonFixture } from '../fakes/common.js';
 import { entegraConnection as connect, startEntegraFake } from '../fakes/entegra.js';
 import type { EntegraKnobs } from '../fakes/entegra.js';
 
@@ -62,11 +63,37 @@ describe('entegra driver', () => {
     const parent = (records as Array<Record<string, unknown>>).find((r) => r.productCode === 'ENT-1')!;
     expect(candidates.map((c) => c.barcode)).not.toContain(parent.barcode);
     const variants = candidates.filter((c) => c.sku?.toString().startsWith('ENT-1-'));
+    // The product sells at 100.90; its second variant's price of 10.0000 is a difference from that.
     expect(variants).toEqual([
       expect.objectContaining({ sku: 'ENT-1-1', barcode: '8690000010103', stock: '2', price: '100.90', name: 'Büyük Çaydanlık 1 (Yeşil, M)' }),
-      expect.objectContaining({ sku: 'ENT-1-2', barcode: '8690000010202', stock: '4', price: '150.50', name: 'Büyük Çaydanlık 1 (Gümüş Gri, L)' }),
+      expect.objectContaining({ sku: 'ENT-1-2', barcode: '8690000010202', stock: '4', price: '110.9', name: 'Büyük Çaydanlık 1 (Gümüş Gri, L)' }),
     ]);
     expect(candidates).toHaveLength(fake.expectedBarcodes.length);
+  });
+
+  it('prices a variant at its own price slot, else at the product price adjusted by price and price_prefix, never at the difference alone', async () => {
+    const { ctx } = await run({ catalog: jsonFixture('entegra/variant-prices.json'), pageSize: 2 });
+    const { candidates } = await pullAll(entegra, ctx);
+    expect(new Map(candidates.map((c) => [c.sku, c.price]))).toEqual(
+      new Map([
+        ['TSH-100-KRM-S', '110'], // 100.0000 + 10.0000
+        ['TSH-100-KRM-M', '100.0000'], // a difference of 0.0000: the product's price, not a zero price
+        ['TSH-100-KRM-XS', '95'], // price_prefix '-'
+        ['TSH-100-SYH-XL', '149.9000'], // its own price1
+        ['TSH-100-SYH-L', '100.0000'], // empty price and slots
+        ['KUP-7', '59.9000'],
+        ['SAL-3', '450.0000'],
+      ]),
+    );
+    const other = await run({ catalog: jsonFixture('entegra/variant-prices.json') }, { priceField: 'price2' });
+    const bySlot = new Map((await pullAll(entegra, other.ctx)).candidates.map((c) => [c.sku, c.price]));
+    expect(bySlot.get('TSH-100-KRM-S')).toBe('130');
+    expect(bySlot.get('TSH-100-SYH-XL')).toBe('130');
+  });
+
+  it('hands an unreadable variant price difference on for the validator to report', () => {
+    const record = { name: 'Kupa', price1: '50.00', currencyType: 'TRL', kdv_id: '20', status: '1', variatios: [{ barcode: '8690000000012', price: 'on lira', quantity: '1' }] };
+    expect(entegra.mapRecord(record, { settings: { priceIncludesVat: 'true' } })[0]).toMatchObject({ price: 'on lira', priceIncludesVat: true });
   });
 
   it('accepts a login answered 200 as well as 201', async () => {
@@ -113,14 +140,34 @@ describe('entegra driver', () => {
     ]);
   });
 
-  it('pages until an empty page when totalProduct is missing', async () => {
-    const { fake, ctx } = await run({ products: 20, omitTotal: true, pageSize: 5 });
+  it.each(['404', 'empty', 'noList'] as const)('without totalProduct, ends the pull as complete when the page past the last answers %s', async (pastEnd) => {
+    const { fake, ctx } = await run({ products: 20, omitTotal: true, pageSize: 5, pastEnd });
     const { candidates, pages } = await pullAll(entegra, ctx);
     expect(barcodeMultiset(candidates.map((c) => c.barcode))).toEqual(barcodeMultiset(fake.expectedBarcodes));
     expect(pages).toBe(4);
-    // Pages are taken in order up to the first empty one (page 5), after the first wave of pages asked at once.
+    // Pages are taken in order up to the first one past the end (page 5), after the first wave of pages asked at once.
     const asked = fake.requests.filter((r) => r.kind === 'catalog').map((r) => Number(/page=(\d+)/.exec(r.url)![1]));
     expect(asked.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+    if (pastEnd === '404') expect(fake.requests.find((r) => r.url === '/product/page=5/')?.status).toBe(404);
+  });
+
+  it('pulls a catalog that fits one page, with no total and a 404 for every page after it', async () => {
+    const { fake, ctx } = await run({ products: 3, omitTotal: true, pageSize: 10 });
+    const { candidates } = await pullAll(entegra, ctx);
+    expect(barcodeMultiset(candidates.map((c) => c.barcode))).toEqual(barcodeMultiset(fake.expectedBarcodes));
+  });
+
+  it('still fails on a 404 for the first page: there is no catalog at that address (exit 78)', async () => {
+    const { ctx } = await run({ products: 3, omitTotal: true, faults: [{ from: 1, times: Infinity, kind: 'status', status: 404 }] });
+    const failure = await expectFailure(pullAll(entegra, ctx));
+    expect(failure.exitCode).toBe(78);
+    expect(failure.message).toMatch(/404/);
+  });
+
+  it('fails, past the first page too, on an answer that has other content but no product list', async () => {
+    const { ctx } = await run({ products: 12, omitTotal: true, pageSize: 5, faults: [{ from: 2, times: Infinity, kind: 'malformed' }] });
+    const failure = await expectFailure(pullAll(entegra, ctx));
+    expect(failure.code).toBe('ERP_MALFORMED_RESPONSE');
   });
 
   it('defaults to the 7200 requests an hour one client documents', () => {

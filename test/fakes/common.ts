@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -229,4 +230,14 @@ export function barcodeFor(product: number, variant = 0): string {
 /** The page of `items` numbered `page` (from 1) with `size` items per page. */
 export function pageOf<T>(items: readonly T[], page: number, size: number): T[] {
   return items.slice((page - 1) * size, page * size);
+}
+
+/** A fixture under test/fakes/fixtures: an answer written by us in the shape the ERP's reference describes. */
+export function fixturePath(name: string): string {
+  return new URL(`./fixtures/${name}`, import.meta.url).pathname;
+}
+
+/** A JSON fixture ({@link fixturePath}), parsed. */
+export function jsonFixture<T>(name: string): T {
+  return JSON.parse(readFileSync(fixturePath(name), 'utf8')) as T;
 }

@@ -3,10 +3,12 @@ import type { FakeErp, FakeKnobs, FakeReply } from './common.js';
 import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
 
 /**
- * A fake Entegra apiv2 (docs: /work/shared/erp-apis.md §2): JWT login and
- * refresh, `Authorization: JWT <access>`, products by path page
- * `/product/page={n}/` with a server-fixed page size, `totalProduct`, every
- * product value a string, variants under `variatios`.
+ * A fake Entegra apiv2 (docs/erp-apis.md §2): JWT login and refresh,
+ * `Authorization: JWT <access>`, products by path page `/product/page={n}/`
+ * with a server-fixed page size, `totalProduct`, every product value a
+ * string, variants under `variatios` with their own `price1`…`price8` and a
+ * `price` that is a difference from the product's. A page past the last one
+ * answers as Django REST framework's paginator does: 404 `Invalid page.`.
  */
 export interface EntegraKnobs extends FakeKnobs {
   email?: string;
@@ -24,8 +26,12 @@ export interface EntegraKnobs extends FakeKnobs {
   rejectRefresh?: boolean;
   /** `totalProduct` as a string, like every other value. */
   totalAsString?: boolean;
-  /** Leave `totalProduct` out, so only an empty page ends the catalog. */
+  /** Leave `totalProduct` out, so only the page past the last one ends the catalog. */
   omitTotal?: boolean;
+  /** How the page past the last one answers: DRF's 404 (default), an empty list, or an answer with no list at all. */
+  pastEnd?: '404' | 'empty' | 'noList';
+  /** Serve these products (a fixture) instead of generated ones. */
+  catalog?: readonly Record<string, unknown>[];
 }
 
 export interface EntegraFake extends FakeErp {
@@ -40,8 +46,13 @@ interface EntegraVariant {
   id: string;
   productCode: string;
   barcode: string;
+  gtin: string;
   quantity: string;
+  /** A difference from the product's price, paired with price_prefix. */
   price: string;
+  price_prefix: string;
+  price1: string;
+  price2: string;
   variationSpec: Array<{ name: string; value: string }>;
 }
 
@@ -58,13 +69,18 @@ export function entegraCatalog(knobs: EntegraKnobs): { products: Array<Record<st
     if (knobs.missingBarcode && i === 2) barcode = '';
     const variatios: EntegraVariant[] = [];
     if (knobs.variants && i % 3 === 0) {
+      // The first variant sells at the product's price, the second at a difference from it, the third at its own price1.
       for (let v = 1; v <= 2 + (i % 2); v++) {
         variatios.push({
           id: String(10_000 + i * 10 + v),
           productCode: `ENT-${i + 1}-${v}`,
           barcode: barcodeFor(i, v),
+          gtin: '',
           quantity: String(v * 2),
-          price: v === 1 ? '' : `${150 + i}.50`,
+          price: v === 2 ? '10.0000' : '0.0000',
+          price_prefix: '+',
+          price1: v === 3 ? `${150 + i}.50` : '0.0000',
+          price2: '0.0000',
           variationSpec: [
             { name: 'Renk', value: colours[v % colours.length]! },
             { name: 'Beden', value: sizes[v % sizes.length]! },
@@ -105,7 +121,7 @@ export async function startEntegraFake(knobs: EntegraKnobs = {}): Promise<Entegr
   const password = knobs.password ?? 'Gizli-Şifre-42';
   const pageSize = knobs.pageSize ?? 10;
   const listKey = knobs.listKey ?? 'productList';
-  const { products, expectedBarcodes } = entegraCatalog(knobs);
+  const { products, expectedBarcodes } = knobs.catalog ? fixtureCatalog(knobs.catalog) : entegraCatalog(knobs);
   const tokens = new TokenBook(knobs.tokenExpiresAfter);
   const refreshTokens = new Set<string>();
 
@@ -118,10 +134,18 @@ export async function startEntegraFake(knobs: EntegraKnobs = {}): Promise<Entegr
   const productPage = (page: number): FakeReply => {
     const served = knobs.underDeliver ? products.slice(0, Math.floor((products.length - 1) / pageSize) * pageSize) : products;
     const total = knobs.totalAsString ? String(products.length) : products.length;
-    return {
-      status: 200,
-      json: { ...(knobs.omitTotal ? {} : { totalProduct: total }), [listKey]: pageOf(served, page, pageSize) },
-    };
+    const totalField = knobs.omitTotal ? {} : { totalProduct: total };
+    if (page > 1 && (page - 1) * pageSize >= products.length) {
+      switch (knobs.pastEnd ?? '404') {
+        case '404':
+          return { status: 404, json: { detail: 'Invalid page.' } };
+        case 'empty':
+          return { status: 200, json: { ...totalField, [listKey]: [] } };
+        case 'noList':
+          return { status: 200, json: totalField };
+      }
+    }
+    return { status: 200, json: { ...totalField, [listKey]: pageOf(served, page, pageSize) } };
   };
 
   const fake = await startFake({
@@ -183,12 +207,21 @@ export async function startEntegraFake(knobs: EntegraKnobs = {}): Promise<Entegr
   };
 }
 
+/** A fixture's products, with one expected offer per variant, or per product without variants. */
 /** A connection this fake accepts (prices KDV hariç), or one wrong in the way `mistake` says. */
 export function entegraConnection(fake: EntegraFake, mistake?: ConnectionMistake): ContractConnection {
   return {
     settings: { email: fake.email, priceIncludesVat: 'false' },
     secrets: { password: mistake === 'wrong-credentials' ? 'yanlış-şifre' : fake.password },
   };
+}
+
+function fixtureCatalog(catalog: readonly Record<string, unknown>[]): { products: Array<Record<string, unknown>>; expectedBarcodes: string[] } {
+  const expectedBarcodes = catalog.flatMap((product) => {
+    const variants = Array.isArray(product.variatios) ? (product.variatios as Array<Record<string, unknown>>) : [];
+    return variants.length > 0 ? variants.map((v) => String(v.barcode ?? '')) : [String(product.barcode ?? '')];
+  });
+  return { products: [...catalog], expectedBarcodes };
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {
