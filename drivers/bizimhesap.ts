@@ -17,9 +17,14 @@ const m = defineMessages({
     noToken: 'connection "{connection}" has no Bizimhesap API token',
     noTokenHint: 'Connect again and enter the API token from Bizimhesap.',
     tokenUnsendable: 'the Bizimhesap API token contains characters that cannot be sent (only letters A-Z, digits and punctuation can)',
-    firmIdUnsendable: 'the Bizimhesap firm ID contains characters that cannot be sent (only letters A-Z, digits and punctuation can)',
+    keyUnsendable: 'the Bizimhesap Key header setting contains characters that cannot be sent (only letters A-Z, digits and punctuation can)',
+    userAgentUnsendable: 'the Bizimhesap userAgent setting contains characters that cannot be sent (only printable ASCII can)',
     copyTokenAgain: 'Copy the API token again from Bizimhesap and reconnect.',
-    copyFirmIdAgain: 'Copy the firm ID again from Bizimhesap and reconnect.',
+    fixKey: 'Set the key Bizimhesap gave you with `erp-sync connect {connection} --set key=...`, or leave it unset for the documented public key.',
+    fixUserAgent: 'Set another with `erp-sync connect {connection} --set userAgent="..."`.',
+    firewall: "{service}: the firewall in front of Bizimhesap (Cloudflare) refused erp-sync's requests (HTTP 403, error 1010: it does not accept this User-Agent)",
+    firewallHint: 'Set a User-Agent it accepts with `erp-sync connect {connection} --set userAgent="..."`; the default is the one working clients send.',
+    variantStockUnknown: 'the inventory of warehouse {warehouse} lists {count} products under an id shared by several rows, and erp-sync could not tell which line is which row by its title; those rows have no stock this run',
     tokenRejected: '{service}: Bizimhesap rejected the API token (HTTP 401).',
     tokenRejectedSaying: '{service}: Bizimhesap rejected the API token ({message})',
     refused: '{service}: Bizimhesap refused {path}: {why}',
@@ -38,9 +43,14 @@ const m = defineMessages({
     noToken: '"{connection}" bağlantısında Bizimhesap API anahtarı yok',
     noTokenHint: 'Yeniden bağlanın ve Bizimhesap’taki API anahtarını girin.',
     tokenUnsendable: 'Bizimhesap API anahtarında gönderilemeyen karakterler var (yalnızca A-Z harfleri, rakamlar ve noktalama işaretleri gönderilebilir)',
-    firmIdUnsendable: 'Bizimhesap Firma ID’sinde gönderilemeyen karakterler var (yalnızca A-Z harfleri, rakamlar ve noktalama işaretleri gönderilebilir)',
+    keyUnsendable: 'Bizimhesap Key başlığı ayarında gönderilemeyen karakterler var (yalnızca A-Z harfleri, rakamlar ve noktalama işaretleri gönderilebilir)',
+    userAgentUnsendable: 'Bizimhesap userAgent ayarında gönderilemeyen karakterler var (yalnızca yazdırılabilir ASCII karakterler gönderilebilir)',
     copyTokenAgain: 'API anahtarını Bizimhesap’tan tekrar kopyalayıp yeniden bağlanın.',
-    copyFirmIdAgain: 'Firma ID’sini Bizimhesap’tan tekrar kopyalayıp yeniden bağlanın.',
+    fixKey: 'Bizimhesap’ın verdiği anahtarı `erp-sync connect {connection} --set key=...` ile girin ya da belgelenen ortak anahtar için boş bırakın.',
+    fixUserAgent: 'Başka bir değeri `erp-sync connect {connection} --set userAgent="..."` ile girin.',
+    firewall: '{service}: Bizimhesap’ın önündeki güvenlik duvarı (Cloudflare) erp-sync’in isteklerini reddetti (HTTP 403, hata 1010: bu User-Agent değerini kabul etmiyor)',
+    firewallHint: 'Kabul ettiği bir User-Agent değerini `erp-sync connect {connection} --set userAgent="..."` ile girin; varsayılan, çalışan istemcilerin gönderdiği değerdir.',
+    variantStockUnknown: '{warehouse} deposunun stok listesinde birden çok satırın paylaştığı bir kimlikle {count} ürün var ve erp-sync hangi stok satırının hangi ürün satırına ait olduğunu başlığından çıkaramadı; bu satırların bu çalışmada stoku yok',
     tokenRejected: '{service}: Bizimhesap API anahtarını reddetti (HTTP 401).',
     tokenRejectedSaying: '{service}: Bizimhesap API anahtarını reddetti ({message})',
     refused: '{service}: Bizimhesap {path} isteğini reddetti: {why}',
@@ -65,12 +75,27 @@ const pageSize = 500;
 const streamResumes = 2;
 
 /**
- * Bizimhesap B2B (docs/erp-apis.md §4): a static `token` header, and the
- * whole catalog in one answer of `GET /products`, which is parsed as it
- * arrives so that a catalog of any size is never held in memory at once.
+ * The Key header that Bizimhesap's documentation prints for every B2B
+ * client, and that public clients running against live accounts send beside
+ * the firm's token (docs/erp-apis.md §4). It is public, not a secret.
+ */
+export const publicKey = 'BZMHB2B724018943908D0B82491F203F';
+
+/**
+ * The User-Agent a public client running against live accounts sends: it
+ * reports that Cloudflare in front of Bizimhesap refuses other clients'
+ * User-Agents with error 1010 (docs/erp-apis.md §4).
+ */
+export const browserUserAgent = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+/**
+ * Bizimhesap B2B (docs/erp-apis.md §4): the firm's token and a Key header,
+ * and the whole catalog in one answer of `GET /products`, which is parsed as
+ * it arrives so that a catalog of any size is never held in memory at once.
+ * Variants are rows of their own that share their product's `id`.
  *
- * A record is the product as Bizimhesap sends it; with a `warehouseId`
- * setting the driver adds `warehouseQty`, that warehouse's quantity.
+ * A record is a row as Bizimhesap sends it; with a `warehouseId` setting the
+ * driver adds `warehouseQty`, that warehouse's quantity for the row.
  */
 export const bizimhesap = {
   id: 'bizimhesap',
@@ -86,12 +111,28 @@ export const bizimhesap = {
       help: { en: 'The firm’s API token from Bizimhesap’s settings (B2B / API).', tr: 'Firmanın API anahtarı; Bizimhesap ayarlarında (B2B / API) bulunur.' },
     },
     {
-      name: 'firmId',
-      label: 'Firm ID',
-      labelTr: 'Firma ID',
+      name: 'key',
+      label: 'Key header',
+      labelTr: 'Key başlığı',
       secret: false,
       required: false,
-      help: { en: 'Sent as the Key header, which some Bizimhesap accounts expect.', tr: 'Key başlığında gönderilir; bazı Bizimhesap hesapları bunu bekler.' },
+      default: publicKey,
+      help: {
+        en: 'Sent as the Key header beside the token. The default is the public key Bizimhesap’s documentation gives every client; change it only if Bizimhesap gave your firm another.',
+        tr: 'Anahtarın yanında Key başlığında gönderilir. Varsayılan, Bizimhesap belgelerinin her istemciye verdiği ortak anahtardır; yalnızca Bizimhesap firmanıza başka bir anahtar verdiyse değiştirin.',
+      },
+    },
+    {
+      name: 'userAgent',
+      label: 'User-Agent',
+      labelTr: 'User-Agent',
+      secret: false,
+      required: false,
+      default: browserUserAgent,
+      help: {
+        en: 'The User-Agent header; the firewall in front of Bizimhesap refuses some. The default is what working clients send.',
+        tr: 'User-Agent başlığı; Bizimhesap’ın önündeki güvenlik duvarı bazılarını reddediyor. Varsayılan, çalışan istemcilerin gönderdiği değerdir.',
+      },
     },
     {
       name: 'warehouseId',
@@ -99,7 +140,7 @@ export const bizimhesap = {
       labelTr: 'Depo',
       secret: false,
       required: false,
-      help: { en: 'Take stock from this warehouse (its id); by default the product’s total quantity is used.', tr: 'Stok bu depodan alınır (depo kimliği); boş bırakılırsa ürünün toplam miktarı kullanılır.' },
+      help: { en: 'Take stock from this warehouse (its id); by default each row’s own quantity is used.', tr: 'Stok bu depodan alınır (depo kimliği); boş bırakılırsa her satırın kendi miktarı kullanılır.' },
     },
     priceIncludesVatField({ en: 'Bizimhesap does not document whether its prices include VAT.', tr: 'Bizimhesap fiyatların KDV dahil olup olmadığını belgelemiyor.' }),
   ],
@@ -118,11 +159,12 @@ export const bizimhesap = {
   async *pullPages(ctx) {
     priceIncludesVatSetting(ctx);
     const settings = readSettings(ctx.settings);
-    const inventory = settings.warehouseId === undefined ? undefined : await fetchInventory(ctx, settings.warehouseId);
+    const inventory = settings.warehouseId === undefined ? undefined : new WarehouseStock(await fetchInventory(ctx, settings.warehouseId));
     const delivered = new Delivered();
     for (let attempt = 0; ; attempt++) {
       try {
         yield* streamCatalog(ctx, delivered, inventory);
+        if (inventory && inventory.unmatched > 0) ctx.warn(m('variantStockUnknown', { warehouse: settings.warehouseId!, count: inventory.unmatched }));
         return;
       } catch (error) {
         if (!(error instanceof StreamBroken)) throw error;
@@ -136,20 +178,18 @@ export const bizimhesap = {
 
   mapRecord(record, ctx) {
     if (!isObject(record)) return [];
-    const settings = readSettings(ctx.settings);
     const variant = scalarText(record.variant);
     const title = scalarText(record.title);
-    const ownPrice = record.variantPrice === '' || record.variantPrice === null ? undefined : record.variantPrice;
     return [
       {
         barcode: identifier(record.barcode),
         sku: identifier(record.code),
         name: title !== null && variant && !title.includes(variant) ? `${title} - ${variant}` : title,
-        price: decimal(ownPrice ?? record.price),
+        price: decimal(isZero(record.variantPrice) ? record.price : record.variantPrice),
         currency: scalarText(record.currency),
         vatRate: decimal(record.tax),
-        priceIncludesVat: settings.priceIncludesVat,
-        stock: decimal(record.warehouseQty ?? record.quantity),
+        priceIncludesVat: booleanSetting(ctx.settings, 'priceIncludesVat', null),
+        stock: decimal(record.warehouseQty === undefined ? record.quantity : record.warehouseQty),
         active: flag(record.isActive),
         brand: scalarText(record.brand),
         category: scalarText(record.category),
@@ -158,44 +198,53 @@ export const bizimhesap = {
   },
 } satisfies Driver;
 
-interface BizimhesapSettings {
-  warehouseId: string | undefined;
-  priceIncludesVat: boolean | null;
-}
-
-function readSettings(settings: MapContext['settings']): BizimhesapSettings {
+function readSettings(settings: MapContext['settings']): { warehouseId: string | undefined } {
   const warehouseId = settings.warehouseId?.trim();
-  return { warehouseId: warehouseId ? warehouseId : undefined, priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', null) };
+  return { warehouseId: warehouseId ? warehouseId : undefined };
 }
 
+/** `variantPrice` of 0, "0" or "" (or none) means the row sells at the product's `price`. */
+function isZero(value: unknown): boolean {
+  if (value === undefined || value === null || value === '') return true;
+  const plain = toPlainDecimal(value);
+  return plain !== undefined && /^-?0+(\.0+)?$/.test(plain);
+}
 
 function headers(ctx: DriverContext): Record<string, string> {
   const token = ctx.secrets.token?.trim();
   if (!token) {
     throw new DriverError('CONFIGURATION', m('noToken', { connection: ctx.connection }), { hint: m('noTokenHint') });
   }
-  const firmId = ctx.settings.firmId?.trim();
+  // Connections made before the Key header had its own setting sent their firm id in it.
+  const key = ctx.settings.key?.trim() || ctx.settings.firmId?.trim() || publicKey;
+  const userAgent = ctx.settings.userAgent?.trim() || browserUserAgent;
   // Header values are ASCII: a token pasted with a Turkish letter or a stray
   // character in it could not even be sent, so say so instead of trying.
   const checks = [
-    [token, 'tokenUnsendable', 'copyTokenAgain'],
-    [firmId, 'firmIdUnsendable', 'copyFirmIdAgain'],
+    [token, /^[\x21-\x7e]+$/, 'tokenUnsendable', m('copyTokenAgain')],
+    [key, /^[\x21-\x7e]+$/, 'keyUnsendable', m('fixKey', { connection: ctx.connection })],
+    [userAgent, /^[\x20-\x7e]+$/, 'userAgentUnsendable', m('fixUserAgent', { connection: ctx.connection })],
   ] as const;
-  for (const [value, message, hint] of checks) {
-    if (value !== undefined && value !== '' && !/^[\x21-\x7e]+$/.test(value)) {
-      throw new DriverError('CONFIGURATION', m(message), { hint: m(hint) });
-    }
+  for (const [value, sendable, message, hint] of checks) {
+    if (!sendable.test(value)) throw new DriverError('CONFIGURATION', m(message), { hint });
   }
-  return firmId ? { token, key: firmId } : { token };
+  return { token, key, 'user-agent': userAgent };
 }
 
-/** Bizimhesap answers a bad token with HTTP 401 and `{"Message":"Token is invalid."}`. */
-function credentialsRejected(error: unknown): unknown {
-  if (!(error instanceof HttpError) || error.status !== 401) return error;
-  return new DriverError('CREDENTIALS_REJECTED', m('tokenRejected', { service: error.service }), {
-    hint: m('copyTokenAgain'),
-    cause: error,
-  });
+/**
+ * Bizimhesap answers a bad token with HTTP 401 and `{"Message":"Token is
+ * invalid."}`; Cloudflare in front of it answers a User-Agent it refuses
+ * with 403 and error 1010.
+ */
+function refusal(ctx: DriverContext, error: unknown): unknown {
+  if (!(error instanceof HttpError)) return error;
+  if (error.status === 401) {
+    return new DriverError('CREDENTIALS_REJECTED', m('tokenRejected', { service: error.service }), { hint: m('copyTokenAgain'), cause: error });
+  }
+  if (error.status === 403 && /\b1010\b/.test(error.body ?? '')) {
+    return new DriverError('CONFIGURATION', m('firewall', { service: error.service }), { hint: m('firewallHint', { connection: ctx.connection }), cause: error });
+  }
+  return error;
 }
 
 /** GETs a small JSON answer and checks its `resultCode`; `failure` is the code for `resultCode: 0`. */
@@ -204,7 +253,7 @@ async function getJson(ctx: DriverContext, path: string, failure: 'MALFORMED_RES
   try {
     ({ data } = await ctx.http.request({ path, headers: headers(ctx) }));
   } catch (error) {
-    throw credentialsRejected(error);
+    throw refusal(ctx, error);
   }
   if (!isObject(data)) throw unreadable(ctx, path);
   const error = apiError(ctx, path, data, failure);
@@ -212,15 +261,68 @@ async function getJson(ctx: DriverContext, path: string, failure: 'MALFORMED_RES
   return data;
 }
 
-async function fetchInventory(ctx: DriverContext, warehouseId: string): Promise<Map<string, unknown>> {
+/** A warehouse's inventory lines, by product id: a product with variants has a line per variant row, all under its id. */
+async function fetchInventory(ctx: DriverContext, warehouseId: string): Promise<Map<string, InventoryLine[]>> {
   const path = `/inventory/${encodeURIComponent(warehouseId)}`;
   const answer = await getJson(ctx, path, 'CONFIGURATION');
   if (!isObject(answer.data) || !Array.isArray(answer.data.inventory)) throw unreadable(ctx, path);
-  const quantities = new Map<string, unknown>();
+  const lines = new Map<string, InventoryLine[]>();
   for (const item of answer.data.inventory) {
-    if (isObject(item) && item.id !== undefined && item.id !== null) quantities.set(productKey(item.id), item.qty);
+    if (!isObject(item) || item.id === undefined || item.id === null) continue;
+    const key = productKey(item.id);
+    lines.set(key, [...(lines.get(key) ?? []), { title: scalarText(item.title) ?? '', qty: item.qty }]);
   }
-  return quantities;
+  return lines;
+}
+
+interface InventoryLine {
+  title: string;
+  qty: unknown;
+}
+
+/**
+ * Finds a row's quantity in a warehouse's inventory. Lines carry only the
+ * product's id, which its variant rows share, and a title (UNCERTAIN,
+ * docs/erp-apis.md §4: the product's title followed by the variant's text),
+ * so a row whose id has several lines is matched by title, compared without
+ * case, spaces or punctuation ("Gömlek L-KIRMIZI" is the row titled "Gömlek"
+ * of the variant "L-KIRMIZI"). A row the
+ * warehouse does not list has none there; a row that cannot be told apart
+ * (no line or several lines could be its) gets no stock rather than another
+ * row's, and `unmatched` counts it for one warning.
+ */
+class WarehouseStock {
+  readonly #lines: Map<string, InventoryLine[]>;
+  unmatched = 0;
+
+  constructor(lines: Map<string, InventoryLine[]>) {
+    this.#lines = lines;
+  }
+
+  add(record: unknown): unknown {
+    if (!isObject(record)) return record;
+    return { ...record, warehouseQty: this.#quantity(record) };
+  }
+
+  #quantity(record: Record<string, unknown>): unknown {
+    const lines = this.#lines.get(productKey(record.id)) ?? [];
+    const variant = fold(scalarText(record.variant) ?? '');
+    if (lines.length === 0) return 0;
+    if (lines.length === 1 && variant === '') return lines[0]!.qty;
+    const title = fold(scalarText(record.title) ?? '');
+    const texts = lines.map((line) => fold(line.title));
+    const matches = lines.filter((_, i) => texts[i] === title + variant);
+    if (matches.length === 1) return matches[0]!.qty;
+    // Every line names a variant and none is this one's: the warehouse holds other variants, not this.
+    if (matches.length === 0 && variant !== '' && texts.every((text) => text !== title)) return 0;
+    this.unmatched++;
+    return null;
+  }
+}
+
+/** A title without case (Turkish rules), spaces and punctuation: "Gömlek L-KIRMIZI" → "gömleklkırmızı". */
+function fold(text: string): string {
+  return text.toLocaleLowerCase('tr').replace(/[^\p{L}\p{N}]/gu, '');
 }
 
 /**
@@ -267,12 +369,12 @@ class Delivered {
   }
 }
 
-async function* streamCatalog(ctx: DriverContext, delivered: Delivered, inventory: Map<string, unknown> | undefined): AsyncGenerator<{ records: unknown[] }> {
+async function* streamCatalog(ctx: DriverContext, delivered: Delivered, inventory: WarehouseStock | undefined): AsyncGenerator<{ records: unknown[] }> {
   let response;
   try {
     response = await ctx.http.stream({ path: '/products', headers: headers(ctx) });
   } catch (error) {
-    throw credentialsRejected(error);
+    throw refusal(ctx, error);
   }
   const url = ctx.http.url('/products').href;
   const tokens = parser.asStream({ streamValues: false });
@@ -294,7 +396,7 @@ async function* streamCatalog(ctx: DriverContext, delivered: Delivered, inventor
         }
         continue;
       }
-      fresh.push(inventory ? withWarehouseQty(record, inventory) : record);
+      fresh.push(inventory ? inventory.add(record) : record);
     }
     return fresh;
   };
@@ -343,12 +445,6 @@ async function* streamCatalog(ctx: DriverContext, delivered: Delivered, inventor
     delivered.add(batch);
     yield { records: batch };
   }
-}
-
-function withWarehouseQty(record: unknown, inventory: Map<string, unknown>): unknown {
-  if (!isObject(record)) return record;
-  // A product the warehouse does not list has none there.
-  return { ...record, warehouseQty: inventory.get(productKey(record.id)) ?? 0 };
 }
 
 function recordKey(record: unknown): string {

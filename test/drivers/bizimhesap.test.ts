@@ -1,12 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { bizimhesap } from '../../drivers/bizimhesap.js';
+import { bizimhesap, browserUserAgent, publicKey } from '../../drivers/bizimhesap.js';
 import { setLanguage } from '../../src/i18n/index.js';
 import { barcodeMultiset, contractContext, expectFailure, pullAll } from '../support/driver-contract.js';
 import type { ContractConnection, ContractContext } from '../support/driver-contract.js';
-import { bizimhesapConnection, bizimhesapToken, productId, startBizimhesapFake } from '../fakes/bizimhesap.js';
-import type { BizimhesapFake, BizimhesapKnobs } from '../fakes/bizimhesap.js';
+import { jsonFixture } from '../fakes/common.js';
+import { bizimhesapConnection, bizimhesapToken, startBizimhesapFake } from '../fakes/bizimhesap.js';
+import type { BizimhesapFake, BizimhesapKnobs, BizimhesapProduct, InventoryLine } from '../fakes/bizimhesap.js';
 
 const connection = (settings: Record<string, string> = {}, token = bizimhesapToken): ContractConnection => ({ ...bizimhesapConnection(settings), secrets: { token } });
+
+/** The rows and Ana Depo inventory of test/fakes/fixtures/bizimhesap: variant rows sharing an id, each with its own quantity. */
+const fixture = {
+  catalog: jsonFixture<{ data: { products: BizimhesapProduct[] } }>('bizimhesap/products.json').data.products,
+  inventoryLines: { 'w-1': jsonFixture<{ data: { inventory: InventoryLine[] } }>('bizimhesap/inventory-ana-depo.json').data.inventory },
+};
 
 describe('bizimhesap driver', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -44,40 +51,109 @@ describe('bizimhesap driver', () => {
     expect(fake.progress.finished).toBe(true);
   });
 
-  it('sends the token header, and the firm id as Key when one is set', async () => {
+  it('sends the token, the documented public Key and a browser’s User-Agent, or the ones the connection sets', async () => {
     const plain = await setup({ products: 2 });
     await pullAll(bizimhesap, plain.ctx);
-    expect(plain.fake.requests.map((r) => [r.url, r.headers.token, r.headers.key])).toEqual([['/api/b2b/products', bizimhesapToken, undefined]]);
-    const firm = await setup({ products: 2 }, { firmId: 'F-4711' });
-    await bizimhesap.testConnection(firm.ctx);
-    await pullAll(bizimhesap, firm.ctx);
-    expect(firm.fake.requests.map((r) => r.headers.key)).toEqual(['F-4711', 'F-4711']);
+    expect(plain.fake.requests.map((r) => [r.url, r.headers.token, r.headers.key, r.headers['user-agent']])).toEqual([['/api/b2b/products', bizimhesapToken, publicKey, browserUserAgent]]);
+    const own = await setup({ products: 2 }, { key: 'F-4711', userAgent: 'Dukkan/1.0' });
+    await bizimhesap.testConnection(own.ctx);
+    await pullAll(bizimhesap, own.ctx);
+    expect(own.fake.requests.map((r) => [r.headers.key, r.headers['user-agent']])).toEqual([
+      ['F-4711', 'Dukkan/1.0'],
+      ['F-4711', 'Dukkan/1.0'],
+    ]);
+    // A connection saved when the Key header was the firmId setting keeps sending it.
+    const older = await setup({ products: 1 }, { firmId: 'F-0042' });
+    await pullAll(bizimhesap, older.ctx);
+    expect(older.fake.requests.map((r) => r.headers.key)).toEqual(['F-0042']);
+  });
+
+  it('says the firewall refused the User-Agent (Cloudflare error 1010), and which setting to change: exit 78', async () => {
+    const { fake, ctx } = await setup({ products: 2, firewall: true }, { userAgent: 'erp-sync' });
+    for (const failure of [await expectFailure(bizimhesap.testConnection(ctx)), await expectFailure(pullAll(bizimhesap, ctx))]) {
+      expect(failure.exitCode).toBe(78);
+      expect(failure.message).toMatch(/firewall in front of Bizimhesap \(Cloudflare\) refused .*error 1010/);
+      expect(failure.hint).toContain('--set userAgent=');
+    }
+    expect(fake.requests.map((r) => r.status)).toEqual([403, 403]);
+    const browser = await setup({ products: 2, firewall: true });
+    expect((await pullAll(bizimhesap, browser.ctx)).candidates).toHaveLength(2);
   });
 
   it('maps code, title, tax, isActive, variant and price as Bizimhesap writes them', async () => {
-    const { fake, ctx } = await setup({ products: 12, variants: true });
+    const { fake, ctx } = await setup({ products: 16, variants: true });
     const { candidates } = await pullAll(bizimhesap, ctx);
-    expect(candidates).toHaveLength(12);
+    expect(candidates).toHaveLength(16);
+    const zero = (value: string | number) => value === '' || Number(value) === 0;
     candidates.forEach((c, i) => {
       const p = fake.product(i);
       expect(c).toMatchObject({ barcode: p.barcode, sku: p.code, currency: 'TL', vatRate: String(p.tax), stock: String(p.quantity), priceIncludesVat: true });
       expect(c.active).toBe(p.isActive === 1);
-      expect(c.price).toBe(p.variantPrice !== '' ? p.variantPrice : String(p.price));
+      expect(c.price).toBe(zero(p.variantPrice) ? String(p.price) : p.variantPrice);
       expect(c.name).toBe(p.variant ? `${p.title} - ${p.variant}` : p.title);
     });
     expect(candidates[9]!.active).toBe(false);
-    expect(candidates[2]!.price).toBe('1298.5');
+    expect(candidates[3]!.price).toBe('1298.75');
     expect(candidates[1]!.name).toMatch(/ - Kırmızı$/);
+    // Variant rows 1 and 2 are one product: one id, and each its own quantity.
+    expect(fake.product(1).id).toBe(fake.product(2).id);
+    expect([candidates[1]!.stock, candidates[2]!.stock]).toEqual(['1', '2']);
+  });
+
+  it('reads variant rows that share an id, each at its own quantity, and a variantPrice of 0, "0" or "" as the product’s price', async () => {
+    const { ctx } = await setup(fixture);
+    const { candidates } = await pullAll(bizimhesap, ctx);
+    expect(candidates.map((c) => [c.sku, c.name, c.price, c.stock])).toEqual([
+      ['', 'Proje danışmanlık', '15.99', '0'],
+      ['TV001', 'LED Televizyon', '1298', '12'],
+      ['GML-L-KRM', 'Gömlek - L-KIRMIZI', '299.9', '5'],
+      ['GML-L-YSL', 'Gömlek - L-YEŞİL', '299.9', '2'],
+      ['GML-XL-KRM', 'GÖMLEK - XL-KIRMIZI', '299.9', '0'],
+      ['GML-XXL-SYH', 'Gömlek - XXL-SİYAH', '349.90', '1'],
+    ]);
+  });
+
+  it('takes each variant row’s stock from its own line of the warehouse’s inventory, matched by title under the shared id', async () => {
+    const { fake, ctx } = await setup(fixture, { warehouseId: 'w-1' });
+    const { candidates } = await pullAll(bizimhesap, ctx);
+    expect(fake.requests.map((r) => r.url)).toEqual(['/api/b2b/inventory/w-1', '/api/b2b/products']);
+    // The XL row has no line in Ana Depo, which lists the other variants: none there. The service is not stocked at all.
+    expect(candidates.map((c) => [c.sku, c.stock])).toEqual([
+      ['', '0'],
+      ['TV001', '9'],
+      ['GML-L-KRM', '3'],
+      ['GML-L-YSL', '1'],
+      ['GML-XL-KRM', '0'],
+      ['GML-XXL-SYH', '1'],
+    ]);
+    expect(ctx.warnings).toEqual([]);
+  });
+
+  it('gives a variant row no stock, and warns, when the inventory cannot say which line is its own', async () => {
+    const shared = fixture.catalog[2]!.id;
+    const productOnly: InventoryLine[] = [
+      { id: shared, title: 'Gömlek', qty: '4' },
+      { id: shared, title: 'Gömlek', qty: '6' },
+    ];
+    const { ctx } = await setup({ ...fixture, inventoryLines: { 'w-1': productOnly } }, { warehouseId: 'w-1' });
+    const { candidates } = await pullAll(bizimhesap, ctx);
+    expect(candidates.filter((c) => String(c.sku).startsWith('GML-')).map((c) => c.stock)).toEqual([null, null, null, null]);
+    expect(ctx.warnings).toEqual([expect.stringMatching(/inventory of warehouse w-1 lists 4 products under an id shared by several rows/)]);
   });
 
   it('takes stock from the chosen warehouse, fetched once before the catalog, 0 where it lists nothing', async () => {
-    const { fake, ctx } = await setup({ products: 10 }, { warehouseId: 'w-1' });
+    const { fake, ctx } = await setup({ products: 12, variants: true }, { warehouseId: 'w-1' });
     const { candidates } = await pullAll(bizimhesap, ctx);
     expect(fake.requests.map((r) => r.url)).toEqual(['/api/b2b/inventory/w-1', '/api/b2b/products']);
-    const stocked = fake.inventory.get('w-1')!;
-    candidates.forEach((c, i) => expect(c.stock).toBe(String(stocked.get(productId(i)) ?? 0)));
+    const lines = fake.inventory.get('w-1')!;
+    candidates.forEach((c, i) => {
+      const row = fake.product(i);
+      const line = lines.find((l) => l.id === row.id && l.title === (row.variant ? `${row.title} ${row.variant}` : row.title));
+      expect(c.stock).toBe(String(line?.qty ?? 0));
+    });
     expect(candidates[4]!.stock).toBe('0');
     expect(fake.product(4).quantity).not.toBe(0);
+    expect(new Set([candidates[1]!.stock, candidates[2]!.stock]).size).toBe(2);
   });
 
   it('reports an unknown warehouse as a configuration error with Bizimhesap’s words', async () => {
@@ -144,6 +220,11 @@ describe('bizimhesap driver', () => {
       expect(failure.message).toMatch(/API token contains characters/);
     }
     expect(fake.requests).toHaveLength(0);
+    const agent = await setup({ products: 1 }, { userAgent: 'Dükkan Ajanı' });
+    const failure = await expectFailure(pullAll(bizimhesap, agent.ctx));
+    expect(failure.exitCode).toBe(78);
+    expect(failure.message).toMatch(/userAgent setting contains characters/);
+    expect(agent.fake.requests).toHaveLength(0);
   });
 
   it('says a wrong token is wrong from testConnection', async () => {

@@ -431,12 +431,12 @@ function sentosOffers(fake: SentosFake): CatalogOffer[] {
   });
 }
 
-/** What Bizimhesap serves: every row is an offer, a variant row at its own variantPrice. */
+/** What Bizimhesap serves: every row is an offer, a variant row at its own variantPrice, or at the product's price when that is 0, "0" or "". */
 function bizimhesapOffers(fake: BizimhesapFake): CatalogOffer[] {
   return Array.from({ length: fake.size }, (_, i) => {
     const p = fake.product(i);
     return {
-      barcode: p.barcode, sku: p.code, name: p.variant ? expect.stringContaining(p.title) : p.title, price: money(p.variantPrice || p.price),
+      barcode: p.barcode, sku: p.code, name: p.variant ? expect.stringContaining(p.title) : p.title, price: money(Number(p.variantPrice) > 0 ? p.variantPrice : p.price),
       stock: p.quantity, vatRate: p.tax, currency: lira(p.currency), active: p.isActive === 1, priceIncludesVat: true,
     };
   });

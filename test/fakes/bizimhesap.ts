@@ -9,7 +9,10 @@ import type { ConnectionMistake, ContractConnection } from '../support/driver-co
 /**
  * A fake Bizimhesap B2B API (docs/erp-apis.md §4): a `token` header, the
  * whole catalog from `GET /products` in one answer, `GET /warehouses` and
- * `GET /inventory/{warehouseId}`.
+ * `GET /inventory/{warehouseId}`. Variants are rows of their own that share
+ * their product's `id` and title, each with its own quantity and a
+ * `variantPrice` that is a value, or `""`, `0` or `"0"` for the product's
+ * `price`; an inventory has a line per row, under the shared id.
  *
  * The catalog is generated while it is sent, in chunks and with
  * backpressure, so a 100,000-product answer never exists as one string
@@ -33,8 +36,20 @@ export interface BizimhesapKnobs extends FakeKnobs {
   dropTimes?: number;
   /** The second and later downloads list the products in another order. */
   reorderOnRetry?: boolean;
-  /** Some products are variants: `variantName`/`variant` strings, their own barcode. */
+  /** Rows 1 and 2 of every four are two variants of one product: one id, `variantName`/`variant` strings, their own barcode. */
   variants?: boolean;
+  /** Answer 403 "error code: 1010" to a User-Agent that is not a browser's, as Cloudflare in front of Bizimhesap is reported to. */
+  firewall?: boolean;
+  /** Serve these rows (a fixture's `data.products`) instead of generated ones. */
+  catalog?: readonly BizimhesapProduct[];
+  /** With `catalog`: the inventory lines of each warehouse. */
+  inventoryLines?: Readonly<Record<string, readonly InventoryLine[]>>;
+}
+
+export interface InventoryLine {
+  id: string;
+  title: string;
+  qty: string | number;
 }
 
 export interface BizimhesapProduct {
@@ -44,7 +59,7 @@ export interface BizimhesapProduct {
   barcode: string;
   title: string;
   price: number;
-  variantPrice: string;
+  variantPrice: string | number;
   currency: string;
   unit: string;
   tax: number;
@@ -62,8 +77,8 @@ export interface BizimhesapFake extends FakeErp {
   readonly size: number;
   /** The product at `index`, as the fake sends it. */
   product(index: number): BizimhesapProduct;
-  /** Per-warehouse quantities the inventory endpoint answers. */
-  readonly inventory: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Per-warehouse inventory lines, as the inventory endpoint answers them. */
+  readonly inventory: ReadonlyMap<string, readonly InventoryLine[]>;
   /** Of the catalog download in flight (or the last one): products written and whether it ended. */
   readonly progress: { written: number; finished: boolean };
 }
@@ -75,15 +90,19 @@ export const bizimhesapWarehouses = [
 ] as const;
 
 export async function startBizimhesapFake(knobs: BizimhesapKnobs = {}): Promise<BizimhesapFake> {
-  const size = knobs.products ?? 25;
+  const size = knobs.catalog?.length ?? knobs.products ?? 25;
   const token = knobs.token ?? bizimhesapToken;
-  const product = (i: number) => makeProduct(i, knobs);
-  const inventory = new Map<string, Map<string, number>>(
+  const product = (i: number) => knobs.catalog?.[i] ?? makeProduct(i, knobs);
+  const inventory = new Map<string, InventoryLine[]>(
     bizimhesapWarehouses.map((w, n) => {
-      const quantities = new Map<string, number>();
-      // Every fifth product is not stocked in the first warehouse at all.
-      for (let i = 0; i < size; i++) if (n === 1 || i % 5 !== 4) quantities.set(productId(i), (i * (n + 3)) % 11);
-      return [w.id, quantities] as const;
+      if (knobs.catalog) return [w.id, [...(knobs.inventoryLines?.[w.id] ?? [])]] as const;
+      const lines: InventoryLine[] = [];
+      // Every fifth row is not stocked in the first warehouse at all.
+      for (let i = 0; i < size; i++) {
+        const row = product(i);
+        if (n === 1 || i % 5 !== 4) lines.push({ id: row.id, title: row.variant ? `${row.title} ${row.variant}` : row.title, qty: String((i * (n + 3)) % 11) });
+      }
+      return [w.id, lines] as const;
     }),
   );
   const requests: RecordedRequest[] = [];
@@ -139,6 +158,11 @@ export async function startBizimhesapFake(knobs: BizimhesapKnobs = {}): Promise<
     if (req.method !== 'GET' || (!isCatalog && url.pathname !== '/api/b2b/warehouses')) {
       return json(res, record, 404, { Message: 'No HTTP resource was found that matches the request URI.' });
     }
+    if (knobs.firewall && !/^Mozilla\//.test(req.headers['user-agent'] ?? '')) {
+      record.status = 403;
+      res.writeHead(403, { 'content-type': 'text/plain; charset=UTF-8' });
+      return res.end('error code: 1010');
+    }
     if (req.headers.token !== token) {
       return json(res, record, 401, { Message: 'Token is invalid.' });
     }
@@ -150,10 +174,9 @@ export async function startBizimhesapFake(knobs: BizimhesapKnobs = {}): Promise<
     const fault = knobs.faults?.find((f) => n >= f.from && n < f.from + f.times);
     const answer = () => {
       if (inventoryMatch) {
-        const quantities = inventory.get(decodeURIComponent(inventoryMatch[1]!));
-        if (!quantities) return json(res, record, 200, { resultCode: 0, errorText: 'Depo bulunamadı', data: null });
-        const items = [...quantities].map(([id, qty]) => ({ id, title: product(Number(id.slice(-8)) - 1).title, qty }));
-        return json(res, record, 200, { resultCode: 1, errorText: '', data: { inventory: items } });
+        const lines = inventory.get(decodeURIComponent(inventoryMatch[1]!));
+        if (!lines) return json(res, record, 200, { resultCode: 0, errorText: 'Depo bulunamadı', data: null });
+        return json(res, record, 200, { resultCode: 1, errorText: '', data: { inventory: lines } });
       }
       const dropping = knobs.dropAfter !== undefined && downloads < (knobs.dropTimes ?? Infinity);
       void streamCatalog(res, record, dropping ? knobs.dropAfter : undefined, true);
@@ -214,20 +237,25 @@ export function productId(i: number): string {
   return `8F90D14A-1C2B-4E5F-9A0B-${String(i + 1).padStart(12, '0')}`;
 }
 
+/** A variant row's variantPrice: its own price, or one of the three ways Bizimhesap writes "the product's price". */
+const variantPrices = (i: number): string | number => [(1350 + i * 0.25).toFixed(2), 0, '0', ''][Math.floor(i / 4) % 4]!;
+
 function makeProduct(i: number, knobs: BizimhesapKnobs): BizimhesapProduct {
-  const isVariant = knobs.variants === true && i % 4 === 1;
+  const isVariant = knobs.variants === true && (i % 4 === 1 || i % 4 === 2);
+  // Variant rows carry their product's id, title and price.
+  const head = isVariant ? i - (i % 4) + 1 : i;
   let barcode = barcodeFor(i);
-  // Products 1, 3 and 4 keep their own rows whatever the other knobs say.
+  // Rows 3 and 4 keep their own rows whatever the other knobs say.
   if (knobs.duplicateBarcode && i === 4) barcode = barcodeFor(1);
   if (knobs.missingBarcode && i === 3) barcode = '';
   return {
-    id: productId(i),
+    id: productId(head),
     isActive: i % 10 === 9 ? 0 : 1,
     code: `BH-${String(i + 1).padStart(6, '0')}`,
     barcode,
-    title: turkishName(i),
-    price: 1298 + i * 0.25,
-    variantPrice: isVariant ? (1350 + i * 0.25).toFixed(2) : '',
+    title: turkishName(head),
+    price: 1298 + head * 0.25,
+    variantPrice: isVariant ? (i % 4 === 1 ? variantPrices(i) : 0) : '',
     currency: 'TL',
     unit: 'Adet',
     tax: i % 3 === 0 ? 10 : 20,
@@ -235,7 +263,7 @@ function makeProduct(i: number, knobs: BizimhesapKnobs): BizimhesapProduct {
     brand: 'Öztürk Ev Gereçleri',
     category: 'Mutfak & Çeyiz',
     variantName: isVariant ? 'Renk' : '',
-    variant: isVariant ? 'Kırmızı' : '',
+    variant: isVariant ? (i % 4 === 1 ? 'Kırmızı' : 'Yeşil') : '',
     description: '',
     photo: '[{"PhotoUrl":"https://cdn.example/ürün.jpg","FlCover":true}]',
   };
