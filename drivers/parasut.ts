@@ -9,7 +9,7 @@ import { defineMessages } from '../src/i18n/index.js';
 import { asObject, booleanSetting, pageSizeField, priceIncludesVatField, priceIncludesVatSetting, trimmedText } from '../src/driver/settings.js';
 
 /**
- * Paraşüt API v4 (erp-apis.md §1): OAuth2 password grant, JSON:API product
+ * Paraşüt API v4 (docs/erp-apis.md §1): OAuth2 password grant, JSON:API product
  * pages under the company's path. Paraşüt rotates refresh tokens: every
  * grant returns a new one and retires the old, so the newest is written back
  * to the secret store and tried first on the next run, before the password.
@@ -17,12 +17,16 @@ import { asObject, booleanSetting, pageSizeField, priceIncludesVatField, priceIn
 
 const redirectUri = 'urn:ietf:wg:oauth:2.0:oob';
 
+/** The largest page Paraşüt serves (docs/erp-apis.md §1): a larger `page[size]` is not honoured. */
+const maxPageSize = 25;
+
 const m = defineMessages({
   en: {
     companyNotNumber: 'the Paraşüt company number must be a whole number, not "{value}"',
     companyNotSet: 'the Paraşüt company number (Firma numarası) is not set',
     companyHint: 'Set it with `erp-sync connect {connection}`; it is the number after uygulama.parasut.com/ once you are logged in.',
     badPageSize: 'the Paraşüt page size must be a positive whole number, not "{value}"',
+    pageSizeCapped: 'the pageSize setting {value} is more than Paraşüt serves a page; {max} is used',
     refreshNotSaved: 'could not save Paraşüt\'s new refresh token ({reason}); the next run will log in with the password',
     missing: 'the {connection} connection has no {missing} for Paraşüt',
     clientId: 'client ID',
@@ -43,6 +47,7 @@ const m = defineMessages({
     companyNotSet: 'Paraşüt firma numarası girilmemiş',
     companyHint: 'Firma numarasını `erp-sync connect {connection}` ile girin; giriş yaptıktan sonra adres çubuğunda uygulama.parasut.com/ sonrasındaki sayıdır.',
     badPageSize: 'Paraşüt sayfa boyutu (pageSize) pozitif bir tam sayı olmalı; "{value}" geçerli değil',
+    pageSizeCapped: 'pageSize ayarındaki {value}, Paraşüt’ün bir sayfada gönderdiğinden fazla; {max} kullanılıyor',
     refreshNotSaved: 'Paraşüt’ün verdiği yeni yenileme anahtarı (refresh token) kaydedilemedi ({reason}); bir sonraki çalışmada şifreyle giriş yapılacak',
     missing: '{connection} bağlantısında Paraşüt için şu bilgiler eksik: {missing}',
     clientId: 'istemci kimliği (Client ID)',
@@ -97,7 +102,7 @@ export const parasut = {
       kind: 'text',
       help: { en: 'Written by erp-sync after each login, because Paraşüt issues a new one every time; leave empty.', tr: 'Paraşüt her girişte yenisini verdiği için erp-sync her girişten sonra kendisi yazar; boş bırakın.' },
     },
-    pageSizeField(25),
+    pageSizeField(maxPageSize),
     priceIncludesVatField({
       en: 'Paraşüt does not document whether list_price includes VAT; say which it is in your account.',
       tr: 'Paraşüt list_price fiyatının KDV dahil olup olmadığını belgelemiyor; hesabınızda hangisiyse onu seçin.',
@@ -155,10 +160,15 @@ function companyIdOf(ctx: DriverContext): string {
 
 function pageSizeOf(ctx: DriverContext): number {
   const raw = ctx.settings.pageSize;
-  if (raw === undefined || raw === '') return 25;
+  if (raw === undefined || raw === '') return maxPageSize;
   const size = Number(raw);
   if (!Number.isInteger(size) || size < 1) {
     throw new DriverError('CONFIGURATION', m('badPageSize', { value: raw }));
+  }
+  if (size > maxPageSize) {
+    // Paraşüt sends no more than 25 a page whatever is asked: a pull expecting more would take a full page for the last one.
+    ctx.warn(m('pageSizeCapped', { value: size, max: maxPageSize }));
+    return maxPageSize;
   }
   return size;
 }

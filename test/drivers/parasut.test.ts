@@ -5,6 +5,7 @@ import { setLanguage } from '../../src/i18n/index.js';
 import { createDriverContext } from '../../src/driver/context.js';
 import { barcodeMultiset, contractContext, expectFailure, pullAll } from '../support/driver-contract.js';
 import type { ContractConnection } from '../support/driver-contract.js';
+import { jsonFixture } from '../fakes/common.js';
 import { parasutConnection as connect, startParasutFake } from '../fakes/parasut.js';
 import type { ParasutFake, ParasutKnobs } from '../fakes/parasut.js';
 
@@ -63,6 +64,29 @@ describe('parasut driver', () => {
     const numbers = pages.map((p) => Number(p.get('page[number]')));
     expect(numbers).toEqual(expect.arrayContaining([1, 2]));
     expect(Math.max(...numbers)).toBeLessThanOrEqual(Math.max(2, ctx.concurrency));
+  });
+
+  it('asks for no more than Paraşüt’s 25 a page, and says so when the setting wants more', async () => {
+    const fake = await start({ products: 60 });
+    const ctx = context(fake, connect(fake), { pageSize: '100' });
+    const { candidates } = await pullAll(parasut, ctx);
+    expect(candidates).toHaveLength(60);
+    const sizes = fake.requests.filter((r) => r.kind === 'catalog').map((r) => new URL(r.url, fake.baseUrl).searchParams.get('page[size]'));
+    expect(new Set(sizes)).toEqual(new Set(['25']));
+    expect(ctx.warnings).toEqual(['the pageSize setting 100 is more than Paraşüt serves a page; 25 is used']);
+  });
+
+  it('reads a page shaped like Paraşüt’s answer: a missing barcode, an archived product, strings and numbers, EUR', async () => {
+    const fixture = jsonFixture<{ data: Record<string, unknown>[] }>('parasut/products-page.json');
+    const fake = await start({ catalog: fixture.data });
+    const { candidates } = await pullAll(parasut, context(fake, connect(fake), { priceIncludesVat: 'true' }));
+    expect(candidates.map((c) => [c.sku, c.barcode, c.price, c.currency, c.vatRate, c.stock, c.active, c.priceIncludesVat])).toEqual([
+      ['ÇY-001', '8695550000017', '849.9', 'TRL', '20', '14', true, true],
+      ['ÇY-002', '8695550000024', '399.0', 'TRL', '20.0', '0.0', true, true],
+      ['HZ-001', null, '250', 'TRL', '20', '0', true, true],
+      ['ŞL-010', '8695550000031', '1250', 'TRL', '10', '3', false, true],
+      ['EU-001', '8695550000048', '45.5', 'EUR', '20', '8', true, true],
+    ]);
   });
 
   it('saves each rotated refresh token and refreshes with the newest one', async () => {

@@ -3,11 +3,12 @@ import type { FakeErp, FakeKnobs, FakeReply } from './common.js';
 import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
 
 /**
- * A fake Paraşüt API v4 (docs: /work/shared/erp-apis.md §1): OAuth2 password
- * and refresh-token grants at `/oauth/token` (form-encoded), refresh tokens
- * that rotate (each one works once), `Authorization: Bearer`, and JSON:API
+ * A fake Paraşüt API v4 (docs/erp-apis.md §1): OAuth2 password and
+ * refresh-token grants at `/oauth/token` (form-encoded), refresh tokens that
+ * rotate (each one works once), `Authorization: Bearer`, and JSON:API
  * product pages at `/v4/{companyId}/products` with `page[number]`,
- * `page[size]` (default 15) and `meta.total_count` / `meta.total_pages`.
+ * `page[size]` (default 15, at most 25) and `meta.total_count` /
+ * `meta.total_pages`.
  */
 export interface ParasutKnobs extends FakeKnobs {
   companyId?: number;
@@ -18,6 +19,8 @@ export interface ParasutKnobs extends FakeKnobs {
   currency?: 'TRL' | 'TRY' | 'USD';
   /** Send decimals as JSON strings ("100.0"), as Rails serializers often do. */
   decimalsAsStrings?: boolean;
+  /** Serve these product resources (a fixture's `data`) instead of generated ones. */
+  catalog?: readonly Record<string, unknown>[];
 }
 
 export interface ParasutFake extends FakeErp {
@@ -93,7 +96,9 @@ export async function startParasutFake(knobs: ParasutKnobs = {}): Promise<Parasu
   const clientSecret = knobs.clientSecret ?? 'istemci-gizli-anahtar';
   const username = knobs.username ?? 'muhasebe@örnek.com.tr';
   const password = knobs.password ?? 'Çok-Gizli-Şifre-7';
-  const { products, expectedBarcodes } = parasutCatalog(knobs);
+  const { products, expectedBarcodes } = knobs.catalog
+    ? { products: [...knobs.catalog], expectedBarcodes: knobs.catalog.map((p) => String((p.attributes as Record<string, unknown>).barcode ?? '')) }
+    : parasutCatalog(knobs);
   const tokens = new TokenBook(knobs.tokenExpiresAfter);
   let currentRefresh: string | undefined;
 
@@ -134,8 +139,9 @@ export async function startParasutFake(knobs: ParasutKnobs = {}): Promise<Parasu
 
   const productPage = (url: URL): FakeReply => {
     const page = Number(url.searchParams.get('page[number]') ?? '1');
-    const size = Number(url.searchParams.get('page[size]') ?? '15');
-    if (!(Number.isInteger(page) && page >= 1 && Number.isInteger(size) && size >= 1)) {
+    const asked = Number(url.searchParams.get('page[size]') ?? '15');
+    const size = Math.min(asked, 25);
+    if (!(Number.isInteger(page) && page >= 1 && Number.isInteger(asked) && asked >= 1)) {
       return { status: 400, json: { errors: [{ title: 'Geçersiz parametre', detail: 'page[number] ve page[size] pozitif tam sayı olmalı' }] } };
     }
     const totalPages = Math.ceil(products.length / size);
