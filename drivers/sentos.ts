@@ -40,6 +40,9 @@ const defaultPageSize = 100;
  * Sentos (sentos.com.tr), API v1.5 as read by third-party clients
  * (docs/erp-apis.md §3): a per-tenant base URL, HTTP Basic with the API key
  * and secret, `GET /products` paged by `page` and `size` (or `pageSize`).
+ * A product's `vat_rate` is read where Sentos sends one (UNCERTAIN: it is
+ * written when a product is created, and one client says products carry it);
+ * no active/passive flag is known, so every product is pushed as active.
  */
 export const sentos = {
   id: 'sentos',
@@ -64,7 +67,7 @@ export const sentos = {
       required: false,
       help: { en: 'Take stock from this one warehouse (its id or name); by default stock is summed over all warehouses.', tr: 'Stok yalnızca bu depodan alınır (kimliği ya da adı); boş bırakılırsa tüm depoların toplamı kullanılır.' },
     },
-    vatRateField({ en: 'Sentos products carry no VAT rate, so this one applies to every product.', tr: 'Sentos ürünlerinde KDV oranı yok; bu oran her ürüne uygulanır.' }),
+    vatRateField({ en: 'Used for a product Sentos sends without a VAT rate (vat_rate).', tr: 'Sentos’un KDV oranı (vat_rate) olmadan gönderdiği ürünlerde bu oran kullanılır.' }),
     priceIncludesVatField({ en: 'Sentos does not document whether sale_price includes VAT.', tr: 'Sentos sale_price fiyatının KDV dahil olup olmadığını belgelemiyor.' }),
     pageSizeField(defaultPageSize),
   ],
@@ -105,9 +108,10 @@ export const sentos = {
   mapRecord(record, ctx) {
     if (!isObject(record)) return [];
     const settings = readSettings(ctx.settings);
+    const vatRate = decimal(record.vat_rate) ?? settings.vatRate;
     const shared: ProductCandidate = {
       currency: scalarText(record.currency),
-      vatRate: settings.vatRate,
+      vatRate,
       priceIncludesVat: settings.priceIncludesVat,
       brand: scalarText(record.brand),
       category: record.category_id === undefined || record.category_id === null ? null : String(record.category_id),
@@ -128,6 +132,7 @@ export const sentos = {
     }
     return variants.map((variant) => ({
       ...shared,
+      vatRate: decimal(variant.vat_rate) ?? vatRate,
       barcode: identifier(variant.barcode),
       sku: identifier(variant.sku),
       name: variantName(name, variant),

@@ -3,8 +3,9 @@ import { sentos } from '../../drivers/sentos.js';
 import { setLanguage } from '../../src/i18n/index.js';
 import { barcodeMultiset, contractContext, expectFailure, pullAll } from '../support/driver-contract.js';
 import type { ContractContext } from '../support/driver-contract.js';
+import { jsonFixture } from '../fakes/common.js';
 import { money, sentosConnection as connection, sentosCredentials, startSentosFake } from '../fakes/sentos.js';
-import type { SentosFake, SentosKnobs } from '../fakes/sentos.js';
+import type { SentosFake, SentosKnobs, SentosProduct } from '../fakes/sentos.js';
 
 describe('sentos driver', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -118,18 +119,38 @@ describe('sentos driver', () => {
     expect(candidates.some((c) => c.barcode === parent.barcode)).toBe(false);
   });
 
-  it('applies the VAT settings: 20 % by default, and whether prices include VAT as the connection says', async () => {
+  it('applies the VAT settings where products carry no rate: 20 % by default, and whether prices include VAT as the connection says', async () => {
     const defaults = await setup({ products: 2 });
     const byDefault = await pullAll(sentos, defaults.ctx);
-    expect(byDefault.candidates.map((c) => [c.vatRate, c.priceIncludesVat])).toEqual([
-      ['20', true],
-      ['20', true],
+    expect(byDefault.candidates.map((c) => [c.vatRate, c.priceIncludesVat, c.active])).toEqual([
+      ['20', true, undefined],
+      ['20', true, undefined],
     ]);
     const custom = await setup({ products: 2 }, { vatRate: '10', priceIncludesVat: 'hayır' });
     const configured = await pullAll(sentos, custom.ctx);
     expect(configured.candidates.map((c) => [c.vatRate, c.priceIncludesVat])).toEqual([
       ['10', false],
       ['10', false],
+    ]);
+  });
+
+  it('takes a product’s own vat_rate, number or string, over the vatRate setting, for its variants too', async () => {
+    const { fake, ctx } = await setup({ products: 7, variants: true, vatRates: true }, { vatRate: '18' });
+    const { candidates } = await pullAll(sentos, ctx);
+    expect(fake.products.map((p) => p.vat_rate)).toEqual([10, '20', 20, '1', 10, '20', 20]);
+    const bySku = new Map(candidates.map((c) => [c.sku, c.vatRate]));
+    expect([bySku.get('SNT-1-S'), bySku.get('SNT-1-M'), bySku.get('SNT-2'), bySku.get('SNT-3'), bySku.get('SNT-4-S'), bySku.get('SNT-6')]).toEqual(['10', '10', '20', '20', '1', '20']);
+  });
+
+  it('reads a page shaped like Sentos’s answer: Turkish decimals, warehouses as objects, a VAT rate on some products', async () => {
+    const fixture = jsonFixture<{ data: SentosProduct[] }>('sentos/products-page.json');
+    const { ctx } = await setup({ catalog: fixture.data });
+    const { candidates } = await pullAll(sentos, ctx);
+    expect(candidates.map((c) => [c.sku, c.price, c.stock, c.vatRate, c.currency])).toEqual([
+      ['KZK-01-S', '1299.90', '3', '10', 'TL'],
+      ['KZK-01-M', '1299.90', '0', '10', 'TL'],
+      ['FNC-6', '849.50', '12', '20', 'TL'],
+      ['HVL-2', '249', '7', '20', 'TRY'],
     ]);
   });
 

@@ -25,6 +25,10 @@ export interface SentosKnobs extends FakeKnobs {
   /** `tr`: "1.234,56" (default). `plain`: "1234.56". */
   decimals?: 'tr' | 'plain';
   currency?: 'TL' | 'TRY';
+  /** Products carry a `vat_rate` (as a number, or a string on every other one); by default they carry none, as most clients read them. */
+  vatRates?: boolean;
+  /** Serve these products (a fixture's `data`) instead of generated ones. */
+  catalog?: readonly SentosProduct[];
 }
 
 export const sentosWarehouses = [
@@ -42,6 +46,7 @@ export interface SentosProduct {
   purchase_price: string;
   sale_price: string;
   currency: string;
+  vat_rate?: number | string;
   stocks: { warehouse: number | { id: number; name: string }; stock: number | string }[];
   variants?: {
     sku: string;
@@ -67,7 +72,7 @@ export function sentosConnection(mistake?: ConnectionMistake, settings: Record<s
 }
 
 export async function startSentosFake(knobs: SentosKnobs = {}): Promise<SentosFake> {
-  const products = buildCatalog(knobs);
+  const products = knobs.catalog ? [...knobs.catalog] : buildCatalog(knobs);
   const expected = products.flatMap((p) => (p.variants ? p.variants.map((v) => v.barcode) : [p.barcode]));
   const authorization = `Basic ${Buffer.from(`${knobs.apiKey ?? sentosCredentials.apiKey}:${knobs.apiSecret ?? sentosCredentials.apiSecret}`).toString('base64')}`;
 
@@ -127,6 +132,7 @@ function buildCatalog(knobs: SentosKnobs): SentosProduct[] {
       sale_price: money(cents, knobs.decimals),
       currency: knobs.currency ?? 'TL',
       stocks: stocks(i % 7, 3),
+      ...(knobs.vatRates ? { vat_rate: i % 2 === 0 ? (i % 4 === 0 ? 10 : 20) : String(i % 3 === 0 ? 1 : 20) } : {}),
     };
     if (knobs.variants && i % 3 === 0) {
       product.variants = ['S', 'M'].map((size, v) => ({
