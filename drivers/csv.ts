@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { pipeline } from 'node:stream';
+import Big from 'big.js';
 import { parse } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { DriverError } from '../src/driver/contract.js';
@@ -32,7 +33,12 @@ const m = defineMessages({
     noBarcodeColumn: '{path} has no barcode column; the headers found are: {found}',
     noBarcodeColumnHint: 'Name the barcode column with --set barcodeColumn=<header>.',
     oldExcel: '{path} is an old Excel .xls file, which erp-sync cannot read',
-    oldExcelHint: 'Save it as .xlsx or as CSV.',
+    oldExcelHint: 'Open it in Excel and save it as "Excel Workbook (.xlsx)" or as CSV, or export it from the ERP in one of those.',
+    webPage: '{path} is a web page (HTML) saved under a spreadsheet name, not a CSV or .xlsx file',
+    unknownPreset: 'the preset setting "{value}" is not one erp-sync knows',
+    unknownPresetHint: 'Use --set preset=logo, netsis or mikro, or leave it unset to recognise the headers.',
+    twoPresets: 'the headers of {path} look like both a {first} and a {second} export, so neither preset is applied; the usual column names are looked for instead',
+    twoPresetsHint: 'Say which it is with --set preset=logo|netsis|mikro.',
     badCsv: '{path} is not a readable CSV file: {reason}',
     badCsvHint: 'If the ERP was still writing it, the next run reads it again; otherwise export it again.',
     badXlsx: '{path} is not a readable .xlsx file: {reason}',
@@ -59,7 +65,12 @@ const m = defineMessages({
     noBarcodeColumn: '{path} dosyasında barkod sütunu yok; bulunan başlıklar: {found}',
     noBarcodeColumnHint: 'Barkod sütununu --set barcodeColumn=<başlık> ile belirtin.',
     oldExcel: '{path} eski bir Excel .xls dosyası; erp-sync bu biçimi okuyamaz',
-    oldExcelHint: 'Dosyayı .xlsx ya da CSV olarak kaydedin.',
+    oldExcelHint: 'Dosyayı Excel’de açıp "Excel Çalışma Kitabı (.xlsx)" ya da CSV olarak kaydedin veya ERP’den bu biçimlerden birinde dışa aktarın.',
+    webPage: '{path} bir elektronik tablo adıyla kaydedilmiş bir web sayfası (HTML); CSV ya da .xlsx dosyası değil',
+    unknownPreset: 'preset ayarındaki "{value}" erp-sync’in tanıdığı bir hazır ayar değil',
+    unknownPresetHint: '--set preset=logo, netsis ya da mikro kullanın veya başlıkların tanınması için boş bırakın.',
+    twoPresets: '{path} dosyasının başlıkları hem {first} hem {second} dışa aktarımına benziyor; bu yüzden hiçbir hazır ayar uygulanmadı, alışılmış sütun adları aranıyor',
+    twoPresetsHint: 'Hangisi olduğunu --set preset=logo|netsis|mikro ile belirtin.',
     badCsv: '{path} okunabilir bir CSV dosyası değil: {reason}',
     badCsvHint: 'ERP dosyayı yazmayı bitirmemişse bir sonraki çalışmada yeniden okunur; bitirmişse dosyayı yeniden dışa aktarın.',
     badXlsx: '{path} okunabilir bir .xlsx dosyası değil: {reason}',
@@ -76,19 +87,80 @@ const headerSearchRows = 20;
 type Field = 'barcode' | 'sku' | 'name' | 'price' | 'stock' | 'vat' | 'currency';
 
 /**
- * Headers each field is found under when no column is set, compared after
- * `headerKey` (Turkish lower case, no accents, letters and digits only), in
- * order of preference. They cover what Logo, Netsis, Mikro and hand-made
- * spreadsheets commonly call the columns.
+ * Headers each field is found under when neither a column setting nor a
+ * preset names it, compared after `headerKey` (Turkish lower case, no
+ * accents, letters and digits only), in order of preference: what
+ * hand-made spreadsheets commonly call the columns, and the names of the
+ * on-premise ERPs' exports that mean one thing only.
  */
 const defaultHeaders: Record<Field, readonly string[]> = {
-  barcode: ['barkod', 'barcode', 'barkodno', 'barkodnumarasi', 'ean', 'ean13', 'gtin'],
+  barcode: ['barkod', 'barcode', 'barkodu', 'barkodno', 'barkodnumarasi', 'barkod1', 'ean', 'ean13', 'gtin'],
   sku: ['stokkodu', 'sku', 'urunkodu', 'malzemekodu', 'stokkod', 'stockcode', 'productcode', 'kod', 'code'],
-  name: ['urunadi', 'stokadi', 'malzemeadi', 'urunismi', 'stokismi', 'stoisim', 'productname', 'name', 'ad', 'adi', 'isim', 'aciklama'],
+  name: ['urunadi', 'stokadi', 'malzemeadi', 'malzemeaciklamasi', 'urunismi', 'stokismi', 'stoisim', 'productname', 'name', 'ad', 'adi', 'isim', 'aciklama'],
   price: ['satisfiyati', 'satisfiyat', 'fiyat', 'fiyati', 'birimfiyat', 'birimfiyati', 'saleprice', 'salesprice', 'price'],
   stock: ['stok', 'miktar', 'stokmiktari', 'mevcut', 'bakiye', 'stock', 'quantity', 'qty'],
   vat: ['kdv', 'kdvorani', 'kdvyuzdesi', 'vat', 'vatrate', 'tax', 'taxrate'],
   currency: ['parabirimi', 'doviz', 'dovizcinsi', 'dovizturu', 'currency'],
+};
+
+type Preset = 'logo' | 'netsis' | 'mikro';
+
+/**
+ * The columns of each on-premise ERP's product export (docs/erp-apis.md §5),
+ * tried before the usual names: report exports and the tables' own column
+ * names (Logo `LG_FFF_ITEMS`, Netsis `TBLSTSABIT`, Mikro `STOKLAR` and
+ * `BARKOD_TANIMLARI`). Where an export has several candidates (Netsis
+ * `SATIS_FIAT1`…`4`, Logo "Fiili Stok" and "Gerçek Stok"), the first is the
+ * one sold at.
+ */
+const presets: Record<Preset, { name: string; headers: Partial<Record<Field, readonly string[]>> }> = {
+  logo: {
+    name: 'Logo',
+    headers: {
+      barcode: ['barkodu', 'barkod', 'anabirimbarkodu', 'eanbarkod', 'eanbarcode'],
+      sku: ['malzemekodu', 'kodu', 'code'],
+      name: ['malzemeaciklamasi', 'aciklamasi', 'name'],
+      price: ['perakendefiyati', 'perakendesatisfiyati', 'satisfiyati'],
+      stock: ['fiilistok', 'gercekstok', 'onhand'],
+      vat: ['kdvorani', 'kdv', 'satiskdvorani'],
+      currency: ['dovizturu', 'parabirimi'],
+    },
+  },
+  netsis: {
+    name: 'Netsis',
+    headers: {
+      barcode: ['barkod1', 'barkod'],
+      sku: ['stokkodu'],
+      name: ['stokadi'],
+      price: ['satisfiat1', 'satisfiyati1'],
+      stock: ['miktar', 'bakiye', 'stokmiktari'],
+      vat: ['kdvorani'],
+    },
+  },
+  mikro: {
+    name: 'Mikro',
+    headers: {
+      barcode: ['barkodu', 'barkod'],
+      sku: ['stokkodu', 'stokod'],
+      name: ['stokismi', 'stoisim', 'stokadi'],
+      price: ['satisfiyati1', 'satisfiyati', 'sfiyatfiyati', 'fiyat'],
+      stock: ['eldekimiktar', 'miktar', 'depomiktari'],
+      vat: ['kdvorani', 'kdv'],
+      currency: ['doviz', 'parabirimi'],
+    },
+  },
+};
+
+const presetIds = Object.keys(presets) as Preset[];
+
+/**
+ * Headers that only one preset's exports have: a file with any of them, and
+ * none of another preset's, is read with that preset without being told.
+ */
+const signatures: Record<Preset, readonly string[]> = {
+  logo: ['malzemekodu', 'malzemeaciklamasi', 'perakendefiyati', 'fiilistok', 'gercekstok'],
+  netsis: ['satisfiat1', 'barkod1'],
+  mikro: ['stokismi', 'stoisim', 'stokod', 'eldekimiktar'],
 };
 
 const columnSettings: Record<Field, { name: string; label: string; labelTr: string }> = {
@@ -106,7 +178,8 @@ const fields = Object.keys(columnSettings) as Field[];
 /**
  * A catalog exported to a local CSV or XLSX file (Logo, Netsis, Mikro or a
  * spreadsheet). The file is read as a stream, never held whole. A record is
- * one row, keyed by the file's own headers.
+ * one row, keyed by the file's own headers. Old binary `.xls` files are
+ * refused with what to do: no maintained library on npm reads them.
  */
 export const csv = {
   id: 'csv',
@@ -133,6 +206,19 @@ export const csv = {
         },
       }),
     ),
+    {
+      name: 'preset',
+      label: 'Export of',
+      labelTr: 'Dışa aktaran ERP',
+      secret: false,
+      required: false,
+      kind: 'choice',
+      choices: presetIds,
+      help: {
+        en: 'The ERP that wrote the file (logo, netsis or mikro), for its column names; unset, they are recognised where only one ERP uses them.',
+        tr: 'Dosyayı yazan ERP (logo, netsis ya da mikro), sütun adları için; boş bırakılırsa yalnızca bir ERP’nin kullandığı adlar tanınır.',
+      },
+    },
     vatRateField({ en: 'Used where the file has no VAT column, or the cell is empty.', tr: 'Dosyada KDV sütunu yoksa ya da hücre boşsa bu kullanılır.' }),
     priceIncludesVatField({ en: 'A spreadsheet does not say whether its prices include VAT.', tr: 'Bir elektronik tablo fiyatların KDV dahil olup olmadığını söylemez.' }),
     {
@@ -153,7 +239,7 @@ export const csv = {
     const rows = readRows(settings.path, await inspect(settings.path), ctx.signal);
     let columns: Columns;
     try {
-      ({ columns } = await readHeader(rows, settings));
+      ({ columns } = await readHeader(rows, settings, ctx.warn));
     } finally {
       await rows.return(undefined);
     }
@@ -168,7 +254,7 @@ export const csv = {
     const rows = readRows(settings.path, await inspect(settings.path), ctx.signal);
     let page: Record<string, string | number | null>[] = [];
     try {
-      const { headers } = await readHeader(rows, settings);
+      const { headers } = await readHeader(rows, settings, ctx.warn);
       for await (const cells of rows) {
         if (cells.every((cell) => cell === null || cell === '')) continue;
         const record: Record<string, string | number | null> = {};
@@ -208,7 +294,7 @@ export const csv = {
         name: text(cell('name')),
         price: decimal(cell('price')),
         stock: decimal(cell('stock')),
-        vatRate: vat === null ? settings.vatRate : decimal(typeof vat === 'string' ? vat.replace('%', '') : vat),
+        vatRate: vat === null ? settings.vatRate : vatPercent(vat),
         priceIncludesVat: settings.priceIncludesVat,
         currency: text(cell('currency')) ?? settings.currency,
       } satisfies ProductCandidate,
@@ -220,6 +306,7 @@ interface CsvSettings {
   path: string;
   /** The column setting per field, as given. */
   columns: Partial<Record<Field, string>>;
+  preset: Preset | undefined;
   vatRate: string;
   priceIncludesVat: boolean | null;
   currency: string;
@@ -233,9 +320,14 @@ function readSettings(settings: MapContext['settings']): CsvSettings {
     const value = settings[columnSettings[field].name]?.trim();
     if (value) columns[field] = value;
   }
+  const preset = settings.preset?.trim().toLowerCase() || undefined;
+  if (preset !== undefined && !(presetIds as readonly string[]).includes(preset)) {
+    throw new DriverError('CONFIGURATION', m('unknownPreset', { value: settings.preset! }), { hint: m('unknownPresetHint') });
+  }
   return {
     path,
     columns,
+    preset: preset as Preset | undefined,
     vatRate: vatRateSetting(settings),
     priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', null),
     currency: settings.currency?.trim() || 'TRY',
@@ -266,10 +358,11 @@ function fileError(path: string, error: unknown): DriverError {
 /**
  * Reads up to the header row: the first of the opening rows in which the
  * barcode column is found, so report titles above it are skipped. Throws,
- * naming the headers it saw, when a column cannot be found. `rows` then
- * continues with the first row after the header.
+ * naming the headers it saw, when a column cannot be found, and warns when
+ * the headers could be two ERPs' exports. `rows` then continues with the
+ * first row after the header.
  */
-async function readHeader(rows: AsyncGenerator<Cells>, settings: CsvSettings): Promise<{ headers: string[]; columns: Columns }> {
+async function readHeader(rows: AsyncGenerator<Cells>, settings: CsvSettings, warn: (message: string) => void): Promise<{ headers: string[]; columns: Columns }> {
   let first: string[] | undefined;
   let header: string[] | undefined;
   for (let row = 1; row <= headerSearchRows && !header; row++) {
@@ -290,6 +383,10 @@ async function readHeader(rows: AsyncGenerator<Cells>, settings: CsvSettings): P
   }
   if (!header) {
     throw new DriverError('CONFIGURATION', m('noBarcodeColumn', { path: settings.path, found }), { hint: m('noBarcodeColumnHint') });
+  }
+  const recognised = recognisedPresets(header);
+  if (settings.preset === undefined && recognised.length > 1) {
+    warn(m('twoPresets', { path: settings.path, first: presets[recognised[0]!].name, second: presets[recognised[1]!].name }) + ` ${m('twoPresetsHint')}`);
   }
   return { headers: header, columns: columnsFor(header, settings) };
 }
@@ -312,7 +409,7 @@ const columnCache = new Map<string, Columns>();
 
 /** Which header holds each field; the same headers and settings always give the same answer. */
 function columnsFor(headers: readonly string[], settings: CsvSettings): Columns {
-  const key = JSON.stringify([headers, settings.columns]);
+  const key = JSON.stringify([headers, settings.columns, settings.preset]);
   let columns = columnCache.get(key);
   if (!columns) {
     columns = {};
@@ -326,14 +423,27 @@ function columnsFor(headers: readonly string[], settings: CsvSettings): Columns 
   return columns;
 }
 
+/** A column setting names the header; otherwise the preset's names come first (set, or recognised), then the usual ones. */
 function findColumn(headers: readonly string[], field: Field, settings: CsvSettings): string | undefined {
   const keys = headers.map(headerKey);
-  const wanted = settings.columns[field] === undefined ? defaultHeaders[field] : [headerKey(settings.columns[field])];
+  const preset = settings.preset ?? onlyOne(recognisedPresets(headers));
+  const wanted =
+    settings.columns[field] === undefined ? [...((preset && presets[preset].headers[field]) ?? []), ...defaultHeaders[field]] : [headerKey(settings.columns[field])];
   for (const name of wanted) {
     const index = keys.indexOf(name);
     if (index !== -1) return headers[index];
   }
   return undefined;
+}
+
+/** The presets whose exports alone have one of these headers. */
+function recognisedPresets(headers: readonly string[]): Preset[] {
+  const keys = new Set(headers.map(headerKey));
+  return presetIds.filter((id) => signatures[id].some((signature) => keys.has(signature)));
+}
+
+function onlyOne<T>(items: readonly T[]): T | undefined {
+  return items.length === 1 ? items[0] : undefined;
 }
 
 /** `Ürün Adı`, `URUN ADI`, `urun_adi` → `urunadi`: Turkish case rules, accents and punctuation dropped. */
@@ -356,6 +466,10 @@ async function inspect(path: string): Promise<Format> {
   if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return { kind: 'xlsx' };
   if (head.subarray(0, 4).equals(Buffer.from([0xd0, 0xcf, 0x11, 0xe0]))) {
     throw new DriverError('CONFIGURATION', m('oldExcel', { path }), { hint: m('oldExcelHint') });
+  }
+  // Some ERPs' "Excel" export is an HTML table saved as .xls.
+  if (/^(\ufeff|\s)*<(!doctype html|html|table|meta)\b/i.test(head.subarray(0, 1024).toString('utf8'))) {
+    throw new DriverError('CONFIGURATION', m('webPage', { path }), { hint: m('oldExcelHint') });
   }
   const encoding = await detectEncoding(path, head);
   return { kind: 'csv', encoding, delimiter: detectDelimiter(iconv.decode(head, encoding)) };
@@ -476,6 +590,17 @@ function decimal(value: string | number | null): string | number | null {
   if (value === null) return null;
   // Files from Turkish ERPs write "1.250" for one thousand two hundred and fifty.
   return toPlainDecimal(value, 'tr') ?? value;
+}
+
+/**
+ * "%20", "20", and 0.20 as some exports write it (Netsis' KDV_ORANI is a
+ * fraction in one client's types, a percentage in another's): no KDV rate
+ * lies between 0 and 1 percent, so a value there is a fraction.
+ */
+function vatPercent(value: string | number): string | number | null {
+  const rate = decimal(typeof value === 'string' ? value.replace('%', '') : value);
+  if (typeof rate !== 'string' || !/^0?\.\d+$/.test(rate) || /^0?\.0+$/.test(rate)) return rate;
+  return new Big(rate).times(100).toFixed();
 }
 
 function identifier(value: string | number | null): string | number | null {

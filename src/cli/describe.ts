@@ -59,6 +59,7 @@ const codeCatalog = {
   en: {
     BARCODE_MISSING: 'The product has no barcode in the ERP.',
     BARCODE_INVALID: 'The barcode has characters the marketplace does not accept, or is too long.',
+    BARCODE_SCIENTIFIC_NOTATION: 'Excel turned the barcode into a number in scientific notation (8,69E+12) and lost its digits: format the barcode column as text and export again.',
     BARCODE_CHECK_DIGIT: 'The barcode looks like a GTIN but its last (check) digit is wrong: probably mistyped.',
     BARCODE_DUPLICATE: 'Two products in the ERP share this barcode; neither is sent until it is unique.',
     NAME_MISSING: 'The product has no name in the ERP.',
@@ -86,6 +87,7 @@ const codeCatalog = {
   tr: {
     BARCODE_MISSING: 'Ürünün ERP’de barkodu yok.',
     BARCODE_INVALID: 'Barkodda pazaryerinin kabul etmediği karakterler var ya da çok uzun.',
+    BARCODE_SCIENTIFIC_NOTATION: 'Excel barkodu bilimsel gösterimli bir sayıya (8,69E+12) çevirip hanelerini kaybetti: barkod sütununu metin olarak biçimlendirip yeniden dışa aktarın.',
     BARCODE_CHECK_DIGIT: 'Barkod GTIN’e benziyor ama son (kontrol) hanesi yanlış: büyük olasılıkla yanlış yazılmış.',
     BARCODE_DUPLICATE: 'ERP’de iki ürün aynı barkodu kullanıyor; barkod tekil olana kadar ikisi de gönderilmez.',
     NAME_MISSING: 'Ürünün ERP’de adı yok.',

@@ -6,6 +6,7 @@ import type { NormalizedProduct } from './product.js';
 export type InvalidCode =
   | 'BARCODE_MISSING'
   | 'BARCODE_INVALID'
+  | 'BARCODE_SCIENTIFIC_NOTATION'
   | 'BARCODE_CHECK_DIGIT'
   | 'BARCODE_DUPLICATE'
   | 'NAME_MISSING'
@@ -63,6 +64,9 @@ export function validateCandidate(candidate: ProductCandidate, limits: Validatio
   });
 
   if (!barcode) return invalid('BARCODE_MISSING', 'the barcode is missing or empty');
+  if (scientificNotation.test(barcode)) {
+    return invalid('BARCODE_SCIENTIFIC_NOTATION', `the barcode "${barcode.slice(0, 30)}" is a number Excel wrote in scientific notation, so its last digits are lost: format the barcode column as text and export the file again`);
+  }
   if (barcode.length > 64 || !/^[\x21-\x7e]+$/.test(barcode)) {
     return invalid('BARCODE_INVALID', `the barcode "${barcode.slice(0, 70)}" has characters a marketplace does not accept, or is longer than 64`);
   }
@@ -165,6 +169,9 @@ function text(value: unknown): string {
 }
 
 const gtinLengths = new Set([8, 12, 13, 14]);
+
+/** "8,69E+12", "8.69E+12", "8.6901E12": what Excel writes for a long number in a cell not formatted as text. */
+const scientificNotation = /^\d+([.,]\d+)?E\+?\d+$/i;
 
 function expectedCheckDigit(digits: string): number {
   let sum = 0;

@@ -63,7 +63,7 @@ describe('a money setting with no documented default (priceIncludesVat)', () => 
     await term.type(file);
     await term.type(keys.enter);
     // The column settings, the preset and the VAT rate keep their defaults.
-    for (const label of ['Barcode column', 'Stock code \\(SKU\\) column', 'Product name column', 'Price column', 'Stock column', 'VAT column', 'Currency column', 'VAT rate \\(%\\)']) {
+    for (const label of ['Barcode column', 'Stock code \\(SKU\\) column', 'Product name column', 'Price column', 'Stock column', 'VAT column', 'Currency column', 'Export of', 'VAT rate \\(%\\)']) {
       at = await term.waitFor(new RegExp(`\\? ${label}`), at);
       await term.type(keys.enter);
     }

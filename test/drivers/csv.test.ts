@@ -9,9 +9,10 @@ import iconv from 'iconv-lite';
 import { csv } from '../../drivers/csv.js';
 import { createDriverContext } from '../../src/driver/context.js';
 import type { DriverContext } from '../../src/driver/contract.js';
+import { validateCandidate } from '../../src/engine/validate.js';
 import { setLanguage } from '../../src/i18n/index.js';
 import { expectFailure, pullAll } from '../support/driver-contract.js';
-import { barcodeFor, turkishName } from '../fakes/common.js';
+import { barcodeFor, fixturePath, turkishName } from '../fakes/common.js';
 
 let dir: string;
 const contexts: Array<{ close(): Promise<void> }> = [];
@@ -170,6 +171,80 @@ describe('csv driver', () => {
     expect(largest).toBe(500);
   });
 
+  describe('exports of the on-premise ERPs', () => {
+    const read = async (name: string, settings: Record<string, string> = {}) => {
+      const ctx = fileContext({ path: fixturePath(`csv/${name}`), ...settings });
+      await csv.testConnection(ctx);
+      return { ...(await pullAll(csv, ctx)), warnings: ctx.warnings };
+    };
+    const offers = (candidates: Awaited<ReturnType<typeof read>>['candidates']) => candidates.map((c) => [c.sku, c.name, c.price, c.stock, c.vatRate]);
+
+    it('recognises a Logo export by its headers: Perakende Fiyatı and Fiili Stok, not the purchase price or the real stock', async () => {
+      const { candidates, warnings } = await read('logo.csv');
+      expect(offers(candidates)).toEqual([
+        ['M.001', 'Işıklı Ayna Büyük', '1249.90', '12', '20'],
+        ['M.002', 'Çaydanlık Çelik', '89.90', '0', '20'],
+        ['M.003', 'İpek Şal', '649.00', '7', '10'],
+      ]);
+      expect(candidates.map((c) => c.barcode)).toEqual(['8692220000018', '8692220000025', '8692220000032']);
+      expect(warnings).toEqual([]);
+    });
+
+    it('recognises a Netsis table export: BARKOD1, SATIS_FIAT1, and KDV_ORANI written as a fraction', async () => {
+      const { candidates } = await read('netsis.csv');
+      expect(offers(candidates)).toEqual([
+        ['NT-100', 'Gümüş Güğüm', '1249.9', '5', '20'],
+        ['NT-101', 'Örgü Kazak', '349.99', '25', '10'],
+        ['NT-102', 'Ütü Masası', '1100.1', '0', '20'],
+      ]);
+    });
+
+    it('recognises a Mikro stock list: Barkodu, Stok İsmi, Satış Fiyatı 1, Eldeki Miktar', async () => {
+      const { candidates } = await read('mikro.csv');
+      expect(offers(candidates)).toEqual([
+        ['MK-01', 'Şık Şemsiye', '15.00', '7', '20'],
+        ['MK-02', 'Kırmızı Çanta', '450.00', '2', '20'],
+        ['MK-03', 'Doğal Sabun', '35.75', '40', '1'],
+      ]);
+    });
+
+    it('reads with the preset it is told, where the headers alone do not say', async () => {
+      const path = await fixture('netsis-raporu.csv', `Stok Kodu;Stok Adı;Barkod;Satış Fiyatı 1;Miktar\nNT-9;Çini Kupa;${barcodeFor(3)};59,90;4\n`);
+      const unrecognised = await pullAll(csv, fileContext({ path }));
+      expect(unrecognised.candidates[0]!.price).toBeNull();
+      const told = await pullAll(csv, fileContext({ path, preset: 'netsis' }));
+      expect(told.candidates[0]).toMatchObject({ sku: 'NT-9', name: 'Çini Kupa', price: '59.90', stock: '4' });
+    });
+
+    it('warns, and applies no preset, when the headers could be two ERPs’ exports', async () => {
+      const path = await fixture('karisik.csv', `Malzeme Kodu;BARKOD1;Perakende Fiyatı;SATIS_FIAT1\nM-1;${barcodeFor(4)};10,00;12,00\n`);
+      const ctx = fileContext({ path });
+      const { candidates } = await pullAll(csv, ctx);
+      expect(candidates[0]!.price).toBeNull();
+      expect(ctx.warnings).toEqual([expect.stringMatching(/look like both a Logo and a Netsis export.*--set preset=logo\|netsis\|mikro/)]);
+      const logo = await pullAll(csv, fileContext({ path, preset: 'logo' }));
+      expect(logo.candidates[0]!.price).toBe('10.00');
+    });
+
+    it('refuses a preset it does not know: exit 78', async () => {
+      const failure = await expectFailure(csv.testConnection(fileContext({ path: fixturePath('csv/logo.csv'), preset: 'tiger' })));
+      expect(failure.exitCode).toBe(78);
+      expect(failure.message).toContain('"tiger"');
+      expect(failure.hint).toMatch(/logo, netsis or mikro/);
+    });
+  });
+
+  it('hands a barcode Excel wrote in scientific notation on as written, and the validator refuses it with its own code and what to do', async () => {
+    const { candidates } = await pullAll(csv, fileContext({ path: fixturePath('csv/scientific.csv') }));
+    expect(candidates.map((c) => c.barcode)).toEqual(['8,69E+12', '8.69123E+12', '8691234000076']);
+    const [turkish, english, good] = candidates.map((c) => validateCandidate(c));
+    for (const result of [turkish, english]) {
+      expect(result).toMatchObject({ ok: false, issue: { code: 'BARCODE_SCIENTIFIC_NOTATION' } });
+      expect(result!.ok === false && result!.issue.message).toMatch(/format the barcode column as text/);
+    }
+    expect(good!.ok).toBe(true);
+  });
+
   it('hands duplicate and missing barcodes on unchanged', async () => {
     const path = await fixture('dupes.csv', `Barkod,Ad\n${barcodeFor(1)},a\n${barcodeFor(1)},b\n,c\n`);
     const { candidates } = await pullAll(csv, fileContext({ path }));
@@ -235,7 +310,16 @@ describe('csv driver', () => {
       const path = await fixture('eski.xls', Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]));
       const failure = await expectFailure(csv.testConnection(fileContext({ path })));
       expect(failure.exitCode).toBe(78);
-      expect(failure.hint).toMatch(/xlsx/);
+      expect(failure.message).toMatch(/old Excel \.xls file/);
+      expect(failure.hint).toMatch(/Excel Workbook \(\.xlsx\)/);
+    });
+
+    it('refuses an HTML table saved as .xls, as some ERPs’ Excel export writes it', async () => {
+      const path = await fixture('stok.xls', `\ufeff<html><head><meta charset="utf-8"></head><body><table><tr><td>Barkod</td><td>Fiyat</td></tr><tr><td>${barcodeFor(1)}</td><td>1</td></tr></table></body></html>`);
+      const failure = await expectFailure(pullAll(csv, fileContext({ path })));
+      expect(failure.exitCode).toBe(78);
+      expect(failure.message).toMatch(/is a web page \(HTML\)/);
+      expect(failure.hint).toMatch(/\.xlsx/);
     });
 
     it('declares every field with an English and a Turkish label, and the path as required', () => {

@@ -64,9 +64,9 @@ function gtinCheckDigit(body: string): number {
   return (10 - (sum % 10)) % 10;
 }
 
-/** A barcode the engine accepts: present, and a right check digit where it has a GTIN's length. */
+/** A barcode the engine accepts: present, not a number Excel wrote in scientific notation, and a right check digit where it has a GTIN's length. */
 function usableBarcode(barcode: string): boolean {
-  if (barcode === '') return false;
+  if (barcode === '' || /^\d+([.,]\d+)?E\+?\d+$/i.test(barcode)) return false;
   if (!/^\d+$/.test(barcode) || ![8, 12, 13, 14].includes(barcode.length)) return true;
   return gtinCheckDigit(barcode.slice(0, -1)) === Number(barcode.at(-1));
 }
@@ -355,6 +355,7 @@ describe.concurrent('erp-sync run, end to end, from each ERP driver into the mar
     const agent = await startAgent({ driver: 'csv', settings: { path, priceIncludesVat: 'true' } }, onTestFinished);
     const first = await expectFirstRun(agent, expected);
     expectDuplicateAndMissingReported(agent, first.runId, gtin('869123400009'));
+    expect(invalidCodes(agent, first.runId).get('BARCODE_SCIENTIFIC_NOTATION')).toEqual(['8,69E+12']);
     await expectQuietRun(agent, expected);
 
     // The ERP exports again: one price changed, one product gone.
@@ -378,7 +379,7 @@ describe.concurrent('erp-sync run, end to end, from each ERP driver into the mar
     sheet.addRow(fileHeaders);
     for (const row of rows) {
       // Excel keeps a numeric barcode as a number unless the cell is text.
-      const barcode = row.barcode === '' ? null : Number(row.barcode);
+      const barcode = row.barcode === '' ? null : /^\d+$/.test(row.barcode) ? Number(row.barcode) : row.barcode;
       sheet.addRow([barcode, row.sku, row.name, Number(turkishMoney(row.price)), Number(row.stock), Number(row.vat), row.currency]);
     }
     await workbook.xlsx.writeFile(path);
@@ -460,7 +461,7 @@ interface FileRow {
   currency: string;
 }
 
-/** Six good products, a barcode used twice, and a row without a barcode. */
+/** Six good products, a barcode used twice, a row without a barcode, and one Excel wrote in scientific notation. */
 function fileRows(): FileRow[] {
   return [
     { barcode: gtin('869123400001'), sku: 'STK-001', name: 'Işıklı Ayna Büyük', price: '1.249,90', stock: '12', vat: '20', currency: 'TL' },
@@ -472,6 +473,7 @@ function fileRows(): FileRow[] {
     { barcode: gtin('869123400009'), sku: 'STK-009', name: 'Kırmızı Çanta', price: '450,00', stock: '2', vat: '20', currency: 'TL' },
     { barcode: gtin('869123400009'), sku: 'STK-010', name: 'Kırmızı Çanta Küçük', price: '400,00', stock: '5', vat: '20', currency: 'TL' },
     { barcode: '', sku: 'STK-011', name: 'İpek Şal', price: '600,00', stock: '9', vat: '20', currency: 'TL' },
+    { barcode: '8,69E+12', sku: 'STK-012', name: 'Çini Kupa', price: '59,90', stock: '3', vat: '20', currency: 'TL' },
   ];
 }
 

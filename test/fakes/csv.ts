@@ -7,9 +7,11 @@ import type { FakeErp, FakeKnobs } from './common.js';
 import type { ContractConnection } from '../support/driver-contract.js';
 
 /**
- * A "fake ERP" for the csv driver: the product list a merchant exports to a
- * file, written on the fly. Turkish Excel's CSV: Windows-1254 bytes, `;`
- * between cells, decimal commas, a report title above the headers.
+ * A "fake ERP" for the csv driver: the product list a Logo user exports to a
+ * file (docs/erp-apis.md §5), written on the fly. Turkish Excel's CSV:
+ * Windows-1254 bytes, `;` between cells, decimal commas, a report title above
+ * the headers, and Logo's column names with more than one price and stock
+ * column, so only the recognised preset reads the right ones.
  *
  * It honours `products`, `duplicateBarcode` and `missingBarcode`; a
  * `malformed` fault writes a file that is not readable CSV (a quote left
@@ -20,28 +22,54 @@ export interface CsvFake extends FakeErp {
   readonly path: string;
 }
 
-const headers = ['Stok Kodu', 'Ürün Adı', 'Barkod', 'Satış Fiyatı', 'Stok', 'KDV'];
+export const logoHeaders = ['Malzeme Kodu', 'Malzeme Açıklaması', 'Barkod', 'Alış Fiyatı', 'Perakende Fiyatı', 'Gerçek Stok', 'Fiili Stok', 'KDV Oranı'];
 
-export async function startCsvFake(knobs: FakeKnobs = {}): Promise<CsvFake> {
-  const dir = await mkdtemp(join(tmpdir(), 'erp-sync-export-'));
-  const path = join(dir, 'Stok Listesi.csv');
-  const barcodes: string[] = [];
-  const rows: string[] = [];
+/** One row of the export: what the offer should be, as the cells write it. */
+export interface LogoRow {
+  sku: string;
+  name: string;
+  barcode: string;
+  /** "1.249,90": Turkish notation. */
+  buyingPrice: string;
+  price: string;
+  realStock: string;
+  stock: string;
+  vat: string;
+}
+
+export function logoRows(knobs: FakeKnobs): LogoRow[] {
+  const rows: LogoRow[] = [];
   for (let i = 0; i < (knobs.products ?? 25); i++) {
     let barcode = barcodeFor(i);
     if (knobs.duplicateBarcode && i === 1) barcode = barcodeFor(0);
     if (knobs.missingBarcode && i === 2) barcode = '';
-    barcodes.push(barcode);
-    rows.push([`STK.${String(i + 1).padStart(5, '0')}`, turkishName(i), barcode, turkish(124_990 + i * 1_005), String(i % 9), i % 4 === 3 ? '10' : '20'].join(';'));
+    const cents = 124_990 + i * 1_005;
+    rows.push({
+      sku: `MLZ.${String(i + 1).padStart(5, '0')}`,
+      name: turkishName(i),
+      barcode,
+      buyingPrice: turkish(Math.floor(cents / 2)),
+      price: turkish(cents),
+      realStock: String((i % 9) + 2),
+      stock: String(i % 9),
+      vat: i % 4 === 3 ? '10' : '20',
+    });
   }
-  const lines = ['STOK LİSTESİ;;;;;', headers.join(';'), ...rows];
-  if (knobs.faults?.some((fault) => fault.kind === 'malformed')) lines.splice(Math.ceil(lines.length / 2), 0, 'STK.99999;"Yarım kalan açıklama;;;;');
+  return rows;
+}
+
+export async function startCsvFake(knobs: FakeKnobs = {}): Promise<CsvFake> {
+  const dir = await mkdtemp(join(tmpdir(), 'erp-sync-logo-'));
+  const path = join(dir, 'Malzeme Listesi.csv');
+  const rows = logoRows(knobs);
+  const lines = ['MALZEME LİSTESİ;;;;;;;', logoHeaders.join(';'), ...rows.map((r) => [r.sku, r.name, r.barcode, r.buyingPrice, r.price, r.realStock, r.stock, r.vat].join(';'))];
+  if (knobs.faults?.some((fault) => fault.kind === 'malformed')) lines.splice(Math.ceil(lines.length / 2), 0, 'MLZ.99999;"Yarım kalan açıklama;;;;;;');
   await writeFile(path, iconv.encode(`${lines.join('\r\n')}\r\n`, 'windows-1254'));
   return {
     baseUrl: 'http://127.0.0.1/',
     path,
     requests: [],
-    expectedBarcodes: barcodes,
+    expectedBarcodes: rows.map((r) => r.barcode),
     close: () => rm(dir, { recursive: true, force: true }),
   };
 }
