@@ -5,7 +5,7 @@ import { parser } from 'stream-json';
 import Assembler from 'stream-json/assembler.js';
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src/driver/contract.js';
-import { toPlainDecimal } from '../src/driver/decimal.js';
+import { isZeroDecimal, toPlainDecimal } from '../src/driver/decimal.js';
 import { HttpError, classifyNetworkError, describeFailure } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
 import { booleanSetting, identifier, isObject, priceIncludesVatField, priceIncludesVatSetting, scalarText } from '../src/driver/settings.js';
@@ -185,7 +185,7 @@ export const bizimhesap = {
         barcode: identifier(record.barcode),
         sku: identifier(record.code),
         name: title !== null && variant && !title.includes(variant) ? `${title} - ${variant}` : title,
-        price: decimal(isZero(record.variantPrice) ? record.price : record.variantPrice),
+        price: decimal(hasOwnPrice(record.variantPrice) ? record.variantPrice : record.price),
         currency: scalarText(record.currency),
         vatRate: decimal(record.tax),
         priceIncludesVat: booleanSetting(ctx.settings, 'priceIncludesVat', null),
@@ -204,10 +204,8 @@ function readSettings(settings: MapContext['settings']): { warehouseId: string |
 }
 
 /** `variantPrice` of 0, "0" or "" (or none) means the row sells at the product's `price`. */
-function isZero(value: unknown): boolean {
-  if (value === undefined || value === null || value === '') return true;
-  const plain = toPlainDecimal(value);
-  return plain !== undefined && /^-?0+(\.0+)?$/.test(plain);
+function hasOwnPrice(variantPrice: unknown): boolean {
+  return variantPrice !== undefined && variantPrice !== null && variantPrice !== '' && !isZeroDecimal(variantPrice);
 }
 
 function headers(ctx: DriverContext): Record<string, string> {

@@ -1,7 +1,7 @@
 import Big from 'big.js';
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src/driver/contract.js';
-import { toPlainDecimal } from '../src/driver/decimal.js';
+import { isZeroDecimal, toPlainDecimal } from '../src/driver/decimal.js';
 import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
@@ -139,10 +139,10 @@ function chosenPrice(ctx: MapContext): (typeof priceFields)[number] {
  */
 function variantPrice(product: Record<string, unknown>, variant: Record<string, unknown>, slot: (typeof priceFields)[number]): string | null {
   const own = decimal(variant[slot]);
-  if (own !== null && !isZero(own)) return own;
+  if (own !== null && !isZeroDecimal(own)) return own;
   const price = decimal(product[slot]);
   const difference = decimal(variant.price);
-  if (difference === null || isZero(difference)) return price;
+  if (difference === null || isZeroDecimal(difference)) return price;
   if (price === null || !isPlain(price)) return price;
   if (!isPlain(difference)) return difference;
   const adjusted = trimmedText(variant.price_prefix) === '-' ? new Big(price).minus(difference) : new Big(price).plus(difference);
@@ -150,7 +150,6 @@ function variantPrice(product: Record<string, unknown>, variant: Record<string, 
 }
 
 const isPlain = (value: string) => /^-?\d+(\.\d+)?$/.test(value);
-const isZero = (value: string) => /^-?0+(\.0+)?$/.test(value);
 
 function entegraSession(ctx: DriverContext): TokenSession {
   let refresh: string | undefined;

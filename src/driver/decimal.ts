@@ -35,6 +35,12 @@ export function toPlainDecimal(value: unknown, style: 'auto' | 'tr' | 'plain' = 
 
 const plainNotation = /^\d{1,15}(\.\d{1,15})?$/;
 
+/** Whether a value reads as zero in any notation {@link toPlainDecimal} reads: 0, "0", "0.0000", "0,00". */
+export function isZeroDecimal(value: unknown): boolean {
+  const plain = toPlainDecimal(value);
+  return plain !== undefined && /^-?0+(\.0+)?$/.test(plain);
+}
+
 function numberToPlain(n: number): string {
   if (Number.isSafeInteger(n)) return String(n);
   const text = String(n);
