@@ -13,6 +13,7 @@ const m = defineMessages({
     credentials403: 'Ask the vendor to grant this account API access.',
     nothingLost: 'Nothing was lost; the next run will try again.',
     checkBaseUrl: 'Check the base URL of the connection.',
+    checkValues: 'Check the connection\'s secrets and settings for letters an HTTP header cannot carry, and connect again with the right ones.',
     answer: ' Answer: {body}',
     refused: 'Retrying will not help: check the connection\'s settings and base URL; if they are right, send this message to {service}\'s support.',
     interrupted: 'the run was interrupted',
@@ -29,6 +30,7 @@ const m = defineMessages({
     credentials403: 'Firmadan bu hesaba API erişimi açmasını isteyin.',
     nothingLost: 'Hiçbir şey kaybolmadı; sonraki çalışma yeniden deneyecek.',
     checkBaseUrl: 'Bağlantının adresini (base URL) kontrol edin.',
+    checkValues: 'Bağlantının gizli bilgilerinde ve ayarlarında HTTP başlığının taşıyamayacağı harfler olup olmadığına bakın ve doğrularıyla yeniden bağlanın.',
     answer: ' Yanıt: {body}',
     refused: 'Yeniden denemek işe yaramaz: bağlantının ayarlarını ve adresini kontrol edin; doğruysa bu mesajı {service} destek ekibine gönderin.',
     interrupted: 'çalışma yarıda kesildi',
@@ -80,6 +82,9 @@ export function describeRunFailure(error: unknown): Failure {
     }
     if (error.transient) {
       return { code: 'SERVICE_UNAVAILABLE', message: error.message, hint: m('nothingLost'), exitCode: ExitCode.tempFail };
+    }
+    if (error.kind === 'invalid-request') {
+      return { code: 'REQUEST_INVALID', message: error.message, hint: m('checkValues'), exitCode: ExitCode.config };
     }
     if (error.kind === 'dns' || error.kind === 'tls' || error.status === 404) {
       return { code: 'SERVICE_ADDRESS', message: error.message, hint: m('checkBaseUrl'), exitCode: ExitCode.config };

@@ -12,6 +12,7 @@ export type HttpFailureKind =
   | 'reset'
   | 'too-large'
   | 'malformed'
+  | 'invalid-request'
   | 'http';
 
 export class HttpError extends Error {
@@ -62,6 +63,7 @@ export function isTransient(kind: HttpFailureKind, status: number | undefined): 
     case 'dns':
     case 'tls':
     case 'too-large':
+    case 'invalid-request':
       return false;
     case 'http':
       return status === 408 || status === 429 || (status !== undefined && status >= 500);
@@ -83,6 +85,8 @@ const networkCodes: Record<string, HttpFailureKind> = {
   UND_ERR_SOCKET: 'reset',
   UND_ERR_CLOSED: 'reset',
   ECONNABORTED: 'reset',
+  // undici refuses to send a header value HTTP cannot carry (a secret with ş or ı in it).
+  UND_ERR_INVALID_ARG: 'invalid-request',
 };
 
 /** Maps a low-level error from undici or Node to a failure kind, or undefined if it is not a network error. */
@@ -110,6 +114,7 @@ const m = defineMessages({
     reset: '{service}: the connection to {host} was dropped before the answer was complete.',
     'too-large': '{service}: the answer from {host} was larger than the allowed maximum.',
     malformed: '{service}: {host} sent an answer that is not valid JSON.',
+    'invalid-request': '{service}: the request to {host} could not be sent: a value in it holds characters an HTTP header cannot carry (letters such as ş, ğ or ı in a key, token or setting).',
     http: '{service}: {host} answered HTTP {status}{meaning}',
     status400: ' (bad request).',
     status401: ' (the credentials were rejected).',
@@ -128,6 +133,7 @@ const m = defineMessages({
     reset: '{service}: {host} ile bağlantı, yanıt tamamlanmadan koptu.',
     'too-large': '{service}: {host} yanıtı izin verilen en büyük boyuttan büyüktü.',
     malformed: '{service}: {host} geçerli JSON olmayan bir yanıt gönderdi.',
+    'invalid-request': '{service}: {host} adresine istek gönderilemedi: içindeki bir değer HTTP başlığının taşıyamayacağı karakterler içeriyor (anahtar, belirteç ya da ayarda ş, ğ, ı gibi harfler).',
     http: '{service}: {host} HTTP {status} yanıtı verdi{meaning}',
     status400: ' (hatalı istek).',
     status401: ' (giriş bilgileri reddedildi).',

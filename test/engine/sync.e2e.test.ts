@@ -245,6 +245,11 @@ describe('erp-sync run against the sandbox ERP and marketplace', () => {
     expect(wrongKey.code).toBe(77);
     expect(json<{ runs: RunSummary[] }>(wrongKey).runs[0]!.error?.code).toBe('ERP_CREDENTIALS_REJECTED');
     expect(wrongKey.stdout).not.toContain('wrong-key-123');
+    // A key with a letter HTTP headers cannot carry: said so at once, not retried as a dropped connection.
+    const turkishKey = await (await import('../support/cli.js')).runCli(['run', '--json'], { ...world.env, ERP_SYNC_SHOP_API_KEY: 'anahtar-şifre-1' });
+    expect(turkishKey.code).toBe(78);
+    expect(json<{ runs: RunSummary[] }>(turkishKey).runs[0]!.error).toMatchObject({ code: 'REQUEST_INVALID', message: expect.stringMatching(/letters such as ş, ğ or ı/) });
+    expect(turkishKey.stdout + turkishKey.stderr).not.toContain('anahtar-şifre-1');
     await world.erp.close();
     const down = await world.run();
     expect(down.result.code).toBe(75);
