@@ -33,6 +33,10 @@ describe('erp-sync connect without a terminal', () => {
     expect(result.code).toBe(64);
     expect(result.stderr).toContain('--set "token…" is not of the form field=value');
     expect(result.stdout + result.stderr).not.toContain(MARKET_TOKEN);
+    // A bare value with no name before it is not repeated either.
+    const bare = await shop.cli(['connect', 'marketplace', '--base-url', shop.marketplace.url, '--set', 'Tok3nSECRETvalue_abc-123', '--no-test']);
+    expect(bare.code).toBe(64);
+    expect(bare.stdout + bare.stderr).not.toContain('Tok3nSECRET');
   });
 
   it('reads a secret from --secret-file, tests it, and writes it into the file store', async () => {

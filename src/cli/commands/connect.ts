@@ -569,8 +569,8 @@ function parseSettings(pairs: readonly string[], allowed: readonly string[], sec
     const at = pair.indexOf('=');
     const key = at > 0 ? pair.slice(0, at) : '';
     const value = pair.slice(at + 1);
-    // `password:hunter2` is a typo of a secret: only the part that names a setting is repeated.
-    if (!key) throw new UserError(m('setForm', { start: /^[A-Za-z][\w-]*/.exec(pair)?.[0] ?? '' }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
+    // `password:hunter2` is a typo of a secret: only a setting's name before a separator is repeated, never a bare word.
+    if (!key) throw new UserError(m('setForm', { start: /^([A-Za-z][\w-]*)[:\s]/.exec(pair)?.[1] ?? '' }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
     if (secrets.has(key)) throw new UserError(m('setSecret', { key }), { code: 'SECRET_IN_SETTINGS', exitCode: ExitCode.usage, hint: m('setSecretHint') });
     if (!allowed.includes(key)) throw new UserError(m('setUnknown', { owner, key }), { code: 'UNKNOWN_SETTING', exitCode: ExitCode.usage, hint: m('setList', { list: allowed.join(', ') }) });
     if (decimalSettings.has(key) && !/^\d+(\.\d+)?$/.test(value)) throw new UserError(m('setDecimal', { key, value }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
