@@ -27,6 +27,14 @@ export interface StagedOfferRow {
 
 export type SnapshotOfferRow = Omit<StagedOfferRow, 'prev_hash'>;
 
+/**
+ * A snapshot row the marketplace may hold as a live offer: anything but an
+ * acknowledged withdrawal (stock 0 and inactive). An unconfirmed row (its
+ * hash a marker from `~`, after every content hash) may hold anything, so it
+ * counts as live: a product that vanishes is withdrawn whatever it last was.
+ */
+export const liveOffer = (p: string) => `(${p}.hash >= '~' OR NOT (${p}.active = 0 AND ${p}.stock = 0))`;
+
 /** A live offer missing from the pull, with what its last delivery failure was about, if it failed. */
 export interface VanishedRow extends SnapshotOfferRow {
   /** The content hash of the offer that failed to be delivered, whether it is parked, and whether it failed in this run. */
@@ -64,7 +72,7 @@ export class Diff {
     this.#connection = connection;
     this.#runId = runId;
     const { live } = db
-      .prepare(`SELECT count(*) AS live FROM snapshot WHERE connection = ? AND NOT (active = 0 AND stock = 0)`)
+      .prepare(`SELECT count(*) AS live FROM snapshot p WHERE p.connection = ? AND ${liveOffer('p')}`)
       .get(connection) as { live: number };
     this.counts = { new: staged.new, changed: staged.changed, unchanged: staged.unchanged, vanished: live - staged.seenLive, live };
     const columns = `s.barcode, s.sku, s.name, s.price, s.currency, s.vat_rate, s.price_includes_vat, s.stock, s.active, s.hash, p.hash AS prev_hash`;
@@ -93,7 +101,7 @@ export class Diff {
               f.hash AS failed_hash, f.parked_at IS NOT NULL AS parked, f.run_id IS :run AS failed_now
          FROM snapshot p
          LEFT JOIN delivery_failures f ON f.connection = p.connection AND f.barcode = p.barcode
-        WHERE p.connection = :connection AND p.barcode > :after AND NOT (p.active = 0 AND p.stock = 0)
+        WHERE p.connection = :connection AND p.barcode > :after AND ${liveOffer('p')}
           AND p.barcode NOT IN (SELECT barcode FROM temp.seen) AND ${notInOutbox('p')}
         ORDER BY p.barcode LIMIT :limit`,
     );

@@ -29,6 +29,8 @@ export class LockHeldError extends Error {
 export interface Lock {
   /** Whether the previous owner died holding it (kill -9, power loss): its run was cut short. */
   readonly tookOverFrom: LockOwner | undefined;
+  /** Whether this process still holds it: read from the file, for a check just before an action that must not be done twice. */
+  held(): boolean;
   release(): void;
 }
 
@@ -94,6 +96,7 @@ export function acquireLock(dir: string, connection: string, options: LockOption
       }, options.heartbeatMs ?? HEARTBEAT_MS).unref();
       return {
         tookOverFrom,
+        held: () => !released && isMine(readOwner(file), me),
         release() {
           if (released) return;
           released = true;
@@ -213,19 +216,20 @@ function holds(owner: LockOwner, file: string, staleAfterMs: number): boolean {
 const lockFileOf = (file: string) => file.replace(/\.stale-\d+$/, '');
 
 function isAlive(owner: LockOwner, file: string, staleAfterMs: number): boolean {
-  const age = heartbeatAge(file);
-  if (age !== undefined && age > staleAfterMs) return false;
+  const beating = (heartbeatAge(file) ?? 0) <= staleAfterMs;
   // Another host (a shared home directory, a container's former name): its heartbeat is all there is to go by.
-  if (owner.host !== hostname()) return true;
+  if (owner.host !== hostname()) return beating;
   if (owner.pid === process.pid) return true;
   try {
     process.kill(owner.pid, 0);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  // A live pid is its owner only if it started when the owner did; without a start time, the fresh heartbeat vouches.
+  // A live pid that started when the owner did is the owner, even stalled past its heartbeat (suspended with its machine).
   const started = processStart(owner.pid);
-  return owner.processStart === undefined || started === undefined || started === owner.processStart;
+  if (owner.processStart !== undefined && started !== undefined) return started === owner.processStart;
+  // Without start times a live pid may be any process: only a heartbeat vouches for it.
+  return beating;
 }
 
 function processStart(pid: number): string | undefined {

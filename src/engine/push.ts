@@ -29,6 +29,9 @@ interface Part {
   meta: OfferMeta[];
   /** The whole batch: settling it settles its outbox row. */
   whole: boolean;
+  /** Where its offers stand in the batch. */
+  from: number;
+  to: number;
 }
 
 export type { PushCounters } from './counts.js';
@@ -46,6 +49,8 @@ export interface PushOptions {
   /** Failed deliveries of one offer, on its own, before it is parked as a dead letter. */
   maxAttempts: number;
   signal?: AbortSignal | undefined;
+  /** Whether the run still holds its lock: asked before every request, so a run that lost it sends nothing more. */
+  lockHeld?(): boolean;
   onBatch?(counters: PushCounters): void;
 }
 
@@ -74,12 +79,22 @@ const m = defineMessages({
   },
 });
 
+/** Offers that failed alone before, failing again in a row, before the rest of them wait for the next run. */
+const QUARANTINE_PATIENCE = 10;
+
+/** Positions [from, to) of a batch still unsettled, with what the marketplace said to them. */
+interface Pending {
+  from: number;
+  to: number;
+  error: HttpError;
+}
+
 /** A batch that failed whole in this run: split once everything else is sent. */
 interface FailedBatch {
   rowId: number;
-  error: HttpError;
-  /** How many requests the marketplace had answered when it failed. */
-  answeredBefore: number;
+  /** How many batch requests the marketplace had taken when it failed. */
+  acceptedBefore: number;
+  pending: Pending[];
 }
 
 /**
@@ -99,11 +114,15 @@ interface FailedBatch {
  *   sends them whatever the ERP says.
  * - One bad offer never holds back the others. A batch that fails after its
  *   retries (5xx, timeouts) is split once the rest of the run is sent, until
- *   each failing offer stands alone; 400, 413 and 422 are split at once. An
- *   offer that failed alone goes alone, after the rest, in later runs.
- * - Attempts count only when the marketplace is up: when it answered other
- *   requests after the batch failed, or answers a read now. An outage parks
- *   nothing; after `maxAttempts` such failures an offer is parked (a dead
+ *   each failing offer stands alone; a batch refused as such (400, 413, 422)
+ *   is split at once. An offer that failed alone goes alone, after the rest,
+ *   in later runs.
+ * - An outage is nobody's fault. A failure is an offer's own attempt only
+ *   when the marketplace took another batch after the batch holding it
+ *   failed (a read answering proves nothing about writes), and never a 429.
+ *   Failures in a row that no offer explains stop the push, once a split of
+ *   the latest failed batch confirms that the marketplace takes nothing.
+ *   After `maxAttempts` attempts of its own an offer is parked (a dead
  *   letter), until it changes or `erp-sync retry` asks.
  * - A key whose answer was unreadable, or left offers out, is never sent again.
  */
@@ -111,12 +130,17 @@ export class Pusher {
   readonly counters: PushCounters = { pushed: 0, created: 0, updated: 0, pendingApproval: 0, rejected: 0, failed: 0 };
   readonly #o: PushOptions;
   readonly #s;
-  /** Requests the marketplace answered in this run (2xx, or a refusal of the batch as such). */
-  #answered = 0;
-  /** Failures in a row that no single offer explains: a whole batch, or both halves of a split. */
+  /** Batch requests the marketplace took in this run: answered 2xx, or refused as a batch. */
+  #accepted = 0;
+  /** Failures in a row that no single offer explains: a whole batch, both halves of a split, an unreadable answer. */
   #failuresInARow = 0;
+  /** A stop an unreadable answer decided while its offers were being settled. */
+  #pendingStop: PushStop | undefined;
+  /** While batches of earlier runs are settled: what fails then is sent again by this run's diff. */
+  #replaying = false;
   /** After a 413, new batches are at most half the size the marketplace refused. */
   #maxOffers: number;
+  #unconfirmed = 0;
   readonly #failedBatches: FailedBatch[] = [];
 
   constructor(options: PushOptions) {
@@ -124,7 +148,7 @@ export class Pusher {
     this.#maxOffers = options.batchSize;
     const db = options.db;
     this.#s = {
-      rows: db.prepare(`SELECT id FROM outbox WHERE connection = ? ORDER BY id`).pluck(),
+      rows: db.prepare(`SELECT id, attempts FROM outbox WHERE connection = ? ORDER BY id`),
       row: db.prepare(`SELECT idempotency_key AS key, body FROM outbox WHERE id = ?`),
       // Each offer of a batch beside what is newer for its barcode: the snapshot, the latest pull, a delivery failure.
       items: db.prepare(
@@ -153,10 +177,11 @@ export class Pusher {
            acked_at = excluded.acked_at, run_id = excluded.run_id`,
       ),
       // The marketplace may hold the state the batch replaced or the one it carried: neither is acknowledged any more.
-      unconfirm: db.prepare(`UPDATE snapshot SET hash = '', status = 'unconfirmed', acked_at = ?, run_id = ? WHERE connection = ? AND barcode = ? AND hash IS ?`),
+      // The marker is new every time, so a batch built on one unconfirmed state never passes for current after another.
+      unconfirm: db.prepare(`UPDATE snapshot SET hash = ?, status = 'unconfirmed', acked_at = ?, run_id = ? WHERE connection = ? AND barcode = ? AND hash IS ?`),
       unconfirmNew: db.prepare(
         `INSERT INTO snapshot (connection, barcode, hash, status, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, acked_at, run_id)
-         VALUES (?, ?, '', 'unconfirmed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection, barcode) DO NOTHING`,
+         VALUES (?, ?, ?, 'unconfirmed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection, barcode) DO NOTHING`,
       ),
       delivered: db.prepare(`DELETE FROM delivery_failures WHERE connection = ? AND barcode = ?`),
       // Failures of content the latest pull no longer has (it changed, or it is invalid now) are over.
@@ -180,47 +205,64 @@ export class Pusher {
   }
 
   /**
-   * Settles the outbox, then pushes new and changed offers (every valid one
-   * with `all`) and, after a complete pull only, vanished ones as stock 0 and
-   * inactive; then splits what failed whole, and sends the offers that failed
-   * alone before, one by one.
+   * Settles the batches earlier runs left in the outbox, pushes new and
+   * changed offers (every valid one with `all`) and, after a complete pull
+   * only, vanished ones as stock 0 and inactive; then sends again the
+   * batches that failed in earlier runs, splits what failed whole, and sends
+   * the offers that failed alone before, one by one.
    */
   async push(all: boolean, includeVanished: boolean): Promise<PushStop | undefined> {
     // A product that changed starts its attempts over; one that is invalid now is reported as such, not as a dead letter.
     this.#s.overtaken.run(this.#o.connection);
+    let failedBefore: Part[] = [];
     const stop =
-      (await this.#replay()) ??
+      (await this.#replay((parts) => (failedBefore = parts))) ??
       (await this.#pushFresh(all, includeVanished)) ??
+      (await this.#sendAll(failedBefore)) ??
       (await this.#splitFailedBatches()) ??
       (await this.#pushQuarantined(all, includeVanished));
     if (stop) {
-      // What failed whole and was not split stays in the outbox, exactly as sent, for the next run.
-      for (const failed of this.#failedBatches.splice(0)) {
-        const part = this.#load(failed.rowId);
-        if (part) this.#notDelivered(part, failed.error);
-      }
+      // What failed whole and was not split stays in the outbox, as it is, for the next run.
+      for (const failed of this.#failedBatches.splice(0)) this.#giveUp(failed);
     }
     return stop;
   }
 
-  /** Batches a previous run wrote but never settled: sent again exactly as they were, or dropped if anything is newer. */
-  async #replay(): Promise<PushStop | undefined> {
-    for (const rowId of this.#s.rows.all(this.#o.connection) as number[]) {
-      if (this.#o.signal?.aborted) return { reason: 'interrupted' };
-      const part = this.#load(rowId);
-      if (!part) continue;
-      const items = this.#s.items.all(rowId) as ReplayItem[];
-      const quarantined = items.filter(isQuarantined).length;
-      // A batch holding an offer that failed alone since would fail with it: rebuilt without it.
-      if (!items.every((item) => isCurrent(item, rowId)) || (quarantined > 0 && quarantined < items.length)) {
-        this.#retire(part, items);
-        continue;
+  /**
+   * Batches a previous run wrote but never settled. One that anything newer
+   * has overtaken is dropped now, before this run's diff, which then sends
+   * its offers from the current content. One cut short by a crash is sent
+   * again at once, exactly as it was; one that already failed waits until the
+   * diff's batches have shown whether the marketplace takes anything.
+   */
+  async #replay(later: (parts: Part[]) => void): Promise<PushStop | undefined> {
+    this.#replaying = true;
+    const failedBefore: Part[] = [];
+    try {
+      for (const { id, attempts } of this.#s.rows.all(this.#o.connection) as { id: number; attempts: number }[]) {
+        if (this.#o.signal?.aborted) return { reason: 'interrupted' };
+        const part = this.#load(id);
+        if (!part) continue;
+        const items = this.#s.items.all(id) as ReplayItem[];
+        const quarantined = items.filter(isQuarantined).length;
+        // A batch holding an offer that failed alone since would fail with it: rebuilt without it.
+        if (!items.every((item) => isCurrent(item, id)) || (quarantined > 0 && quarantined < items.length)) {
+          this.#retire(part, items);
+          continue;
+        }
+        // Offers that failed alone go alone, after the others: see #pushQuarantined.
+        if (quarantined > 0) continue;
+        if (attempts > 0) {
+          failedBefore.push(part);
+          continue;
+        }
+        const stop = await this.#sendBatch(part);
+        if (stop) return stop;
       }
-      // Offers that failed alone go alone, after the others: see #pushQuarantined.
-      if (quarantined > 0) continue;
-      const stop = await this.#sendBatch(part);
-      if (stop) return stop;
+    } finally {
+      this.#replaying = false;
     }
+    later(failedBefore);
     return undefined;
   }
 
@@ -264,60 +306,79 @@ export class Pusher {
     return undefined;
   }
 
-  /** Splits each batch that failed whole, now that everything else was sent and the marketplace had its chance to answer. */
+  async #sendAll(parts: readonly Part[]): Promise<PushStop | undefined> {
+    for (const part of parts) {
+      if (this.#o.signal?.aborted) return { reason: 'interrupted' };
+      const stop = await this.#sendBatch(part);
+      if (stop) return stop;
+    }
+    return undefined;
+  }
+
+  /** Splits each batch that failed whole, now that everything else was sent and the marketplace had its chance to take it. */
   async #splitFailedBatches(): Promise<PushStop | undefined> {
     while (this.#failedBatches.length > 0) {
       if (this.#o.signal?.aborted) return { reason: 'interrupted' };
       const failed = this.#failedBatches[0]!;
-      // Nothing answered since it failed: split it only if the marketplace is there at all; if not, it waits whole for the next run.
-      if (this.#answered === failed.answeredBefore) {
+      // Nothing taken since it failed, and no answer to a read either: the marketplace is down, and splitting cannot help.
+      if (failed.pending.length > 0 && this.#accepted === failed.acceptedBefore) {
         const down = await this.#o.client.probe();
-        if (down) return { reason: 'unavailable', error: failed.error };
-        this.#answered++;
+        if (down) return { reason: 'unavailable', error: failed.pending[0]!.error };
       }
       this.#failedBatches.shift();
-      const part = this.#load(failed.rowId);
-      if (!part) continue;
-      const stop = await this.#settle(part, failed.error, failed.answeredBefore);
-      if (stop) return stop;
-      this.#s.deleteRow.run(part.rowId);
+      const row = this.#load(failed.rowId);
+      if (!row) continue;
+      while (failed.pending.length > 0) {
+        const { from, to, error } = failed.pending.shift()!;
+        const stop = await this.#settle(slice(row, from, to), error, failed.acceptedBefore);
+        if (stop) {
+          this.#giveUp(failed);
+          return stop;
+        }
+      }
+      this.#s.deleteRow.run(row.rowId);
     }
     return undefined;
   }
 
   /**
    * Offers that failed on their own before: one per request, after the rest,
-   * so they never take a batch down with them. Their failures are theirs and
-   * never stop the run; a marketplace that answers nothing stops it.
+   * so they never take a batch down with them, and their failures never stop
+   * the push. A failure counts as another attempt only when the marketplace
+   * took a batch in this run; after QUARANTINE_PATIENCE of them failed in a
+   * row (the marketplace may have gone down since), the rest wait for the
+   * next run, uncounted.
    */
   async #pushQuarantined(all: boolean, includeVanished: boolean): Promise<PushStop | undefined> {
     const parts = this.#quarantinedParts(all, includeVanished);
-    let failuresInARow = 0;
+    let missed = 0;
     for (let next = await parts.next(); !next.done; next = await parts.next()) {
       if (this.#o.signal?.aborted) return { reason: 'interrupted' };
-      // Nothing answered in this run, or every quarantined offer in a while failed: is the marketplace there at all?
-      if (this.#answered === 0 || failuresInARow >= this.#o.maxConsecutiveFailures) {
-        const down = await this.#o.client.probe();
-        if (down) {
-          this.#notDelivered(next.value, down);
-          return { reason: 'unavailable', error: down };
-        }
-        this.#answered++;
-        failuresInARow = 0;
+      const part = next.value;
+      const accepted = this.#accepted;
+      const outcome = await this.#request(part);
+      if (outcome === 'settled') {
+        missed = 0;
+        const stop = this.#takePendingStop();
+        if (stop) return stop;
+        continue;
       }
-      const answered = this.#answered;
-      // The marketplace answered just now (a request, or the read above): a failure of this offer is its own.
-      const stop = await this.#sendBatch(next.value, { alone: true, answeredBefore: answered - 1 });
+      if (!(outcome instanceof HttpError)) {
+        this.#notDelivered(part, stopError(outcome));
+        return outcome;
+      }
+      const stop = await this.#settle(part, outcome, accepted > 0 ? accepted - 1 : accepted);
       if (stop) return stop;
-      failuresInARow = this.#answered > answered ? 0 : failuresInARow + 1;
+      this.#s.deleteRow.run(part.rowId);
+      if (!refused(outcome) && ++missed >= QUARANTINE_PATIENCE) return undefined;
     }
     return undefined;
   }
 
   async *#quarantinedParts(all: boolean, includeVanished: boolean): AsyncGenerator<Part> {
-    for (const rowId of this.#s.rows.all(this.#o.connection) as number[]) {
-      const part = this.#load(rowId);
-      if (part && (this.#s.items.all(rowId) as ReplayItem[]).every(isQuarantined)) yield part;
+    for (const { id } of this.#s.rows.all(this.#o.connection) as { id: number }[]) {
+      const part = this.#load(id);
+      if (part && (this.#s.items.all(id) as ReplayItem[]).every(isQuarantined)) yield part;
     }
     const walk: Walk = 'quarantined';
     let after = '';
@@ -355,84 +416,120 @@ export class Pusher {
       meta.forEach((m, i) => this.#s.insertItem.run(id, i, connection, offers[i]!.barcode, m.kind, m.hash, m.previous));
       return id;
     })();
-    return { rowId, key, offers, meta, whole: true };
+    return { rowId, key, offers, meta, whole: true, from: 0, to: offers.length };
   }
 
   /** Sends a whole batch; one that fails for no reason the answer gives waits to be split. */
-  async #sendBatch(part: Part, options: { alone?: boolean; answeredBefore?: number } = {}): Promise<PushStop | undefined> {
-    const answeredBefore = options.answeredBefore ?? this.#answered;
+  async #sendBatch(part: Part): Promise<PushStop | undefined> {
+    const acceptedBefore = this.#accepted;
     const outcome = await this.#request(part);
-    if (outcome === 'settled') return undefined;
+    if (outcome === 'settled') return this.#takePendingStop();
     if (!(outcome instanceof HttpError)) {
-      this.#notDelivered(part, outcome.reason === 'interrupted' ? undefined : outcome.error);
+      this.#notDelivered(part, stopError(outcome));
       return outcome;
     }
-    if (refused(outcome) || options.alone) {
-      const stop = await this.#settle(part, outcome, answeredBefore);
+    if (refused(outcome)) {
+      const stop = await this.#settle(part, outcome, acceptedBefore);
       if (!stop) this.#s.deleteRow.run(part.rowId);
       return stop;
     }
     this.#s.failRow.run(outcome.message, part.rowId);
-    this.#failedBatches.push({ rowId: part.rowId, error: outcome, answeredBefore });
-    return this.#failedWhole(outcome);
+    this.#failedBatches.push({ rowId: part.rowId, acceptedBefore, pending: [{ from: 0, to: part.offers.length, error: outcome }] });
+    this.#failuresInARow++;
+    return this.#failuresInARow >= this.#o.maxConsecutiveFailures ? this.#confirmDown(outcome) : undefined;
   }
 
-  /** A failure no single offer explains: after `maxConsecutiveFailures` in a row, the marketplace is taken to be down. */
-  #failedWhole(error: HttpError): PushStop | undefined {
-    this.#failuresInARow++;
-    return this.#failuresInARow >= this.#o.maxConsecutiveFailures ? { reason: 'unavailable', error } : undefined;
+  /**
+   * `maxConsecutiveFailures` batches failed in a row: the marketplace down,
+   * or a bad offer in each of them? The latest one is split once, its halves
+   * sent without retries: a half taken means the marketplace works, and the
+   * push goes on (the halves that failed are split later with the rest).
+   */
+  async #confirmDown(error: HttpError): Promise<PushStop | undefined> {
+    const failed = this.#failedBatches.at(-1)!;
+    const whole = failed.pending[0]!;
+    const row = this.#load(failed.rowId);
+    if (!row || whole.to - whole.from < 2) return { reason: 'unavailable', error };
+    const accepted = this.#accepted;
+    const halves = halve(slice(row, whole.from, whole.to));
+    failed.pending = [];
+    for (const [i, half] of halves.entries()) {
+      const outcome = await this.#request(half);
+      if (outcome instanceof HttpError) failed.pending.push({ from: half.from, to: half.to, error: outcome });
+      else if (outcome !== 'settled') {
+        for (const rest of halves.slice(i)) failed.pending.push({ from: rest.from, to: rest.to, error: stopError(outcome) ?? error });
+        return outcome;
+      }
+    }
+    if (this.#accepted > accepted) {
+      this.#failuresInARow = 0;
+      return this.#takePendingStop();
+    }
+    return this.#takePendingStop() ?? { reason: 'unavailable', error };
   }
 
   /**
    * One request. Whatever its answer settles is recorded before it returns:
    * acknowledgements, offers left out of the answer, an unreadable answer.
    * Returns the error of a batch the marketplace refused or failed as such.
+   * Parts of a split go without retries (a failing one is split further);
+   * whole batches and lone offers get them.
    */
   async #request(part: Part): Promise<'settled' | HttpError | PushStop> {
+    if (this.#o.lockHeld && !this.#o.lockHeld()) return { reason: 'interrupted' };
     let results: OfferResult[];
     try {
-      results = await this.#o.client.pushBatch(JSON.stringify({ offers: part.offers }), part.key);
+      results = await this.#o.client.pushBatch(JSON.stringify({ offers: part.offers }), part.key, { retry: part.whole || part.offers.length === 1 ? undefined : false });
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
       if (error.status === 401 || error.status === 403) return { reason: 'credentials', error };
-      if (!error.retry) return this.#unreadable(part, error);
+      if (!error.retry) {
+        this.#accepted++;
+        this.#unreadable(part, error);
+        return 'settled';
+      }
       if (refused(error)) {
-        this.#noteAnswer();
+        this.#taken();
         return error;
       }
       return error.transient ? error : { reason: 'refused', error };
     }
-    this.#noteAnswer();
+    this.#taken();
     this.#acknowledge(part, results);
     return 'settled';
   }
 
-  #noteAnswer(): void {
-    this.#answered++;
+  #taken(): void {
+    this.#accepted++;
     this.#failuresInARow = 0;
+  }
+
+  #takePendingStop(): PushStop | undefined {
+    const stop = this.#pendingStop;
+    this.#pendingStop = undefined;
+    return stop;
   }
 
   /**
    * A part that failed with `error`, settled offer by offer: split in halves
-   * until what the marketplace refuses or fails stands alone. `answeredBefore`
-   * is how many requests had been answered when the batch holding it first
-   * failed: a lone offer's failure is its own only if the marketplace answered
-   * something since (or answers a read now).
+   * until what the marketplace refuses or fails stands alone.
+   * `acceptedBefore` is how many batches the marketplace had taken when the
+   * batch holding it first failed: a lone offer's failure is its own only if
+   * it took one since.
    */
-  async #settle(part: Part, error: HttpError, answeredBefore: number): Promise<PushStop | undefined> {
+  async #settle(part: Part, error: HttpError, acceptedBefore: number): Promise<PushStop | undefined> {
     if (error.status === 413) this.#maxOffers = Math.max(1, Math.min(this.#maxOffers, Math.floor(part.offers.length / 2)));
     if (part.offers.length === 1) {
       if (refused(error)) this.#reject(part, error);
-      else await this.#failedAlone(part, error, answeredBefore);
+      else this.#failedAlone(part, error, acceptedBefore);
       return undefined;
     }
     const halves = halve(part);
     const outcomes: ('settled' | HttpError)[] = [];
     // Everything of this part not settled yet, when the run has to stop: it waits for the next run.
     const giveUp = (stop: PushStop, from: number): PushStop => {
-      const error = stop.reason === 'interrupted' ? undefined : stop.error;
       halves.forEach((half, i) => {
-        if (i >= from || outcomes[i] instanceof HttpError) this.#notDelivered(half, outcomes[i] instanceof HttpError ? (outcomes[i] as HttpError) : error);
+        if (i >= from || outcomes[i] instanceof HttpError) this.#notDelivered(half, outcomes[i] instanceof HttpError ? (outcomes[i] as HttpError) : stopError(stop));
       });
       return stop;
     };
@@ -441,16 +538,18 @@ export class Pusher {
       const outcome = await this.#request(half);
       if (outcome !== 'settled' && !(outcome instanceof HttpError)) return giveUp(outcome, outcomes.length);
       outcomes.push(outcome);
+      const stop = this.#takePendingStop();
+      if (stop) return giveUp(stop, outcomes.length);
     }
     if (outcomes.every((o) => o instanceof HttpError && !refused(o))) {
-      const stop = this.#failedWhole(outcomes[0] as HttpError);
-      if (stop) return giveUp(stop, halves.length);
+      this.#failuresInARow++;
+      if (this.#failuresInARow >= this.#o.maxConsecutiveFailures) return giveUp({ reason: 'unavailable', error: outcomes[0] as HttpError }, halves.length);
     }
     for (const [i, half] of halves.entries()) {
       const outcome = outcomes[i]!;
       if (outcome === 'settled') continue;
       outcomes[i] = 'settled';
-      const stop = await this.#settle(half, outcome, answeredBefore);
+      const stop = await this.#settle(half, outcome, acceptedBefore);
       if (stop) return giveUp(stop, halves.length);
     }
     return undefined;
@@ -504,14 +603,19 @@ export class Pusher {
     this.#s.delivered.run(connection, offer.barcode);
   }
 
-  /** One offer the marketplace refuses on its own (400, 413 or 422 for it alone): recorded as rejected, with its words. */
+  /** One offer the marketplace refuses on its own (a 4xx for it alone): recorded as rejected, with its words. */
   #reject(part: Part, error: HttpError): void {
     const offer = part.offers[0]!;
     this.#acknowledge(part, [{ barcode: offer.barcode, status: 'rejected', error: { code: `HTTP_${error.status}`, message: error.body || error.message } }]);
   }
 
-  /** The answer to this key was unreadable: the key is spent, and the offers go in new batches. */
-  #unreadable(part: Part, error: HttpError): 'settled' | PushStop {
+  /**
+   * The answer to this key was unreadable: the key is spent, and the offers go
+   * in new batches. Failures no offer explains, so it counts toward stopping
+   * the push; while batches of earlier runs are settled, this run's diff
+   * sends the offers again, so they are not counted as undelivered.
+   */
+  #unreadable(part: Part, error: HttpError): void {
     const message = m('unreadable', { error: error.message });
     this.#o.db.transaction(() => {
       part.offers.forEach((offer, i) => {
@@ -520,18 +624,22 @@ export class Pusher {
       });
       if (part.whole) this.#s.deleteRow.run(part.rowId);
     })();
-    this.counters.failed += part.offers.length;
+    if (!this.#replaying) this.counters.failed += part.offers.length;
     this.#o.onBatch?.(this.counters);
-    return this.#failedWhole(error) ?? 'settled';
+    if (++this.#failuresInARow >= this.#o.maxConsecutiveFailures) this.#pendingStop ??= { reason: 'unavailable', error };
   }
 
-  /** A lone offer that failed after its retries: an attempt of its own when the marketplace is evidently up. */
-  async #failedAlone(part: Part, error: HttpError, answeredBefore: number): Promise<void> {
-    const up = this.#answered > answeredBefore || !(await this.#o.client.probe());
+  /**
+   * A lone offer that failed after its retries: an attempt of its own when
+   * the marketplace took a batch since the one holding it failed, and the
+   * failure is not a rate limit.
+   */
+  #failedAlone(part: Part, error: HttpError, acceptedBefore: number): void {
+    const own = this.#accepted > acceptedBefore && error.status !== 429 && error.retryAfterMs === undefined;
     const offer = part.offers[0]!;
     const code = failureCode(error);
     this.#o.db.transaction(() => {
-      if (up) this.#countAttempt(offer, part.meta[0]!, code, error.message, error.body);
+      if (own) this.#countAttempt(offer, part.meta[0]!, code, error.message, error.body);
       else {
         this.#unconfirm(offer, part.meta[0]!);
         this.#failedEvent(offer, code, m('again', { error: error.message }), error.body ? { answer: error.body } : undefined);
@@ -569,6 +677,13 @@ export class Pusher {
     this.#o.onBatch?.(this.counters);
   }
 
+  /** A batch that failed whole and was never split: what is still pending of it is not delivered in this run. */
+  #giveUp(failed: FailedBatch): void {
+    const row = this.#load(failed.rowId);
+    if (!row) return;
+    for (const { from, to, error } of failed.pending) this.#notDelivered(slice(row, from, to), error);
+  }
+
   #failedEvent(offer: Offer, code: string, message: string, detail: unknown): void {
     this.#o.events.record({ barcode: offer.barcode, sku: offer.sku, name: offer.name, stage: 'push', outcome: 'failed', code, message, detail });
   }
@@ -577,13 +692,14 @@ export class Pusher {
   #unconfirm(offer: Offer, meta: OfferMeta): void {
     const { connection, runId } = this.#o;
     const at = nowIso();
+    const marker = unconfirmedMarker(`${runId.toString(36)}.${(++this.#unconfirmed).toString(36)}`);
     if (meta.previous === null) {
       this.#s.unconfirmNew.run(
-        connection, offer.barcode, offer.sku, offer.name, offer.price, offer.currency, String(offer.vatRate),
+        connection, offer.barcode, marker, offer.sku, offer.name, offer.price, offer.currency, String(offer.vatRate),
         offer.priceIncludesVat ? 1 : 0, offer.stock, offer.active ? 1 : 0, at, runId,
       );
     } else {
-      this.#s.unconfirm.run(at, runId, connection, offer.barcode, meta.previous);
+      this.#s.unconfirm.run(marker, at, runId, connection, offer.barcode, meta.previous);
     }
     this.#o.diff.markUnconfirmed();
   }
@@ -593,7 +709,7 @@ export class Pusher {
     if (!row) return undefined;
     const items = this.#s.items.all(rowId) as ReplayItem[];
     const offers = (JSON.parse(row.body) as { offers: Offer[] }).offers;
-    return { rowId, key: row.key, offers, meta: items.map((i) => ({ kind: i.kind, hash: i.hash, previous: i.previous })), whole: true };
+    return { rowId, key: row.key, offers, meta: items.map((i) => ({ kind: i.kind, hash: i.hash, previous: i.previous })), whole: true, from: 0, to: offers.length };
   }
 }
 
@@ -627,9 +743,23 @@ function isQuarantined(item: ReplayItem): boolean {
   return item.failed_hash === item.hash && !item.parked;
 }
 
-/** 400, 413 and 422 refuse the batch as such: the marketplace is up, and a smaller batch may pass. */
+/**
+ * A 4xx other than the token's (401, 403), the address's (404), a timeout
+ * (408) or a rate limit (429) refuses the batch as such (400, 409, 413,
+ * 422...): the marketplace is up, and a smaller batch may pass.
+ */
 function refused(error: HttpError): boolean {
-  return error.status === 400 || error.status === 413 || error.status === 422;
+  const status = error.status ?? 0;
+  return status >= 400 && status < 500 && ![401, 403, 404, 408, 429].includes(status);
+}
+
+function stopError(stop: PushStop): HttpError | undefined {
+  return stop.reason === 'interrupted' ? undefined : stop.error;
+}
+
+/** Marks a snapshot row unconfirmed: never a content hash (base64url), and sorted after all of them. */
+export function unconfirmedMarker(token: string): string {
+  return `~${token}`;
 }
 
 function failureCode(error: HttpError): string {
@@ -645,8 +775,22 @@ function halve(part: Part): [Part, Part] {
     offers: part.offers.slice(from, to),
     meta: part.meta.slice(from, to),
     whole: false,
+    from: part.from + from,
+    to: part.from + to,
   });
   return [piece(0, middle), piece(middle, part.offers.length)];
+}
+
+/** Offers [from, to) of a whole batch, under the key its halving gives them. */
+function slice(row: Part, from: number, to: number): Part {
+  if (from === 0 && to === row.offers.length) return row;
+  let part = row;
+  while (part.from !== from || part.to !== to) {
+    if (part.offers.length < 2) throw new Error(`offers ${from}-${to} are not a half of batch ${row.rowId}`);
+    const [left, right] = halve(part);
+    part = to <= left.to ? left : right;
+  }
+  return part;
 }
 
 function changedMeta(row: StagedOfferRow, all: boolean): OfferMeta {

@@ -1,4 +1,5 @@
 import type { Db } from '../store/db.js';
+import { unconfirmedMarker } from './push.js';
 
 export interface RetryScope {
   /** Only this connection; every connection when undefined. */
@@ -18,7 +19,8 @@ export interface RetryResult {
  * `erp-sync retry`: offers the marketplace did not take are sent again by
  * the next run. A parked offer starts its attempts over (still alone, so it
  * cannot take a batch down with it); a rejected one has its acknowledgement
- * forgotten, so the diff sends it as if it had changed.
+ * forgotten (marked unconfirmed), so the diff sends it as if it had changed,
+ * a vanished one included.
  */
 export function retryOffers(db: Db, scope: RetryScope): RetryResult {
   const where: string[] = [];
@@ -37,7 +39,7 @@ export function retryOffers(db: Db, scope: RetryScope): RetryResult {
       .prepare(`UPDATE delivery_failures SET attempts = 0, parked_at = NULL WHERE parked_at IS NOT NULL${and} RETURNING connection, barcode`)
       .all(...params) as RetryResult['parked'],
     rejected: db
-      .prepare(`UPDATE snapshot SET hash = '' WHERE status = 'rejected' AND hash <> ''${and} RETURNING connection, barcode`)
-      .all(...params) as RetryResult['rejected'],
+      .prepare(`UPDATE snapshot SET hash = ? WHERE status = 'rejected' AND hash < '~'${and} RETURNING connection, barcode`)
+      .all(unconfirmedMarker(`retry.${Date.now().toString(36)}`), ...params) as RetryResult['rejected'],
   }))();
 }

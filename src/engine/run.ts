@@ -20,6 +20,7 @@ import { alertSettings, evaluateAlerts } from './alerts.js';
 import type { RunCounts } from './counts.js';
 import { Diff } from './diff.js';
 import type { DiffCounts } from './diff.js';
+import { liveOffer } from './diff.js';
 import { EventLog } from './events.js';
 import { describeRunFailure } from './failure.js';
 import type { Failure } from './failure.js';
@@ -162,6 +163,9 @@ export function runSettings(connection: ConnectionConfig, marketplace: Marketpla
   };
 }
 
+/** The longest a timer can wait (about 24.8 days): a longer time limit is as good as none. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A pull this much larger than the last complete one is an ERP sending pages over and over, not a catalog. */
 const PULL_GROWTH_FLOOR = 1000;
 
@@ -188,7 +192,7 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
   const lockLost = new AbortController();
   const deadline = new AbortController();
   const timer = settings.runTimeoutMinutes > 0
-    ? setTimeout(() => deadline.abort(), settings.runTimeoutMinutes * 60_000).unref()
+    ? setTimeout(() => deadline.abort(), Math.min(settings.runTimeoutMinutes * 60_000, MAX_TIMER_MS)).unref()
     : undefined;
   const signal = AbortSignal.any([lockLost.signal, deadline.signal, ...(request.signal ? [request.signal] : [])]);
   let lock;
@@ -210,7 +214,7 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
         .run(connection.name, driver.id, request.dryRun ? 1 : 0, request.resync ? 1 : 0, startedAt, process.pid).lastInsertRowid,
     );
     summary.runId = runId;
-    const failure = await execute({ ...request, signal }, settings, summary, runId);
+    const failure = await execute({ ...request, signal }, settings, summary, runId, () => lock.held());
     const stopped: Failure | undefined = deadline.signal.aborted ? timedOut(request, settings)
       : lockLost.signal.aborted ? { code: 'LOCK_LOST', message: m('lockLost'), hint: m('lockLostHint'), exitCode: ExitCode.tempFail }
       : undefined;
@@ -234,7 +238,7 @@ function timedOut(request: RunRequest, settings: RunSettings): Failure {
   };
 }
 
-async function execute(request: RunRequest, settings: RunSettings, summary: RunSummary, runId: number): Promise<Failure | undefined> {
+async function execute(request: RunRequest, settings: RunSettings, summary: RunSummary, runId: number, lockHeld: () => boolean): Promise<Failure | undefined> {
   const { db, connection, driver } = request;
   const events = new EventLog(db, connection.name, runId);
 
@@ -365,6 +369,7 @@ async function execute(request: RunRequest, settings: RunSettings, summary: RunS
     maxConsecutiveFailures: settings.maxConsecutiveFailures,
     maxAttempts: settings.maxAttempts,
     signal: request.signal,
+    lockHeld,
     onBatch: (counters) => {
       db.prepare(`UPDATE runs SET pushed = ?, created = ?, updated = ?, pending_approval = ?, rejected = ?, failed = ? WHERE id = ?`)
         .run(counters.pushed, counters.created, counters.updated, counters.pendingApproval, counters.rejected, counters.failed, runId);
@@ -412,7 +417,10 @@ function describeStop(stop: PushStop, failed: number): Failure {
 }
 
 function sample(diff: Diff, resync: boolean, includeVanished: boolean): (Offer & { kind: string })[] {
-  const changed = diff.changedAfter('', DRY_RUN_SAMPLE, { all: resync }).map((r) => ({ kind: resync ? 'resync' : r.prev_hash ? 'changed' : 'new', ...toOffer(r) }));
+  const changed = (['fresh', 'quarantined'] as const)
+    .flatMap((walk) => diff.changedAfter('', DRY_RUN_SAMPLE, { all: resync, walk }))
+    .slice(0, DRY_RUN_SAMPLE)
+    .map((r) => ({ kind: resync ? 'resync' : r.prev_hash ? 'changed' : 'new', ...toOffer(r) }));
   const vanished = includeVanished
     ? diff.vanishedAfter('', DRY_RUN_SAMPLE - changed.length).map((r) => ({ kind: 'vanished', ...toVanishedOffer(r) }))
     : [];
@@ -435,7 +443,11 @@ interface PullLimit {
 
 /** How many products a pull may bring before it counts as a runaway ERP: measured against the last complete pull. */
 function pullLimit(db: Db, connection: string, settings: RunSettings): PullLimit {
-  const last = db.prepare(`SELECT pulled FROM runs WHERE connection = ? AND pull_complete = 1 ORDER BY id DESC LIMIT 1`).pluck().get(connection) as number | undefined;
+  // A dry run, or one a guard stopped (an empty export), is no measure of the catalog; the offers the marketplace holds are.
+  const pulled = db.prepare(`SELECT pulled FROM runs WHERE connection = ? AND pull_complete = 1 AND dry_run = 0 AND status <> 'guarded' ORDER BY id DESC LIMIT 1`)
+    .pluck().get(connection) as number | undefined;
+  const live = db.prepare(`SELECT count(*) FROM snapshot p WHERE p.connection = ? AND ${liveOffer('p')}`).pluck().get(connection) as number;
+  const last = pulled === undefined && live === 0 ? undefined : Math.max(pulled ?? 0, live);
   if (last === undefined) return { products: settings.maxProducts, last, setting: 'maxProducts' };
   const growth = Math.ceil((last * settings.maxPullGrowthPercent) / 100);
   return { products: last + Math.max(growth, PULL_GROWTH_FLOOR), last, setting: 'maxPullGrowthPercent' };

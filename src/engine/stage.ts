@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import type { Db } from '../store/db.js';
 import { defineMessages } from '../i18n/index.js';
+import { liveOffer } from './diff.js';
 import type { EventLog } from './events.js';
 import { contentHash } from './hash.js';
 import type { Validated } from './validate.js';
@@ -36,6 +37,10 @@ function shownRecord(record: unknown): string {
   } catch {
     return inspect(record, { depth: 4, breakLength: Infinity, maxArrayLength: 20, maxStringLength: 200 }).slice(0, MAX_RAW);
   }
+}
+
+function asFields(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 function unreadableReason(error: unknown): string {
@@ -109,7 +114,7 @@ export class Stager {
     this.#lookupMany = db
       .prepare(
         `SELECT k.barcode IS NOT NULL AS seen, s.hash AS staged, s.valid AS valid, p.hash AS acked,
-                (p.barcode IS NOT NULL AND NOT (p.active = 0 AND p.stock = 0)) AS live
+                (p.barcode IS NOT NULL AND ${liveOffer('p')}) AS live
            FROM json_each(?) j
            LEFT JOIN temp.seen k ON k.barcode = j.value
            LEFT JOIN staging s ON s.connection = ? AND s.barcode = j.value
@@ -190,13 +195,29 @@ export class Stager {
     }
   }
 
-  /** A record the driver could not map at all: reported, and the pull goes on. */
+  /**
+   * A record the driver could not map at all: reported, and the pull goes on.
+   * The barcodes it shows (its own, its variants') count as seen, invalid:
+   * an offer the marketplace has must not be withdrawn as vanished because
+   * this once its record could not be read.
+   */
   addUnreadable(record: unknown, error: unknown): void {
     this.pulled++;
     this.invalid++;
-    const fields = (typeof record === 'object' && record !== null ? record : {}) as Record<string, unknown>;
-    const pick = (keys: readonly string[]) => keys.map((k) => fields[k]).find((v) => typeof v === 'string' || typeof v === 'number')?.toString();
-    this.#recordUnreadable({ barcode: pick(REPORT_KEYS.barcode), sku: pick(REPORT_KEYS.sku), name: pick(REPORT_KEYS.name) }, record, error);
+    const fields = asFields(record);
+    const pick = (keys: readonly string[], from = fields) => keys.map((k) => from[k]).find((v) => typeof v === 'string' || typeof v === 'number')?.toString();
+    const names = { barcode: pick(REPORT_KEYS.barcode), sku: pick(REPORT_KEYS.sku), name: pick(REPORT_KEYS.name) };
+    this.#recordUnreadable(names, record, error);
+    const variants = Object.values(fields).filter(Array.isArray).flatMap((list: unknown[]) => list.slice(0, 1000).map(asFields));
+    const barcodes = [...new Set([names.barcode, ...variants.map((variant) => pick(REPORT_KEYS.barcode, variant))])].filter((b): b is string => !!b);
+    if (barcodes.length === 0) return;
+    this.#db.transaction(() => {
+      const json = JSON.stringify(barcodes);
+      const found = this.#lookupMany.all(json, this.#connection, this.#connection) as PageLookup[];
+      this.counts.seenLive += found.filter((row) => row.live && !row.seen).length;
+      this.#seeMany.run(json);
+      for (const barcode of barcodes) this.#markInvalid(barcode, names.sku, names.name);
+    })();
   }
 
   /** A product that mapped but could not be staged: reported like an unreadable record, and its staging row invalid. */
@@ -205,7 +226,11 @@ export class Stager {
     const sku = item.ok ? item.product.sku : item.sku;
     const name = item.ok ? item.product.name : item.name;
     this.#recordUnreadable({ barcode, sku, name }, item.record, error);
-    // The previous pull's row must not be pushed in its place; kept as invalid, it lists the product in `logs --failed`.
+    this.#markInvalid(barcode, sku, name);
+  }
+
+  /** The previous pull's row must not be pushed in its place; kept as invalid, it lists the product in `logs --failed`. */
+  #markInvalid(barcode: string, sku: string | undefined, name: string | undefined): void {
     try {
       this.#upsert.run(this.#connection, barcode, String(sku ?? ''), String(name ?? '').slice(0, 1000), null, null, null, null, null, null, null, 0, 'RECORD_UNREADABLE');
     } catch {

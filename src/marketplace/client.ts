@@ -47,12 +47,13 @@ export class MarketplaceClient {
    * so such an answer is never asked for again under the same key: it fails
    * with `retry` false, and the offers go in a new batch with a new key.
    */
-  async pushBatch(body: string, idempotencyKey: string): Promise<OfferResult[]> {
+  async pushBatch(body: string, idempotencyKey: string, options: { retry?: boolean } = {}): Promise<OfferResult[]> {
     const response = await this.#http.request<BatchResponse>({
       method: 'POST',
       path: '/v1/offers/batch',
       headers: { authorization: `Bearer ${this.#token}`, 'idempotency-key': idempotencyKey },
       jsonText: body,
+      retry: options.retry,
       retryUnreadable: false,
     });
     const results = response.data?.results;

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { runTsChild } from '../support/cli.js';
 import { LockHeldError, acquireLock } from '../../src/engine/lock.js';
@@ -41,7 +44,9 @@ describe('the lock heartbeat', () => {
       expect(lost).toBe(0);
 
       // Frozen past the stale limit, it was taken over: the next beat finds the lock is someone else's.
+      expect(lock.held()).toBe(true);
       writeFileSync(file, JSON.stringify({ pid: 999_999, host: 'another-host', startedAt: new Date().toISOString() }));
+      expect(lock.held()).toBe(false);
       await sleep(150);
       expect(lost).toBe(1);
       lock.release();
@@ -63,6 +68,33 @@ describe('the lock heartbeat', () => {
       expect(lock.tookOverFrom?.host).toBe('container-a');
       lock.release();
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a lock on this machine', () => {
+  it('belongs to a live process that started when its owner did, even with its heartbeat stalled, and to nobody else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'erp-sync-lock-'));
+    const child = spawn('sleep', ['30']);
+    try {
+      await once(child, 'spawn');
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      const file = join(dir, 'shop.lock');
+      const lockFor = (processStart: string) => {
+        writeFileSync(file, JSON.stringify({ pid: child.pid, host: hostname(), startedAt: new Date().toISOString(), processStart }));
+        const old = new Date(Date.now() - 3_600_000);
+        utimesSync(file, old, old);
+      };
+      // Suspended with its machine for an hour: still the holder.
+      lockFor(start!);
+      expect(() => acquireLock(dir, 'shop')).toThrow(LockHeldError);
+      // The same pid, reused by a process that started later: not the holder.
+      lockFor(String(Number(start) + 1));
+      acquireLock(dir, 'shop').release();
+    } finally {
+      child.kill();
       rmSync(dir, { recursive: true, force: true });
     }
   });

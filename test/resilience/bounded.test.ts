@@ -49,6 +49,23 @@ describe('a record that cannot be read is that record\'s problem, never the run\
   });
 });
 
+describe('a record that cannot be mapped', () => {
+  it('leaves the offer of a product already on the marketplace alone: not vanished, reported', async () => {
+    world = await createWorld({ products: 100 });
+    expect((await world.run()).result.code).toBe(0);
+    const barcode = world.erp.catalog.item(5)!.barcode;
+    // Its record turns into something the driver cannot map (a variant that is null).
+    world.erp.catalog.remove(5);
+    world.erp.faults.rawRecord = `{"sku":"SKU-BOZUK","barcode":"${barcode}","name":"Bozuk Kayıt","variants":[null]}`;
+    const { result, summary } = await world.run();
+    expect(result.code, result.stderr).toBe(0);
+    expect(summary.vanished).toBe(0);
+    expect(world.marketplace.offers.get(barcode)).toMatchObject({ active: true });
+    const failed = json<{ failed: { barcode: string; code: string }[] }>(await world.cli('logs', '--failed', '--json')).failed;
+    expect(failed).toEqual([expect.objectContaining({ barcode, code: 'RECORD_UNREADABLE' })]);
+  });
+});
+
 describe('a pull always ends', () => {
   it('stops an ERP that keeps sending full pages far past the size of the last complete pull, and pushes nothing', async () => {
     world = await createWorld({ products: 200, pageSize: 50 });
@@ -66,6 +83,16 @@ describe('a pull always ends', () => {
     expect(summary.pulled).toBeLessThanOrEqual(1200 + 70);
     expect(summary).toMatchObject({ pushed: 0, vanished: 0, pullComplete: false });
     expect(world.marketplace.stats.offersApplied).toBe(acknowledged);
+  });
+
+  it('measures a runaway against the catalog, not against an empty export a guard stopped', async () => {
+    world = await createWorld({ products: 3000, pageSize: 500 });
+    expect((await world.run()).result.code).toBe(0);
+    world.erp.catalog.resize(100);
+    expect((await world.run()).result.code).toBe(65);
+    world.erp.catalog.resize(3000);
+    const { result, summary } = await world.run();
+    expect(result.code, summary.error?.message).toBe(0);
   });
 
   it('bounds a first pull by maxProducts', async () => {

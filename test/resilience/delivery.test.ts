@@ -98,8 +98,12 @@ describe('one offer the marketplace fails on never holds back the others', () =>
     const poison = world.erp.catalog.item(poisonIndex)!.barcode;
     world.marketplace.faults.failBarcodes.add(poison);
 
+    // Attempts count in runs where the marketplace takes other batches: here, another product changes each time.
+    let other = 100;
+    const changeAnother = () => world!.erp.catalog.patch(other++, { stock: 1 });
     expect((await world.run()).result.code).toBe(75);
     expect(failure(world, poison)).toEqual({ attempts: 1, parked: 0 });
+    changeAnother();
     expect((await world.run()).result.code).toBe(75);
     expect(failure(world, poison)).toEqual({ attempts: 2, parked: 1 });
 
@@ -116,8 +120,10 @@ describe('one offer the marketplace fails on never holds back the others', () =>
 
     // A change in the ERP is tried again at once, and counts from one again.
     world.erp.catalog.patch(poisonIndex, { stock: 3 });
+    changeAnother();
     expect((await world.run()).result.code).toBe(75);
     expect(failure(world, poison)).toEqual({ attempts: 1, parked: 0 });
+    changeAnother();
     expect((await world.run()).result.code).toBe(75);
     expect(failure(world, poison)).toEqual({ attempts: 2, parked: 1 });
 
@@ -136,6 +142,50 @@ describe('one offer the marketplace fails on never holds back the others', () =>
     expect(await failedItems(world)).toEqual([]);
     expect((await status(world)).openAlerts).toEqual([]);
     expectMarketplaceEqualsErp(world);
+  });
+
+  it('splits batches even when the first ones in a row each hold a bad offer, with or without a breaker of one', async () => {
+    world = await createWorld({ products: 600, batchSize: 100 });
+    // One bad offer in each of the first three batches (in barcode order): three failures in a row, as in an outage.
+    const bad = [10, 200, 390].map((index) => world!.erp.catalog.item(index)!.barcode);
+    for (const barcode of bad) world.marketplace.faults.failBarcodes.add(barcode);
+    const { result, summary } = await world.run();
+    expect(result.code).toBe(75);
+    expect(summary).toMatchObject({ failed: 3, pushed: world.erp.catalog.size - 3 });
+    expect(bad.map((barcode) => failure(world!, barcode))).toEqual(bad.map(() => ({ attempts: 1, parked: 0 })));
+    expect(world.query(`SELECT id FROM outbox`)).toEqual([]);
+
+    const strict = await world.cli('connect', 'marketplace', '--base-url', world.marketplace.url, '--set', 'batchSize=100', '--set', 'retries=2', '--set', 'retryMinDelayMs=5', '--set', 'maxConsecutiveFailures=1');
+    expect(strict.code, strict.stderr).toBe(0);
+    world.erp.catalog.change(1);
+    const next = await world.run();
+    // Each goes alone, and fails alone: never the breaker's business.
+    expect(next.summary.failed).toBe(3);
+    expect(bad.map((barcode) => failure(world!, barcode))).toEqual(bad.map(() => ({ attempts: 2, parked: 0 })));
+  });
+
+  it('parks nothing while the marketplace takes no batch, though it answers reads, nor for a rate limit', async () => {
+    world = await createWorld({ products: 100, batchSize: 100 });
+    expect((await world.run()).result.code).toBe(0);
+    const index = 42;
+    const barcode = world.erp.catalog.item(index)!.barcode;
+    world.erp.catalog.patch(index, { stock: 9 });
+    world.marketplace.faults.failNext = 1_000_000;
+    for (let run = 1; run <= 6; run++) {
+      const { result } = await world.run();
+      expect(result.code).toBe(75);
+      expect(failure(world, barcode)).toBeUndefined();
+    }
+    // A quota that says to come back in an hour is a marketplace's limit, not the offer's fault either.
+    world.marketplace.faults.failNext = 0;
+    world.marketplace.faults.rateLimitNext = 1_000_000;
+    world.marketplace.faults.retryAfterSeconds = 3600;
+    for (let run = 1; run <= 2; run++) expect((await world.run()).result.code).toBe(75);
+    expect(failure(world, barcode)).toBeUndefined();
+
+    world.marketplace.faults.rateLimitNext = 0;
+    expect((await world.run()).result.code).toBe(0);
+    expect(world.marketplace.offers.get(barcode)?.stock).toBe(9);
   });
 
   it('forgets a dead letter once the ERP sends that product invalid: it is reported as invalid, not parked', async () => {
@@ -215,6 +265,49 @@ describe('the marketplace never goes back to an older state of an offer', () => 
     expect(world.marketplace.offers.get(barcode)?.price).toBe(original);
     expect(world.marketplace.stats.pricesPerBarcode.get(barcode)).toEqual([original, '333.00', original]);
     expectMarketplaceEqualsErp(world);
+  });
+});
+
+describe('an offer whose fate is unknown is settled whatever it last was', () => {
+  it('withdraws a product that vanished again after coming back in a batch whose answer was lost', async () => {
+    world = await createWorld({ products: 100, batchSize: 100 });
+    expect((await world.run()).result.code).toBe(0);
+    const index = 3;
+    const barcode = world.erp.catalog.item(index)!.barcode;
+    world.erp.catalog.remove(index);
+    expect((await world.run()).summary.vanished).toBe(1);
+    expect(world.marketplace.offers.get(barcode)).toMatchObject({ active: false, stock: 0 });
+
+    // Back in the ERP; the marketplace lists it again, but the answer never arrives.
+    configure(world.home, { marketplace: { retries: '0' } });
+    world.erp.catalog.restore(index);
+    world.marketplace.faults.dropAfterApply = 1;
+    expect((await world.run()).result.code).toBe(75);
+    expect(world.marketplace.offers.get(barcode)).toMatchObject({ active: true });
+
+    // Gone again: it must be withdrawn, though the last acknowledged state was already a withdrawal.
+    world.erp.catalog.remove(index);
+    const gone = await world.run();
+    expect(gone.result.code).toBe(0);
+    expect(gone.summary.vanished).toBe(1);
+    expect(world.marketplace.offers.get(barcode)).toMatchObject({ active: false, stock: 0 });
+  });
+
+  it('sends a rejected withdrawal again on erp-sync retry', async () => {
+    world = await createWorld({ products: 100, batchSize: 100 });
+    expect((await world.run()).result.code).toBe(0);
+    const index = 8;
+    const barcode = world.erp.catalog.item(index)!.barcode;
+    world.erp.catalog.remove(index);
+    world.marketplace.faults.rejectBarcodes.add(barcode);
+    expect((await world.run()).summary.rejected).toBe(1);
+    expect(world.marketplace.offers.get(barcode)).toMatchObject({ active: true });
+
+    world.marketplace.faults.rejectBarcodes.clear();
+    expect((await world.cli('retry', '--barcode', barcode)).stdout).toContain('0 parked and 1 rejected offers');
+    const { summary } = await world.run();
+    expect(summary).toMatchObject({ vanished: 1, pushed: 1 });
+    expect(world.marketplace.offers.get(barcode)).toMatchObject({ active: false, stock: 0 });
   });
 });
 
