@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { Driver } from '../driver/contract.js';
-import type { RunProgress, RunSummary } from '../engine/run.js';
+import type { RunProgress, RunSummary } from '../model/run.js';
 import { defineMessages, formatNumber } from '../i18n/index.js';
 import { logJson, logMode } from './log-format.js';
 

@@ -1,5 +1,5 @@
 import chalk from 'chalk';
-import type { RunSummary } from '../engine/run.js';
+import type { RunSummary } from '../model/run.js';
 import { formatDuration, formatNumber, t } from '../i18n/index.js';
 import { statusColour, statusLabel } from './describe.js';
 

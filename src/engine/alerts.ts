@@ -9,7 +9,7 @@ import { defineMessages } from '../i18n/index.js';
 import { redact, registerSecret } from '../secrets/redact.js';
 import type { SecretStore, SecretStoreKind } from '../secrets/store.js';
 import type { Db } from '../store/db.js';
-import type { RunSummary } from './run.js';
+import type { RunSummary } from '../model/run.js';
 
 /**
  * Alerts: one row per incident, open until the connection has a successful

@@ -1,31 +1,13 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/db.js';
+import type { DiffCounts } from '../model/run.js';
+import type { OfferRow } from '../model/product.js';
 import type { StageCounts } from './stage.js';
 
-export interface DiffCounts {
-  new: number;
-  changed: number;
-  unchanged: number;
-  vanished: number;
-  /** Offers the marketplace holds as live (not already pushed as vanished): the mass-vanish guard's base. */
-  live: number;
-}
-
-export interface StagedOfferRow {
-  barcode: string;
-  sku: string;
-  name: string;
-  price: string;
-  currency: string;
-  vat_rate: string;
-  price_includes_vat: number;
-  stock: number;
-  active: number;
-  hash: string;
+/** A staged product that differs from what the marketplace acknowledged (or any, for --resync), with the state it replaces. */
+export interface StagedOfferRow extends OfferRow {
   prev_hash: string | null;
 }
-
-export type SnapshotOfferRow = Omit<StagedOfferRow, 'prev_hash'>;
 
 /**
  * A snapshot row the marketplace may hold as a live offer: anything but an
@@ -36,7 +18,7 @@ export type SnapshotOfferRow = Omit<StagedOfferRow, 'prev_hash'>;
 export const liveOffer = (p: string) => `(${p}.hash >= '~' OR NOT (${p}.active = 0 AND ${p}.stock = 0))`;
 
 /** A live offer missing from the pull, with what its last delivery failure was about, if it failed. */
-export interface VanishedRow extends SnapshotOfferRow {
+export interface VanishedRow extends OfferRow {
   /** The content hash of the offer that failed to be delivered, whether it is parked, and whether it failed in this run. */
   failed_hash: string | null;
   parked: number;

@@ -5,10 +5,10 @@ import type { MarketplaceClient } from '../marketplace/client.js';
 import type { Offer, OfferResult } from '../marketplace/types.js';
 import { HttpError } from '../http/errors.js';
 import { defineMessages } from '../i18n/index.js';
-import type { PushCounters } from './counts.js';
+import type { PushCounters } from '../model/run.js';
 import type { EventLog } from './events.js';
-import type { Diff, SnapshotOfferRow, StagedOfferRow, Walk } from './diff.js';
-import { contentHash } from './hash.js';
+import type { Diff, StagedOfferRow, Walk } from './diff.js';
+import { contentHash, toOffer, withdrawn } from '../model/product.js';
 
 export type OfferKind = 'new' | 'changed' | 'vanished' | 'resync';
 
@@ -34,7 +34,6 @@ interface Part {
   to: number;
 }
 
-export type { PushCounters } from './counts.js';
 
 export interface PushOptions {
   db: Db;
@@ -294,8 +293,8 @@ export class Pusher {
       const offers: Offer[] = [];
       const meta: OfferMeta[] = [];
       for (const row of rows) {
-        const offer = toVanishedOffer(row);
-        const hash = hashOffer(offer);
+        const offer = withdrawn(row);
+        const hash = contentHash(offer);
         if (row.failed_hash === hash) continue;
         offers.push(offer);
         meta.push({ kind: 'vanished', hash, previous: row.hash });
@@ -394,8 +393,8 @@ export class Pusher {
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.barcode;
       for (const row of rows) {
-        const offer = toVanishedOffer(row);
-        const hash = hashOffer(offer);
+        const offer = withdrawn(row);
+        const hash = contentHash(offer);
         if (row.failed_hash === hash && !row.parked && !row.failed_now) yield this.#write([offer], [{ kind: 'vanished', hash, previous: row.hash }]);
       }
     }
@@ -797,24 +796,3 @@ function changedMeta(row: StagedOfferRow, all: boolean): OfferMeta {
   return { kind: all ? 'resync' : row.prev_hash !== null ? 'changed' : 'new', hash: row.hash, previous: row.prev_hash };
 }
 
-export function toOffer(row: StagedOfferRow | SnapshotOfferRow): Offer {
-  return {
-    barcode: row.barcode,
-    sku: row.sku,
-    name: row.name,
-    price: row.price,
-    currency: row.currency,
-    vatRate: Number(row.vat_rate),
-    priceIncludesVat: row.price_includes_vat === 1,
-    stock: row.stock,
-    active: row.active === 1,
-  };
-}
-
-export function toVanishedOffer(row: SnapshotOfferRow): Offer {
-  return { ...toOffer(row), stock: 0, active: false };
-}
-
-function hashOffer(offer: Offer): string {
-  return contentHash({ ...offer, vatRate: String(offer.vatRate) });
-}

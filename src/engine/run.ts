@@ -8,8 +8,8 @@ import { ExitCode } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
 import { MarketplaceClient } from '../marketplace/client.js';
 import type { Offer } from '../marketplace/types.js';
-import { productPipeline } from '../rules/apply.js';
-import type { ProductPipeline } from '../rules/apply.js';
+import { productPipeline } from './pipeline.js';
+import type { ProductPipeline } from './pipeline.js';
 import { loadRules } from '../rules/store.js';
 import { redact } from '../secrets/redact.js';
 import type { SecretStore, SecretStoreKind } from '../secrets/store.js';
@@ -17,21 +17,21 @@ import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { pruneAfterRun } from '../store/retention.js';
 import { alertSettings, evaluateAlerts } from './alerts.js';
-import type { RunCounts } from './counts.js';
+import type { RunProgress, RunStatus, RunSummary } from '../model/run.js';
+import { toOffer, withdrawn } from '../model/product.js';
 import { Diff } from './diff.js';
-import type { DiffCounts } from './diff.js';
 import { liveOffer } from './diff.js';
 import { EventLog } from './events.js';
 import { describeRunFailure } from './failure.js';
 import type { Failure } from './failure.js';
-import { LockHeldError, acquireLock } from './lock.js';
-import { Pusher, toOffer, toVanishedOffer } from './push.js';
-import type { PushCounters, PushStop } from './push.js';
+import { LockHeldError, acquireLock } from '../lock/lock.js';
+import { Pusher } from './push.js';
+import type { PushStop } from './push.js';
 import { marketplaceSecrets, resolveSecrets } from './secrets.js';
 import { HeapKeeper } from './heap.js';
 import { Stager } from './stage.js';
 import type { StagedItem } from './stage.js';
-import type { Validated } from './validate.js';
+import type { Validated } from '../model/validated.js';
 
 const m = defineMessages({
   en: {
@@ -83,38 +83,6 @@ const m = defineMessages({
     notUtf8: 'ERP yanıtlarındaki {count} karakter geçerli UTF-8 değildi ve "\uFFFD" olarak okundu; bu adlara veya kodlara sahip ürünler pazaryerinde bozuk görünebilir. ERP\'nin gönderdiği karakter kodlamasını kontrol edin (UTF-8 olmalı).',
   },
 });
-
-export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'guarded' | 'interrupted' | 'locked';
-
-export interface RunSummary extends RunCounts {
-  runId: number | null;
-  connection: string;
-  driver: string;
-  status: RunStatus;
-  dryRun: boolean;
-  startedAt: string;
-  finishedAt: string;
-  durationMs: number;
-  /** Time spent pulling and staging, and pushing (outbox replay included). */
-  pullMs: number;
-  pushMs: number;
-  pullComplete: boolean;
-  exitCode: ExitCode;
-  error: { code: string; message: string; hint: string | undefined } | null;
-  /** Peak resident memory of the process so far, in MB: memory stays flat as the catalog grows. */
-  peakRssMb: number;
-  /** Offers parked as dead letters at the end of the run: not sent until they change or `erp-sync retry` asks. */
-  parked: number;
-  /** What the run noticed but did not stop for (non-UTF-8 bytes, more products than the ERP said). */
-  warnings: string[];
-  /** With --dry-run: the first offers that would be pushed. */
-  wouldPush?: (Offer & { kind: string })[];
-}
-
-export type RunProgress =
-  | { phase: 'pull'; pages: number; products: number }
-  | { phase: 'diff'; counts: DiffCounts; toPush: number }
-  | { phase: 'push'; counters: PushCounters };
 
 export interface RunSettings {
   /** Offers per marketplace request (the API allows at most 1000). */
@@ -422,7 +390,7 @@ function sample(diff: Diff, resync: boolean, includeVanished: boolean): (Offer &
     .slice(0, DRY_RUN_SAMPLE)
     .map((r) => ({ kind: resync ? 'resync' : r.prev_hash ? 'changed' : 'new', ...toOffer(r) }));
   const vanished = includeVanished
-    ? diff.vanishedAfter('', DRY_RUN_SAMPLE - changed.length).map((r) => ({ kind: 'vanished', ...toVanishedOffer(r) }))
+    ? diff.vanishedAfter('', DRY_RUN_SAMPLE - changed.length).map((r) => ({ kind: 'vanished', ...withdrawn(r) }))
     : [];
   return [...changed, ...vanished];
 }

@@ -3,8 +3,8 @@ import type { Db } from '../store/db.js';
 import { defineMessages } from '../i18n/index.js';
 import { liveOffer } from './diff.js';
 import type { EventLog } from './events.js';
-import { contentHash } from './hash.js';
-import type { Validated } from './validate.js';
+import { contentHash } from '../model/product.js';
+import type { Validated } from '../model/validated.js';
 
 /** A validated product with the ERP record it came from (kept for `explain`). */
 export type StagedItem = Validated & { record: unknown };

@@ -1,49 +1,9 @@
 import type { ProductCandidate } from '../driver/contract.js';
 import { toPlainDecimal } from '../driver/decimal.js';
-import type { NormalizedProduct } from './product.js';
-
-/** Every way a product can be unusable, each with its own code in the log. */
-export type InvalidCode =
-  | 'BARCODE_MISSING'
-  | 'BARCODE_INVALID'
-  | 'BARCODE_SCIENTIFIC_NOTATION'
-  | 'BARCODE_CHECK_DIGIT'
-  | 'BARCODE_DUPLICATE'
-  | 'NAME_MISSING'
-  | 'PRICE_MISSING'
-  | 'PRICE_NOT_A_NUMBER'
-  | 'PRICE_NEGATIVE'
-  | 'PRICE_ABSURD'
-  | 'STOCK_MISSING'
-  | 'STOCK_NOT_A_NUMBER'
-  | 'CURRENCY_MISSING'
-  | 'CURRENCY_UNKNOWN'
-  | 'VAT_MISSING'
-  | 'VAT_INVALID'
-  // From the connection's rules (src/rules): held back by the price guard, or a mapped field empty or unreadable.
-  | 'PRICE_OUT_OF_RANGE'
-  | 'MAPPED_FIELD_MISSING'
-  | 'MAPPED_FIELD_INVALID';
-
-/** Fixed on the way, pushed anyway, and reported. */
-export type WarningCode = 'STOCK_NEGATIVE_CLAMPED' | 'STOCK_FRACTION_FLOORED' | 'PRICE_ROUNDED';
-
-export interface Issue<C extends string> {
-  code: C;
-  /** English, names the value; the CLI adds the connection and product. */
-  message: string;
-}
-
-export type Validated =
-  | { ok: true; product: NormalizedProduct; warnings: Issue<WarningCode>[] }
-  | { ok: false; issue: Issue<InvalidCode>; barcode: string | undefined; sku: string; name: string };
-
-export interface ValidationLimits {
-  /** Prices at or above this (in the currency's units) are treated as a typo. */
-  maxPrice: bigint;
-}
-
-export const defaultLimits: ValidationLimits = { maxPrice: 10_000_000n };
+import { GTIN_LENGTHS, expectedCheckDigit, hasValidCheckDigit } from '../model/barcode.js';
+import { identify, text } from '../model/product.js';
+import { defaultLimits } from '../model/validated.js';
+import type { InvalidCode, Issue, ValidationLimits, Validated, WarningCode } from '../model/validated.js';
 
 /** Currency spellings ERPs use for the Turkish lira. */
 const currencyAliases: Record<string, string> = { TL: 'TRY', TRL: 'TRY', YTL: 'TRY', '₺': 'TRY' };
@@ -70,7 +30,7 @@ export function validateCandidate(candidate: ProductCandidate, limits: Validatio
   if (barcode.length > 64 || !/^[\x21-\x7e]+$/.test(barcode)) {
     return invalid('BARCODE_INVALID', `the barcode "${barcode.slice(0, 70)}" has characters a marketplace does not accept, or is longer than 64`);
   }
-  if (/^\d+$/.test(barcode) && gtinLengths.has(barcode.length) && !hasValidCheckDigit(barcode)) {
+  if (/^\d+$/.test(barcode) && GTIN_LENGTHS.has(barcode.length) && !hasValidCheckDigit(barcode)) {
     return invalid('BARCODE_CHECK_DIGIT', `the barcode ${barcode} has the length of a GTIN-${barcode.length} but its check digit is wrong (expected ${expectedCheckDigit(barcode)})`);
   }
   if (!name) return invalid('NAME_MISSING', 'the product name is missing');
@@ -141,48 +101,8 @@ export function validateCandidate(candidate: ProductCandidate, limits: Validatio
   };
 }
 
-/** Combining marks: a decomposed ş (s + U+0327) or İ (I + U+0307) that NFC composes. */
-const combiningMark = /[\u0300-\u036f]/;
-
-const doubleSpace = /\s\s|[\t\n\r\f\v]/;
-const anySpace = /\s/;
-
-/**
- * A product's barcode, SKU and name as every check and report uses them:
- * NFC, trimmed, runs of white space folded to one space in the name and
- * dropped from the barcode. The barcode is empty when there is none.
- */
-export function identify(product: { barcode?: unknown; sku?: unknown; name?: unknown }): { barcode: string; sku: string; name: string } {
-  const rawName = text(product.name);
-  const rawBarcode = text(product.barcode);
-  return {
-    barcode: anySpace.test(rawBarcode) ? rawBarcode.replace(/\s+/g, '') : rawBarcode,
-    sku: text(product.sku),
-    name: doubleSpace.test(rawName) ? rawName.replace(/\s+/g, ' ') : rawName,
-  };
-}
-
-function text(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  const s = typeof value === 'string' ? value : String(value);
-  return (combiningMark.test(s) ? s.normalize('NFC') : s).trim();
-}
-
-const gtinLengths = new Set([8, 12, 13, 14]);
-
 /** "8,69E+12", "8.69E+12", "8.6901E12": what Excel writes for a long number in a cell not formatted as text. */
 const scientificNotation = /^\d+([.,]\d+)?E\+?\d+$/i;
-
-function expectedCheckDigit(digits: string): number {
-  let sum = 0;
-  // Weights 3,1,3,1... from the digit left of the check digit, for every GTIN length.
-  for (let i = digits.length - 2, weight = 3; i >= 0; i--, weight = 4 - weight) sum += Number(digits[i]) * weight;
-  return (10 - (sum % 10)) % 10;
-}
-
-export function hasValidCheckDigit(digits: string): boolean {
-  return expectedCheckDigit(digits) === Number(digits[digits.length - 1]);
-}
 
 /**
  * "1249.905" → 124991 kuruş (half up), with whether rounding happened. The

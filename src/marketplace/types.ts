@@ -1,17 +1,7 @@
+import type { Offer } from '../model/product.js';
+
 /** The marketplace offer API, as documented in docs/offer-api.openapi.yaml. */
-export interface Offer {
-  barcode: string;
-  sku: string;
-  name: string;
-  /** Decimal string with two fraction digits: "1249.90". */
-  price: string;
-  currency: string;
-  /** Percent, e.g. 20. */
-  vatRate: number;
-  priceIncludesVat: boolean;
-  stock: number;
-  active: boolean;
-}
+export type { Offer } from '../model/product.js';
 
 export type OfferStatus = 'created' | 'updated' | 'unchanged' | 'pending_approval' | 'rejected';
 
@@ -20,10 +10,6 @@ export interface OfferResult {
   status: OfferStatus;
   offerId?: string;
   error?: { code: string; message: string };
-}
-
-export interface BatchRequest {
-  offers: Offer[];
 }
 
 export interface BatchResponse {

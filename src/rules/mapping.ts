@@ -1,7 +1,7 @@
 import Big from 'big.js';
 import type { ProductCandidate } from '../driver/contract.js';
 import { toPlainDecimal } from '../driver/decimal.js';
-import type { Issue } from '../engine/validate.js';
+import type { Issue } from '../model/validated.js';
 import { resolvePath } from './path.js';
 import { mappedFields } from './types.js';
 import type { FieldMapping, MappedField, Mapping, Path, RuleInvalidCode, Transform } from './types.js';

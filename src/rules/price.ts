@@ -1,7 +1,7 @@
 import type Big from 'big.js';
-import type { NormalizedProduct } from '../engine/product.js';
-import type { Issue } from '../engine/validate.js';
-import { defaultLimits } from '../engine/validate.js';
+import type { NormalizedProduct } from '../model/product.js';
+import type { Issue } from '../model/validated.js';
+import { defaultLimits } from '../model/validated.js';
 import type { PriceRules, RoundMode, Rounding, RuleInvalidCode, StockRules } from './types.js';
 
 export type Priced = { ok: true; price: string; priceIncludesVat: boolean } | { ok: false; issue: Issue<RuleInvalidCode> };

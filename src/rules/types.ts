@@ -1,5 +1,5 @@
 import type Big from 'big.js';
-import type { InvalidCode } from '../engine/validate.js';
+import type { InvalidCode } from '../model/validated.js';
 
 /**
  * A connection's rules after validation: what `parseRules` returns and

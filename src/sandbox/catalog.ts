@@ -1,4 +1,4 @@
-import { hasValidCheckDigit } from '../engine/validate.js';
+import { hasValidCheckDigit } from '../model/barcode.js';
 
 /**
  * The sandbox ERP's catalog: N sellable items generated on demand from their

@@ -2,8 +2,8 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timi
 import { constants, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LockHeldError, acquireLock } from '../engine/lock.js';
-import type { Lock } from '../engine/lock.js';
+import { LockHeldError, acquireLock } from '../lock/lock.js';
+import type { Lock } from '../lock/lock.js';
 import { ExitCode, UserError, errorMessage } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
 import { registerSecret } from './redact.js';

@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
-import type { RunCounts } from '../engine/counts.js';
-import type { NormalizedProduct } from '../engine/product.js';
+import type { RunCounts } from '../model/run.js';
+import type { NormalizedProduct } from '../model/product.js';
 
 /**
  * Read models shared by the CLI (`logs`, `status`, `explain`) and the web

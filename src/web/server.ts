@@ -5,7 +5,7 @@ import { findDriver } from '../../drivers/index.js';
 import { failedCsv, pendingCsv } from '../cli/csv.js';
 import type { ConfigStore } from '../config/config.js';
 import { paths } from '../config/home.js';
-import { lockHolder } from '../engine/lock.js';
+import { lockHolder } from '../lock/lock.js';
 import type { Lang } from '../i18n/index.js';
 import { redact } from '../secrets/redact.js';
 import type { Db } from '../store/db.js';

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SandboxErp } from '../../src/sandbox/erp.js';
 import { SandboxMarketplace } from '../../src/sandbox/marketplace.js';
-import type { RunSummary } from '../../src/engine/run.js';
+import type { RunSummary } from '../../src/model/run.js';
 
 const CLI = fileURLToPath(new URL('../../bin/erp-sync.js', import.meta.url));
 

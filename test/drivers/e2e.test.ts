@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import ExcelJS from 'exceljs';
 import { ConfigStore } from '../../src/config/config.js';
-import type { RunSummary } from '../../src/engine/run.js';
+import type { RunSummary } from '../../src/model/run.js';
 import { SandboxMarketplace } from '../../src/sandbox/marketplace.js';
 import { json, runCli } from '../support/cli.js';
 import type { CliResult } from '../support/cli.js';

@@ -6,8 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LockHeldError, acquireLock } from '../../src/engine/lock.js';
-import type { Lock } from '../../src/engine/lock.js';
+import { LockHeldError, acquireLock } from '../../src/lock/lock.js';
+import type { Lock } from '../../src/lock/lock.js';
 
 const [dir, rounds] = process.argv.slice(2) as [string, string];
 const counter = join(dir, 'counter');

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { runTsChild } from '../support/cli.js';
-import { LockHeldError, acquireLock } from '../../src/engine/lock.js';
+import { LockHeldError, acquireLock } from '../../src/lock/lock.js';
 
 const child = fileURLToPath(new URL('./lock-child.ts', import.meta.url));
 

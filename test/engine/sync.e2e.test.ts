@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createWorld, expectedOffers } from '../support/world.js';
 import type { World } from '../support/world.js';
 import { finished, json } from '../support/cli.js';
-import type { RunSummary } from '../../src/engine/run.js';
+import type { RunSummary } from '../../src/model/run.js';
 
 let world: World;
 afterEach(async () => {

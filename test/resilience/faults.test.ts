@@ -8,7 +8,7 @@ import type { EntegraFake } from '../fakes/entegra.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasValidCheckDigit } from '../../src/engine/validate.js';
+import { hasValidCheckDigit } from '../../src/model/barcode.js';
 import { configure, expectMarketplaceEqualsErp, runUntilDone, waitFor } from './support.js';
 
 let world: World | undefined;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { finished, json } from '../support/cli.js';
 import { createWorld } from '../support/world.js';
 import type { World } from '../support/world.js';
-import type { RunSummary } from '../../src/engine/run.js';
+import type { RunSummary } from '../../src/model/run.js';
 import { expectMarketplaceEqualsErp, waitFor } from './support.js';
 
 let world: World | undefined;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 import { ConfigStore } from '../../src/config/config.js';
-import type { RunSummary } from '../../src/engine/run.js';
+import type { RunSummary } from '../../src/model/run.js';
 import { expectedOffers } from '../support/world.js';
 import type { World } from '../support/world.js';
 

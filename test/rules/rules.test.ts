@@ -3,8 +3,8 @@ import { demo } from '../../drivers/demo.js';
 import type { Driver, ProductCandidate } from '../../src/driver/contract.js';
 import { validateCandidate } from '../../src/engine/validate.js';
 import { setLanguage } from '../../src/i18n/index.js';
-import type { Validated } from '../../src/engine/validate.js';
-import { productPipeline, recordExplainer } from '../../src/rules/apply.js';
+import type { Validated } from '../../src/model/validated.js';
+import { productPipeline, recordExplainer } from '../../src/engine/pipeline.js';
 import { RulesError, parseRules, parseRulesText } from '../../src/rules/parse.js';
 
 const ctx = { settings: {} };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SandboxErp } from '../../src/sandbox/erp.js';
 import { SandboxMarketplace } from '../../src/sandbox/marketplace.js';
-import type { RunSummary } from '../../src/engine/run.js';
+import type { RunSummary } from '../../src/model/run.js';
 import { json, runCli, startCli } from './cli.js';
 import type { CliResult } from './cli.js';
 

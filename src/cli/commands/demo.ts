@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { demo as demoDriver } from '../../../drivers/demo.js';
 import { ConfigStore, MARKETPLACE } from '../../config/config.js';
 import { ExitCode, UserError, worstExitCode } from '../../errors/index.js';
-import type { RunSummary } from '../../engine/run.js';
+import type { RunSummary } from '../../model/run.js';
 import { language, t } from '../../i18n/index.js';
 import { SandboxErp } from '../../sandbox/erp.js';
 import { SandboxMarketplace } from '../../sandbox/marketplace.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { findDriver } from '../../../drivers/index.js';
 import { MARKETPLACE } from '../../config/config.js';
 import { paths } from '../../config/home.js';
-import { LockHeldError, acquireLock } from '../../engine/lock.js';
+import { LockHeldError, acquireLock } from '../../lock/lock.js';
 import { storedSecretNames } from '../../engine/alerts.js';
 import { marketplaceSecrets } from '../../engine/secrets.js';
 import { ExitCode, UserError } from '../../errors/index.js';

@@ -1,6 +1,6 @@
 import { ExitCode, worstExitCode } from '../../errors/index.js';
 import { runConnection } from '../../engine/run.js';
-import type { RunSummary } from '../../engine/run.js';
+import type { RunSummary } from '../../model/run.js';
 import { t } from '../../i18n/index.js';
 import { driverOf, selectConnections } from '../connections.js';
 import { openContext } from '../context.js';

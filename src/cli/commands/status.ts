@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import { paths } from '../../config/home.js';
-import { lockHolder } from '../../engine/lock.js';
-import type { LockOwner } from '../../engine/lock.js';
+import { lockHolder } from '../../lock/lock.js';
+import type { LockOwner } from '../../lock/lock.js';
 import { ExitCode } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { connectionStatus, knownConnections } from '../../store/queries.js';

@@ -1,11 +1,11 @@
 import type { Driver, MapContext, ProductCandidate } from '../driver/contract.js';
-import type { NormalizedProduct } from '../engine/product.js';
-import { identify, validateCandidate } from '../engine/validate.js';
-import type { Issue, Validated } from '../engine/validate.js';
-import { compileMapping } from './mapping.js';
-import { compilePrice, compileStock } from './price.js';
-import { compileScope } from './scope.js';
-import type { RuleInvalidCode, Rules } from './types.js';
+import type { NormalizedProduct } from '../model/product.js';
+import { identify } from '../model/product.js';
+import { validateCandidate } from './validate.js';
+import type { Issue, Validated } from '../model/validated.js';
+import { compileRules } from '../rules/compile.js';
+import type { CompiledRules } from '../rules/compile.js';
+import type { RuleInvalidCode, Rules } from '../rules/types.js';
 
 /** One raw ERP record in, the products a run stages out: mapped, in scope, validated, priced. */
 export type ProductPipeline = (record: unknown, ctx: MapContext) => Validated[];
@@ -22,17 +22,17 @@ export interface Evaluation {
   staged: Validated | undefined;
 }
 
-type Steps = NonNullable<ReturnType<typeof compile>>;
-
 /**
- * The rules compiled once per run. Without rules the pipeline is the driver's
- * mapping and the validator and nothing else: no copy, no lookup per product.
- * Out-of-scope products are not staged at all, so the diff sees them as
- * vanished (pushed once as stock 0 and inactive, counted by the mass-vanish
- * guard) and they are never reported as invalid.
+ * The product pipeline: the driver's mapping, the rules' mapping and scope,
+ * validation, then the rules' price and stock, with the rules compiled once
+ * per run. Without rules it is the driver's mapping and the validator and
+ * nothing else: no copy, no lookup per product. Out-of-scope products are
+ * not staged at all, so the diff sees them as vanished (pushed once as stock
+ * 0 and inactive, counted by the mass-vanish guard) and they are never
+ * reported as invalid.
  */
 export function productPipeline(driver: Driver, rules: Rules): ProductPipeline {
-  const steps = compile(rules);
+  const steps = compileRules(rules);
   if (!steps) return (record, ctx) => driver.mapRecord(record, ctx).map((candidate) => validateCandidate(candidate));
   return (record, ctx) => {
     const candidates = driver.mapRecord(record, ctx);
@@ -48,7 +48,7 @@ export function productPipeline(driver: Driver, rules: Rules): ProductPipeline {
 
 /** The same steps as `productPipeline`, keeping every intermediate value. */
 export function recordExplainer(driver: Driver, rules: Rules): (record: unknown, ctx: MapContext) => Evaluation[] {
-  const steps = compile(rules);
+  const steps = compileRules(rules);
   return (record, ctx) =>
     driver.mapRecord(record, ctx).map((original, i) => {
       const mapped = steps?.map ? steps.map(record, original, i) : { candidate: original, issue: undefined };
@@ -58,17 +58,7 @@ export function recordExplainer(driver: Driver, rules: Rules): (record: unknown,
     });
 }
 
-function compile(rules: Rules) {
-  const steps = {
-    map: compileMapping(rules.mapping, rules.stock?.warehouses),
-    scope: compileScope(rules.scope),
-    price: compilePrice(rules.price),
-    stock: compileStock(rules.stock),
-  };
-  return steps.map || steps.scope || steps.price || steps.stock ? steps : undefined;
-}
-
-function finish(steps: Steps, validated: Validated): Validated {
+function finish(steps: CompiledRules, validated: Validated): Validated {
   if (!validated.ok) return validated;
   let product = validated.product;
   if (steps.price) {
