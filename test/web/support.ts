@@ -8,9 +8,13 @@ import type { Browser } from 'playwright-core';
 import { finished, startCli } from '../support/cli.js';
 import type { CliResult } from '../support/cli.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/**
+ * Debian's chromium, or the browser ERP_SYNC_TEST_CHROMIUM names (a path that does not exist
+ * makes the run behave as on a machine without a browser.
+ */
+export const CHROMIUM = process.env.ERP_SYNC_TEST_CHROMIUM || '/usr/bin/chromium';
 export const hasChromium = () => existsSync(CHROMIUM);
-export const CHROMIUM_INSTALL = 'apt-get install -y chromium (Debian) — the browser tests use /usr/bin/chromium';
+export const CHROMIUM_INSTALL = `apt-get install -y chromium (Debian), or point ERP_SYNC_TEST_CHROMIUM at one; looked for ${CHROMIUM}`;
 
 export interface Serving {
   /** The port it listens on (--port 0 lets the OS choose). */
