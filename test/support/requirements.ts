@@ -12,7 +12,8 @@ export function hasCommands(...commands: string[]): boolean {
  * Whether tests that need an external tool run here. When `available()` is
  * false they are skipped with a printed reason on a developer's machine, but
  * under CI this throws: a CI image that lost a package must fail the run, not
- * turn it green by skipping. Use as `describe.runIf(requireTool(...))`.
+ * turn it green by skipping. Use as `describe.runIf(requireTool(...))`, or inside a
+ * test as `skip(!requireTool(...))` so the test is reported skipped rather than passed.
  */
 export function requireTool(name: string, available: () => boolean, install: string): boolean {
   if (available()) return true;

@@ -165,9 +165,9 @@ describe.runIf(requireTool('chromium', hasChromium, CHROMIUM_INSTALL))('the web 
     await context.close();
   });
 
-  it('asks for the access token when served on a network address, then keeps the session', async () => {
+  it('asks for the access token when served on a network address, then keeps the session', async ({ skip }) => {
     const address = nonLoopbackAddress();
-    if (!requireTool('a non-loopback IPv4 address', () => address !== undefined, 'a network interface with an IPv4 address')) return;
+    skip(!requireTool('a non-loopback IPv4 address', () => address !== undefined, 'a network interface with an IPv4 address'));
     const network = await startServe({ ...world.env, ERP_SYNC_PASSPHRASE: 'web page test passphrase' }, '--host', '0.0.0.0', '--secret-store', 'file');
     try {
       const token = /web\/accessToken\):\n(\S+)\n/.exec(network.stdout())![1]!;
