@@ -11,12 +11,15 @@ const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
 const TIME_ZONE = 'Europe/Istanbul';
 const SCRIPT_NAME = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> Işıklı Çanta';
 
+/** Skipped with the reason printed when there is no browser, except under CI, where that fails the run. */
+const withChromium = describe.runIf(requireTool('chromium', hasChromium, CHROMIUM_INSTALL));
+
 interface RunRecord {
   id: number; finished_at: string; pulled: number; pushed: number; created: number; updated: number;
   pending_approval: number; rejected: number; failed: number; invalid: number;
 }
 
-describe.runIf(requireTool('chromium', hasChromium, CHROMIUM_INSTALL))('the web page in a real browser', () => {
+withChromium('the web page in a real browser', () => {
   let world: World;
   let serving: Serving;
   let browser: Browser;
@@ -222,7 +225,7 @@ describe.runIf(requireTool('chromium', hasChromium, CHROMIUM_INSTALL))('the web 
   });
 });
 
-describe.runIf(requireTool('chromium', hasChromium, CHROMIUM_INSTALL))('the web page with more failed items than fit on one page', () => {
+withChromium('the web page with more failed items than fit on one page', () => {
   let world: World;
   let serving: Serving;
   let browser: Browser;
