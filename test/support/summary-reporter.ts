@@ -2,7 +2,9 @@ import type { Reporter, TestModule } from 'vitest/node';
 
 /**
  * Ends every test run with the plain line CI reads: `N passed, N failed, N skipped`.
- * A module that failed to load counts as one failure, so a broken import is never silent.
+ * A module that failed to load, or a suite whose hook failed (a browser that would not
+ * launch in `beforeAll`), counts as one failure: its tests are reported skipped, and the
+ * line must not read as if nothing failed.
  */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
@@ -10,7 +12,7 @@ export default class SummaryReporter implements Reporter {
     let failed = unhandledErrors.length;
     let skipped = 0;
     for (const module of testModules) {
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
+      for (const suite of [module, ...module.children.allSuites()]) if (suite.errors().length > 0) failed++;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
