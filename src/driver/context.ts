@@ -1,4 +1,5 @@
 import { HttpClient } from '../http/client.js';
+import { connectionSettings, readSettings, settingsOwner } from '../settings/schema.js';
 import type { Driver, DriverContext } from './contract.js';
 
 export interface DriverContextOptions {
@@ -29,15 +30,15 @@ export function createDriverContext(options: DriverContextOptions): DriverContex
   // A local driver (csv) gets a placeholder: it never makes a request.
   const baseUrl = options.baseUrl ?? settings.baseUrl ?? driver.defaultBaseUrl ?? (driver.local ? 'http://127.0.0.1/' : undefined);
   if (!baseUrl) throw new Error(`connection "${options.connection}" has no base URL and driver ${driver.id} has no default`);
-  const rateLimit = settings.rateLimit ? parseRateLimit(settings.rateLimit) : driver.rateLimit;
-  const concurrency = options.concurrency ?? (settings.concurrency ? Number(settings.concurrency) : undefined) ?? driver.defaultConcurrency ?? 4;
+  const erp = readSettings(connectionSettings, settings, settingsOwner({ name: options.connection, driver: driver.id }));
+  const concurrency = options.concurrency ?? erp.concurrency ?? driver.defaultConcurrency ?? 4;
   const http = new HttpClient({
     service: `${driver.name} (${options.connection})`,
     baseUrl,
-    rateLimit,
-    retries: options.retries ?? optionalNumber(settings.retries),
-    minDelayMs: options.retryMinDelayMs ?? optionalNumber(settings.retryMinDelayMs),
-    timeoutMs: options.timeoutMs ?? optionalNumber(settings.timeoutMs),
+    rateLimit: erp.rateLimit ?? driver.rateLimit,
+    retries: options.retries ?? erp.retries,
+    minDelayMs: options.retryMinDelayMs ?? erp.retryMinDelayMs,
+    timeoutMs: options.timeoutMs ?? erp.timeoutMs,
     connections: Math.max(concurrency, 4),
     signal: options.signal,
   });
@@ -53,17 +54,4 @@ export function createDriverContext(options: DriverContextOptions): DriverContex
     warn: options.warn ?? (() => undefined),
     close: () => http.close(),
   };
-}
-
-/** `120/60s`, `20/1s`, `7200/1h`, `60/min` → requests per window. */
-export function parseRateLimit(text: string): { requests: number; perMs: number } {
-  const match = /^\s*(\d+)\s*\/\s*(\d*)\s*(ms|s|sec|m|min|h)?\s*$/i.exec(text);
-  if (!match) throw new Error(`rate limit "${text}" is not of the form 60/1m, 20/1s or 7200/1h`);
-  const units: Record<string, number> = { ms: 1, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
-  const count = Number(match[2] || '1');
-  return { requests: Number(match[1]), perMs: count * units[(match[3] ?? 's').toLowerCase()]! };
-}
-
-function optionalNumber(value: string | undefined): number | undefined {
-  return value === undefined || value === '' ? undefined : Number(value);
 }

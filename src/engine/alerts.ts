@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { finished } from 'node:stream/promises';
 import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
 import { MARKETPLACE } from '../config/config.js';
-import type { FieldSpec } from '../driver/contract.js';
+import { alertWebhookField, connectionSettings, readSettingsForView } from '../settings/schema.js';
 import { ExitCode, errorMessage } from '../errors/index.js';
 import { HttpClient } from '../http/client.js';
 import { defineMessages } from '../i18n/index.js';
@@ -60,7 +60,6 @@ export interface Alert {
 
 /** Runs that failed in a row before an alert opens (credentials and guards open one at once). */
 const FAILED_RUNS_BEFORE_ALERT = 3;
-const DEFAULT_FRESHNESS_MINUTES = 120;
 /** Longer than any delivery can take (three attempts of five seconds plus backoff). */
 const LEASE_MS = 60_000;
 
@@ -89,30 +88,6 @@ const m = defineMessages({
   },
 });
 
-/**
- * A Slack or Teams webhook URL carries its own token, so it is a secret like
- * any other: kept in the connection's (or the marketplace's) secret store,
- * never in the config, and masked in all output.
- */
-export const alertWebhookField: FieldSpec = {
-  name: 'alertWebhook',
-  label: 'Alert webhook URL (Slack, Teams or any endpoint)',
-  labelTr: 'Uyarı webhook adresi (Slack, Teams veya başka bir adres)',
-  secret: true,
-  required: false,
-  prompted: false,
-  kind: 'url',
-  help: {
-    en: 'Where alerts are POSTed as JSON when a connection needs attention and when it recovers.',
-    tr: 'Bir bağlantı ilgi gerektirdiğinde ve düzeldiğinde uyarıların JSON olarak POST edildiği adres.',
-  },
-};
-
-/** Every secret a connection (or the marketplace) keeps in its store: its secret fields, and the alert webhook. */
-export function storedSecretNames(fields: readonly Pick<FieldSpec, 'name' | 'secret'>[]): string[] {
-  return [...fields.filter((f) => f.secret).map((f) => f.name), alertWebhookField.name];
-}
-
 /** The webhook of connections without their own: the marketplace's, else ERP_SYNC_ALERT_WEBHOOK. Read once, when first needed. */
 function fallbackWebhook(marketplace: MarketplaceConfig | undefined, secretStore: (kind: SecretStoreKind) => SecretStore): () => Promise<string | undefined> {
   let webhook: Promise<string | undefined> | undefined;
@@ -138,9 +113,8 @@ export function alertSettings(
 }
 
 /** No successful sync for longer than this opens a `stale` alert; 0 turns the check off. */
-export function freshnessMinutes(connection: ConnectionConfig): number {
-  const minutes = connection.settings.freshnessMinutes;
-  return minutes === undefined || minutes === '' ? DEFAULT_FRESHNESS_MINUTES : Number(minutes);
+function freshnessMinutes(connection: ConnectionConfig): number {
+  return readSettingsForView(connectionSettings, connection.settings).freshnessMinutes;
 }
 
 /**

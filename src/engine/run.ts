@@ -1,12 +1,14 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Driver } from '../driver/contract.js';
-import { createDriverContext, parseRateLimit } from '../driver/context.js';
+import { createDriverContext } from '../driver/context.js';
+import { connectionSettings, marketplaceSettings, readSettings, settingsOwner } from '../settings/schema.js';
+import type { ConnectionSettings, MarketplaceSettings } from '../settings/schema.js';
 import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
 import { MARKETPLACE } from '../config/config.js';
 import { paths } from '../config/home.js';
 import { ExitCode } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
-import { MarketplaceClient } from '../marketplace/client.js';
+import { marketplaceClient } from '../marketplace/client.js';
 import type { Offer } from '../marketplace/types.js';
 import { productPipeline } from './pipeline.js';
 import type { ProductPipeline } from './pipeline.js';
@@ -84,20 +86,10 @@ const m = defineMessages({
   },
 });
 
+/** What a run reads of the connection's and the marketplace's settings. */
 export interface RunSettings {
-  /** Offers per marketplace request (the API allows at most 1000). */
-  batchSize: number;
-  /** Percent of live offers that may vanish in one run before the safety guard stops it. */
-  massVanishPercent: number;
-  maxConsecutiveFailures: number;
-  /** Failed deliveries of one offer, on its own, before it is parked as a dead letter. */
-  maxAttempts: number;
-  /** A run stops cleanly after this long; 0 never. */
-  runTimeoutMinutes: number;
-  /** A pull may have at most this many percent more products than the last complete one (and 1,000 more) ... */
-  maxPullGrowthPercent: number;
-  /** ... and a first pull at most this many. */
-  maxProducts: number;
+  connection: ConnectionSettings;
+  marketplace: MarketplaceSettings;
 }
 
 export interface RunRequest {
@@ -118,16 +110,10 @@ export interface RunRequest {
 
 export const DRY_RUN_SAMPLE = 20;
 
-export function runSettings(connection: ConnectionConfig, marketplace: MarketplaceConfig | undefined): RunSettings {
-  const number = (value: string | undefined, fallback: number) => (value === undefined || value === '' ? fallback : Number(value));
+function runSettings(connection: ConnectionConfig, marketplace: MarketplaceConfig | undefined): RunSettings {
   return {
-    batchSize: Math.min(1000, Math.max(1, number(marketplace?.settings.batchSize, 500))),
-    massVanishPercent: number(connection.settings.massVanishPercent, 20),
-    maxConsecutiveFailures: Math.max(1, number(marketplace?.settings.maxConsecutiveFailures, 3)),
-    maxAttempts: Math.max(1, number(marketplace?.settings.maxAttempts, 5)),
-    runTimeoutMinutes: number(connection.settings.runTimeoutMinutes, 120),
-    maxPullGrowthPercent: number(connection.settings.maxPullGrowthPercent, 200),
-    maxProducts: number(connection.settings.maxProducts, 2_000_000),
+    connection: readSettings(connectionSettings, connection.settings, settingsOwner(connection)),
+    marketplace: readSettings(marketplaceSettings, marketplace?.settings ?? {}, settingsOwner(undefined)),
   };
 }
 
@@ -155,13 +141,19 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
     exitCode: ExitCode.ok, error: null, peakRssMb: 0, parked: 0, warnings: [],
   };
 
-  const settings = runSettings(connection, request.marketplace);
+  // A setting the schema refuses (config.json edited by hand) fails the run, recorded like any other failure.
+  let settings: RunSettings | undefined;
+  let refused: Failure | undefined;
+  try {
+    settings = runSettings(connection, request.marketplace);
+  } catch (error) {
+    refused = describeRunFailure(error);
+  }
   // The run stops like on a signal (Ctrl-C, systemctl stop) at its time limit, or when its lock was taken over.
   const lockLost = new AbortController();
   const deadline = new AbortController();
-  const timer = settings.runTimeoutMinutes > 0
-    ? setTimeout(() => deadline.abort(), Math.min(settings.runTimeoutMinutes * 60_000, MAX_TIMER_MS)).unref()
-    : undefined;
+  const minutes = settings?.connection.runTimeoutMinutes ?? 0;
+  const timer = minutes > 0 ? setTimeout(() => deadline.abort(), Math.min(minutes * 60_000, MAX_TIMER_MS)).unref() : undefined;
   const signal = AbortSignal.any([lockLost.signal, deadline.signal, ...(request.signal ? [request.signal] : [])]);
   let lock;
   try {
@@ -182,8 +174,8 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
         .run(connection.name, driver.id, request.dryRun ? 1 : 0, request.resync ? 1 : 0, startedAt, process.pid).lastInsertRowid,
     );
     summary.runId = runId;
-    const failure = await execute({ ...request, signal }, settings, summary, runId, () => lock.held());
-    const stopped: Failure | undefined = deadline.signal.aborted ? timedOut(request, settings)
+    const failure = refused ?? (await execute({ ...request, signal }, settings!, summary, runId, () => lock.held()));
+    const stopped: Failure | undefined = deadline.signal.aborted ? timedOut(request, minutes)
       : lockLost.signal.aborted ? { code: 'LOCK_LOST', message: m('lockLost'), hint: m('lockLostHint'), exitCode: ExitCode.tempFail }
       : undefined;
     const finished = finish(db, summary, started, stopped ?? failure);
@@ -196,11 +188,11 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
   }
 }
 
-function timedOut(request: RunRequest, settings: RunSettings): Failure {
+function timedOut(request: RunRequest, minutes: number): Failure {
   const names = { driver: request.driver.id, connection: request.connection.name };
   return {
     code: 'RUN_TIMEOUT',
-    message: m('deadline', { minutes: String(settings.runTimeoutMinutes) }),
+    message: m('deadline', { minutes: String(minutes) }),
     hint: m('deadlineHint', names),
     exitCode: ExitCode.tempFail,
   };
@@ -249,7 +241,7 @@ async function execute(request: RunRequest, settings: RunSettings, summary: RunS
   let pages = 0;
   const pullStarted = Date.now();
   const heap = new HeapKeeper();
-  const limit = pullLimit(db, connection.name, settings);
+  const limit = pullLimit(db, connection.name, settings.connection);
   let previousPage: string | undefined;
   try {
     for await (const page of driver.pullPages(ctx)) {
@@ -308,10 +300,10 @@ async function execute(request: RunRequest, settings: RunSettings, summary: RunS
   const toPush = (request.resync ? counts.new + counts.changed + counts.unchanged : counts.new + counts.changed) + vanished;
   request.onProgress?.({ phase: 'diff', counts, toPush });
 
-  if (vanished > 0 && !request.allowMassVanish && vanished * 100 > counts.live * settings.massVanishPercent) {
+  if (vanished > 0 && !request.allowMassVanish && vanished * 100 > counts.live * settings.connection.massVanishPercent) {
     return {
       code: 'MASS_VANISH',
-      message: m('massVanish', { vanished, live: counts.live, percent: Math.round((vanished * 100) / counts.live), allowed: String(settings.massVanishPercent) }),
+      message: m('massVanish', { vanished, live: counts.live, percent: Math.round((vanished * 100) / counts.live), allowed: String(settings.connection.massVanishPercent) }),
       hint: m('massVanishHint'),
       exitCode: ExitCode.safety,
     };
@@ -322,20 +314,13 @@ async function execute(request: RunRequest, settings: RunSettings, summary: RunS
     return pullFailure;
   }
 
-  const client = new MarketplaceClient({
-    baseUrl: request.marketplace!.baseUrl,
-    token: token!,
-    retries: optionalNumber(request.marketplace!.settings.retries),
-    retryMinDelayMs: optionalNumber(request.marketplace!.settings.retryMinDelayMs),
-    timeoutMs: optionalNumber(request.marketplace!.settings.timeoutMs),
-    rateLimit: request.marketplace!.settings.rateLimit ? parseRateLimit(request.marketplace!.settings.rateLimit) : undefined,
-    // No abort signal: a stop request lets the batch in flight finish and be recorded.
-  });
+  // No abort signal: a stop request lets the batch in flight finish and be recorded.
+  const client = marketplaceClient(request.marketplace!, token!);
   const pusher = new Pusher({
     db, connection: connection.name, runId, client, events, diff,
-    batchSize: settings.batchSize,
-    maxConsecutiveFailures: settings.maxConsecutiveFailures,
-    maxAttempts: settings.maxAttempts,
+    batchSize: settings.marketplace.batchSize,
+    maxConsecutiveFailures: settings.marketplace.maxConsecutiveFailures,
+    maxAttempts: settings.marketplace.maxAttempts,
     signal: request.signal,
     lockHeld,
     onBatch: (counters) => {
@@ -404,28 +389,30 @@ function warn(summary: RunSummary, request: RunRequest, message: string): void {
 
 interface PullLimit {
   products: number;
+  growthPercent: number;
   /** The last complete pull's size, when there was one. */
   last: number | undefined;
   setting: 'maxPullGrowthPercent' | 'maxProducts';
 }
 
 /** How many products a pull may bring before it counts as a runaway ERP: measured against the last complete pull. */
-function pullLimit(db: Db, connection: string, settings: RunSettings): PullLimit {
+function pullLimit(db: Db, connection: string, settings: ConnectionSettings): PullLimit {
   // A dry run, or one a guard stopped (an empty export), is no measure of the catalog; the offers the marketplace holds are.
   const pulled = db.prepare(`SELECT pulled FROM runs WHERE connection = ? AND pull_complete = 1 AND dry_run = 0 AND status <> 'guarded' ORDER BY id DESC LIMIT 1`)
     .pluck().get(connection) as number | undefined;
   const live = db.prepare(`SELECT count(*) FROM snapshot p WHERE p.connection = ? AND ${liveOffer('p')}`).pluck().get(connection) as number;
   const last = pulled === undefined && live === 0 ? undefined : Math.max(pulled ?? 0, live);
-  if (last === undefined) return { products: settings.maxProducts, last, setting: 'maxProducts' };
-  const growth = Math.ceil((last * settings.maxPullGrowthPercent) / 100);
-  return { products: last + Math.max(growth, PULL_GROWTH_FLOOR), last, setting: 'maxPullGrowthPercent' };
+  const growthPercent = settings.maxPullGrowthPercent;
+  if (last === undefined) return { products: settings.maxProducts, growthPercent, last, setting: 'maxProducts' };
+  const growth = Math.ceil((last * growthPercent) / 100);
+  return { products: last + Math.max(growth, PULL_GROWTH_FLOOR), growthPercent, last, setting: 'maxPullGrowthPercent' };
 }
 
 function runaway(request: RunRequest, limit: PullLimit): Failure {
   const names = { driver: request.driver.id, connection: request.connection.name };
   const reason = limit.last === undefined
     ? m('runawayFirst')
-    : m('runawayGrowth', { percent: String(runSettings(request.connection, request.marketplace).maxPullGrowthPercent), last: limit.last });
+    : m('runawayGrowth', { percent: String(limit.growthPercent), last: limit.last });
   return {
     code: 'PULL_RUNAWAY',
     message: m('runaway', { limit: limit.products, reason }),
@@ -480,6 +467,3 @@ function finishWithoutRun(summary: RunSummary, status: RunStatus, failure: Failu
   return summary;
 }
 
-function optionalNumber(value: string | undefined): number | undefined {
-  return value === undefined || value === '' ? undefined : Number(value);
-}

@@ -1,4 +1,6 @@
+import type { MarketplaceConfig } from '../config/config.js';
 import { HttpClient } from '../http/client.js';
+import { marketplaceSettings, readSettings, settingsOwner } from '../settings/schema.js';
 import type { HttpStats } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
 import type { BatchResponse, OfferPage, OfferResult } from './types.js';
@@ -12,6 +14,23 @@ export interface MarketplaceClientOptions {
   timeoutMs?: number | undefined;
   rateLimit?: { requests: number; perMs: number } | undefined;
   signal?: AbortSignal | undefined;
+}
+
+/**
+ * The client for the connected marketplace, its settings read through the
+ * schema; `overrides` for a person waiting on a test (no retries).
+ */
+export function marketplaceClient(config: MarketplaceConfig, token: string, overrides: Partial<MarketplaceClientOptions> = {}): MarketplaceClient {
+  const settings = readSettings(marketplaceSettings, config.settings, settingsOwner(undefined));
+  return new MarketplaceClient({
+    baseUrl: config.baseUrl,
+    token,
+    retries: settings.retries,
+    retryMinDelayMs: settings.retryMinDelayMs,
+    timeoutMs: settings.timeoutMs,
+    rateLimit: settings.rateLimit,
+    ...overrides,
+  });
 }
 
 /** The marketplace's offer API (docs/offer-api.openapi.yaml) on a keep-alive pool. */

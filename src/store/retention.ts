@@ -1,6 +1,6 @@
+import { connectionSettings, readSettingsForView } from '../settings/schema.js';
 import type { Db } from './db.js';
 
-const DEFAULT_RETENTION_DAYS = 90;
 
 export interface RetentionOptions {
   /** Runs and item events older than this are deleted (setting `retentionDays`, default 90). */
@@ -24,13 +24,6 @@ export interface RetentionResult {
   freePagesReclaimed: number;
 }
 
-/** Parses the `retentionDays` setting; an empty or absent value means the default. */
-export function retentionDays(settings: Record<string, string>): number {
-  const value = settings.retentionDays;
-  if (value === undefined || value === '') return DEFAULT_RETENTION_DAYS;
-  const days = Number(value);
-  return Number.isInteger(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS;
-}
 
 /**
  * Called at the end of every run of `connection`: deletes its runs older
@@ -42,7 +35,7 @@ export function retentionDays(settings: Record<string, string>): number {
  * and are never pruned here.
  */
 export function pruneAfterRun(db: Db, connection: string, settings: Record<string, string>): RetentionResult {
-  return pruneLogs(db, connection, { retentionDays: retentionDays(settings) });
+  return pruneLogs(db, connection, { retentionDays: readSettingsForView(connectionSettings, settings).retentionDays });
 }
 
 export function pruneLogs(db: Db, connection: string, options: RetentionOptions): RetentionResult {

@@ -1,5 +1,5 @@
 import type { ConnectionConfig } from '../config/config.js';
-import { freshnessMinutes } from '../engine/alerts.js';
+import { connectionSettings, readSettingsForView } from '../settings/schema.js';
 import { ExitCode } from '../errors/index.js';
 import type { AlertRow, ConnectionStatus, RunRow } from '../store/queries.js';
 
@@ -43,7 +43,7 @@ export interface ViewInput {
 export function connectionView(input: ViewInput): ConnectionView {
   const { config, status, lastFinished, now } = input;
   // Read as the engine's stale-sync alert reads it, so the page, /healthz and alerts agree.
-  const freshness = freshnessMinutes(config);
+  const freshness = readSettingsForView(connectionSettings, config.settings).freshnessMinutes;
   const lastSuccessAt = status.lastSuccess?.finishedAt ?? null;
   return {
     name: config.name,

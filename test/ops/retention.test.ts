@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/store/db.js';
 import type { Db } from '../../src/store/db.js';
-import { pruneLogs, retentionDays } from '../../src/store/retention.js';
+import { pruneLogs } from '../../src/store/retention.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-22T12:00:00.000Z');
@@ -77,11 +77,5 @@ describe('pruneLogs', () => {
     run('shop', 0, 'succeeded', 0);
     const again = pruneLogs(db, 'shop', { retentionDays: 90, now: NOW, vacuumPages: 10 });
     expect(again).toMatchObject({ vacuumed: false, freePagesReclaimed: 10 });
-  });
-
-  it('reads the retentionDays setting, falling back to 90 days', () => {
-    expect(retentionDays({})).toBe(90);
-    expect(retentionDays({ retentionDays: '30' })).toBe(30);
-    expect(retentionDays({ retentionDays: 'forever' })).toBe(90);
   });
 });

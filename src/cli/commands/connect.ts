@@ -4,8 +4,8 @@ import { drivers, findDriver } from '../../../drivers/index.js';
 import { MARKETPLACE, checkConnectionName } from '../../config/config.js';
 import type { ConnectionConfig, MarketplaceConfig } from '../../config/config.js';
 import type { Driver, FieldSpec } from '../../driver/contract.js';
-import { parseRateLimit } from '../../driver/context.js';
-import { alertWebhookField, storedSecretNames } from '../../engine/alerts.js';
+import { connectionSettings, marketplaceSettings, settingProblem } from '../../settings/schema.js';
+import { alertWebhookField, storedSecretNames } from '../../settings/schema.js';
 import type { Failure } from '../../engine/failure.js';
 import { marketplaceSecrets } from '../../engine/secrets.js';
 import { ExitCode, UserError, errorMessage } from '../../errors/index.js';
@@ -34,19 +34,7 @@ export interface ConnectOptions {
   json?: boolean;
 }
 
-/** Settings every ERP connection understands, beside its driver's own fields. */
-const engineSettings = [
-  'concurrency', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'freshnessMinutes', 'retentionDays',
-  'runTimeoutMinutes', 'maxPullGrowthPercent', 'maxProducts',
-] as const;
-/** Settings of the marketplace connection. */
-const marketplaceSettings = ['batchSize', 'rateLimit', 'retries', 'retryMinDelayMs', 'timeoutMs', 'maxConsecutiveFailures', 'maxAttempts'] as const;
-const numericSettings = new Set([
-  'concurrency', 'retries', 'retryMinDelayMs', 'timeoutMs', 'massVanishPercent', 'batchSize', 'maxConsecutiveFailures', 'freshnessMinutes',
-  'retentionDays', 'maxPullGrowthPercent', 'maxProducts', 'maxAttempts',
-]);
-/** Settings that take a fraction (`runTimeoutMinutes=0.5`). */
-const decimalSettings = new Set(['runTimeoutMinutes']);
+
 /** The stores erp-sync can write into; the others are filled by the person running it (environment, systemd unit). */
 export const writableStores: ReadonlySet<SecretStoreKind> = new Set(['keychain', 'file']);
 
@@ -101,8 +89,7 @@ const m = defineMessages({
     setSecretHint: 'Give it with --secret-file, or in the environment variable named by `erp-sync drivers`.',
     setUnknown: '{owner} has no setting "{key}"',
     setList: 'Settings: {list}.',
-    setNumber: 'setting {key} must be a whole number, not "{value}"',
-    setDecimal: 'setting {key} must be a number (such as 90 or 0.5), not "{value}"',
+    setInvalid: 'setting {key} {problem}',
     marketplace: 'Marketplace',
     baseUrl: 'API address',
     token: 'API token',
@@ -157,8 +144,7 @@ const m = defineMessages({
     setSecretHint: '--secret-file ile veya `erp-sync drivers` komutunun gösterdiği ortam değişkeniyle verin.',
     setUnknown: '{owner} için "{key}" adında bir ayar yok',
     setList: 'Ayarlar: {list}.',
-    setNumber: '{key} ayarı tam sayı olmalı, "{value}" değil',
-    setDecimal: '{key} ayarı bir sayı olmalı (90 ya da 0.5 gibi), "{value}" değil',
+    setInvalid: '{key} ayarı {problem}',
     marketplace: 'Pazaryeri',
     baseUrl: 'API adresi',
     token: 'API anahtarı (token)',
@@ -172,8 +158,8 @@ interface Target {
   title: string;
   /** Asked for in this order: the base URL (unless the driver reads local files), then the driver's fields a person provides. */
   fields: FieldSpec[];
-  /** Settings --set takes beside the fields. */
-  extraSettings: readonly string[];
+  /** Settings --set takes beside the fields, from the settings schema. */
+  extraSettings: typeof connectionSettings | typeof marketplaceSettings;
   existing: { title: string; driver: Driver | undefined; baseUrl: string | undefined; settings: Record<string, string>; secretStore: SecretStoreKind; createdAt?: string } | undefined;
 }
 
@@ -332,7 +318,7 @@ function resolveTarget(ctx: CliContext, targetName: string, name: string | undef
     driver,
     title: driver.name,
     fields: [...baseUrl, ...driver.fields.filter((f) => !f.managed), alertWebhookField],
-    extraSettings: engineSettings,
+    extraSettings: connectionSettings,
     existing: existing && {
       title: existingDriver?.name ?? existing.driver,
       driver: existingDriver,
@@ -356,8 +342,8 @@ function parseFlags(target: Target, options: ConnectOptions): Flags {
   const fieldNames = new Set(target.fields.map((f) => f.name));
   const secretNames = target.fields.filter((f) => f.secret).map((f) => f.name);
   const owner = target.driver ? m('ownerDriver', { id: target.driver.id }) : m('ownerMarketplace');
-  const allowed = [...target.fields.filter((f) => !f.secret && f.name !== 'baseUrl').map((f) => f.name), ...target.extraSettings];
-  const set = parseSettings(options.set ?? [], allowed, new Set(secretNames), owner);
+  const allowed = [...target.fields.filter((f) => !f.secret && f.name !== 'baseUrl').map((f) => f.name), ...Object.keys(target.extraSettings)];
+  const set = parseSettings(options.set ?? [], allowed, new Set(secretNames), owner, target.extraSettings);
   const values: Values = {};
   const settings: Values = {};
   for (const [key, value] of Object.entries(set)) {
@@ -453,7 +439,7 @@ function underTest(target: Target, values: Values, extra: Values, saveSecret: (f
 
 /** Secrets apart from settings; a setting equal to its field's default is left out, so a later default applies to it. */
 function splitValues(target: Target, values: Values, extra: Values): { baseUrl: string | undefined; settings: Values; secrets: Values } {
-  const keptExtra = target.existing?.driver === target.driver ? pick(target.existing?.settings ?? {}, target.extraSettings) : {};
+  const keptExtra = target.existing?.driver === target.driver ? pick(target.existing?.settings ?? {}, Object.keys(target.extraSettings)) : {};
   const settings: Values = { ...keptExtra, ...extra };
   const secrets: Values = {};
   let baseUrl: string | undefined;
@@ -563,7 +549,9 @@ function parseSecretStore(value: string): SecretStoreKind {
   throw new UserError(m('badStore', { store: value }), { code: 'BAD_SECRET_STORE', exitCode: ExitCode.usage, hint: m('chooseOne', { list: secretStoreKinds.join(', ') }) });
 }
 
-function parseSettings(pairs: readonly string[], allowed: readonly string[], secrets: ReadonlySet<string>, owner: string): Record<string, string> {
+function parseSettings(
+  pairs: readonly string[], allowed: readonly string[], secrets: ReadonlySet<string>, owner: string, schema: Target['extraSettings'],
+): Record<string, string> {
   const settings: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf('=');
@@ -573,15 +561,8 @@ function parseSettings(pairs: readonly string[], allowed: readonly string[], sec
     if (!key) throw new UserError(m('setForm', { start: /^([A-Za-z][\w-]*)[:\s]/.exec(pair)?.[1] ?? '' }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
     if (secrets.has(key)) throw new UserError(m('setSecret', { key }), { code: 'SECRET_IN_SETTINGS', exitCode: ExitCode.usage, hint: m('setSecretHint') });
     if (!allowed.includes(key)) throw new UserError(m('setUnknown', { owner, key }), { code: 'UNKNOWN_SETTING', exitCode: ExitCode.usage, hint: m('setList', { list: allowed.join(', ') }) });
-    if (decimalSettings.has(key) && !/^\d+(\.\d+)?$/.test(value)) throw new UserError(m('setDecimal', { key, value }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
-    if (numericSettings.has(key) && !/^\d+$/.test(value)) throw new UserError(m('setNumber', { key, value }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
-    if (key === 'rateLimit') {
-      try {
-        parseRateLimit(value);
-      } catch (error) {
-        throw new UserError(errorMessage(error), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
-      }
-    }
+    const problem = settingProblem(schema, key, value);
+    if (problem) throw new UserError(m('setInvalid', { key, problem }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
     settings[key] = value;
   }
   return settings;

@@ -3,7 +3,7 @@ import { findDriver } from '../../../drivers/index.js';
 import { MARKETPLACE } from '../../config/config.js';
 import { paths } from '../../config/home.js';
 import { LockHeldError, acquireLock } from '../../lock/lock.js';
-import { storedSecretNames } from '../../engine/alerts.js';
+import { storedSecretNames } from '../../settings/schema.js';
 import { marketplaceSecrets } from '../../engine/secrets.js';
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';

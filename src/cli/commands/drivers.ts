@@ -1,5 +1,5 @@
 import { drivers } from '../../../drivers/index.js';
-import { alertWebhookField } from '../../engine/alerts.js';
+import { alertWebhookField } from '../../settings/schema.js';
 import { ExitCode } from '../../errors/index.js';
 import { language } from '../../i18n/index.js';
 import { createOutput } from '../output.js';

@@ -7,7 +7,7 @@ import type { Failure } from '../../engine/failure.js';
 import { marketplaceSecrets, resolveSecrets } from '../../engine/secrets.js';
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
-import { MarketplaceClient } from '../../marketplace/client.js';
+import { marketplaceClient } from '../../marketplace/client.js';
 import { redact } from '../../secrets/redact.js';
 import { driverOf, unknownConnection } from '../connections.js';
 import { openContext } from '../context.js';
@@ -41,8 +41,6 @@ export interface ConnectionUnderTest {
   saveSecret(field: string, value: string): Promise<void>;
 }
 
-const optionalNumber = (value: string | undefined) => (value === undefined || value === '' ? undefined : Number(value));
-
 /**
  * The driver's own connection test, or for the marketplace one page of one
  * offer (GET /v1/offers?pageSize=1), which needs a valid token. Returns what
@@ -50,13 +48,8 @@ const optionalNumber = (value: string | undefined) => (value === undefined || va
  */
 export async function checkConnection(target: ConnectionUnderTest): Promise<Failure | undefined> {
   if (!target.driver) {
-    const client = new MarketplaceClient({
-      baseUrl: target.baseUrl ?? '',
-      token: target.secrets.token ?? '',
-      // A person is waiting for the answer: report a failure at once instead of backing off.
-      retries: 0,
-      timeoutMs: optionalNumber(target.settings.timeoutMs),
-    });
+    // A person is waiting for the answer: report a failure at once instead of backing off.
+    const client = marketplaceClient({ baseUrl: target.baseUrl ?? '', settings: target.settings, secretStore: 'env' }, target.secrets.token ?? '', { retries: 0 });
     try {
       await client.getOffers({ pageSize: 1 });
       return undefined;
