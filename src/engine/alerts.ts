@@ -9,6 +9,11 @@ import { defineMessages } from '../i18n/index.js';
 import { redact, registerSecret } from '../secrets/redact.js';
 import type { SecretStore, SecretStoreKind } from '../secrets/store.js';
 import type { Db } from '../store/db.js';
+import {
+  alertSeen, alertsToNotify, claimNotification, closeAlert, insertAlert, lastSuccessAt, noteNotifyError, openAlert, recentAttempts,
+  recordNotification,
+} from '../store/alerts.js';
+import type { AlertKind, AlertRecord } from '../store/alerts.js';
 import type { RunSummary } from '../model/run.js';
 
 /**
@@ -26,7 +31,6 @@ import type { RunSummary } from '../model/run.js';
  * the next command that opens the database.
  */
 
-export type AlertKind = 'failing' | 'credentials' | 'guarded' | 'stale' | 'parked';
 
 export interface AlertSettings {
   /**
@@ -129,12 +133,12 @@ export async function evaluateAlerts(db: Db, summary: RunSummary, settings: Aler
     const open = openAlert(db, connection);
     // Parked offers keep an incident open: the sync works, but something is not reaching the marketplace.
     if (summary.exitCode === ExitCode.ok && summary.parked === 0) {
-      if (open) db.prepare(`UPDATE alerts SET closed_at = ?, last_seen_at = ? WHERE id = ?`).run(now, now, open.id);
+      if (open) closeAlert(db, open.id, now);
     } else if (open) {
-      db.prepare(`UPDATE alerts SET last_seen_at = ? WHERE id = ?`).run(now, open.id);
+      alertSeen(db, open.id, now);
     } else {
       const problem = problemOf(db, summary);
-      if (problem) insertAlert(db, connection, problem, now, summary.runId);
+      if (problem) openIncident(db, connection, problem, now, summary.runId);
     }
   }
   await deliverPending(db, [{ name: connection, settings }]);
@@ -157,11 +161,10 @@ export function checkFreshness(
   for (const connection of targets) {
     const { freshnessMinutes } = connection.settings;
     if (!(freshnessMinutes > 0) || openAlert(db, connection.name)) continue;
-    const last = (db.prepare(`SELECT max(finished_at) AS at FROM runs WHERE connection = ? AND status = 'succeeded' AND dry_run = 0`)
-      .get(connection.name) as { at: string | null }).at;
+    const last = lastSuccessAt(db, connection.name);
     const since = last ?? connection.createdAt;
     if (now.getTime() - Date.parse(since) <= freshnessMinutes * 60_000) continue;
-    insertAlert(db, connection.name, {
+    openIncident(db, connection.name, {
       kind: 'stale',
       since,
       message: m('stale', { minutes: freshnessMinutes, last: last ?? m('never') }),
@@ -184,20 +187,18 @@ function problemOf(db: Db, summary: RunSummary): Problem | undefined {
   if (summary.exitCode === ExitCode.credentials) return { kind: 'credentials', since: summary.startedAt, message: m('credentials', { error }), hint };
   if (summary.exitCode === ExitCode.safety) return { kind: 'guarded', since: summary.startedAt, message: m('guarded', { error }), hint };
   // The runs a person would call attempts: no dry runs, and none stopped on purpose or still going.
-  const recent = db.prepare(
-    `SELECT exit_code, started_at FROM runs WHERE connection = ? AND dry_run = 0 AND status NOT IN ('running', 'interrupted') ORDER BY id DESC LIMIT ?`,
-  ).all(summary.connection, FAILED_RUNS_BEFORE_ALERT) as { exit_code: number | null; started_at: string }[];
+  const recent = recentAttempts(db, summary.connection, FAILED_RUNS_BEFORE_ALERT);
   if (recent.length < FAILED_RUNS_BEFORE_ALERT || recent.some((r) => r.exit_code === ExitCode.ok)) {
     return summary.parked > 0 ? { kind: 'parked', since: summary.startedAt, message: m('parked', { count: summary.parked }), hint } : undefined;
   }
   return { kind: 'failing', since: recent[recent.length - 1]!.started_at, message: m('failing', { count: FAILED_RUNS_BEFORE_ALERT, error }), hint };
 }
 
-function insertAlert(db: Db, connection: string, problem: Problem, now: string, runId: number | null): void {
-  db.prepare(`INSERT INTO alerts (connection, kind, message, opened_at, last_seen_at, run_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
-    connection, problem.kind, problem.message, now, now, runId,
-    JSON.stringify({ since: problem.since, hint: problem.hint, command: commandFor(problem.kind, connection) }),
-  );
+function openIncident(db: Db, connection: string, problem: Problem, now: string, runId: number | null): void {
+  insertAlert(db, {
+    connection, kind: problem.kind, message: problem.message, at: now, runId,
+    detail: { since: problem.since, hint: problem.hint, command: commandFor(problem.kind, connection) },
+  });
 }
 
 function commandFor(kind: AlertKind, connection: string): string {
@@ -214,26 +215,7 @@ function commandFor(kind: AlertKind, connection: string): string {
   }
 }
 
-function openAlert(db: Db, connection: string): AlertRow | undefined {
-  return db.prepare(`SELECT * FROM alerts WHERE connection = ? AND closed_at IS NULL ORDER BY id LIMIT 1`).get(connection) as AlertRow | undefined;
-}
-
-interface AlertRow {
-  id: number;
-  connection: string;
-  kind: AlertKind;
-  message: string;
-  opened_at: string;
-  last_seen_at: string;
-  closed_at: string | null;
-  run_id: number | null;
-  notified_open_at: string | null;
-  notified_close_at: string | null;
-  notify_error: string | null;
-  detail: string | null;
-}
-
-function toAlert(row: AlertRow): Alert {
+function toAlert(row: AlertRecord): Alert {
   const detail = (row.detail ? JSON.parse(row.detail) : {}) as { since?: string; hint?: string; command?: string };
   return {
     id: row.id, connection: row.connection, kind: row.kind, message: row.message,
@@ -278,21 +260,14 @@ let deliveries: Promise<void> = Promise.resolve();
 function deliverPending(db: Db, targets: readonly { name: string; settings: AlertSettings }[]): Promise<void> {
   const next = deliveries.then(async () => {
     for (const target of targets) {
-      const due = db.prepare(
-        `SELECT * FROM alerts WHERE connection = ? AND (
-           (closed_at IS NULL AND notified_open_at IS NULL)
-           OR (closed_at IS NOT NULL AND notified_open_at IS NOT NULL AND notified_close_at IS NULL)
-         ) ORDER BY id`,
-      ).all(target.name) as AlertRow[];
+      const due = alertsToNotify(db, target.name);
       if (due.length === 0) continue;
       let webhook: string | undefined;
       try {
         webhook = await target.settings.webhook();
       } catch (error) {
         // Shown by `status` beside the alert; the next command that can read the store sends it.
-        const reason = m('webhookUnreadable', { reason: errorMessage(error) });
-        const note = db.prepare(`UPDATE alerts SET notify_error = ? WHERE id = ?`);
-        for (const row of due) note.run(reason, row.id);
+        noteNotifyError(db, due.map((row) => row.id), m('webhookUnreadable', { reason: errorMessage(error) }));
         continue;
       }
       if (webhook) for (const row of due) await deliver(db, row, webhook);
@@ -307,11 +282,9 @@ function deliverPending(db: Db, targets: readonly { name: string; settings: Aler
  * the web page) never send the same one twice. An open alert that closed
  * before its opening was ever sent is not announced at all.
  */
-async function deliver(db: Db, row: AlertRow, webhook: string): Promise<void> {
+async function deliver(db: Db, row: AlertRecord, webhook: string): Promise<void> {
   const now = Date.now();
-  const claimed = db.prepare(`UPDATE alerts SET notify_lease_until = ? WHERE id = ? AND (notify_lease_until IS NULL OR notify_lease_until < ?)`)
-    .run(new Date(now + LEASE_MS).toISOString(), row.id, new Date(now).toISOString()).changes === 1;
-  if (!claimed) return;
+  if (!claimNotification(db, row.id, new Date(now).toISOString(), new Date(now + LEASE_MS).toISOString())) return;
   const event = row.closed_at === null ? 'alert.opened' : 'alert.closed';
   let error: string | null = null;
   try {
@@ -319,9 +292,7 @@ async function deliver(db: Db, row: AlertRow, webhook: string): Promise<void> {
   } catch (cause) {
     error = redact(errorMessage(cause));
   }
-  const column = event === 'alert.opened' ? 'notified_open_at' : 'notified_close_at';
-  db.prepare(`UPDATE alerts SET ${column} = coalesce(?, ${column}), notify_error = ?, notify_attempts = notify_attempts + 1, notify_lease_until = NULL WHERE id = ?`)
-    .run(error === null ? new Date().toISOString() : null, error, row.id);
+  recordNotification(db, row.id, event === 'alert.opened' ? 'opened' : 'closed', error === null ? new Date().toISOString() : null, error);
 }
 
 async function postJson(webhook: string, payload: AlertPayload): Promise<void> {

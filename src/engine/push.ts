@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../store/db.js';
+import { DeliveryStore } from '../store/delivery.js';
+import type { WaitingOffer } from '../store/delivery.js';
+import { unconfirmedMarker } from '../store/snapshot.js';
 import { nowIso } from '../store/db.js';
 import type { MarketplaceClient } from '../marketplace/client.js';
 import type { Offer, OfferResult } from '../marketplace/types.js';
 import { HttpError } from '../http/errors.js';
 import { defineMessages } from '../i18n/index.js';
 import type { PushCounters } from '../model/run.js';
-import type { EventLog } from './events.js';
-import type { Diff, StagedOfferRow, Walk } from './diff.js';
+import type { EventLog } from '../store/items.js';
+import type { Diff, StagedOfferRow, Walk } from '../store/diff.js';
 import { contentHash, toOffer, withdrawn } from '../model/product.js';
 
-export type OfferKind = 'new' | 'changed' | 'vanished' | 'resync';
+type OfferKind = WaitingOffer['kind'];
 
 /** What travels with each offer of a batch, beside the offer itself. */
 interface OfferMeta {
@@ -128,7 +131,7 @@ interface FailedBatch {
 export class Pusher {
   readonly counters: PushCounters = { pushed: 0, created: 0, updated: 0, pendingApproval: 0, rejected: 0, failed: 0 };
   readonly #o: PushOptions;
-  readonly #s;
+  readonly #store: DeliveryStore;
   /** Batch requests the marketplace took in this run: answered 2xx, or refused as a batch. */
   #accepted = 0;
   /** Failures in a row that no single offer explains: a whole batch, both halves of a split, an unreadable answer. */
@@ -145,62 +148,7 @@ export class Pusher {
   constructor(options: PushOptions) {
     this.#o = options;
     this.#maxOffers = options.batchSize;
-    const db = options.db;
-    this.#s = {
-      rows: db.prepare(`SELECT id, attempts FROM outbox WHERE connection = ? ORDER BY id`),
-      row: db.prepare(`SELECT idempotency_key AS key, body FROM outbox WHERE id = ?`),
-      // Each offer of a batch beside what is newer for its barcode: the snapshot, the latest pull, a delivery failure.
-      items: db.prepare(
-        `SELECT i.barcode, i.kind, i.hash, i.previous, p.hash AS acked, s.hash AS staged, s.valid, s.barcode IS NOT NULL AS in_staging,
-                f.hash AS failed_hash, f.parked_at IS NOT NULL AS parked,
-                (SELECT max(o.outbox_id) FROM outbox_items o WHERE o.connection = i.connection AND o.barcode = i.barcode) AS newest
-           FROM outbox_items i
-           LEFT JOIN snapshot p ON p.connection = i.connection AND p.barcode = i.barcode
-           LEFT JOIN staging s ON s.connection = i.connection AND s.barcode = i.barcode
-           LEFT JOIN delivery_failures f ON f.connection = i.connection AND f.barcode = i.barcode
-          WHERE i.outbox_id = ? ORDER BY i.position`,
-      ),
-      insertRow: db.prepare(`INSERT INTO outbox (connection, idempotency_key, run_id, created_at, offers, body) VALUES (?, ?, ?, ?, ?, ?)`),
-      insertItem: db.prepare(
-        `INSERT INTO outbox_items (outbox_id, position, connection, barcode, kind, hash, previous) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      deleteRow: db.prepare(`DELETE FROM outbox WHERE id = ?`),
-      failRow: db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?`),
-      upsertSnapshot: db.prepare(
-        `INSERT INTO snapshot (connection, barcode, hash, status, offer_id, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, error_code, error_message, acked_at, run_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (connection, barcode) DO UPDATE SET hash = excluded.hash, status = excluded.status,
-           offer_id = coalesce(excluded.offer_id, snapshot.offer_id), sku = excluded.sku, name = excluded.name, price = excluded.price,
-           currency = excluded.currency, vat_rate = excluded.vat_rate, price_includes_vat = excluded.price_includes_vat,
-           stock = excluded.stock, active = excluded.active, error_code = excluded.error_code, error_message = excluded.error_message,
-           acked_at = excluded.acked_at, run_id = excluded.run_id`,
-      ),
-      // The marketplace may hold the state the batch replaced or the one it carried: neither is acknowledged any more.
-      // The marker is new every time, so a batch built on one unconfirmed state never passes for current after another.
-      unconfirm: db.prepare(`UPDATE snapshot SET hash = ?, status = 'unconfirmed', acked_at = ?, run_id = ? WHERE connection = ? AND barcode = ? AND hash IS ?`),
-      unconfirmNew: db.prepare(
-        `INSERT INTO snapshot (connection, barcode, hash, status, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, acked_at, run_id)
-         VALUES (?, ?, ?, 'unconfirmed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection, barcode) DO NOTHING`,
-      ),
-      delivered: db.prepare(`DELETE FROM delivery_failures WHERE connection = ? AND barcode = ?`),
-      // Failures of content the latest pull no longer has (it changed, or it is invalid now) are over.
-      overtaken: db.prepare(
-        `DELETE FROM delivery_failures WHERE connection = ? AND barcode IN (SELECT barcode FROM temp.seen)
-           AND NOT EXISTS (SELECT 1 FROM staging s WHERE s.connection = delivery_failures.connection
-                             AND s.barcode = delivery_failures.barcode AND s.valid = 1 AND s.hash = delivery_failures.hash)`,
-      ),
-      failedAlone: db.prepare(
-        `INSERT INTO delivery_failures (connection, barcode, hash, attempts, code, message, first_failed_at, last_failed_at, parked_at, run_id)
-         VALUES (:connection, :barcode, :hash, 1, :code, :message, :now, :now, CASE WHEN :max <= 1 THEN :now END, :run)
-         ON CONFLICT (connection, barcode) DO UPDATE SET
-           attempts = CASE WHEN hash = excluded.hash THEN attempts + 1 ELSE 1 END,
-           first_failed_at = CASE WHEN hash = excluded.hash THEN first_failed_at ELSE excluded.first_failed_at END,
-           parked_at = CASE WHEN (CASE WHEN hash = excluded.hash THEN attempts + 1 ELSE 1 END) >= :max THEN :now END,
-           hash = excluded.hash, code = excluded.code, message = excluded.message, last_failed_at = excluded.last_failed_at,
-           run_id = excluded.run_id
-         RETURNING attempts, parked_at IS NOT NULL AS parked`,
-      ),
-    };
+    this.#store = new DeliveryStore(options.db, options.connection);
   }
 
   /**
@@ -212,7 +160,7 @@ export class Pusher {
    */
   async push(all: boolean, includeVanished: boolean): Promise<PushStop | undefined> {
     // A product that changed starts its attempts over; one that is invalid now is reported as such, not as a dead letter.
-    this.#s.overtaken.run(this.#o.connection);
+    this.#store.forgetOvertakenFailures();
     let failedBefore: Part[] = [];
     const stop =
       (await this.#replay((parts) => (failedBefore = parts))) ??
@@ -238,11 +186,11 @@ export class Pusher {
     this.#replaying = true;
     const failedBefore: Part[] = [];
     try {
-      for (const { id, attempts } of this.#s.rows.all(this.#o.connection) as { id: number; attempts: number }[]) {
+      for (const { id, attempts } of this.#store.waitingBatches()) {
         if (this.#o.signal?.aborted) return { reason: 'interrupted' };
         const part = this.#load(id);
         if (!part) continue;
-        const items = this.#s.items.all(id) as ReplayItem[];
+        const items = this.#store.waitingOffers(id);
         const quarantined = items.filter(isQuarantined).length;
         // A batch holding an offer that failed alone since would fail with it: rebuilt without it.
         if (!items.every((item) => isCurrent(item, id)) || (quarantined > 0 && quarantined < items.length)) {
@@ -266,13 +214,13 @@ export class Pusher {
   }
 
   /** Drops a batch something newer has overtaken; the offers still due go in new batches, from the current content. */
-  #retire(part: Part, items: readonly ReplayItem[]): void {
-    this.#o.db.transaction(() => {
+  #retire(part: Part, items: readonly WaitingOffer[]): void {
+    this.#store.transaction(() => {
       part.offers.forEach((offer, i) => {
         if (items[i]!.acked === items[i]!.previous) this.#unconfirm(offer, part.meta[i]!);
       });
-      this.#s.deleteRow.run(part.rowId);
-    })();
+      this.#store.deleteBatch(part.rowId);
+    });
   }
 
   async #pushFresh(all: boolean, includeVanished: boolean): Promise<PushStop | undefined> {
@@ -335,7 +283,7 @@ export class Pusher {
           return stop;
         }
       }
-      this.#s.deleteRow.run(row.rowId);
+      this.#store.deleteBatch(row.rowId);
     }
     return undefined;
   }
@@ -368,16 +316,16 @@ export class Pusher {
       }
       const stop = await this.#settle(part, outcome, accepted > 0 ? accepted - 1 : accepted);
       if (stop) return stop;
-      this.#s.deleteRow.run(part.rowId);
+      this.#store.deleteBatch(part.rowId);
       if (!refused(outcome) && ++missed >= QUARANTINE_PATIENCE) return undefined;
     }
     return undefined;
   }
 
   async *#quarantinedParts(all: boolean, includeVanished: boolean): AsyncGenerator<Part> {
-    for (const { id } of this.#s.rows.all(this.#o.connection) as { id: number }[]) {
+    for (const { id } of this.#store.waitingBatches()) {
       const part = this.#load(id);
-      if (part && (this.#s.items.all(id) as ReplayItem[]).every(isQuarantined)) yield part;
+      if (part && this.#store.waitingOffers(id).every(isQuarantined)) yield part;
     }
     const walk: Walk = 'quarantined';
     let after = '';
@@ -407,14 +355,8 @@ export class Pusher {
 
   /** Writes a batch to the outbox under a new key, before anything is sent. */
   #write(offers: Offer[], meta: OfferMeta[]): Part {
-    const { db, connection, runId } = this.#o;
     const key = `erp-sync-${randomBytes(24).toString('base64url')}`;
-    const body = JSON.stringify({ offers });
-    const rowId = db.transaction(() => {
-      const id = Number(this.#s.insertRow.run(connection, key, runId, nowIso(), offers.length, body).lastInsertRowid);
-      meta.forEach((m, i) => this.#s.insertItem.run(id, i, connection, offers[i]!.barcode, m.kind, m.hash, m.previous));
-      return id;
-    })();
+    const rowId = this.#store.writeBatch(key, this.#o.runId, nowIso(), offers.map((offer, i) => ({ offer, ...meta[i]! })));
     return { rowId, key, offers, meta, whole: true, from: 0, to: offers.length };
   }
 
@@ -429,10 +371,10 @@ export class Pusher {
     }
     if (refused(outcome)) {
       const stop = await this.#settle(part, outcome, acceptedBefore);
-      if (!stop) this.#s.deleteRow.run(part.rowId);
+      if (!stop) this.#store.deleteBatch(part.rowId);
       return stop;
     }
-    this.#s.failRow.run(outcome.message, part.rowId);
+    this.#store.batchFailed(part.rowId, outcome.message);
     this.#failedBatches.push({ rowId: part.rowId, acceptedBefore, pending: [{ from: 0, to: part.offers.length, error: outcome }] });
     this.#failuresInARow++;
     return this.#failuresInARow >= this.#o.maxConsecutiveFailures ? this.#confirmDown(outcome) : undefined;
@@ -555,12 +497,12 @@ export class Pusher {
   }
 
   #acknowledge(part: Part, results: readonly OfferResult[]): void {
-    const { db, events } = this.#o;
+    const { events } = this.#o;
     const answers = new Map(results.map((r) => [r.barcode, r]));
     const at = nowIso();
     const c = this.counters;
     const missing: number[] = [];
-    db.transaction(() => {
+    this.#store.transaction(() => {
       part.offers.forEach((offer, i) => {
         const answer = answers.get(offer.barcode);
         const { kind, hash } = part.meta[i]!;
@@ -586,20 +528,14 @@ export class Pusher {
       });
       // Left out of an answer the marketplace keeps for this key: theirs, sent again under a new one.
       for (const i of missing) this.#countAttempt(part.offers[i]!, part.meta[i]!, 'NO_ANSWER', m('noAnswer'), undefined);
-      if (part.whole) this.#s.deleteRow.run(part.rowId);
-    })();
+      if (part.whole) this.#store.deleteBatch(part.rowId);
+    });
     this.#o.onBatch?.(c);
   }
 
   /** The snapshot moves to what the marketplace answered, and the offer's delivery failures are over. */
   #record(offer: Offer, hash: string, answer: OfferResult, at: string): void {
-    const { connection, runId } = this.#o;
-    this.#s.upsertSnapshot.run(
-      connection, offer.barcode, hash, answer.status, answer.offerId ?? null, offer.sku, offer.name, offer.price,
-      offer.currency, String(offer.vatRate), offer.priceIncludesVat ? 1 : 0, offer.stock, offer.active ? 1 : 0,
-      answer.error?.code ?? null, answer.error?.message ?? null, at, runId,
-    );
-    this.#s.delivered.run(connection, offer.barcode);
+    this.#store.acknowledge(offer, hash, { status: answer.status, offerId: answer.offerId, error: answer.error }, at, this.#o.runId);
   }
 
   /** One offer the marketplace refuses on its own (a 4xx for it alone): recorded as rejected, with its words. */
@@ -616,13 +552,13 @@ export class Pusher {
    */
   #unreadable(part: Part, error: HttpError): void {
     const message = m('unreadable', { error: error.message });
-    this.#o.db.transaction(() => {
+    this.#store.transaction(() => {
       part.offers.forEach((offer, i) => {
         this.#unconfirm(offer, part.meta[i]!);
         this.#failedEvent(offer, 'ANSWER_UNREADABLE', message, error.body ? { answer: error.body } : undefined);
       });
-      if (part.whole) this.#s.deleteRow.run(part.rowId);
-    })();
+      if (part.whole) this.#store.deleteBatch(part.rowId);
+    });
     if (!this.#replaying) this.counters.failed += part.offers.length;
     this.#o.onBatch?.(this.counters);
     if (++this.#failuresInARow >= this.#o.maxConsecutiveFailures) this.#pendingStop ??= { reason: 'unavailable', error };
@@ -637,14 +573,14 @@ export class Pusher {
     const own = this.#accepted > acceptedBefore && error.status !== 429 && error.retryAfterMs === undefined;
     const offer = part.offers[0]!;
     const code = failureCode(error);
-    this.#o.db.transaction(() => {
+    this.#store.transaction(() => {
       if (own) this.#countAttempt(offer, part.meta[0]!, code, error.message, error.body);
       else {
         this.#unconfirm(offer, part.meta[0]!);
         this.#failedEvent(offer, code, m('again', { error: error.message }), error.body ? { answer: error.body } : undefined);
         this.counters.failed++;
       }
-    })();
+    });
     this.#o.onBatch?.(this.counters);
   }
 
@@ -653,9 +589,7 @@ export class Pusher {
     const { connection, runId, maxAttempts } = this.#o;
     const now = nowIso();
     this.#unconfirm(offer, meta);
-    const { attempts, parked } = this.#s.failedAlone.get({
-      connection, barcode: offer.barcode, hash: meta.hash, code, message, now, max: maxAttempts, run: runId,
-    }) as { attempts: number; parked: number };
+    const { attempts, parked } = this.#store.countFailure({ barcode: offer.barcode, hash: meta.hash, code, message, at: now, max: maxAttempts, runId });
     const detail = { attempts, maxAttempts, ...(body ? { answer: body } : {}) };
     if (parked) {
       this.#failedEvent(offer, 'DEAD_LETTER', m('parked', { attempts, error: `${code}: ${message}`, connection, barcode: offer.barcode }), { ...detail, lastCode: code });
@@ -667,11 +601,11 @@ export class Pusher {
 
   /** Offers the run could not settle: they stay where they are (the outbox, the diff) for the next run. */
   #notDelivered(part: Part, error: HttpError | undefined): void {
-    this.#o.db.transaction(() => {
+    this.#store.transaction(() => {
       for (const offer of part.offers) {
         this.#failedEvent(offer, error ? failureCode(error) : 'INTERRUPTED', m('again', { error: error?.message ?? '' }).trim(), error?.body ? { answer: error.body } : undefined);
       }
-    })();
+    });
     this.counters.failed += part.offers.length;
     this.#o.onBatch?.(this.counters);
   }
@@ -689,42 +623,20 @@ export class Pusher {
 
   /** The marketplace may hold this offer or what it replaced: the snapshot stops claiming either, so the diff sends the current one. */
   #unconfirm(offer: Offer, meta: OfferMeta): void {
-    const { connection, runId } = this.#o;
-    const at = nowIso();
+    const { runId } = this.#o;
     const marker = unconfirmedMarker(`${runId.toString(36)}.${(++this.#unconfirmed).toString(36)}`);
-    if (meta.previous === null) {
-      this.#s.unconfirmNew.run(
-        connection, offer.barcode, marker, offer.sku, offer.name, offer.price, offer.currency, String(offer.vatRate),
-        offer.priceIncludesVat ? 1 : 0, offer.stock, offer.active ? 1 : 0, at, runId,
-      );
-    } else {
-      this.#s.unconfirm.run(marker, at, runId, connection, offer.barcode, meta.previous);
-    }
+    this.#store.unconfirm(offer, meta.previous, marker, nowIso(), runId);
     this.#o.diff.markUnconfirmed();
   }
 
   #load(rowId: number): Part | undefined {
-    const row = this.#s.row.get(rowId) as { key: string; body: string } | undefined;
-    if (!row) return undefined;
-    const items = this.#s.items.all(rowId) as ReplayItem[];
-    const offers = (JSON.parse(row.body) as { offers: Offer[] }).offers;
-    return { rowId, key: row.key, offers, meta: items.map((i) => ({ kind: i.kind, hash: i.hash, previous: i.previous })), whole: true, from: 0, to: offers.length };
+    const batch = this.#store.batch(rowId);
+    if (!batch) return undefined;
+    const offers = (JSON.parse(batch.body) as { offers: Offer[] }).offers;
+    return { rowId, key: batch.key, offers, meta: batch.offers.map((i) => ({ kind: i.kind, hash: i.hash, previous: i.previous })), whole: true, from: 0, to: offers.length };
   }
 }
 
-interface ReplayItem {
-  barcode: string;
-  kind: OfferKind;
-  hash: string;
-  previous: string | null;
-  acked: string | null;
-  staged: string | null;
-  valid: number | null;
-  in_staging: number;
-  failed_hash: string | null;
-  parked: number;
-  newest: number;
-}
 
 /**
  * Whether an offer of a waiting batch is still due exactly as the batch has
@@ -732,13 +644,13 @@ interface ReplayItem {
  * the state it replaces, the latest pull still says the same (or, for a
  * vanished offer, still lacks the product), and it is not parked.
  */
-function isCurrent(item: ReplayItem, rowId: number): boolean {
+function isCurrent(item: WaitingOffer, rowId: number): boolean {
   if (item.newest !== rowId || item.acked !== item.previous) return false;
   if (item.parked && item.failed_hash === item.hash) return false;
   return item.kind === 'vanished' ? !item.in_staging : item.valid === 1 && item.staged === item.hash;
 }
 
-function isQuarantined(item: ReplayItem): boolean {
+function isQuarantined(item: WaitingOffer): boolean {
   return item.failed_hash === item.hash && !item.parked;
 }
 
@@ -756,10 +668,6 @@ function stopError(stop: PushStop): HttpError | undefined {
   return stop.reason === 'interrupted' ? undefined : stop.error;
 }
 
-/** Marks a snapshot row unconfirmed: never a content hash (base64url), and sorted after all of them. */
-export function unconfirmedMarker(token: string): string {
-  return `~${token}`;
-}
 
 function failureCode(error: HttpError): string {
   return error.status ? `HTTP_${error.status}` : `NETWORK_${error.kind.toUpperCase().replace('-', '_')}`;

@@ -21,9 +21,10 @@ import { pruneAfterRun } from '../store/retention.js';
 import { alertSettings, evaluateAlerts } from './alerts.js';
 import type { RunProgress, RunStatus, RunSummary } from '../model/run.js';
 import { toOffer, withdrawn } from '../model/product.js';
-import { Diff } from './diff.js';
-import { liveOffer } from './diff.js';
-import { EventLog } from './events.js';
+import { Diff } from '../store/diff.js';
+import { liveOffers, parkedOffers } from '../store/delivery.js';
+import { finishRun, lastCompletePull, pushRecorder, recordPull, recordPushTraffic, startRun } from '../store/runs.js';
+import { EventLog } from '../store/items.js';
 import { describeRunFailure } from './failure.js';
 import type { Failure } from './failure.js';
 import { LockHeldError, acquireLock } from '../lock/lock.js';
@@ -166,13 +167,7 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
   }
 
   try {
-    // Any run still marked running holds no lock any more: it was killed.
-    db.prepare(`UPDATE runs SET status = 'interrupted', error_code = 'INTERRUPTED', error_message = 'the process ended before the run finished', finished_at = ? WHERE connection = ? AND status = 'running'`)
-      .run(nowIso(), connection.name);
-    const runId = Number(
-      db.prepare(`INSERT INTO runs (connection, driver, status, dry_run, resync, started_at, pid) VALUES (?, ?, 'running', ?, ?, ?, ?)`)
-        .run(connection.name, driver.id, request.dryRun ? 1 : 0, request.resync ? 1 : 0, startedAt, process.pid).lastInsertRowid,
-    );
+    const runId = startRun(db, { connection: connection.name, driver: driver.id, dryRun: !!request.dryRun, resync: !!request.resync, startedAt, at: nowIso() });
     summary.runId = runId;
     const failure = refused ?? (await execute({ ...request, signal }, settings!, summary, runId, () => lock.held()));
     const stopped: Failure | undefined = deadline.signal.aborted ? timedOut(request, minutes)
@@ -289,8 +284,7 @@ async function execute(request: RunRequest, settings: RunSettings, summary: RunS
   summary.pullMs = Date.now() - pullStarted;
   summary.pulled = stager.pulled;
   summary.invalid = stager.invalid;
-  db.prepare(`UPDATE runs SET pulled = ?, invalid = ?, pull_complete = ?, erp_requests = ? WHERE id = ?`)
-    .run(summary.pulled, summary.invalid, summary.pullComplete ? 1 : 0, ctx.http.stats.requests, runId);
+  recordPull(db, runId, { pulled: summary.pulled, invalid: summary.invalid, complete: summary.pullComplete, requests: ctx.http.stats.requests });
 
   // Diff: counted while staging; vanished only counts after a complete pull.
   const diff = new Diff(db, connection.name, stager.counts, runId);
@@ -316,6 +310,7 @@ async function execute(request: RunRequest, settings: RunSettings, summary: RunS
 
   // No abort signal: a stop request lets the batch in flight finish and be recorded.
   const client = marketplaceClient(request.marketplace!, token!);
+  const recordPush = pushRecorder(db, runId);
   const pusher = new Pusher({
     db, connection: connection.name, runId, client, events, diff,
     batchSize: settings.marketplace.batchSize,
@@ -324,8 +319,7 @@ async function execute(request: RunRequest, settings: RunSettings, summary: RunS
     signal: request.signal,
     lockHeld,
     onBatch: (counters) => {
-      db.prepare(`UPDATE runs SET pushed = ?, created = ?, updated = ?, pending_approval = ?, rejected = ?, failed = ? WHERE id = ?`)
-        .run(counters.pushed, counters.created, counters.updated, counters.pendingApproval, counters.rejected, counters.failed, runId);
+      recordPush(counters);
       request.onProgress?.({ phase: 'push', counters });
     },
   });
@@ -336,7 +330,7 @@ async function execute(request: RunRequest, settings: RunSettings, summary: RunS
   } finally {
     Object.assign(summary, pusher.counters);
     summary.pushMs = Date.now() - pushStarted;
-    db.prepare(`UPDATE runs SET push_requests = ?, push_bytes = ? WHERE id = ?`).run(client.stats.requests, client.stats.bytesSent, runId);
+    recordPushTraffic(db, runId, client.stats);
     await client.close();
   }
 
@@ -398,9 +392,8 @@ interface PullLimit {
 /** How many products a pull may bring before it counts as a runaway ERP: measured against the last complete pull. */
 function pullLimit(db: Db, connection: string, settings: ConnectionSettings): PullLimit {
   // A dry run, or one a guard stopped (an empty export), is no measure of the catalog; the offers the marketplace holds are.
-  const pulled = db.prepare(`SELECT pulled FROM runs WHERE connection = ? AND pull_complete = 1 AND dry_run = 0 AND status <> 'guarded' ORDER BY id DESC LIMIT 1`)
-    .pluck().get(connection) as number | undefined;
-  const live = db.prepare(`SELECT count(*) FROM snapshot p WHERE p.connection = ? AND ${liveOffer('p')}`).pluck().get(connection) as number;
+  const pulled = lastCompletePull(db, connection);
+  const live = liveOffers(db, connection);
   const last = pulled === undefined && live === 0 ? undefined : Math.max(pulled ?? 0, live);
   const growthPercent = settings.maxPullGrowthPercent;
   if (last === undefined) return { products: settings.maxProducts, growthPercent, last, setting: 'maxProducts' };
@@ -445,18 +438,8 @@ function finish(db: Db, summary: RunSummary, started: number, failure: Failure |
       : summary.pushed > 0 || failure.code === 'UNDELIVERED' ? 'partial'
       : 'failed';
   }
-  summary.parked = db.prepare(`SELECT count(*) FROM delivery_failures WHERE connection = ? AND parked_at IS NOT NULL`).pluck().get(summary.connection) as number;
-  db.prepare(
-    `UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, pulled = ?, invalid = ?, new = ?, changed = ?, vanished = ?, unchanged = ?,
-       pushed = ?, created = ?, updated = ?, pending_approval = ?, rejected = ?, failed = ?, exit_code = ?, error_code = ?, error_message = ?,
-       parked = ?, warnings = ?
-     WHERE id = ?`,
-  ).run(
-    summary.status, summary.finishedAt, summary.durationMs, summary.pulled, summary.invalid, summary.new, summary.changed, summary.vanished,
-    summary.unchanged, summary.pushed, summary.created, summary.updated, summary.pendingApproval, summary.rejected, summary.failed,
-    summary.exitCode, summary.error?.code ?? null, summary.error?.message ?? null, summary.parked,
-    summary.warnings.length > 0 ? JSON.stringify(summary.warnings) : null, summary.runId,
-  );
+  summary.parked = parkedOffers(db, summary.connection);
+  finishRun(db, summary);
   return summary;
 }
 

@@ -1,8 +1,10 @@
 import { inspect } from 'node:util';
 import type { Db } from '../store/db.js';
+import type { StageCounts } from '../model/run.js';
 import { defineMessages } from '../i18n/index.js';
-import { liveOffer } from './diff.js';
-import type { EventLog } from './events.js';
+import { StagingStore } from '../store/staging.js';
+import type { StagedLookup } from '../store/staging.js';
+import type { EventLog } from '../store/items.js';
 import { contentHash } from '../model/product.js';
 import type { Validated } from '../model/validated.js';
 
@@ -56,26 +58,6 @@ const REPORT_KEYS = {
   name: ['name', 'title', 'productName', 'urun_adi', 'STOK_ADI', 'NAME'],
 } as const;
 
-/** How the pull compares with what the marketplace has acknowledged, counted while staging. */
-export interface StageCounts {
-  new: number;
-  changed: number;
-  unchanged: number;
-  /** Barcodes of this pull that the marketplace holds as live offers. */
-  seenLive: number;
-}
-
-interface Lookup {
-  staged: string | null;
-  valid: number | null;
-  acked: string | null;
-  live: number;
-}
-
-/** A lookup of one page's barcodes, made in one statement: `seen` means an earlier page had it. */
-interface PageLookup extends Lookup {
-  seen: number;
-}
 
 /**
  * Writes a pull into staging, one transaction per page, so memory holds one
@@ -93,53 +75,14 @@ export class Stager {
   pulled = 0;
   invalid = 0;
   readonly counts: StageCounts = { new: 0, changed: 0, unchanged: 0, seenLive: 0 };
-  readonly #db: Db;
-  readonly #connection: string;
+  readonly #store: StagingStore;
   readonly #events: EventLog;
-  readonly #seeMany;
-  readonly #lookupMany;
-  readonly #upsert;
-  readonly #upsertRaw;
-  readonly #existing;
-  readonly #markDuplicate;
   readonly #newDuplicates = new Set<string>();
   #lastRecord: { record: unknown; json: string } | undefined;
 
   constructor(db: Db, connection: string, events: EventLog) {
-    this.#db = db;
-    this.#connection = connection;
+    this.#store = new StagingStore(db, connection);
     this.#events = events;
-    db.exec(`DROP TABLE IF EXISTS temp.seen; CREATE TEMP TABLE seen (barcode TEXT PRIMARY KEY) WITHOUT ROWID`);
-    this.#seeMany = db.prepare(`INSERT INTO temp.seen (barcode) SELECT value FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`);
-    this.#lookupMany = db
-      .prepare(
-        `SELECT k.barcode IS NOT NULL AS seen, s.hash AS staged, s.valid AS valid, p.hash AS acked,
-                (p.barcode IS NOT NULL AND ${liveOffer('p')}) AS live
-           FROM json_each(?) j
-           LEFT JOIN temp.seen k ON k.barcode = j.value
-           LEFT JOIN staging s ON s.connection = ? AND s.barcode = j.value
-           LEFT JOIN snapshot p ON p.connection = ? AND p.barcode = j.value
-          ORDER BY j.key`,
-      );
-    this.#upsert = db.prepare(
-      `INSERT INTO staging (connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, hash, valid, error_code)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (connection, barcode) DO UPDATE SET sku = excluded.sku, name = excluded.name, price = excluded.price,
-         currency = excluded.currency, vat_rate = excluded.vat_rate, price_includes_vat = excluded.price_includes_vat,
-         stock = excluded.stock, active = excluded.active, hash = excluded.hash, valid = excluded.valid,
-         error_code = excluded.error_code`,
-    );
-    this.#upsertRaw = db.prepare(
-      `INSERT INTO staging_raw (connection, barcode, raw) VALUES (?, ?, ?) ON CONFLICT (connection, barcode) DO UPDATE SET raw = excluded.raw`,
-    );
-    this.#existing = db.prepare(
-      `SELECT s.sku, s.name, s.valid, s.error_code, s.hash AS staged, p.hash AS acked
-         FROM staging s LEFT JOIN snapshot p ON p.connection = s.connection AND p.barcode = s.barcode
-        WHERE s.connection = ? AND s.barcode = ?`,
-    );
-    this.#markDuplicate = db.prepare(
-      `UPDATE staging SET valid = 0, error_code = 'BARCODE_DUPLICATE' WHERE connection = ? AND barcode = ?`,
-    );
   }
 
   /**
@@ -153,10 +96,8 @@ export class Stager {
       const barcode = item.ok ? item.product.barcode : item.barcode;
       if (barcode && !position.has(barcode)) position.set(barcode, position.size);
     }
-    this.#db.transaction(() => {
-      const json = JSON.stringify([...position.keys()]);
-      const found = position.size > 0 ? (this.#lookupMany.all(json, this.#connection, this.#connection) as PageLookup[]) : [];
-      if (position.size > 0) this.#seeMany.run(json);
+    this.#store.transaction(() => {
+      const found = this.#store.lookupAndSee([...position.keys()]);
       const staged = new Set<string>();
       for (const item of items) {
         this.pulled++;
@@ -181,18 +122,12 @@ export class Stager {
           this.#unstageable(item, barcode, error);
         }
       }
-    })();
+    });
   }
 
   /** After a complete pull: products no longer in the ERP leave staging (the snapshot remembers them). */
   dropUnseen(): void {
-    const staged = this.#db.prepare(`SELECT count(*) AS n FROM staging WHERE connection = ?`).get(this.#connection) as { n: number };
-    const seen = this.#db.prepare(`SELECT count(*) AS n FROM temp.seen`).get() as { n: number };
-    if (staged.n > seen.n) {
-      for (const table of ['staging', 'staging_raw']) {
-        this.#db.prepare(`DELETE FROM ${table} WHERE connection = ? AND barcode NOT IN (SELECT barcode FROM temp.seen)`).run(this.#connection);
-      }
-    }
+    this.#store.dropUnseen();
   }
 
   /**
@@ -211,13 +146,11 @@ export class Stager {
     const variants = Object.values(fields).filter(Array.isArray).flatMap((list: unknown[]) => list.slice(0, 1000).map(asFields));
     const barcodes = [...new Set([names.barcode, ...variants.map((variant) => pick(REPORT_KEYS.barcode, variant))])].filter((b): b is string => !!b);
     if (barcodes.length === 0) return;
-    this.#db.transaction(() => {
-      const json = JSON.stringify(barcodes);
-      const found = this.#lookupMany.all(json, this.#connection, this.#connection) as PageLookup[];
+    this.#store.transaction(() => {
+      const found = this.#store.lookupAndSee(barcodes);
       this.counts.seenLive += found.filter((row) => row.live && !row.seen).length;
-      this.#seeMany.run(json);
       for (const barcode of barcodes) this.#markInvalid(barcode, names.sku, names.name);
-    })();
+    });
   }
 
   /** A product that mapped but could not be staged: reported like an unreadable record, and its staging row invalid. */
@@ -232,9 +165,9 @@ export class Stager {
   /** The previous pull's row must not be pushed in its place; kept as invalid, it lists the product in `logs --failed`. */
   #markInvalid(barcode: string, sku: string | undefined, name: string | undefined): void {
     try {
-      this.#upsert.run(this.#connection, barcode, String(sku ?? ''), String(name ?? '').slice(0, 1000), null, null, null, null, null, null, null, 0, 'RECORD_UNREADABLE');
+      this.#store.stageInvalid(barcode, String(sku ?? ''), String(name ?? '').slice(0, 1000), 'RECORD_UNREADABLE');
     } catch {
-      this.#db.prepare(`DELETE FROM staging WHERE connection = ? AND barcode = ?`).run(this.#connection, barcode);
+      this.#store.forget(barcode);
     }
   }
 
@@ -274,11 +207,10 @@ export class Stager {
     const raw = item.barcode ? this.#raw(item.record) : undefined;
     this.#report(item);
     if (!item.barcode) return;
-    this.#upsert.run(this.#connection, item.barcode, item.sku, item.name, null, null, null, null, null, null, null, 0, item.issue.code);
-    this.#upsertRaw.run(this.#connection, item.barcode, raw);
+    this.#store.stageInvalid(item.barcode, item.sku, item.name, item.issue.code, raw);
   }
 
-  #stageValid(item: Extract<StagedItem, { ok: true }>, found: Lookup): void {
+  #stageValid(item: Extract<StagedItem, { ok: true }>, found: StagedLookup): void {
     const p = item.product;
     const hash = contentHash(p);
     const write = found.staged !== hash || found.valid !== 1;
@@ -286,13 +218,7 @@ export class Stager {
     if (found.acked === null) this.counts.new++;
     else if (found.acked === hash) this.counts.unchanged++;
     else this.counts.changed++;
-    if (write) {
-      this.#upsert.run(
-        this.#connection, p.barcode, p.sku, p.name, p.price, p.currency, p.vatRate, p.priceIncludesVat ? 1 : 0, p.stock,
-        p.active ? 1 : 0, hash, 1, null,
-      );
-      this.#upsertRaw.run(this.#connection, p.barcode, raw);
-    }
+    if (write) this.#store.stageValid(p, hash, raw!);
     for (const warning of item.warnings) {
       this.#events.recordIfChanged({ barcode: p.barcode, sku: p.sku, name: p.name, stage: 'validate', outcome: 'warning', code: warning.code, message: warning.message });
     }
@@ -304,9 +230,7 @@ export class Stager {
    * reported, unless an earlier run already reported this duplicate.
    */
   #duplicate(barcode: string, sku: string, name: string, alreadyCounted: boolean): void {
-    const first = this.#existing.get(this.#connection, barcode) as {
-      sku: string; name: string; valid: number; error_code: string | null; staged: string; acked: string | null;
-    };
+    const first = this.#store.firstOccurrence(barcode);
     const message = `the barcode ${barcode} appears more than once in the ERP (stock codes ${first.sku || '?'} and ${sku || '?'}); neither is pushed until it is unique`;
     if (first.error_code !== 'BARCODE_DUPLICATE') {
       if (first.valid) {
@@ -315,7 +239,7 @@ export class Stager {
         else if (first.acked === first.staged) this.counts.unchanged--;
         else this.counts.changed--;
       }
-      this.#markDuplicate.run(this.#connection, barcode);
+      this.#store.markDuplicate(barcode);
       if (this.#events.isNews(barcode, 'invalid', 'BARCODE_DUPLICATE')) this.#newDuplicates.add(barcode);
       if (this.#newDuplicates.has(barcode)) {
         this.#events.record({ barcode, sku: first.sku, name: first.name, stage: 'validate', outcome: 'invalid', code: 'BARCODE_DUPLICATE', message });

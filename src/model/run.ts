@@ -31,6 +31,15 @@ export interface DiffCounts {
   live: number;
 }
 
+/** How the pull compares with what the marketplace has acknowledged, counted while staging. */
+export interface StageCounts {
+  new: number;
+  changed: number;
+  unchanged: number;
+  /** Barcodes of this pull that the marketplace holds as live offers. */
+  seenLive: number;
+}
+
 export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'guarded' | 'interrupted' | 'locked';
 
 /** What a run did and how it ended: `run --json`, the CLI's report, alerts. */

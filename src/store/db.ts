@@ -37,3 +37,18 @@ function migrate(db: Db): void {
 }
 
 export const nowIso = () => new Date().toISOString();
+
+/** What SQLite's integrity check finds wrong with the file; empty when it is sound. */
+export function integrityProblems(db: Db): string[] {
+  return (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).filter((r) => r !== 'ok');
+}
+
+/** Every table that keeps a connection's sync history, by its `connection` column. */
+const HISTORY_TABLES = ['runs', 'events', 'snapshot', 'staging', 'staging_raw', 'item_state', 'outbox', 'outbox_items', 'delivery_failures', 'alerts'] as const;
+
+/** Deletes everything the database keeps of a connection, in one transaction. */
+export function purgeConnection(db: Db, connection: string): void {
+  db.transaction(() => {
+    for (const table of HISTORY_TABLES) db.prepare(`DELETE FROM ${table} WHERE connection = ?`).run(connection);
+  }).immediate();
+}

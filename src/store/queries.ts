@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { parkedOffers } from './delivery.js';
 import type { RunCounts } from '../model/run.js';
 import type { NormalizedProduct } from '../model/product.js';
 
@@ -369,10 +370,6 @@ export function countPendingItems(db: Db, filter: ItemFilter = {}): number {
   return countOf(db, 'snapshot p', pendingWhere(db, filter));
 }
 
-/** How many offers of a connection are parked as dead letters. */
-export function parkedOffers(db: Db, connection: string): number {
-  return db.prepare(`SELECT count(*) FROM delivery_failures WHERE connection = ? AND parked_at IS NOT NULL`).pluck().get(connection) as number;
-}
 
 /** Alerts not closed yet, oldest first. */
 export function openAlerts(db: Db, connection?: string): AlertRow[] {
@@ -580,4 +577,26 @@ export function explainProduct(db: Db, key: string, options: { connection?: stri
   }
   result.history = result.history.sort((a, b) => b.id - a.id).slice(0, historyLimit);
   return result;
+}
+
+/** The latest run of each connection that pushed (succeeded or partial); dry runs push nothing and do not count. */
+export function lastSyncs(db: Db): Map<string, { runId: number; status: 'succeeded' | 'partial'; finishedAt: string }> {
+  const rows = db
+    .prepare(
+      `SELECT connection, id AS runId, status, finished_at AS finishedAt FROM runs
+       WHERE id IN (SELECT MAX(id) FROM runs WHERE status IN ('succeeded', 'partial') AND dry_run = 0 GROUP BY connection)`,
+    )
+    .all() as { connection: string; runId: number; status: 'succeeded' | 'partial'; finishedAt: string }[];
+  return new Map(rows.map(({ connection, ...sync }) => [connection, sync]));
+}
+
+/**
+ * When a connection started failing: the start of the first run after its
+ * last success (or its first run ever), dry runs aside.
+ */
+export function failingSince(db: Db, connection: string, lastSuccessId: number | undefined): string | null {
+  return db
+    .prepare(`SELECT min(started_at) FROM runs WHERE connection = ? AND dry_run = 0 AND id > ? AND status <> 'running'`)
+    .pluck()
+    .get(connection, lastSuccessId ?? 0) as string | null;
 }

@@ -37,14 +37,3 @@ export function itemPage(db: Db, kind: ItemKind, query: ItemQuery, limit: number
     codes: kind === 'failed' ? failedCodes(db, query) : [],
   };
 }
-
-/**
- * When a connection started failing: the start of the first run after its
- * last success (or its first run ever), dry runs aside.
- */
-export function failingSince(db: Db, connection: string, lastSuccessId: number | undefined): string | null {
-  const row = db
-    .prepare(`SELECT min(started_at) AS since FROM runs WHERE connection = ? AND dry_run = 0 AND id > ? AND status <> 'running'`)
-    .get(connection, lastSuccessId ?? 0) as { since: string | null };
-  return row.since;
-}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/store/db.js';
 import type { Db } from '../../src/store/db.js';
-import { EventLog } from '../../src/engine/events.js';
+import { EventLog } from '../../src/store/items.js';
 import {
   connectionStatus, countFailedItems, countItemEvents, countPendingItems, explainProduct, failedCodes, failedItems, foldForSearch, itemEvents, pendingItems, recentRuns,
 } from '../../src/store/queries.js';

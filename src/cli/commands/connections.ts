@@ -6,11 +6,11 @@ import { ExitCode } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { redactDeep } from '../../secrets/redact.js';
 import type { SecretStoreKind } from '../../secrets/store.js';
-import type { Db } from '../../store/db.js';
 import { openContext } from '../context.js';
 import { statusLabel } from '../describe.js';
 import { createOutput } from '../output.js';
 import { formatTime } from '../when.js';
+import { lastSyncs } from '../../store/queries.js';
 
 export interface ConnectionListing {
   marketplace: { baseUrl: string; secretStore: SecretStoreKind; settings: Record<string, string> } | null;
@@ -98,13 +98,3 @@ function listConnections(
   });
 }
 
-/** The latest run of each connection that pushed (succeeded or partial); dry runs push nothing and do not count. */
-function lastSyncs(db: Db): Map<string, LastSync> {
-  const rows = db
-    .prepare(
-      `SELECT connection, id AS runId, status, finished_at AS finishedAt FROM runs
-       WHERE id IN (SELECT MAX(id) FROM runs WHERE status IN ('succeeded', 'partial') AND dry_run = 0 GROUP BY connection)`,
-    )
-    .all() as Array<LastSync & { connection: string }>;
-  return new Map(rows.map(({ connection, ...sync }) => [connection, sync]));
-}

@@ -11,7 +11,7 @@ import { removeRules, rulesDraftPath, rulesPath } from '../../rules/store.js';
 import { envVarName } from '../../secrets/store.js';
 import type { SecretStore } from '../../secrets/store.js';
 import { systemdCredentialName } from '../../secrets/systemd.js';
-import type { Db } from '../../store/db.js';
+import { purgeConnection } from '../../store/db.js';
 import { countRuns } from '../../store/queries.js';
 import { unknownConnection } from '../connections.js';
 import { openContext } from '../context.js';
@@ -24,9 +24,6 @@ export interface DisconnectOptions {
   purge?: boolean;
   yes?: boolean;
 }
-
-/** Every table that keeps a connection's sync history, by its `connection` column. */
-const historyTables = ['runs', 'events', 'snapshot', 'staging', 'staging_raw', 'item_state', 'outbox', 'outbox_items', 'delivery_failures', 'alerts'] as const;
 
 const m = defineMessages({
   en: {
@@ -125,7 +122,7 @@ export async function disconnectCommand(name: string, options: DisconnectOptions
         out.line(m('removed', { name }));
       }
       if (options.purge && hasDb) {
-        purgeHistory(ctx.db(), name);
+        purgeConnection(ctx.db(), name);
         out.line(m('purged', { runs }));
       } else if (runs > 0) {
         out.line(m('historyKept', { name, runs }));
@@ -185,8 +182,3 @@ async function removeSecrets(out: Output, store: SecretStore, name: string, fiel
   else for (const field of fields) await store.delete(name, field);
 }
 
-function purgeHistory(db: Db, connection: string): void {
-  db.transaction(() => {
-    for (const table of historyTables) db.prepare(`DELETE FROM ${table} WHERE connection = ?`).run(connection);
-  }).immediate();
-}

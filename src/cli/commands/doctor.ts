@@ -13,6 +13,7 @@ import type { CliContext } from '../context.js';
 import { installedSchedule } from './schedule.js';
 import { checkConnection } from './test-connection.js';
 import type { ConnectionUnderTest } from './test-connection.js';
+import { integrityProblems } from '../../store/db.js';
 
 export interface DoctorOptions {
   json?: boolean;
@@ -216,8 +217,7 @@ function fileChecks(home: string): Check[] {
 }
 
 function integrityCheck(ctx: CliContext): Check {
-  const rows = ctx.db().pragma('integrity_check') as { integrity_check: string }[];
-  const problems = rows.map((r) => r.integrity_check).filter((r) => r !== 'ok');
+  const problems = integrityProblems(ctx.db());
   return problems.length === 0
     ? { id: 'integrity', title: m('integrity'), status: 'ok', message: m('integrityOk') }
     : { id: 'integrity', title: m('integrity'), status: 'fail', message: m('integrityBad', { detail: problems.slice(0, 3).join('; ') }), fix: m('integrityFix'), exitCode: ExitCode.internal };

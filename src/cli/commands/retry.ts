@@ -1,7 +1,7 @@
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
-import { retryOffers } from '../../engine/retry.js';
-import type { RetryResult } from '../../engine/retry.js';
+import { retryOffers } from '../../store/delivery.js';
+import type { RetryResult } from '../../store/delivery.js';
 import { requireConnectionOrHistory } from '../connections.js';
 import { openContext } from '../context.js';
 import { createOutput } from '../output.js';

@@ -1,4 +1,4 @@
-import type { Db } from '../store/db.js';
+import type { Db } from './db.js';
 import { redact } from '../secrets/redact.js';
 
 export type Stage = 'pull' | 'validate' | 'push';

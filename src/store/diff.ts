@@ -1,21 +1,14 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../store/db.js';
-import type { DiffCounts } from '../model/run.js';
+import type { Db } from './db.js';
+import type { DiffCounts, StageCounts } from '../model/run.js';
 import type { OfferRow } from '../model/product.js';
-import type { StageCounts } from './stage.js';
+import { liveOffer } from './snapshot.js';
 
 /** A staged product that differs from what the marketplace acknowledged (or any, for --resync), with the state it replaces. */
 export interface StagedOfferRow extends OfferRow {
   prev_hash: string | null;
 }
 
-/**
- * A snapshot row the marketplace may hold as a live offer: anything but an
- * acknowledged withdrawal (stock 0 and inactive). An unconfirmed row (its
- * hash a marker from `~`, after every content hash) may hold anything, so it
- * counts as live: a product that vanishes is withdrawn whatever it last was.
- */
-export const liveOffer = (p: string) => `(${p}.hash >= '~' OR NOT (${p}.active = 0 AND ${p}.stock = 0))`;
 
 /** A live offer missing from the pull, with what its last delivery failure was about, if it failed. */
 export interface VanishedRow extends OfferRow {

@@ -1,0 +1,57 @@
+import type { PushCounters, RunSummary } from '../model/run.js';
+import type { Db } from './db.js';
+
+/** The runs table: one row per run, written as the run goes, so a killed run leaves its trace. */
+
+/** Starts a run's row. Any run of the connection still marked running holds no lock any more: it was killed. */
+export function startRun(db: Db, run: { connection: string; driver: string; dryRun: boolean; resync: boolean; startedAt: string; at: string }): number {
+  return db.transaction(() => {
+    db.prepare(
+      `UPDATE runs SET status = 'interrupted', error_code = 'INTERRUPTED', error_message = 'the process ended before the run finished', finished_at = ?
+        WHERE connection = ? AND status = 'running'`,
+    ).run(run.at, run.connection);
+    return Number(
+      db.prepare(`INSERT INTO runs (connection, driver, status, dry_run, resync, started_at, pid) VALUES (?, ?, 'running', ?, ?, ?, ?)`)
+        .run(run.connection, run.driver, run.dryRun ? 1 : 0, run.resync ? 1 : 0, run.startedAt, process.pid).lastInsertRowid,
+    );
+  })();
+}
+
+export function recordPull(db: Db, runId: number, pull: { pulled: number; invalid: number; complete: boolean; requests: number }): void {
+  db.prepare(`UPDATE runs SET pulled = ?, invalid = ?, pull_complete = ?, erp_requests = ? WHERE id = ?`)
+    .run(pull.pulled, pull.invalid, pull.complete ? 1 : 0, pull.requests, runId);
+}
+
+/** A statement that records the push's counts after each batch, prepared once for the run. */
+export function pushRecorder(db: Db, runId: number): (counters: PushCounters) => void {
+  const update = db.prepare(`UPDATE runs SET pushed = ?, created = ?, updated = ?, pending_approval = ?, rejected = ?, failed = ? WHERE id = ?`);
+  return (c) => update.run(c.pushed, c.created, c.updated, c.pendingApproval, c.rejected, c.failed, runId);
+}
+
+export function recordPushTraffic(db: Db, runId: number, traffic: { requests: number; bytesSent: number }): void {
+  db.prepare(`UPDATE runs SET push_requests = ?, push_bytes = ? WHERE id = ?`).run(traffic.requests, traffic.bytesSent, runId);
+}
+
+/** Records how the run ended, with everything it counted. */
+export function finishRun(db: Db, summary: RunSummary): void {
+  db.prepare(
+    `UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, pulled = ?, invalid = ?, new = ?, changed = ?, vanished = ?, unchanged = ?,
+       pushed = ?, created = ?, updated = ?, pending_approval = ?, rejected = ?, failed = ?, exit_code = ?, error_code = ?, error_message = ?,
+       parked = ?, warnings = ?
+     WHERE id = ?`,
+  ).run(
+    summary.status, summary.finishedAt, summary.durationMs, summary.pulled, summary.invalid, summary.new, summary.changed, summary.vanished,
+    summary.unchanged, summary.pushed, summary.created, summary.updated, summary.pendingApproval, summary.rejected, summary.failed,
+    summary.exitCode, summary.error?.code ?? null, summary.error?.message ?? null, summary.parked,
+    summary.warnings.length > 0 ? JSON.stringify(summary.warnings) : null, summary.runId,
+  );
+}
+
+/**
+ * The size of the last complete pull that measured the catalog: not a dry
+ * run, nor one a guard stopped (an empty export). Undefined before the first.
+ */
+export function lastCompletePull(db: Db, connection: string): number | undefined {
+  return db.prepare(`SELECT pulled FROM runs WHERE connection = ? AND pull_complete = 1 AND dry_run = 0 AND status <> 'guarded' ORDER BY id DESC LIMIT 1`)
+    .pluck().get(connection) as number | undefined;
+}
