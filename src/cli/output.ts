@@ -21,3 +21,7 @@ export function createOutput(json: boolean): Output {
     warn: (text) => process.stderr.write(`${chalk.yellow('!')} ${text}\n`),
   };
 }
+
+/** A run's status in the colour of how it went. */
+export const statusColour = (status: string) =>
+  status === 'succeeded' ? chalk.green : ['partial', 'interrupted', 'running', 'locked'].includes(status) ? chalk.yellow : chalk.red;

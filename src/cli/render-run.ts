@@ -1,7 +1,8 @@
 import chalk from 'chalk';
 import type { RunSummary } from '../model/run.js';
 import { formatDuration, formatNumber, t } from '../i18n/index.js';
-import { statusColour, statusLabel } from './describe.js';
+import { statusLabel } from '../report/labels.js';
+import { statusColour } from './output.js';
 
 /** The short human summary of one run. */
 export function renderRun(run: RunSummary): string[] {

@@ -3,6 +3,7 @@ import { finished } from 'node:stream/promises';
 import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
 import { MARKETPLACE } from '../config/config.js';
 import { alertWebhookField, connectionSettings, readSettingsForView } from '../settings/schema.js';
+import { connectionHealth } from '../model/health.js';
 import { ExitCode, errorMessage } from '../errors/index.js';
 import { HttpClient } from '../http/client.js';
 import { defineMessages } from '../i18n/index.js';
@@ -181,17 +182,28 @@ interface Problem {
   hint: string | undefined;
 }
 
+/** The run's health (one vocabulary with the web page and status) decides the kind; a failing run opens an alert only after three in a row. */
 function problemOf(db: Db, summary: RunSummary): Problem | undefined {
   const error = summary.error?.message ?? summary.error?.code ?? '';
   const hint = summary.error?.hint;
-  if (summary.exitCode === ExitCode.credentials) return { kind: 'credentials', since: summary.startedAt, message: m('credentials', { error }), hint };
-  if (summary.exitCode === ExitCode.safety) return { kind: 'guarded', since: summary.startedAt, message: m('guarded', { error }), hint };
-  // The runs a person would call attempts: no dry runs, and none stopped on purpose or still going.
-  const recent = recentAttempts(db, summary.connection, FAILED_RUNS_BEFORE_ALERT);
-  if (recent.length < FAILED_RUNS_BEFORE_ALERT || recent.some((r) => r.exit_code === ExitCode.ok)) {
-    return summary.parked > 0 ? { kind: 'parked', since: summary.startedAt, message: m('parked', { count: summary.parked }), hint } : undefined;
+  const health = connectionHealth({ lastFinished: summary, lastSuccessAt: null, freshnessMinutes: 0, parked: summary.parked, now: Date.now() });
+  const parked = (): Problem | undefined =>
+    summary.parked > 0 ? { kind: 'parked', since: summary.startedAt, message: m('parked', { count: summary.parked }), hint } : undefined;
+  switch (health) {
+    case 'credentials':
+      return { kind: 'credentials', since: summary.startedAt, message: m('credentials', { error }), hint };
+    case 'guarded':
+      return { kind: 'guarded', since: summary.startedAt, message: m('guarded', { error }), hint };
+    case 'parked':
+      return parked();
+    case 'failing': {
+      const recent = recentAttempts(db, summary.connection, FAILED_RUNS_BEFORE_ALERT);
+      if (recent.length < FAILED_RUNS_BEFORE_ALERT || recent.some((r) => r.exit_code === ExitCode.ok)) return parked();
+      return { kind: 'failing', since: recent[recent.length - 1]!.started_at, message: m('failing', { count: FAILED_RUNS_BEFORE_ALERT, error }), hint };
+    }
+    default:
+      return undefined;
   }
-  return { kind: 'failing', since: recent[recent.length - 1]!.started_at, message: m('failing', { count: FAILED_RUNS_BEFORE_ALERT, error }), hint };
 }
 
 function openIncident(db: Db, connection: string, problem: Problem, now: string, runId: number | null): void {

@@ -94,6 +94,8 @@ export interface ConnectionStatus {
   lastSuccess: RunRow | null;
   /** The latest run that was not a dry run, whatever its result (possibly still running). */
   lastRun: RunRow | null;
+  /** The latest run that was not a dry run and is not running any more. */
+  lastFinished: RunRow | null;
   failing: number;
   pendingApproval: number;
   /** Offers parked as dead letters: not sent until they change or `erp-sync retry` asks. */
@@ -399,13 +401,16 @@ export function connectionStatus(db: Db, connections: readonly string[] = knownC
     `SELECT ${RUN_COLUMNS} FROM runs WHERE connection = ? AND status = 'succeeded' AND dry_run = 0 ORDER BY id DESC LIMIT 1`,
   );
   const lastRun = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE connection = ? AND dry_run = 0 ORDER BY id DESC LIMIT 1`);
+  const lastFinished = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE connection = ? AND dry_run = 0 AND status <> 'running' ORDER BY id DESC LIMIT 1`);
   return connections.map((connection) => {
     const success = lastSuccess.get(connection) as RunRecord | undefined;
     const last = lastRun.get(connection) as RunRecord | undefined;
+    const finished = last && last.status !== 'running' ? last : (lastFinished.get(connection) as RunRecord | undefined);
     return {
       connection,
       lastSuccess: success ? toRun(success) : null,
       lastRun: last ? toRun(last) : null,
+      lastFinished: finished ? toRun(finished) : null,
       failing: countFailedItems(db, { connection }),
       pendingApproval: countPendingItems(db, { connection }),
       parked: parkedOffers(db, connection),

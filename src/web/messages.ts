@@ -1,6 +1,6 @@
 import { defineMessages } from '../i18n/index.js';
 import type { Lang } from '../i18n/index.js';
-import { outcomeCatalog, runStatusCatalog } from '../cli/describe.js';
+import { outcomeCatalog, runStatusCatalog } from '../report/labels.js';
 
 /** `words` with each key behind `prefix`: the CLI's catalogs of run statuses and item outcomes, keyed as the page looks them up. */
 function prefixed<P extends string, K extends string>(prefix: P, words: Record<K, string>): Record<`${P}${K}`, string> {
@@ -78,6 +78,7 @@ const catalog = {
     healthFailing: 'Failing since {since}',
     healthCredentials: 'Credentials rejected',
     healthGuarded: 'Stopped by the safety guard',
+    healthParked: 'Syncing; {count} offers parked',
     healthNever: 'Not synced yet',
     running: 'Syncing now…',
     lastSync: 'Last sync',
@@ -164,6 +165,7 @@ const catalog = {
     healthFailing: '{since} tarihinden beri başarısız',
     healthCredentials: 'Kimlik bilgileri reddedildi',
     healthGuarded: 'Güvenlik kontrolü durdurdu',
+    healthParked: 'Senkronize ediliyor; {count} teklif bekletmede',
     healthNever: 'Henüz senkronize edilmedi',
     running: 'Şu anda senkronize ediliyor…',
     lastSync: 'Son senkronizasyon',

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { findDriver } from '../../drivers/index.js';
-import { failedCsv, pendingCsv } from '../cli/csv.js';
+import { failedCsv, pendingCsv } from '../report/csv.js';
 import type { ConfigStore } from '../config/config.js';
 import { paths } from '../config/home.js';
 import { lockHolder } from '../lock/lock.js';
@@ -80,15 +80,10 @@ export function createWebServer(options: WebServerOptions): WebServer {
     const statuses = connectionStatus(db, configs.map((c) => c.name));
     return configs.map((connection, i) => {
       const status = statuses[i]!;
-      const lastFinished =
-        status.lastRun?.status === 'running'
-          ? (recentRuns(db, { connection: connection.name, limit: 2 }).find((r) => r.status !== 'running') ?? null)
-          : status.lastRun;
       return connectionView({
         config: connection,
         erp: findDriver(connection.driver)?.name ?? connection.driver,
         status,
-        lastFinished,
         failingSince: failingSince(db, connection.name, status.lastSuccess?.id),
         running: isRunning(connection.name),
         now,

@@ -1,9 +1,11 @@
 import type { ConnectionConfig } from '../config/config.js';
-import { connectionSettings, readSettingsForView } from '../settings/schema.js';
 import { ExitCode } from '../errors/index.js';
+import { connectionHealth, isHealthy } from '../model/health.js';
+import type { Health } from '../model/health.js';
+import { connectionSettings, readSettingsForView } from '../settings/schema.js';
 import type { AlertRow, ConnectionStatus, RunRow } from '../store/queries.js';
 
-export type Health = 'healthy' | 'stale' | 'failing' | 'credentials' | 'guarded' | 'never';
+export type { Health } from '../model/health.js';
 
 /** What the page's card and /api/status show for one connection. Nothing secret: no settings, no addresses. */
 export interface ConnectionView {
@@ -32,8 +34,6 @@ export interface ViewInput {
   config: ConnectionConfig;
   erp: string;
   status: ConnectionStatus;
-  /** The latest run that is not running any more. */
-  lastFinished: RunRow | null;
   failingSince: string | null;
   running: boolean;
   now: number;
@@ -41,7 +41,8 @@ export interface ViewInput {
 
 /** How a connection is doing, judged by its latest finished run and how long ago it last succeeded. */
 export function connectionView(input: ViewInput): ConnectionView {
-  const { config, status, lastFinished, now } = input;
+  const { config, status, now } = input;
+  const { lastFinished } = status;
   // Read as the engine's stale-sync alert reads it, so the page, /healthz and alerts agree.
   const freshness = readSettingsForView(connectionSettings, config.settings).freshnessMinutes;
   const lastSuccessAt = status.lastSuccess?.finishedAt ?? null;
@@ -49,7 +50,7 @@ export function connectionView(input: ViewInput): ConnectionView {
     name: config.name,
     driver: config.driver,
     erp: input.erp,
-    health: healthOf(lastFinished, lastSuccessAt, freshness, now),
+    health: connectionHealth({ lastFinished, lastSuccessAt, freshnessMinutes: freshness, parked: status.parked, now }),
     failingSince: lastFinished && lastFinished.exitCode !== ExitCode.ok ? input.failingSince : null,
     error: lastFinished && lastFinished.exitCode !== ExitCode.ok ? { code: lastFinished.errorCode, message: lastFinished.errorMessage } : null,
     running: input.running,
@@ -63,20 +64,11 @@ export function connectionView(input: ViewInput): ConnectionView {
   };
 }
 
-function healthOf(lastFinished: RunRow | null, lastSuccessAt: string | null, freshness: number, now: number): Health {
-  if (!lastFinished) return 'never';
-  if (lastFinished.status === 'guarded') return 'guarded';
-  if (lastFinished.exitCode === ExitCode.credentials) return 'credentials';
-  if (lastFinished.exitCode !== ExitCode.ok) return 'failing';
-  if (!(freshness > 0)) return 'healthy';
-  return lastSuccessAt !== null && now - Date.parse(lastSuccessAt) <= freshness * 60_000 ? 'healthy' : 'stale';
-}
-
 /** /healthz: healthy only when every connection's latest run succeeded within its freshness window. */
 export function healthReport(views: readonly ConnectionView[]): { healthy: boolean; lines: string[] } {
   if (views.length === 0) return { healthy: false, lines: ['no connections are configured'] };
   const lines = views.map((v) => `${v.name}: ${healthReason(v)}`);
-  return { healthy: views.every((v) => v.health === 'healthy'), lines };
+  return { healthy: views.every((v) => isHealthy(v.health)), lines };
 }
 
 function healthReason(view: ConnectionView): string {
@@ -92,6 +84,8 @@ function healthReason(view: ConnectionView): string {
       return `credentials rejected${error}`;
     case 'guarded':
       return `stopped by the safety guard${error}`;
+    case 'parked':
+      return `${view.parked} offers parked as dead letters (erp-sync logs --failed --code DEAD_LETTER)`;
     case 'never':
       return 'has never synced';
   }

@@ -20,8 +20,8 @@ function run(overrides: Partial<RunRow>): RunRow {
 
 function view(last: RunRow | null, lastSuccess: RunRow | null, settings: Record<string, string> = {}) {
   const config: ConnectionConfig = { name: 'shop', driver: 'demo', settings, secretStore: 'env', createdAt: '', updatedAt: '' };
-  const status: ConnectionStatus = { connection: 'shop', lastSuccess, lastRun: last, failing: 0, pendingApproval: 0, parked: 0, openAlerts: [] };
-  return connectionView({ config, erp: 'Sandbox ERP', status, lastFinished: last, failingSince: minutesAgo(30), running: false, now: NOW });
+  const status: ConnectionStatus = { connection: 'shop', lastSuccess, lastRun: last, lastFinished: last, failing: 0, pendingApproval: 0, parked: 0, openAlerts: [] };
+  return connectionView({ config, erp: 'Sandbox ERP', status, failingSince: minutesAgo(30), running: false, now: NOW });
 }
 
 describe('connection health', () => {

@@ -7,7 +7,7 @@ import { defineMessages } from '../../i18n/index.js';
 import { redactDeep } from '../../secrets/redact.js';
 import type { SecretStoreKind } from '../../secrets/store.js';
 import { openContext } from '../context.js';
-import { statusLabel } from '../describe.js';
+import { statusLabel } from '../../report/labels.js';
 import { createOutput } from '../output.js';
 import { formatTime } from '../when.js';
 import { lastSyncs } from '../../store/queries.js';

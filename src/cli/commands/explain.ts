@@ -5,7 +5,7 @@ import { explainProduct } from '../../store/queries.js';
 import type { AcknowledgedOffer, ItemStateRow, ProductExplanation, StagedProduct, WaitingBatch } from '../../store/queries.js';
 import { requireConnectionOrHistory } from '../connections.js';
 import { openContext } from '../context.js';
-import { outcomeLabel, plainMessage, stageLabel } from '../describe.js';
+import { outcomeLabel, plainMessage, stageLabel } from '../../report/labels.js';
 import { page } from '../pager.js';
 import { formatTime } from '../when.js';
 

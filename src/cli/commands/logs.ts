@@ -8,8 +8,9 @@ import {
 import type { ItemEventRow, PendingItem, ProblemItem, RunRow } from '../../store/queries.js';
 import { requireConnectionOrHistory } from '../connections.js';
 import { openContext } from '../context.js';
-import { failedCsv, pendingCsv, toCsv } from '../csv.js';
-import { outcomeLabel, plainMessage, stageLabel, statusColour, statusLabel } from '../describe.js';
+import { failedCsv, pendingCsv, toCsv } from '../../report/csv.js';
+import { outcomeLabel, plainMessage, stageLabel, statusLabel } from '../../report/labels.js';
+import { statusColour } from '../output.js';
 import { page } from '../pager.js';
 import { formatTime, parseSince } from '../when.js';
 

@@ -3,11 +3,15 @@ import { paths } from '../../config/home.js';
 import { lockHolder } from '../../lock/lock.js';
 import type { LockOwner } from '../../lock/lock.js';
 import { ExitCode } from '../../errors/index.js';
+import { connectionHealth, standingOf } from '../../model/health.js';
+import type { Standing } from '../../model/health.js';
+import { connectionSettings, readSettingsForView } from '../../settings/schema.js';
 import { defineMessages } from '../../i18n/index.js';
 import { connectionStatus, knownConnections } from '../../store/queries.js';
 import type { ConnectionStatus } from '../../store/queries.js';
 import { openContext } from '../context.js';
-import { statusColour, statusLabel } from '../describe.js';
+import { statusLabel } from '../../report/labels.js';
+import { statusColour } from '../output.js';
 import { formatAgo, formatTime } from '../when.js';
 import { installedSchedule } from './schedule.js';
 import type { InstalledSchedule } from './schedule.js';
@@ -75,28 +79,16 @@ const m = defineMessages({
   },
 });
 
-export type Health = 'ok' | 'attention' | 'broken' | 'never';
-
 export interface ConnectionReport extends ConnectionStatus {
   driver: string | null;
-  health: Health;
+  /** The one word the connection's block leads with. */
+  health: Standing;
   runningNow: LockOwner | null;
 }
 
 export interface StatusReport {
   connections: ConnectionReport[];
   schedule: InstalledSchedule | null;
-}
-
-/**
- * Broken: the last run failed or was stopped by a guard, or an alert is
- * open. Needs attention: it synced, but items fail or the run was partial.
- */
-function healthOf(status: ConnectionStatus): Health {
-  if (!status.lastRun) return 'never';
-  if (status.openAlerts.length > 0 || ['failed', 'guarded'].includes(status.lastRun.status) || !status.lastSuccess) return 'broken';
-  if (status.lastRun.status !== 'succeeded' || status.failing > 0 || status.parked > 0) return 'attention';
-  return 'ok';
 }
 
 /** `erp-sync status`: each connection's state in a few lines. */
@@ -111,7 +103,16 @@ export async function statusCommand(options: StatusOptions): Promise<ExitCode> {
       connections: connectionStatus(db, names).map((status) => ({
         ...status,
         driver: configured.find((c) => c.name === status.connection)?.driver ?? status.lastRun?.driver ?? null,
-        health: healthOf(status),
+        health: standingOf(
+          connectionHealth({
+            lastFinished: status.lastFinished,
+            lastSuccessAt: status.lastSuccess?.finishedAt ?? null,
+            freshnessMinutes: readSettingsForView(connectionSettings, configured.find((c) => c.name === status.connection)?.settings ?? {}).freshnessMinutes,
+            parked: status.parked,
+            now: Date.now(),
+          }),
+          { openAlerts: status.openAlerts.length, failingItems: status.failing, lastRunStatus: status.lastRun?.status, everSucceeded: !!status.lastSuccess },
+        ),
         runningNow: lockHolder(paths.locks(ctx.home), status.connection) ?? null,
       })),
       schedule: installedSchedule() ?? null,

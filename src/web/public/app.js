@@ -169,6 +169,8 @@ function healthText(connection, now) {
       return msg('healthCredentials');
     case 'guarded':
       return msg('healthGuarded');
+    case 'parked':
+      return msg('healthParked', { count: connection.parked });
     default:
       return msg('healthNever');
   }

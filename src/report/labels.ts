@@ -1,4 +1,3 @@
-import chalk from 'chalk';
 import { defineMessages } from '../i18n/index.js';
 
 /** An item's outcome in each language; the web page shows the same words. */
@@ -83,6 +82,8 @@ const codeCatalog = {
     STOCK_TOO_HIGH: 'The marketplace refused the stock quantity as too high.',
     INVALID_NAME: 'The marketplace refused the product name (empty or too long).',
     REJECTED_BY_POLICY: "The marketplace's rules do not allow this product.",
+    DEAD_LETTER: 'The marketplace did not take this offer in repeated attempts; it waits for a change in the ERP or `erp-sync retry`.',
+    ANSWER_UNREADABLE: 'The marketplace answered the batch unreadably; the offer is sent again under a new key.',
   },
   tr: {
     BARCODE_MISSING: 'Ürünün ERP’de barkodu yok.',
@@ -111,6 +112,8 @@ const codeCatalog = {
     STOCK_TOO_HIGH: 'Pazaryeri stok miktarını çok yüksek bulup reddetti.',
     INVALID_NAME: 'Pazaryeri ürün adını reddetti (boş ya da çok uzun).',
     REJECTED_BY_POLICY: 'Pazaryerinin kuralları bu ürüne izin vermiyor.',
+    DEAD_LETTER: 'Pazaryeri bu teklifi tekrarlanan denemelerde almadı; ERP’de bir değişiklik ya da `erp-sync retry` bekliyor.',
+    ANSWER_UNREADABLE: 'Pazaryerinin pakete yanıtı okunamadı; teklif yeni bir anahtarla yeniden gönderilir.',
   },
 };
 const codes = defineMessages(codeCatalog);
@@ -154,5 +157,3 @@ const runStatus = defineMessages(runStatusCatalog);
 
 /** A run's status in the current language. */
 export const statusLabel = (status: string) => (Object.hasOwn(runStatusCatalog.en, status) ? runStatus(status as keyof typeof runStatusCatalog.en) : status);
-export const statusColour = (status: string) =>
-  status === 'succeeded' ? chalk.green : ['partial', 'interrupted', 'running', 'locked'].includes(status) ? chalk.yellow : chalk.red;

@@ -1,5 +1,5 @@
 import type { PendingItem, ProblemItem } from '../store/queries.js';
-import { plainMessage } from './describe.js';
+import { plainMessage } from './labels.js';
 
 /**
  * CSV for spreadsheets (RFC 4180, CRLF), with a UTF-8 byte order mark so
