@@ -1,6 +1,5 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Driver } from '../driver/contract.js';
-import { createDriverContext } from '../driver/context.js';
 import { connectionSettings, marketplaceSettings, readSettings, settingsOwner } from '../settings/schema.js';
 import type { ConnectionSettings, MarketplaceSettings } from '../settings/schema.js';
 import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
@@ -31,6 +30,7 @@ import { LockHeldError, acquireLock } from '../lock/lock.js';
 import { Pusher } from './push.js';
 import type { PushStop } from './push.js';
 import { marketplaceSecrets, resolveSecrets } from './secrets.js';
+import { openPull } from './pull.js';
 import { HeapKeeper } from './heap.js';
 import { Stager } from './stage.js';
 import type { StagedItem } from './stage.js';
@@ -198,37 +198,31 @@ async function execute(request: RunRequest, settings: RunSettings, summary: RunS
   const events = new EventLog(db, connection.name, runId);
 
   // Everything a run needs is checked before a single page is pulled.
-  let secrets: Record<string, string>;
+  let ctx: Awaited<ReturnType<typeof openPull>>;
   let token: string | undefined;
   let products: ProductPipeline;
   try {
     // The connection's rules, compiled once: mapping, scope, price and stock act before staging, so the content hash covers the offer as pushed.
     products = productPipeline(driver, loadRules(request.home, connection.name));
-    secrets = await resolveSecrets(connection.name, driver.fields, request.secretStore(connection.secretStore));
-    if (!request.dryRun) {
-      if (!request.marketplace) {
-        return {
-          code: 'MARKETPLACE_NOT_CONNECTED', message: m('noMarketplace'), hint: m('noMarketplaceHint'), exitCode: ExitCode.config,
-        };
-      }
-      const store = request.secretStore(request.marketplace.secretStore);
-      token = (await resolveSecrets(MARKETPLACE, marketplaceSecrets, store)).token;
-    }
+    ctx = await openPull({
+      connection, driver, secrets: request.secretStore(connection.secretStore), concurrency: request.concurrency, signal: request.signal,
+      warn: (message) => warn(summary, request, message),
+    });
   } catch (error) {
     return describeRunFailure(error);
   }
-
-  const ctx = createDriverContext({
-    driver,
-    connection: connection.name,
-    baseUrl: connection.baseUrl,
-    settings: connection.settings,
-    secrets,
-    concurrency: request.concurrency,
-    signal: request.signal ?? new AbortController().signal,
-    saveSecret: (field, value) => request.secretStore(connection.secretStore).set(connection.name, field, value),
-    warn: (message) => warn(summary, request, message),
-  });
+  if (!request.dryRun) {
+    try {
+      if (!request.marketplace) {
+        await ctx.close();
+        return { code: 'MARKETPLACE_NOT_CONNECTED', message: m('noMarketplace'), hint: m('noMarketplaceHint'), exitCode: ExitCode.config };
+      }
+      token = (await resolveSecrets(MARKETPLACE, marketplaceSecrets, request.secretStore(request.marketplace.secretStore))).token;
+    } catch (error) {
+      await ctx.close();
+      return describeRunFailure(error);
+    }
+  }
 
   // Pull: page by page into staging, one transaction per page.
   const stager = new Stager(db, connection.name, events);

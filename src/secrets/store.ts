@@ -59,3 +59,6 @@ export class EnvSecretStore implements SecretStore {
     return undefined;
   }
 }
+
+/** The stores erp-sync can write into; the others are filled by the person running it (environment, systemd unit). */
+export const writableStores: ReadonlySet<SecretStoreKind> = new Set(['keychain', 'file']);

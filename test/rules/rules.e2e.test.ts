@@ -6,7 +6,7 @@ import Big from 'big.js';
 import { json, runCli } from '../support/cli.js';
 import { createWorld } from '../support/world.js';
 import type { World } from '../support/world.js';
-import type { ConnectionPreview } from '../../src/cli/commands/preview.js';
+import type { ConnectionPreview } from '../../src/engine/preview.js';
 
 let world: World;
 let scratch: string | undefined;

@@ -12,7 +12,7 @@ import { ExitCode, UserError, errorMessage } from '../../errors/index.js';
 import { defineMessages, t } from '../../i18n/index.js';
 import { trimFinalNewline } from '../../secrets/file.js';
 import { redact, registerSecret } from '../../secrets/redact.js';
-import { envVarName, secretStoreKinds } from '../../secrets/store.js';
+import { envVarName, secretStoreKinds, writableStores } from '../../secrets/store.js';
 import type { SecretStore, SecretStoreKind } from '../../secrets/store.js';
 import { openContext } from '../context.js';
 import type { CliContext } from '../context.js';
@@ -20,7 +20,8 @@ import { createOutput } from '../output.js';
 import type { Output } from '../output.js';
 import { askChoice, askField, askYesNo, canPrompt, fieldLabel, fieldProblem, normalizeFieldValue } from '../prompts.js';
 import type { Choice } from '../prompts.js';
-import { checkConnection, testFailed, testingMessage } from './test-connection.js';
+import { checkConnection } from '../../engine/check.js';
+import { testFailed, testingMessage } from '../connection-test.js';
 
 export interface ConnectOptions {
   name?: string;
@@ -35,8 +36,6 @@ export interface ConnectOptions {
 }
 
 
-/** The stores erp-sync can write into; the others are filled by the person running it (environment, systemd unit). */
-export const writableStores: ReadonlySet<SecretStoreKind> = new Set(['keychain', 'file']);
 
 const m = defineMessages({
   en: {

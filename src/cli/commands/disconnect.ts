@@ -8,7 +8,7 @@ import { marketplaceSecrets } from '../../engine/secrets.js';
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { removeRules, rulesDraftPath, rulesPath } from '../../rules/store.js';
-import { envVarName } from '../../secrets/store.js';
+import { envVarName, writableStores } from '../../secrets/store.js';
 import type { SecretStore } from '../../secrets/store.js';
 import { systemdCredentialName } from '../../secrets/systemd.js';
 import { purgeConnection } from '../../store/db.js';
@@ -18,7 +18,6 @@ import { openContext } from '../context.js';
 import { createOutput } from '../output.js';
 import type { Output } from '../output.js';
 import { askYesNo, canPrompt } from '../prompts.js';
-import { writableStores } from './connect.js';
 
 export interface DisconnectOptions {
   purge?: boolean;

@@ -10,9 +10,9 @@ import { redact } from '../../secrets/redact.js';
 import type { SecretStoreKind } from '../../secrets/store.js';
 import { openContext } from '../context.js';
 import type { CliContext } from '../context.js';
-import { installedSchedule } from './schedule.js';
-import { checkConnection } from './test-connection.js';
-import type { ConnectionUnderTest } from './test-connection.js';
+import { installedSchedule } from '../../schedule/installed.js';
+import { checkConnection } from '../../engine/check.js';
+import type { ConnectionUnderTest } from '../../engine/check.js';
 import { integrityProblems } from '../../store/db.js';
 
 export interface DoctorOptions {

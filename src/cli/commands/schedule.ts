@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
-import { homedir, hostname, userInfo } from 'node:os';
+import { existsSync, mkdirSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { findDriver } from '../../../drivers/index.js';
 import type { ConfigStore } from '../../config/config.js';
@@ -12,6 +12,7 @@ import { envVarName } from '../../secrets/store.js';
 import type { SecretStoreKind } from '../../secrets/store.js';
 import { systemdCredentialName } from '../../secrets/systemd.js';
 import { openContext } from '../context.js';
+import { CRON_MARK, UNIT, readCrontab, unitDirectory } from '../../schedule/installed.js';
 
 export interface ScheduleOptions {
   every?: string;
@@ -64,9 +65,6 @@ const m = defineMessages({
   },
 });
 
-export const UNIT = 'erp-sync';
-/** Marks the crontab line erp-sync manages, so --remove and a reinstall find it. */
-const CRON_MARK = '# erp-sync schedule';
 
 export interface Interval {
   minutes: number;
@@ -217,35 +215,6 @@ function cronLine(interval: Interval, run: Invocation): string {
   const sh = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
   const env = [`ERP_SYNC_HOME=${sh(run.home)}`, ...(run.lang ? [`LANG=${sh(run.lang)}`] : [])].join(' ');
   return `${when} ${env} ${sh(run.node)} ${sh(run.cli)} run --quiet ${CRON_MARK}`;
-}
-
-function unitDirectory(user: boolean, env: NodeJS.ProcessEnv = process.env): string {
-  return user ? join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'systemd', 'user') : '/etc/systemd/system';
-}
-
-/** The schedule in place, if any: for `status` and `doctor`. */
-export interface InstalledSchedule {
-  kind: 'systemd' | 'systemd-user' | 'cron';
-  /** The timer file or the crontab line. */
-  where: string;
-  /** OnCalendar= or the cron expression. */
-  when: string;
-}
-
-export function installedSchedule(): InstalledSchedule | undefined {
-  for (const user of [false, true]) {
-    const timer = join(unitDirectory(user), `${UNIT}.timer`);
-    if (!existsSync(timer)) continue;
-    const when = /^OnCalendar=(.*)$/m.exec(readFileSync(timer, 'utf8'))?.[1] ?? '';
-    return { kind: user ? 'systemd-user' : 'systemd', where: timer, when };
-  }
-  const line = readCrontab()?.split('\n').find((l) => l.includes(CRON_MARK));
-  return line ? { kind: 'cron', where: line, when: line.split(/\s+/).slice(0, 5).join(' ') } : undefined;
-}
-
-function readCrontab(): string | undefined {
-  const result = spawnSync('crontab', ['-l'], { encoding: 'utf8' });
-  return result.status === 0 ? result.stdout : undefined;
 }
 
 function writeCrontab(content: string): void {

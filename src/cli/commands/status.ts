@@ -13,8 +13,8 @@ import { openContext } from '../context.js';
 import { statusLabel } from '../../report/labels.js';
 import { statusColour } from '../output.js';
 import { formatAgo, formatTime } from '../when.js';
-import { installedSchedule } from './schedule.js';
-import type { InstalledSchedule } from './schedule.js';
+import { installedSchedule } from '../../schedule/installed.js';
+import type { InstalledSchedule } from '../../schedule/installed.js';
 
 export interface StatusOptions {
   json?: boolean;

@@ -1,0 +1,54 @@
+import type { Driver } from '../driver/contract.js';
+import { createDriverContext } from '../driver/context.js';
+import { marketplaceClient } from '../marketplace/client.js';
+import { describeRunFailure } from './failure.js';
+import type { Failure } from './failure.js';
+
+export interface ConnectionUnderTest {
+  /** The ERP's driver; undefined for the marketplace. */
+  driver: Driver | undefined;
+  name: string;
+  baseUrl: string | undefined;
+  settings: Record<string, string>;
+  secrets: Record<string, string>;
+  /** Where a secret the ERP rotates during the test (Paraşüt's refresh token) goes. */
+  saveSecret(field: string, value: string): Promise<void>;
+}
+
+/**
+ * The driver's own connection test, or for the marketplace one page of one
+ * offer (GET /v1/offers?pageSize=1), which needs a valid token. Returns what
+ * went wrong in words a merchant can act on, or undefined when it works.
+ */
+export async function checkConnection(target: ConnectionUnderTest): Promise<Failure | undefined> {
+  if (!target.driver) {
+    // A person is waiting for the answer: report a failure at once instead of backing off.
+    const client = marketplaceClient({ baseUrl: target.baseUrl ?? '', settings: target.settings, secretStore: 'env' }, target.secrets.token ?? '', { retries: 0 });
+    try {
+      await client.getOffers({ pageSize: 1 });
+      return undefined;
+    } catch (error) {
+      return describeRunFailure(error);
+    } finally {
+      await client.close();
+    }
+  }
+  const ctx = createDriverContext({
+    driver: target.driver,
+    connection: target.name,
+    baseUrl: target.baseUrl,
+    settings: target.settings,
+    secrets: target.secrets,
+    retries: 0,
+    saveSecret: target.saveSecret,
+  });
+  try {
+    await target.driver.testConnection(ctx);
+    return undefined;
+  } catch (error) {
+    return describeRunFailure(error);
+  } finally {
+    await ctx.close();
+  }
+}
+
