@@ -1,0 +1,140 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The floors of docs/ARCHITECTURE.md, checked on every import: a module
+ * imports from its own floor or the floors below, never up; drivers know
+ * nothing of SQLite or the marketplace; the engine nothing of terminals; no
+ * command imports another; and the database's SQL is written in src/store
+ * only.
+ */
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** Each area of the code and its floor: 0 is the ground. */
+const FLOORS: Record<string, number> = {
+  'src/model': 0, 'src/errors': 0, 'src/i18n': 0,
+  'src/lock': 1, 'src/secrets': 1, 'src/config': 1, 'src/http': 1, 'src/settings': 1, 'src/driver': 1, 'src/store': 1,
+  'src/marketplace': 1, 'src/schedule': 1,
+  'src/rules': 2, 'drivers': 2, 'src/sandbox': 2, 'src/report': 2,
+  'src/engine': 3,
+  'src/web': 4, 'src/cli': 4,
+};
+
+/** Areas that may import from fewer places than their floor allows. */
+const ONLY: Record<string, readonly string[]> = {
+  // A driver knows its ERP's API and nothing else: no SQLite, no marketplace, no terminal.
+  drivers: ['drivers', 'src/driver', 'src/http', 'src/i18n', 'src/errors', 'src/model'],
+};
+
+/** Packages that draw on a terminal: the CLI's alone. */
+const TERMINAL_PACKAGES = ['chalk', 'commander', '@inquirer/prompts', 'cli-progress'];
+
+export interface SourceFile {
+  path: string;
+  text: string;
+}
+
+function areaOf(path: string): string | undefined {
+  return Object.keys(FLOORS).find((area) => path === area || path.startsWith(`${area}/`));
+}
+
+function importsOf(file: SourceFile): string[] {
+  const specs: string[] = [];
+  const pattern = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*'([^']+)'|import\(\s*'([^']+)'\s*\)/g;
+  for (const match of file.text.matchAll(pattern)) specs.push((match[1] ?? match[2])!);
+  return specs;
+}
+
+/** Every import that breaks a rule, as "from → to: why". */
+export function importViolations(files: readonly SourceFile[]): string[] {
+  const problems: string[] = [];
+  for (const file of files) {
+    const area = areaOf(file.path);
+    if (!area) continue;
+    for (const spec of importsOf(file)) {
+      if (!spec.startsWith('.')) {
+        if (TERMINAL_PACKAGES.includes(spec) && area !== 'src/cli') problems.push(`${file.path} → ${spec}: only the CLI draws on a terminal`);
+        continue;
+      }
+      const target = normalize(join(dirname(file.path), spec)).replace(/\.js$/, '.ts');
+      const targetArea = areaOf(target);
+      if (!targetArea || targetArea === area) {
+        if (file.path.startsWith('src/cli/commands/') && target.startsWith('src/cli/commands/')) {
+          problems.push(`${file.path} → ${target}: a command imports no other command`);
+        }
+        continue;
+      }
+      if (FLOORS[targetArea]! > FLOORS[area]!) problems.push(`${file.path} → ${target}: floor ${FLOORS[area]} may not import floor ${FLOORS[targetArea]}`);
+      else if (ONLY[area] && !ONLY[area].includes(targetArea)) problems.push(`${file.path} → ${target}: ${area} imports only from ${ONLY[area].join(', ')}`);
+      else if (area === 'src/web' && targetArea === 'src/cli') problems.push(`${file.path} → ${target}: the web page does not import the CLI`);
+    }
+  }
+  return problems;
+}
+
+const SQL = /\b(?:SELECT\b[\s\S]{0,400}?\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(?:TEMP\s+)?(?:TABLE|INDEX)|DROP\s+TABLE)\b/;
+const DATABASE_CALLS = /\.(?:prepare|pragma)\(|\bdb\.exec\(/;
+
+/** Files outside src/store that write SQL for the database, or call it directly. */
+export function sqlOutsideStore(files: readonly SourceFile[]): string[] {
+  return files
+    .filter((file) => file.path.startsWith('src/') && !file.path.startsWith('src/store/'))
+    .filter((file) => SQL.test(file.text) || DATABASE_CALLS.test(file.text))
+    .map((file) => file.path);
+}
+
+function sources(): SourceFile[] {
+  const files: SourceFile[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(join(ROOT, dir))) {
+      const path = `${dir}/${name}`;
+      if (statSync(join(ROOT, path)).isDirectory()) walk(path);
+      else if (path.endsWith('.ts')) files.push({ path, text: readFileSync(join(ROOT, path), 'utf8') });
+    }
+  };
+  walk('src');
+  walk('drivers');
+  return files;
+}
+
+describe('the floors of the codebase', () => {
+  const files = sources();
+
+  it('covers every file with a floor', () => {
+    expect(files.filter((f) => !areaOf(f.path)).map((f) => f.path)).toEqual([]);
+    expect(files.length).toBeGreaterThan(100);
+  });
+
+  it('imports only down, or across one floor, by the rules', () => {
+    expect(importViolations(files)).toEqual([]);
+  });
+
+  it('writes the database\'s SQL in src/store only', () => {
+    expect(sqlOutsideStore(files)).toEqual([]);
+  });
+
+  it('notices an import up, across to the CLI, a command importing a command, and SQL outside the store', () => {
+    const bad: SourceFile[] = [
+      { path: 'src/model/product.ts', text: `import { runConnection } from '../engine/run.js';` },
+      { path: 'drivers/acme.ts', text: `import type { Db } from '../src/store/db.js';` },
+      { path: 'src/web/server.ts', text: `import { renderRun } from '../cli/render-run.js';` },
+      { path: 'src/cli/commands/run.ts', text: `export { statusCommand } from './status.js';` },
+      { path: 'src/engine/run.ts', text: `const loaded = await import('chalk');` },
+    ];
+    expect(importViolations(bad)).toEqual([
+      'src/model/product.ts → src/engine/run.ts: floor 0 may not import floor 3',
+      'drivers/acme.ts → src/store/db.ts: drivers imports only from drivers, src/driver, src/http, src/i18n, src/errors, src/model',
+      'src/web/server.ts → src/cli/render-run.ts: the web page does not import the CLI',
+      'src/cli/commands/run.ts → src/cli/commands/status.ts: a command imports no other command',
+      'src/engine/run.ts → chalk: only the CLI draws on a terminal',
+    ]);
+    expect(sqlOutsideStore([
+      { path: 'src/engine/run.ts', text: 'db.prepare(`SELECT id FROM runs`)' },
+      { path: 'src/store/runs.ts', text: 'db.prepare(`SELECT id FROM runs`)' },
+      { path: 'src/web/data.ts', text: "const q = 'DELETE FROM events WHERE id = ?';" },
+    ])).toEqual(['src/engine/run.ts', 'src/web/data.ts']);
+  });
+});
