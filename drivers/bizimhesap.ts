@@ -5,7 +5,7 @@ import { parser } from 'stream-json';
 import Assembler from 'stream-json/assembler.js';
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src/driver/contract.js';
-import { isZeroDecimal, toPlainDecimal } from '../src/driver/decimal.js';
+import { decimalField, isZeroDecimal } from '../src/driver/decimal.js';
 import { HttpError, classifyNetworkError, describeFailure } from '../src/http/errors.js';
 import { defineMessages } from '../src/i18n/index.js';
 import { booleanSetting, identifier, isObject, priceIncludesVatField, priceIncludesVatSetting, scalarText } from '../src/driver/settings.js';
@@ -185,11 +185,11 @@ export const bizimhesap = {
         barcode: identifier(record.barcode),
         sku: identifier(record.code),
         name: title !== null && variant && !title.includes(variant) ? `${title} - ${variant}` : title,
-        price: decimal(hasOwnPrice(record.variantPrice) ? record.variantPrice : record.price),
+        price: decimalField(hasOwnPrice(record.variantPrice) ? record.variantPrice : record.price),
         currency: scalarText(record.currency),
-        vatRate: decimal(record.tax),
+        vatRate: decimalField(record.tax),
         priceIncludesVat: booleanSetting(ctx.settings, 'priceIncludesVat', null),
-        stock: decimal(record.warehouseQty === undefined ? record.quantity : record.warehouseQty),
+        stock: decimalField(record.warehouseQty === undefined ? record.quantity : record.warehouseQty),
         active: flag(record.isActive),
         brand: scalarText(record.brand),
         category: scalarText(record.category),
@@ -461,9 +461,5 @@ function flag(value: unknown): boolean | null {
   return null;
 }
 
-function decimal(value: unknown): string | number | null {
-  if (value === undefined || value === null || value === '') return null;
-  return toPlainDecimal(value) ?? (typeof value === 'string' || typeof value === 'number' ? value : null);
-}
 
 

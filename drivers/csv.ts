@@ -7,7 +7,7 @@ import { parse } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, FieldSpec, MapContext, ProductCandidate } from '../src/driver/contract.js';
-import { toPlainDecimal } from '../src/driver/decimal.js';
+import { decimalField } from '../src/driver/decimal.js';
 import { defineMessages } from '../src/i18n/index.js';
 import { booleanSetting, priceIncludesVatField, priceIncludesVatSetting, vatRateField, vatRateSetting } from '../src/driver/settings.js';
 
@@ -292,8 +292,8 @@ export const csv = {
         barcode: identifier(cell('barcode')),
         sku: identifier(cell('sku')),
         name: text(cell('name')),
-        price: decimal(cell('price')),
-        stock: decimal(cell('stock')),
+        price: decimalField(cell('price'), 'tr'),
+        stock: decimalField(cell('stock'), 'tr'),
         vatRate: vat === null ? settings.vatRate : vatPercent(vat),
         priceIncludesVat: settings.priceIncludesVat,
         currency: text(cell('currency')) ?? settings.currency,
@@ -586,11 +586,6 @@ function cellValue(value: unknown): string | number | null {
   return null;
 }
 
-function decimal(value: string | number | null): string | number | null {
-  if (value === null) return null;
-  // Files from Turkish ERPs write "1.250" for one thousand two hundred and fifty.
-  return toPlainDecimal(value, 'tr') ?? value;
-}
 
 /**
  * "%20", "20", and 0.20 as some exports write it (Netsis' KDV_ORANI is a
@@ -598,7 +593,7 @@ function decimal(value: string | number | null): string | number | null {
  * lies between 0 and 1 percent, so a value there is a fraction.
  */
 function vatPercent(value: string | number): string | number | null {
-  const rate = decimal(typeof value === 'string' ? value.replace('%', '') : value);
+  const rate = decimalField(typeof value === 'string' ? value.replace('%', '') : value, 'tr');
   if (typeof rate !== 'string' || !/^0?\.\d+$/.test(rate) || /^0?\.0+$/.test(rate)) return rate;
   return new Big(rate).times(100).toFixed();
 }

@@ -1,7 +1,7 @@
 import Big from 'big.js';
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src/driver/contract.js';
-import { isZeroDecimal, toPlainDecimal } from '../src/driver/decimal.js';
+import { decimalField, isZeroDecimal } from '../src/driver/decimal.js';
 import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
@@ -97,7 +97,7 @@ export const entegra = {
     const base: ProductCandidate = {
       name: trimmedText(product.name),
       currency: trimmedText(product.currencyType),
-      vatRate: decimal(product.kdv_id),
+      vatRate: decimalField(product.kdv_id),
       priceIncludesVat: booleanSetting(ctx.settings, 'priceIncludesVat', null),
       active: trimmedText(product.status) === '1',
       brand: trimmedText(product.brand),
@@ -108,7 +108,7 @@ export const entegra = {
     // each variant is the offer, with its own barcode and stock. The parent is
     // an offer only when it has no variants.
     if (variants.length === 0) {
-      return [{ ...base, barcode: trimmedText(product.barcode), sku: trimmedText(product.productCode), price: decimal(product[slot]), stock: decimal(product.quantity) }];
+      return [{ ...base, barcode: trimmedText(product.barcode), sku: trimmedText(product.productCode), price: decimalField(product[slot]), stock: decimalField(product.quantity) }];
     }
     return variants.map((variant) => {
       const spec = Array.isArray(variant.variationSpec) ? variant.variationSpec.map(asObject).map((s) => trimmedText(s.value)).filter(Boolean) : [];
@@ -118,7 +118,7 @@ export const entegra = {
         barcode: trimmedText(variant.barcode),
         sku: trimmedText(variant.productCode) || trimmedText(product.productCode),
         price: variantPrice(product, variant, slot),
-        stock: decimal(variant.quantity),
+        stock: decimalField(variant.quantity),
       };
     });
   },
@@ -137,19 +137,19 @@ function chosenPrice(ctx: MapContext): (typeof priceFields)[number] {
  * never the price itself. Anything unreadable is handed on for the validator
  * to report.
  */
-function variantPrice(product: Record<string, unknown>, variant: Record<string, unknown>, slot: (typeof priceFields)[number]): string | null {
-  const own = decimal(variant[slot]);
+function variantPrice(product: Record<string, unknown>, variant: Record<string, unknown>, slot: (typeof priceFields)[number]): string | number | null {
+  const own = decimalField(variant[slot]);
   if (own !== null && !isZeroDecimal(own)) return own;
-  const price = decimal(product[slot]);
-  const difference = decimal(variant.price);
+  const price = decimalField(product[slot]);
+  const difference = decimalField(variant.price);
   if (difference === null || isZeroDecimal(difference)) return price;
-  if (price === null || !isPlain(price)) return price;
+  if (!isPlain(price)) return price;
   if (!isPlain(difference)) return difference;
   const adjusted = trimmedText(variant.price_prefix) === '-' ? new Big(price).minus(difference) : new Big(price).plus(difference);
   return adjusted.toFixed();
 }
 
-const isPlain = (value: string) => /^-?\d+(\.\d+)?$/.test(value);
+const isPlain = (value: string | number | null): value is string => typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value);
 
 function entegraSession(ctx: DriverContext): TokenSession {
   let refresh: string | undefined;
@@ -232,10 +232,3 @@ async function fetchProductPage(ctx: DriverContext, token: string, page: number)
   throw new DriverError('MALFORMED_RESPONSE', m('noProductList', { page: String(page) }));
 }
 
-/** Entegra sends strings; anything else is passed on as text for the validator to judge. */
-/** Plain notation where the value reads as a number; otherwise as sent, so the validator reports it. */
-function decimal(value: unknown): string | null {
-  const raw = trimmedText(value);
-  if (raw === null || raw === '') return null;
-  return toPlainDecimal(raw) ?? raw;
-}

@@ -1,6 +1,6 @@
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, DriverContext, ProductCandidate } from '../src/driver/contract.js';
-import { toPlainDecimal } from '../src/driver/decimal.js';
+import { decimalField } from '../src/driver/decimal.js';
 import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { TokenSession } from '../src/driver/token-session.js';
@@ -137,11 +137,11 @@ export const parasut = {
       barcode: trimmedText(a.barcode),
       sku: trimmedText(a.code),
       name: trimmedText(a.name),
-      price: decimal(a.list_price),
+      price: decimalField(a.list_price, 'plain'),
       currency: trimmedText(a.currency),
-      vatRate: decimal(a.vat_rate),
+      vatRate: decimalField(a.vat_rate, 'plain'),
       priceIncludesVat: booleanSetting(ctx.settings, 'priceIncludesVat', null),
-      stock: decimal(a.stock_count),
+      stock: decimalField(a.stock_count, 'plain'),
       active: a.archived !== true,
     };
     return [candidate];
@@ -284,8 +284,3 @@ function count(value: unknown): number | undefined {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** Paraşüt sends decimals as JSON numbers or strings ("100.0"); both become plain notation. */
-function decimal(value: unknown): string | null {
-  if (value === undefined || value === null || value === '') return null;
-  return toPlainDecimal(value, 'plain') ?? trimmedText(value);
-}

@@ -1,7 +1,7 @@
 import Big from 'big.js';
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, DriverContext, MapContext, ProductCandidate } from '../src/driver/contract.js';
-import { toPlainDecimal } from '../src/driver/decimal.js';
+import { decimalField, toPlainDecimal } from '../src/driver/decimal.js';
 import { paginateByPageNumber } from '../src/driver/paginate.js';
 import type { NumberedPage } from '../src/driver/paginate.js';
 import { HttpError } from '../src/http/errors.js';
@@ -108,7 +108,7 @@ export const sentos = {
   mapRecord(record, ctx) {
     if (!isObject(record)) return [];
     const settings = readSettings(ctx.settings);
-    const vatRate = decimal(record.vat_rate) ?? settings.vatRate;
+    const vatRate = decimalField(record.vat_rate, 'tr') ?? settings.vatRate;
     const shared: ProductCandidate = {
       currency: scalarText(record.currency),
       vatRate,
@@ -125,18 +125,18 @@ export const sentos = {
           barcode: identifier(record.barcode),
           sku: identifier(record.sku),
           name,
-          price: decimal(record.sale_price),
+          price: decimalField(record.sale_price, 'tr'),
           stock: stockOf(record.stocks, settings.warehouse),
         },
       ];
     }
     return variants.map((variant) => ({
       ...shared,
-      vatRate: decimal(variant.vat_rate) ?? vatRate,
+      vatRate: decimalField(variant.vat_rate, 'tr') ?? vatRate,
       barcode: identifier(variant.barcode),
       sku: identifier(variant.sku),
       name: variantName(name, variant),
-      price: decimal(variant.sale_price ?? variant.price ?? record.sale_price),
+      price: decimalField(variant.sale_price ?? variant.price ?? record.sale_price, 'tr'),
       // A variant without stock rows has no stock of its own; the parent's rows
       // add up every variant and would overstate it.
       stock: stockOf(variant.stocks, settings.warehouse),
@@ -266,10 +266,6 @@ function variantName(name: string | null, variant: Record<string, unknown>): str
   return parts.length > 0 ? `${name} - ${parts.join(' / ')}` : name;
 }
 
-function decimal(value: unknown): string | number | null {
-  if (value === undefined || value === null || value === '') return null;
-  return toPlainDecimal(value, 'tr') ?? (typeof value === 'string' || typeof value === 'number' ? value : null);
-}
 
 
 function count(value: unknown): number | undefined {

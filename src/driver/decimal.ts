@@ -35,6 +35,21 @@ export function toPlainDecimal(value: unknown, style: 'auto' | 'tr' | 'plain' = 
 
 const plainNotation = /^\d{1,15}(\.\d{1,15})?$/;
 
+/**
+ * A decimal field (a price, a quantity, a KDV rate) as a driver hands it to
+ * the validator: plain notation where it reads as a number; as sent, as text,
+ * where it does not, so the validator reports it by what it says; null when
+ * absent. `style` as for {@link toPlainDecimal}: `tr` where the ERP writes
+ * "1.250" for one thousand two hundred and fifty.
+ */
+export function decimalField(value: unknown, style: 'auto' | 'tr' | 'plain' = 'auto'): string | number | null {
+  if (value === undefined || value === null || value === '') return null;
+  const plain = toPlainDecimal(value, style);
+  if (plain !== undefined) return plain;
+  if (typeof value === 'number') return value;
+  return typeof value === 'string' ? value.trim() : JSON.stringify(value).slice(0, 60);
+}
+
 /** Whether a value reads as zero in any notation {@link toPlainDecimal} reads: 0, "0", "0.0000", "0,00". */
 export function isZeroDecimal(value: unknown): boolean {
   const plain = toPlainDecimal(value);

@@ -29,7 +29,7 @@ export interface NumberedPage {
 export interface PageNumberOptions {
   /** Fetches one page; pages are numbered from `firstPage`. */
   fetchPage(page: number): Promise<NumberedPage>;
-  /** Pages fetched at once once the page count is known. */
+  /** Pages asked for at once: the first wave (before the page count is known), and every wave after it. */
   concurrency: number;
   firstPage?: number;
   /** The page size the driver asked for, when it chose one: lets a short page end the pull. */
@@ -122,8 +122,9 @@ export async function* paginateByPageNumber(options: PageNumberOptions): AsyncGe
  * moment it is made, and kept in flight while the consumer works: a page that
  * arrives starts the next request at once, not when the consumer asks for
  * more. `fetch` hands over pages already requested (the first wave) rather
- * than asking again. At most `concurrency` pages wait, unconsumed, so memory stays
- * bounded. Pages are yielded in arrival order.
+ * than asking again. Pages in flight and pages waiting, unconsumed, are at
+ * most twice `concurrency` together, so memory stays bounded. Pages are
+ * yielded in arrival order.
  */
 class ConcurrentPages implements AsyncIterable<NumberedPage> {
   readonly #fetch: (n: number) => Promise<NumberedPage>;

@@ -99,13 +99,13 @@ export function identifier(value: unknown): string | number | null {
   return typeof value === 'string' || typeof value === 'number' ? value : null;
 }
 
-/** A string, or a number as text; anything else is absent. */
 /** A record's field as text, strings trimmed; null when it is absent. */
 export function trimmedText(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   return typeof value === 'string' ? value.trim() : String(value);
 }
 
+/** A string, or a number as text; anything else is absent. */
 export function scalarText(value: unknown): string | null {
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return String(value);
