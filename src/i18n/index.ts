@@ -62,3 +62,16 @@ export function formatNumber(value: number, lang: Lang = current): string {
 export function formatDuration(ms: number, lang: Lang = current): string {
   return `${formatNumber(Math.round(ms / 100) / 10, lang)} ${lang === 'tr' ? 'sn' : 's'}`;
 }
+
+/**
+ * A plain decimal price ("1249.9") for people: "1.249,90 ₺" in Turkish,
+ * "1,249.90 TRY" in English. Done on the digits, never through a float.
+ */
+export function formatMoney(price: string, currency: string, lang: Lang = current): string {
+  const negative = price.startsWith('-');
+  const [whole = '0', fraction = ''] = price.replace(/^-/, '').split('.');
+  const tr = lang === 'tr';
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, tr ? '.' : ',');
+  const amount = `${negative ? '-' : ''}${grouped}${tr ? ',' : '.'}${fraction.padEnd(2, '0')}`;
+  return tr && currency === 'TRY' ? `${amount} ₺` : `${amount} ${currency}`.trim();
+}

@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import { ExitCode, UserError } from '../../errors/index.js';
-import { defineMessages, language } from '../../i18n/index.js';
+import { defineMessages, formatMoney } from '../../i18n/index.js';
 import { explainProduct } from '../../store/queries.js';
 import type { AcknowledgedOffer, ItemStateRow, ProductExplanation, StagedProduct, WaitingBatch } from '../../store/queries.js';
 import { requireConnectionOrHistory } from '../connections.js';
@@ -103,12 +103,7 @@ const verdictKey = {
 
 /** "1.249,90 ₺" in Turkish, "1,249.90 TRY" in English; the stored price is a plain decimal string. */
 function money(price: string | null, currency: string | null): string {
-  if (price === null) return '-';
-  const [whole = '0', fraction = '00'] = price.split('.');
-  const tr = language() === 'tr';
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, tr ? '.' : ',');
-  const amount = `${grouped}${tr ? ',' : '.'}${fraction.padEnd(2, '0')}`;
-  return tr && currency === 'TRY' ? `${amount} ₺` : `${amount} ${currency ?? ''}`.trim();
+  return price === null ? '-' : formatMoney(price, currency ?? '');
 }
 
 function values(p: { price: string | null; currency: string | null; vatRate: string | null; priceIncludesVat: boolean | null; stock: number | null; active: boolean | null }): string {
