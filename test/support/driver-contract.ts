@@ -176,7 +176,7 @@ export function barcodeMultiset(values: ReadonlyArray<ProductCandidate['barcode'
 }
 
 /** The most requests that arrived in any window of `windowMs` starting at a request. */
-export function busiestWindow(requests: readonly RecordedRequest[], windowMs: number): number {
+export function busiestWindow(requests: readonly Pick<RecordedRequest, 'at'>[], windowMs: number): number {
   const times = requests.map((r) => r.at).sort((a, b) => a - b);
   let most = 0;
   for (let i = 0, j = 0; i < times.length; i++) {
@@ -186,7 +186,8 @@ export function busiestWindow(requests: readonly RecordedRequest[], windowMs: nu
   return most;
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes a value and everything in it, so a function that changes its input throws. */
+export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object') {
     for (const inner of Object.values(value)) deepFreeze(inner);
     Object.freeze(value);

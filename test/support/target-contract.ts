@@ -43,6 +43,7 @@ import { SubmitRefused } from '../../src/marketplace/target.js';
 import type { ItemOutcome, PollAnswer, TargetAdapter, TargetItem, TargetSession } from '../../src/marketplace/target.js';
 import type { Offer } from '../../src/model/product.js';
 import type { AsyncTargetOptions, AsyncTargetSandbox } from '../../src/sandbox/async-target.js';
+import { busiestWindow, deepFreeze } from './driver-contract.js';
 
 export type TargetMistake = 'wrong-credentials';
 
@@ -111,23 +112,20 @@ export function targetClient(adapter: TargetAdapter, baseUrl: string, options: {
   });
 }
 
-/** The most requests that arrived in any window of `windowMs` starting at a request. */
-export function busiestWindow(times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (j < sorted.length && sorted[j]! < sorted[i]! + windowMs) j++;
-    most = Math.max(most, j - i);
-  }
-  return most;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
+/**
+ * A session on a started sandbox, opened as the engine opens one (the
+ * connection's settings, then `settings`); `open` opens another with more
+ * settings on the same client, `close` closes the client and the sandbox.
+ */
+export function openOn(adapter: TargetAdapter, fake: AsyncTargetSandbox, connection: TargetConnection, settings: Record<string, string> = {}, client: Parameters<typeof targetClient>[2] = {}) {
+  const http = targetClient(adapter, fake.baseUrl, client);
+  const open = (more: Record<string, string> = {}) =>
+    adapter.open({ target: adapter.kind, settings: { ...connection.settings, ...settings, ...more }, secrets: connection.secrets, http });
+  const close = async () => {
+    await http.close();
+    await fake.close();
+  };
+  return { http, open, session: open(), close };
 }
 
 /** Everything a thrown error carries that a person or a log could see. */
@@ -148,12 +146,8 @@ export function describeTargetContract<F extends AsyncTargetSandbox>(options: Ta
   async function setup(fakeOptions: AsyncTargetOptions = {}, setupOptions: { mistake?: TargetMistake; retries?: number; rateLimit?: { requests: number; perMs: number } } = {}) {
     const fake = await options.startFake({ keepHistory: true, ...fakeOptions });
     const connection = options.connection(setupOptions.mistake);
-    const http = targetClient(adapter, fake.baseUrl, setupOptions);
-    cleanups.push(async () => {
-      await http.close();
-      await fake.close();
-    });
-    const session = adapter.open({ target: adapter.kind, settings: connection.settings, secrets: connection.secrets, http });
+    const { http, session, close } = openOn(adapter, fake, connection, {}, setupOptions);
+    cleanups.push(close);
     return { fake, http, session, connection };
   }
 
@@ -355,7 +349,7 @@ export function describeTargetContract<F extends AsyncTargetSandbox>(options: Ta
       fake.setRateLimit(limit);
       await Promise.all(Array.from({ length: 7 }, () => session.test()));
       expect(fake.stats.rateLimited).toBe(0);
-      expect(busiestWindow(fake.stats.requests.map((r) => r.at), limit.perMs)).toBeLessThanOrEqual(limit.requests);
+      expect(busiestWindow(fake.stats.requests, limit.perMs)).toBeLessThanOrEqual(limit.requests);
 
       const { fake: limited, session: patient } = await setup();
       limited.faults.rateLimitNext = 1;

@@ -6,7 +6,7 @@ import type { TargetItem } from '../../src/marketplace/target.js';
 import type { SandboxHepsiburadaOptions } from '../../src/sandbox/hepsiburada.js';
 import { SandboxHepsiburada } from '../../src/sandbox/hepsiburada.js';
 import { hepsiburadaAccount, hepsiburadaConnection } from '../support/target-accounts.js';
-import { offer, outcomeOf, pollUntilSettled, projected, targetClient } from '../support/target-contract.js';
+import { offer, openOn, outcomeOf, pollUntilSettled, projected } from '../support/target-contract.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -15,14 +15,9 @@ afterEach(async () => {
 
 async function start(options: Partial<SandboxHepsiburadaOptions> = {}) {
   const fake = await new SandboxHepsiburada({ ...hepsiburadaAccount, keepHistory: true, ...options }).start();
-  const http = targetClient(hepsiburada, fake.baseUrl);
-  cleanups.push(async () => {
-    await http.close();
-    await fake.close();
-  });
-  const open = (settings: Record<string, string> = {}) =>
-    hepsiburada.open({ target: 'hepsiburada', settings: { ...hepsiburadaConnection.settings, ...settings }, secrets: hepsiburadaConnection.secrets, http });
-  return { fake, session: open(), open };
+  const target = openOn(hepsiburada, fake, hepsiburadaConnection);
+  cleanups.push(target.close);
+  return { fake, ...target };
 }
 
 /** Products 1..count listed on the sandbox Hepsiburada with stock 1 and price 10.00, and their items (stock 10+, price 149.90). */

@@ -5,7 +5,7 @@ import type { TargetItem } from '../../src/marketplace/target.js';
 import type { SandboxN11Options } from '../../src/sandbox/n11.js';
 import { SandboxN11 } from '../../src/sandbox/n11.js';
 import { n11Account, n11Connection } from '../support/target-accounts.js';
-import { offer, outcomeOf, pollUntilSettled, projected, targetClient } from '../support/target-contract.js';
+import { offer, openOn, outcomeOf, pollUntilSettled, projected } from '../support/target-contract.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -14,13 +14,9 @@ afterEach(async () => {
 
 async function start(options: Partial<SandboxN11Options> = {}, settings: Record<string, string> = {}) {
   const fake = await new SandboxN11({ ...n11Account, keepHistory: true, ...options }).start();
-  const http = targetClient(n11, fake.baseUrl);
-  cleanups.push(async () => {
-    await http.close();
-    await fake.close();
-  });
-  const session = n11.open({ target: 'n11', settings: { ...n11Connection.settings, ...settings }, secrets: n11Connection.secrets, http });
-  return { fake, session };
+  const target = openOn(n11, fake, n11Connection, settings);
+  cleanups.push(target.close);
+  return { fake, ...target };
 }
 
 function listed(fake: SandboxN11, count: number, settings: Record<string, string> = {}): TargetItem[] {

@@ -7,7 +7,7 @@ import { trendyol } from '../../src/marketplace/trendyol.js';
 import type { SandboxTrendyolOptions } from '../../src/sandbox/trendyol.js';
 import { SandboxTrendyol, TRENDYOL_DUPLICATE_TEXT } from '../../src/sandbox/trendyol.js';
 import { trendyolAccount, trendyolConnection } from '../support/target-accounts.js';
-import { offer, outcomeOf, pollUntilSettled, projected, targetClient } from '../support/target-contract.js';
+import { offer, openOn, outcomeOf, pollUntilSettled, projected } from '../support/target-contract.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -16,14 +16,9 @@ afterEach(async () => {
 
 async function start(options: Partial<SandboxTrendyolOptions> = {}, settings: Record<string, string> = {}) {
   const fake = await new SandboxTrendyol({ ...trendyolAccount, keepHistory: true, ...options }).start();
-  const http = targetClient(trendyol, fake.baseUrl);
-  cleanups.push(async () => {
-    await http.close();
-    await fake.close();
-  });
-  const open = (more: Record<string, string> = {}) =>
-    trendyol.open({ target: 'trendyol', settings: { ...trendyolConnection.settings, ...settings, ...more }, secrets: trendyolConnection.secrets, http });
-  return { fake, http, session: open(), open };
+  const target = openOn(trendyol, fake, trendyolConnection, settings);
+  cleanups.push(target.close);
+  return { fake, ...target };
 }
 
 /** Products 1..count listed on the sandbox Trendyol, and their items. */
