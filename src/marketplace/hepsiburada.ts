@@ -4,9 +4,8 @@ import type { HttpClient } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
 import { defineMessages, formatMoney } from '../i18n/index.js';
 import { TargetCode } from './codes.js';
-import { looksNotListed, notListed, objectsIn, reasonsOf, rejected, sameNumber, unusableAnswer, wordsInBody } from './outcomes.js';
+import { looksNotListed, notListed, objectsIn, reasonsOf, refusalOf, rejected, sameNumber, unusableAnswer } from './outcomes.js';
 import { grossTryPrice, invalidSetting, jsonWithDecimals, requiredSecret, requiredSetting, stockCode, stockToSend } from './projection.js';
-import { SubmitRefused } from './target.js';
 import type { CurrentState, ItemOutcome, PollAnswer, TargetAdapter, TargetContext, TargetItem } from './target.js';
 
 /**
@@ -25,7 +24,6 @@ const SKUS_PER_READ = 100;
 
 const m = defineMessages({
   en: {
-    refused: 'Hepsiburada refused the price upload of {count} items as a whole (HTTP {status}); nothing was queued. Hepsiburada said: "{text}"',
     notListedTodo: 'Create the product in the Hepsiburada catalog and match it to a listing with this stock code (merchantSku): the listing API only updates listings, and erp-sync does not create them.',
     priceLocked: 'the price {price} is outside the band Hepsiburada allows for this product{band}. Change the price in the ERP, or ask Hepsiburada to lift the limit.',
     band: ' ({min} – {max})',
@@ -33,7 +31,6 @@ const m = defineMessages({
     agentShape: 'looks like "merchant ID - name", which Hepsiburada refuses: it is the developer (integrator) username Hepsiburada gave you, alone',
   },
   tr: {
-    refused: 'Hepsiburada {count} ürünlük fiyat yüklemesinin tamamını reddetti (HTTP {status}); hiçbir şey kuyruğa alınmadı. Hepsiburada yanıtı: "{text}"',
     notListedTodo: 'Ürünü Hepsiburada kataloğunda oluşturup bu stok koduyla (merchantSku) bir ilanla eşleştirin: listeleme API’si yalnızca ilanları günceller, erp-sync ilan oluşturmaz.',
     priceLocked: '{price} fiyatı, Hepsiburada’nın bu ürün için izin verdiği aralığın dışında{band}. ERP’de fiyatı değiştirin ya da Hepsiburada’dan sınırı kaldırmasını isteyin.',
     band: ' ({min} – {max})',
@@ -183,11 +180,7 @@ class HepsiburadaSession {
     try {
       price = await this.#upload('price-uploads', items.map((item) => ({ merchantSku: item.key, price: item.fields.price })));
     } catch (error) {
-      if (error instanceof HttpError && (error.status === 400 || error.status === 422)) {
-        const text = wordsInBody(error.body);
-        throw new SubmitRefused('batch', m('refused', { count: items.length, status: String(error.status), text }), text);
-      }
-      throw error;
+      throw refusalOf(error, MARKET, items.length);
     }
     let stock: Ticket['stock'] = null;
     if (stockItems.length > 0) {

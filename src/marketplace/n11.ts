@@ -2,9 +2,8 @@ import type { FieldSpec } from '../driver/contract.js';
 import type { HttpClient } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
 import { defineMessages } from '../i18n/index.js';
-import { joinWords, looksNotListed, notListed, objectsIn, reasonsOf, rejected, sameNumber, unusableAnswer, wordsInBody } from './outcomes.js';
+import { joinWords, looksNotListed, notListed, objectsIn, reasonsOf, refusalOf, refusedWhole, rejected, sameNumber, unusableAnswer } from './outcomes.js';
 import { choiceSetting, grossTryPrice, jsonWithDecimals, requiredSecret, requiredSetting, stockCode, stockToSend } from './projection.js';
-import { SubmitRefused } from './target.js';
 import type { CurrentState, ItemOutcome, PollAnswer, TargetAdapter, TargetContext, TargetItem } from './target.js';
 
 /**
@@ -26,13 +25,9 @@ const CURRENCY_TYPES = ['TL', 'TRY'] as const;
 
 const m = defineMessages({
   en: {
-    refused: 'N11 refused the task of {count} items as a whole (REJECT); nothing was queued. N11 said: "{text}"',
-    refusedHttp: 'N11 refused the task of {count} items as a whole (HTTP {status}); nothing was queued. N11 said: "{text}"',
     notListedTodo: 'Create the product on N11 with this stock code (stockCode): erp-sync updates price and stock only, and does not create products.',
   },
   tr: {
-    refused: 'N11 {count} ürünlük görevin tamamını reddetti (REJECT); hiçbir şey kuyruğa alınmadı. N11 yanıtı: "{text}"',
-    refusedHttp: 'N11 {count} ürünlük görevin tamamını reddetti (HTTP {status}); hiçbir şey kuyruğa alınmadı. N11 yanıtı: "{text}"',
     notListedTodo: 'Ürünü N11’de bu stok koduyla (stockCode) oluşturun: erp-sync yalnızca fiyat ve stok günceller, ürün oluşturmaz.',
   },
 });
@@ -152,16 +147,9 @@ class N11Session {
         retryUnreadable: false,
       }));
     } catch (error) {
-      if (error instanceof HttpError && (error.status === 400 || error.status === 422)) {
-        const text = wordsInBody(error.body);
-        throw new SubmitRefused('batch', m('refusedHttp', { count: items.length, status: String(error.status), text }), text);
-      }
-      throw error;
+      throw refusalOf(error, MARKET, items.length);
     }
-    if (String(answer?.status).toUpperCase() === 'REJECT') {
-      const text = joinWords(reasonsOf(answer?.reasons));
-      throw new SubmitRefused('batch', m('refused', { count: items.length, text }), text);
-    }
+    if (String(answer?.status).toUpperCase() === 'REJECT') throw refusedWhole(MARKET, items.length, 'REJECT', joinWords(reasonsOf(answer?.reasons)));
     const id = answer?.id;
     if ((typeof id !== 'number' && typeof id !== 'string') || id === '') throw unusableAnswer(this.#http.service, this.#http.url(path));
     return String(id);

@@ -2,6 +2,7 @@ import Big from 'big.js';
 import { HttpError, describeFailure } from '../http/errors.js';
 import { defineMessages } from '../i18n/index.js';
 import { TargetCode } from './codes.js';
+import { SubmitRefused } from './target.js';
 import type { ItemOutcome, TargetItem } from './target.js';
 
 /**
@@ -20,6 +21,7 @@ const m = defineMessages({
     listBelowSale: 'the list price (the struck-through price) may not be below the sale price. Check the list price on {market}, or let erp-sync send the sale price as the list price too.',
     otherwise: 'fix what it names, in the ERP or on {market}.',
     noWords: '(no reason given)',
+    refusedWhole: '{market} refused the whole batch of {count} items ({why}); nothing was queued. {market} said: "{text}"',
   },
   tr: {
     barcode: '{barcode} barkodlu ürün',
@@ -29,6 +31,7 @@ const m = defineMessages({
     listBelowSale: 'liste fiyatı (üstü çizili fiyat) satış fiyatının altında olamaz. {market} üzerindeki liste fiyatını kontrol edin ya da erp-sync’in satış fiyatını liste fiyatı olarak da göndermesine izin verin.',
     otherwise: 'belirtilen sorunu ERP’de ya da {market} üzerinde düzeltin.',
     noWords: '(neden belirtilmedi)',
+    refusedWhole: '{market} {count} ürünlük paketin tamamını reddetti ({why}); hiçbir şey kuyruğa alınmadı. {market} yanıtı: "{text}"',
   },
 });
 
@@ -134,4 +137,19 @@ export function reasonsOf(value: unknown): string[] {
 /** The objects in a list the marketplace sent; nothing when it sent no list. */
 export function objectsIn<T extends object>(value: unknown): T[] {
   return Array.isArray(value) ? (value.filter((entry) => entry !== null && typeof entry === 'object') as T[]) : [];
+}
+
+/**
+ * A submission the marketplace refused as a whole, queueing nothing: split,
+ * it finds the item at fault. `why`: HTTP 400 or 422, or the marketplace's
+ * own word for it (N11's REJECT).
+ */
+export function refusedWhole(market: string, count: number, why: string, text: string): SubmitRefused {
+  return new SubmitRefused('batch', m('refusedWhole', { market, count, why, text }), text);
+}
+
+/** SubmitRefused('batch') for a 400 or 422 to a submission, with the marketplace's words; any other failure as it is. */
+export function refusalOf(error: unknown, market: string, count: number): unknown {
+  if (!(error instanceof HttpError) || (error.status !== 400 && error.status !== 422)) return error;
+  return refusedWhole(market, count, `HTTP ${error.status}`, wordsInBody(error.body));
 }

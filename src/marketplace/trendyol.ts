@@ -2,7 +2,7 @@ import type { FieldSpec } from '../driver/contract.js';
 import type { HttpClient } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
 import { defineMessages } from '../i18n/index.js';
-import { looksNotListed, notListed, objectsIn, reasonsOf, rejected, sameNumber, unusableAnswer, wordsInBody } from './outcomes.js';
+import { looksNotListed, notListed, objectsIn, reasonsOf, refusalOf, rejected, sameNumber, unusableAnswer, wordsInBody } from './outcomes.js';
 import { choiceSetting, grossTryPrice, invalidSetting, jsonWithDecimals, requiredSecret, requiredSetting, settingValue, stockToSend } from './projection.js';
 import { SubmitRefused } from './target.js';
 import type { CurrentState, ItemOutcome, PollAnswer, TargetAdapter, TargetContext, TargetItem } from './target.js';
@@ -27,14 +27,12 @@ const DUPLICATE = /15 dakika boyunca aynı isteği|aynı isteği tekrarlı/i;
 const m = defineMessages({
   en: {
     duplicate: 'Trendyol refused the batch of {count} items as the same request sent again within 15 minutes: the earlier one was received. Trendyol said: "{text}"',
-    refused: 'Trendyol refused the whole batch of {count} items (HTTP {status}). Trendyol said: "{text}"',
     notListedTodo: 'Create it on Trendyol (the seller panel, or the createProducts API) and wait for its approval: Trendyol updates approved products only, and erp-sync does not create products.',
     sellerIdNotNumber: 'is not a number; it is the seller number Trendyol shows under Hesap Bilgilerim → Entegrasyon Bilgileri',
     integratorInvalid: 'must be letters and digits only, at most 30 of them (Trendyol\'s rule for the User-Agent); SelfIntegration when you integrate yourself',
   },
   tr: {
     duplicate: 'Trendyol {count} ürünlük paketi, 15 dakika içinde yeniden gönderilen aynı istek olarak reddetti: önceki istek alınmıştı. Trendyol yanıtı: "{text}"',
-    refused: 'Trendyol {count} ürünlük paketin tamamını reddetti (HTTP {status}). Trendyol yanıtı: "{text}"',
     notListedTodo: 'Ürünü Trendyol’da oluşturun (satıcı paneli ya da createProducts API’si) ve onaylanmasını bekleyin: Trendyol yalnızca onaylı ürünleri günceller, erp-sync ürün oluşturmaz.',
     sellerIdNotNumber: 'bir sayı değil; Trendyol’un Hesap Bilgilerim → Entegrasyon Bilgileri altında gösterdiği satıcı numarasıdır',
     integratorInvalid: 'yalnızca harf ve rakamdan oluşmalı, en fazla 30 karakter (Trendyol’un User-Agent kuralı); kendiniz entegre ediyorsanız SelfIntegration',
@@ -161,11 +159,9 @@ class TrendyolSession {
       if (typeof id !== 'string' || id === '') throw unusableAnswer(this.#http.service, this.#http.url(path));
       return id;
     } catch (error) {
-      if (!(error instanceof HttpError) || error.status === undefined || error.status < 400 || error.status >= 500) throw error;
-      const text = wordsInBody(error.body);
+      const text = error instanceof HttpError && error.status !== undefined && error.status >= 400 && error.status < 500 ? wordsInBody(error.body) : '';
       if (DUPLICATE.test(text)) throw new SubmitRefused('duplicate', m('duplicate', { count: items.length, text }), text);
-      if (error.status === 400 || error.status === 422) throw new SubmitRefused('batch', m('refused', { count: items.length, status: String(error.status), text }), text);
-      throw error;
+      throw refusalOf(error, MARKET, items.length);
     }
   }
 
