@@ -202,15 +202,15 @@ class HepsiburadaSession {
     if (!finished(priceResult) || (stockResult !== undefined && !finished(stockResult))) return { state: 'pending' };
 
     const stockIndices = items.flatMap((_, index) => (fulfilledByHB.includes(index) ? [] : [index]));
-    const price_ = readFailures(priceResult, items, items.map((_, index) => index));
-    const stock_ = stockResult === undefined ? { failures: new Map<number, Failure>(), unplaced: false } : readFailures(stockResult, items, stockIndices);
+    const prices = readFailures(priceResult, items, items.map((_, index) => index));
+    const stocks = stockResult === undefined ? { failures: new Map<number, Failure>(), unplaced: false } : readFailures(stockResult, items, stockIndices);
     // A failure that names no item we sent leaves every item of that upload without a trustworthy result.
-    const priceKnown = !price_.unplaced && !FAILED.has(word(priceResult.status));
-    const stockKnown = stock !== 'failed' && !stock_.unplaced && (stockResult === undefined || !FAILED.has(word(stockResult.status)));
+    const priceKnown = !prices.unplaced && !FAILED.has(word(priceResult.status));
+    const stockKnown = stock !== 'failed' && !stocks.unplaced && (stockResult === undefined || !FAILED.has(word(stockResult.status)));
 
     const outcomes: ItemOutcome[] = [];
     items.forEach((item, index) => {
-      const failure = mergeFailures(price_.failures.get(index), stock_.failures.get(index));
+      const failure = mergeFailures(prices.failures.get(index), stocks.failures.get(index));
       if (failure) outcomes.push(outcomeOf(item, failure));
       else if (priceKnown && (stockKnown || fulfilledByHB.includes(index))) outcomes.push({ barcode: item.barcode, status: 'applied' });
     });
@@ -247,7 +247,7 @@ class HepsiburadaSession {
     }
   }
 
-  /** The listings of these stock codes, by stock code: a page at a time until Hepsiburada's count is reached. */
+  /** The listings of these stock codes, by stock code: a page at a time until all are found or Hepsiburada's count is reached. */
   async #listings(codes: readonly string[]): Promise<Map<string, Listing>> {
     const found = new Map<string, Listing>();
     const chunks: string[][] = [];
@@ -263,7 +263,7 @@ class HepsiburadaSession {
           const page = objectsIn<Listing>(data?.listings);
           for (const listing of page) if (chunk.includes(String(listing.merchantSku))) found.set(String(listing.merchantSku), listing);
           offset += page.length;
-          if (page.length === 0 || typeof data?.totalCount !== 'number' || offset >= data.totalCount) break;
+          if (page.length === 0 || typeof data?.totalCount !== 'number' || offset >= data.totalCount || chunk.every((code) => found.has(code))) break;
         }
       }),
     );

@@ -207,7 +207,8 @@ class N11Session {
     if (pages - 1 <= missing.length) {
       await Promise.all(Array.from({ length: Math.max(0, pages - 1) }, async (_, i) => keep(await this.#query({ page: i + 1, size: QUERY_PAGE_SIZE }))));
     } else {
-      await Promise.all(missing.map(async (code) => keep(await this.#query({ stockCode: code, page: 0, size: 1 }))));
+      // A page of a few, not one: the filter's matching (exact or by prefix) is not documented.
+      await Promise.all(missing.map(async (code) => keep(await this.#query({ stockCode: code, page: 0, size: 20 }))));
     }
     const states = new Map<string, CurrentState>();
     for (const item of items) {

@@ -209,7 +209,7 @@ class TrendyolSession {
     return states;
   }
 
-  /** The approved variants with these barcodes, every page of the answer read. */
+  /** The approved variants with these barcodes, a page at a time until all are found or the pages end. */
   async #variants(barcodes: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
     const found = new Map<string, Record<string, unknown>>();
     for (let page = 0, pages = 1; page < pages; page++) {
@@ -220,6 +220,7 @@ class TrendyolSession {
         }
       }
       pages = typeof answer?.totalPages === 'number' ? answer.totalPages : 1;
+      if (found.size === barcodes.length) break;
     }
     return found;
   }
