@@ -43,8 +43,13 @@ export interface HttpRequest {
   /** A body already serialized as JSON (the marketplace batch, kept in the outbox as sent). */
   jsonText?: string;
   form?: Record<string, string>;
-  /** Whether a transient failure may be retried; defaults to true (callers make POSTs idempotent). */
-  retry?: boolean;
+  /**
+   * Whether a transient failure may be retried; defaults to true (callers
+   * make POSTs idempotent). `unsent`: only failures that prove the request was
+   * not taken (a refused connection, 429, 503), for a write that has no
+   * idempotency key: a timeout or a cut answer may hide one that was.
+   */
+  retry?: boolean | 'unsent';
   /**
    * Whether a 2xx answer that is not JSON is retried (default true). False
    * where a repeat would only get the same answer back: a marketplace keeps
@@ -206,7 +211,7 @@ export class HttpClient {
         maxTimeout: this.#options.maxDelayMs,
         randomize: true,
         signal,
-        shouldRetry: ({ error }) => error instanceof HttpError && error.transient && error.retry,
+        shouldRetry: ({ error }) => error instanceof HttpError && error.transient && error.retry && (req.retry !== 'unsent' || provesUnsent(error)),
         onFailedAttempt: async ({ error, retriesLeft }) => {
           if (!(error instanceof HttpError) || !error.transient || !error.retry) return;
           const retryAfter = error.retryAfterMs !== undefined && error.retryAfterMs <= this.#options.maxRetryAfterMs ? error.retryAfterMs : undefined;
@@ -356,4 +361,9 @@ class Utf8Check extends Transform {
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A failure after which the service cannot have acted on the request: it refused the connection, or said to come back later. */
+export function provesUnsent(error: HttpError): boolean {
+  return error.kind === 'refused' || error.status === 429 || error.status === 503;
 }

@@ -231,7 +231,7 @@ class HepsiburadaSession {
 
   async #upload(kind: 'price-uploads' | 'stock-uploads', entries: unknown[]): Promise<string> {
     const path = `${this.#prefix}/${kind}`;
-    const response = await this.#http.request<{ id?: unknown }>({ method: 'POST', path, headers: this.#headers, jsonText: jsonWithDecimals(entries, MONEY), retryUnreadable: false });
+    const response = await this.#http.request<{ id?: unknown }>({ method: 'POST', path, headers: this.#headers, jsonText: jsonWithDecimals(entries, MONEY), retry: 'unsent', retryUnreadable: false });
     const id = response.data?.id;
     if ((typeof id !== 'string' && typeof id !== 'number') || id === '') throw unusableAnswer(this.#http.service, this.#http.url(path));
     return String(id);

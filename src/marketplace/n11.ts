@@ -144,6 +144,7 @@ class N11Session {
         path,
         headers: this.#headers,
         jsonText: jsonWithDecimals({ payload: { integrator: this.#integrator, skus: items.map((item) => item.fields) } }, MONEY),
+        retry: 'unsent',
         retryUnreadable: false,
       }));
     } catch (error) {

@@ -153,6 +153,7 @@ class TrendyolSession {
         path,
         headers: this.#headers,
         jsonText: jsonWithDecimals({ items: items.map((item) => item.fields) }, MONEY),
+        retry: 'unsent',
         retryUnreadable: false,
       });
       const id = response.data?.batchRequestId;
