@@ -36,7 +36,7 @@ export function openContext(env: NodeJS.ProcessEnv = process.env): CliContext {
       if (!db) {
         db = openDatabase(paths.database(home));
         // A dead timer runs nothing, so every command that opens the database looks for connections that stopped syncing.
-        freshness = checkFreshness(db, config.connections(), new Date(), config.marketplace(), secretStore);
+        freshness = checkFreshness(db, config.connections(), new Date(), config.targets(), secretStore);
       }
       return db;
     },

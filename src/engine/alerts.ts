@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { finished } from 'node:stream/promises';
-import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
-import { MARKETPLACE } from '../config/config.js';
+import type { ConnectionConfig, TargetConfig } from '../config/config.js';
 import { alertWebhookField, connectionSettings, readSettingsForView } from '../settings/schema.js';
 import { connectionHealth } from '../model/health.js';
 import { ExitCode, errorMessage } from '../errors/index.js';
@@ -35,7 +34,7 @@ import type { RunSummary } from '../model/run.js';
 
 export interface AlertSettings {
   /**
-   * The connection's webhook, else the marketplace's (every connection's),
+   * The connection's webhook, else a target's (every connection's),
    * else ERP_SYNC_ALERT_WEBHOOK. Read from the secret store only when a
    * notification is due; rejects when the store cannot be read.
    */
@@ -93,20 +92,28 @@ const m = defineMessages({
   },
 });
 
-/** The webhook of connections without their own: the marketplace's, else ERP_SYNC_ALERT_WEBHOOK. Read once, when first needed. */
-function fallbackWebhook(marketplace: MarketplaceConfig | undefined, secretStore: (kind: SecretStoreKind) => SecretStore): () => Promise<string | undefined> {
+/**
+ * The webhook of connections without their own: the first target's that has
+ * one (the offer API's `marketplace` sorts among them by name), else
+ * ERP_SYNC_ALERT_WEBHOOK. Read once, when first needed.
+ */
+function fallbackWebhook(targets: readonly TargetConfig[], secretStore: (kind: SecretStoreKind) => SecretStore): () => Promise<string | undefined> {
   let webhook: Promise<string | undefined> | undefined;
-  const read = async () =>
-    (marketplace ? await secretStore(marketplace.secretStore).get(MARKETPLACE, alertWebhookField.name) : undefined) ??
-    (process.env.ERP_SYNC_ALERT_WEBHOOK || undefined);
+  const read = async () => {
+    for (const target of targets) {
+      const value = await secretStore(target.secretStore).get(target.name, alertWebhookField.name);
+      if (value) return value;
+    }
+    return process.env.ERP_SYNC_ALERT_WEBHOOK || undefined;
+  };
   return () => (webhook ??= read());
 }
 
 export function alertSettings(
   connection: ConnectionConfig,
-  marketplace: MarketplaceConfig | undefined,
+  targets: readonly TargetConfig[],
   secretStore: (kind: SecretStoreKind) => SecretStore,
-  fallback = fallbackWebhook(marketplace, secretStore),
+  fallback = fallbackWebhook(targets, secretStore),
 ): AlertSettings {
   let webhook: Promise<string | undefined> | undefined;
   const read = async () => {
@@ -154,12 +161,12 @@ export function checkFreshness(
   db: Db,
   connections: readonly ConnectionConfig[],
   now: Date,
-  marketplace: MarketplaceConfig | undefined,
+  targets: readonly TargetConfig[],
   secretStore: (kind: SecretStoreKind) => SecretStore,
 ): Promise<void> {
-  const fallback = fallbackWebhook(marketplace, secretStore);
-  const targets = connections.map((c) => ({ name: c.name, createdAt: c.createdAt, settings: alertSettings(c, marketplace, secretStore, fallback) }));
-  for (const connection of targets) {
+  const fallback = fallbackWebhook(targets, secretStore);
+  const watched = connections.map((c) => ({ name: c.name, createdAt: c.createdAt, settings: alertSettings(c, targets, secretStore, fallback) }));
+  for (const connection of watched) {
     const { freshnessMinutes } = connection.settings;
     if (!(freshnessMinutes > 0) || openAlert(db, connection.name)) continue;
     const last = lastSuccessAt(db, connection.name);
@@ -172,7 +179,7 @@ export function checkFreshness(
       hint: undefined,
     }, now.toISOString(), null);
   }
-  return deliverPending(db, targets);
+  return deliverPending(db, watched);
 }
 
 interface Problem {

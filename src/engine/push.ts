@@ -8,21 +8,12 @@ import type { MarketplaceClient } from '../marketplace/client.js';
 import type { Offer, OfferResult } from '../marketplace/types.js';
 import { HttpError } from '../http/errors.js';
 import { defineMessages } from '../i18n/index.js';
+import { emptyCounters } from '../model/run.js';
 import type { PushCounters } from '../model/run.js';
 import type { EventLog } from '../store/items.js';
-import type { Diff, StagedOfferRow, Walk } from '../store/diff.js';
-import { contentHash, toOffer, withdrawn } from '../model/product.js';
-
-type OfferKind = WaitingOffer['kind'];
-
-/** What travels with each offer of a batch, beside the offer itself. */
-interface OfferMeta {
-  kind: OfferKind;
-  /** Content hash of the offer: what the snapshot records once it is acknowledged. */
-  hash: string;
-  /** The snapshot hash it replaces: a replay sends the offer only while the snapshot still holds it. */
-  previous: string | null;
-}
+import type { Diff, Walk } from '../store/diff.js';
+import { dueOffers } from './shape.js';
+import type { OfferMeta, Shaped, Shaper } from './shape.js';
 
 /** Offers sent in one request: a batch of the outbox, or a part of one after a split. */
 interface Part {
@@ -41,10 +32,15 @@ interface Part {
 export interface PushOptions {
   db: Db;
   connection: string;
+  /** The target's name: the offer API's own snapshot, outbox and failures. */
+  target: string;
   runId: number;
   client: MarketplaceClient;
+  /** The target's item log. */
   events: EventLog;
   diff: Diff;
+  /** The target's rules on each offer. */
+  shaper: Shaper;
   batchSize: number;
   /** Failures in a row that no single offer explains before pushing stops for this run. */
   maxConsecutiveFailures: number;
@@ -129,7 +125,7 @@ interface FailedBatch {
  * - A key whose answer was unreadable, or left offers out, is never sent again.
  */
 export class Pusher {
-  readonly counters: PushCounters = { pushed: 0, created: 0, updated: 0, pendingApproval: 0, rejected: 0, failed: 0 };
+  readonly counters: PushCounters = emptyCounters();
   readonly #o: PushOptions;
   readonly #store: DeliveryStore;
   /** Batch requests the marketplace took in this run: answered 2xx, or refused as a batch. */
@@ -148,7 +144,7 @@ export class Pusher {
   constructor(options: PushOptions) {
     this.#o = options;
     this.#maxOffers = options.batchSize;
-    this.#store = new DeliveryStore(options.db, options.connection);
+    this.#store = new DeliveryStore(options.db, { connection: options.connection, target: options.target });
   }
 
   /**
@@ -224,13 +220,14 @@ export class Pusher {
   }
 
   async #pushFresh(all: boolean, includeVanished: boolean): Promise<PushStop | undefined> {
-    const { diff } = this.#o;
+    const { diff, shaper } = this.#o;
     let after = '';
     for (;;) {
       const rows = diff.changedAfter(after, this.#maxOffers, { all, walk: 'fresh' });
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.barcode;
-      const stop = await this.#sendNew(rows.map(toOffer), rows.map((r) => changedMeta(r, all)));
+      const due = this.#due(rows.map((row) => shaper.changed(row, all)));
+      const stop = due.offers.length > 0 ? await this.#sendNew(due.offers, due.meta) : undefined;
       if (stop) return stop;
     }
     after = '';
@@ -238,16 +235,10 @@ export class Pusher {
       const rows = diff.vanishedAfter(after, this.#maxOffers);
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.barcode;
-      const offers: Offer[] = [];
-      const meta: OfferMeta[] = [];
-      for (const row of rows) {
-        const offer = withdrawn(row);
-        const hash = contentHash(offer);
-        if (row.failed_hash === hash) continue;
-        offers.push(offer);
-        meta.push({ kind: 'vanished', hash, previous: row.hash });
-      }
-      const stop = offers.length > 0 ? await this.#sendNew(offers, meta) : undefined;
+      const shaped = rows.map((row) => ({ row, shaped: shaper.vanished(row) }));
+      // A withdrawal that failed on its own before goes alone, later (#pushQuarantined).
+      const due = this.#due(shaped.filter(({ row, shaped: s }) => !(s.to === 'send' && row.failed_hash === s.due.meta.hash)).map((s) => s.shaped));
+      const stop = due.offers.length > 0 ? await this.#sendNew(due.offers, due.meta) : undefined;
       if (stop) return stop;
     }
     return undefined;
@@ -333,7 +324,8 @@ export class Pusher {
       const rows = this.#o.diff.changedAfter(after, 100, { all, walk });
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.barcode;
-      for (const row of rows) yield this.#write([toOffer(row)], [changedMeta(row, all)]);
+      const due = this.#due(rows.map((row) => this.#o.shaper.changed(row, all)));
+      for (const [i, offer] of due.offers.entries()) yield this.#write([offer], [due.meta[i]!]);
     }
     after = '';
     while (includeVanished) {
@@ -341,11 +333,17 @@ export class Pusher {
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.barcode;
       for (const row of rows) {
-        const offer = withdrawn(row);
-        const hash = contentHash(offer);
-        if (row.failed_hash === hash && !row.parked && !row.failed_now) yield this.#write([offer], [{ kind: 'vanished', hash, previous: row.hash }]);
+        const shaped = this.#o.shaper.vanished(row);
+        if (shaped.to !== 'send' || row.failed_hash !== shaped.due.meta.hash || row.parked || row.failed_now) continue;
+        yield this.#write([shaped.due.offer], [shaped.due.meta]);
       }
     }
+  }
+
+  /** The offers of a walk this target gets; what needs no request (an unchanged shape, an offer it cannot take) is settled at once. */
+  #due(shaped: readonly Shaped[]): { offers: Offer[]; meta: OfferMeta[] } {
+    const due = dueOffers(shaped, { store: this.#store, events: this.#o.events, runId: this.#o.runId, counters: this.counters });
+    return { offers: due.map((d) => d.offer), meta: due.map((d) => d.meta) };
   }
 
   async #sendNew(offers: Offer[], meta: OfferMeta[]): Promise<PushStop | undefined> {
@@ -356,7 +354,7 @@ export class Pusher {
   /** Writes a batch to the outbox under a new key, before anything is sent. */
   #write(offers: Offer[], meta: OfferMeta[]): Part {
     const key = `erp-sync-${randomBytes(24).toString('base64url')}`;
-    const rowId = this.#store.writeBatch(key, this.#o.runId, nowIso(), offers.map((offer, i) => ({ offer, ...meta[i]! })));
+    const rowId = this.#store.writeBatch(key, this.#o.runId, nowIso(), offers.map((offer, i) => ({ offer, ...meta[i]! })), JSON.stringify({ offers }));
     return { rowId, key, offers, meta, whole: true, from: 0, to: offers.length };
   }
 
@@ -505,7 +503,7 @@ export class Pusher {
     this.#store.transaction(() => {
       part.offers.forEach((offer, i) => {
         const answer = answers.get(offer.barcode);
-        const { kind, hash } = part.meta[i]!;
+        const { kind, hash, base } = part.meta[i]!;
         if (!answer) {
           missing.push(i);
           return;
@@ -515,7 +513,7 @@ export class Pusher {
         else if (answer.status === 'updated') c.updated++;
         else if (answer.status === 'pending_approval') c.pendingApproval++;
         else if (answer.status === 'rejected') c.rejected++;
-        this.#record(offer, hash, answer, at);
+        this.#record(offer, { hash, base }, answer, at);
         events.record(
           {
             barcode: offer.barcode, sku: offer.sku, name: offer.name, stage: 'push', outcome: answer.status,
@@ -534,8 +532,8 @@ export class Pusher {
   }
 
   /** The snapshot moves to what the marketplace answered, and the offer's delivery failures are over. */
-  #record(offer: Offer, hash: string, answer: OfferResult, at: string): void {
-    this.#store.acknowledge(offer, hash, { status: answer.status, offerId: answer.offerId, error: answer.error }, at, this.#o.runId);
+  #record(offer: Offer, content: { hash: string; base: string | null }, answer: OfferResult, at: string): void {
+    this.#store.acknowledge(offer, content, { status: answer.status, offerId: answer.offerId, error: answer.error }, at, this.#o.runId);
   }
 
   /** One offer the marketplace refuses on its own (a 4xx for it alone): recorded as rejected, with its words. */
@@ -589,7 +587,7 @@ export class Pusher {
     const { connection, runId, maxAttempts } = this.#o;
     const now = nowIso();
     this.#unconfirm(offer, meta);
-    const { attempts, parked } = this.#store.countFailure({ barcode: offer.barcode, hash: meta.hash, code, message, at: now, max: maxAttempts, runId });
+    const { attempts, parked } = this.#store.countFailure({ barcode: offer.barcode, hash: meta.hash, base: meta.base, code, message, at: now, max: maxAttempts, runId });
     const detail = { attempts, maxAttempts, ...(body ? { answer: body } : {}) };
     if (parked) {
       this.#failedEvent(offer, 'DEAD_LETTER', m('parked', { attempts, error: `${code}: ${message}`, connection, barcode: offer.barcode }), { ...detail, lastCode: code });
@@ -633,7 +631,7 @@ export class Pusher {
     const batch = this.#store.batch(rowId);
     if (!batch) return undefined;
     const offers = (JSON.parse(batch.body) as { offers: Offer[] }).offers;
-    return { rowId, key: batch.key, offers, meta: batch.offers.map((i) => ({ kind: i.kind, hash: i.hash, previous: i.previous })), whole: true, from: 0, to: offers.length };
+    return { rowId, key: batch.key, offers, meta: batch.offers.map((i) => ({ kind: i.kind, hash: i.hash, base: i.base, previous: i.previous })), whole: true, from: 0, to: offers.length };
   }
 }
 
@@ -647,7 +645,7 @@ export class Pusher {
 function isCurrent(item: WaitingOffer, rowId: number): boolean {
   if (item.newest !== rowId || item.acked !== item.previous) return false;
   if (item.parked && item.failed_hash === item.hash) return false;
-  return item.kind === 'vanished' ? !item.in_staging : item.valid === 1 && item.staged === item.hash;
+  return item.kind === 'vanished' ? !item.in_staging : item.valid === 1 && item.staged === item.base;
 }
 
 function isQuarantined(item: WaitingOffer): boolean {
@@ -699,8 +697,3 @@ function slice(row: Part, from: number, to: number): Part {
   }
   return part;
 }
-
-function changedMeta(row: StagedOfferRow, all: boolean): OfferMeta {
-  return { kind: all ? 'resync' : row.prev_hash !== null ? 'changed' : 'new', hash: row.hash, previous: row.prev_hash };
-}
-

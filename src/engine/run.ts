@@ -1,35 +1,36 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Driver } from '../driver/contract.js';
-import { connectionSettings, marketplaceSettings, readSettings, settingsOwner } from '../settings/schema.js';
-import type { ConnectionSettings, MarketplaceSettings } from '../settings/schema.js';
-import type { ConnectionConfig, MarketplaceConfig } from '../config/config.js';
-import { MARKETPLACE } from '../config/config.js';
+import { connectionSettings, readSettings, settingsOwner } from '../settings/schema.js';
+import type { ConnectionSettings } from '../settings/schema.js';
+import type { ConnectionConfig, TargetConfig } from '../config/config.js';
 import { paths } from '../config/home.js';
 import { ExitCode } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
-import { marketplaceClient } from '../marketplace/client.js';
 import type { Offer } from '../marketplace/types.js';
 import { productPipeline } from './pipeline.js';
 import type { ProductPipeline } from './pipeline.js';
 import { loadRules } from '../rules/store.js';
+import type { Rules } from '../rules/types.js';
 import { redact } from '../secrets/redact.js';
 import type { SecretStore, SecretStoreKind } from '../secrets/store.js';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { pruneAfterRun } from '../store/retention.js';
 import { alertSettings, evaluateAlerts } from './alerts.js';
-import type { RunProgress, RunStatus, RunSummary } from '../model/run.js';
-import { toOffer, withdrawn } from '../model/product.js';
+import { emptyCounters } from '../model/run.js';
+import type { PushCounters, RunProgress, RunStatus, RunSummary, TargetSummary } from '../model/run.js';
 import { Diff } from '../store/diff.js';
-import { liveOffers, parkedOffers } from '../store/delivery.js';
-import { finishRun, lastCompletePull, pushRecorder, recordPull, recordPushTraffic, startRun } from '../store/runs.js';
+import { parkedOffers } from '../store/delivery.js';
+import { liveOffers } from '../store/snapshot.js';
+import { applyTargetRules, finishRun, lastCompletePull, pushRecorder, recordPull, recordPushTraffic, recordTarget, startRun } from '../store/runs.js';
 import { EventLog } from '../store/items.js';
 import { describeRunFailure } from './failure.js';
 import type { Failure } from './failure.js';
 import { LockHeldError, acquireLock } from '../lock/lock.js';
-import { Pusher } from './push.js';
-import type { PushStop } from './push.js';
-import { marketplaceSecrets, resolveSecrets } from './secrets.js';
+import { deliverToTarget, failedTarget, planTarget } from './deliver.js';
+import type { TargetPlan } from './deliver.js';
+import { Shaper } from './shape.js';
+import { compileTargetRules } from '../rules/compile.js';
 import { openPull } from './pull.js';
 import { HeapKeeper } from './heap.js';
 import { Stager } from './stage.js';
@@ -39,16 +40,10 @@ import type { Validated } from '../model/validated.js';
 const m = defineMessages({
   en: {
     lockedHint: 'Nothing to do: the other run is syncing this connection.',
-    noMarketplace: 'no marketplace is connected',
-    noMarketplaceHint: 'Run `erp-sync connect marketplace --base-url URL` and set ERP_SYNC_MARKETPLACE_TOKEN.',
+    noMarketplace: 'no marketplace is connected for connection "{connection}"',
+    noMarketplaceHint: 'Connect one: `erp-sync connect trendyol`, `erp-sync connect hepsiburada`, `erp-sync connect n11`, or `erp-sync connect marketplace --base-url URL` for the offer API.',
     massVanish: '{vanished} of {live} offers ({percent}%) are missing from the ERP\'s catalog, more than the {allowed}% allowed in one run; nothing was pushed',
     massVanishHint: 'If the products really were removed, run again with --allow-mass-vanish; otherwise check the ERP (an empty export, a changed filter).',
-    undelivered: '{failed} offers were not delivered to the marketplace',
-    undeliveredHint: 'They are sent again on the next run; `erp-sync logs --failed` lists them.',
-    stopped: 'the run was stopped before every offer was pushed',
-    stoppedHint: 'The next run sends the rest.',
-    unavailable: 'The marketplace is not taking batches, so pushing stopped for this run ({failed} offers not delivered).',
-    unavailableHint: 'Nothing is lost: the next run sends what is left.',
     deadline: 'the run reached its time limit of {minutes} minutes (runTimeoutMinutes) and stopped cleanly',
     deadlineHint: 'What it did is recorded and the next run goes on from there. If runs need longer, raise it: erp-sync connect {driver} --name {connection} --set runTimeoutMinutes=N',
     lockLost: 'another process took this run\'s lock over (this one was paused too long, or the lock file was removed), so it stopped',
@@ -63,16 +58,10 @@ const m = defineMessages({
   },
   tr: {
     lockedHint: 'Yapılacak bir şey yok: diğer çalışma bu bağlantıyı senkronize ediyor.',
-    noMarketplace: 'bağlı bir pazaryeri yok',
-    noMarketplaceHint: '`erp-sync connect marketplace --base-url URL` komutunu çalıştırın ve ERP_SYNC_MARKETPLACE_TOKEN değişkenini tanımlayın.',
+    noMarketplace: '"{connection}" bağlantısı için bağlı bir pazaryeri yok',
+    noMarketplaceHint: 'Bir pazaryeri bağlayın: `erp-sync connect trendyol`, `erp-sync connect hepsiburada`, `erp-sync connect n11` ya da teklif API\'si için `erp-sync connect marketplace --base-url URL`.',
     massVanish: '{live} tekliften {vanished} tanesi (%{percent}) ERP kataloğunda yok; bu, bir çalışmada izin verilen %{allowed} sınırından fazla; hiçbir şey gönderilmedi',
     massVanishHint: 'Ürünler gerçekten kaldırıldıysa --allow-mass-vanish ile yeniden çalıştırın; değilse ERP\'yi kontrol edin (boş bir dışa aktarım, değişmiş bir filtre).',
-    undelivered: '{failed} teklif pazaryerine ulaştırılamadı',
-    undeliveredHint: 'Sonraki çalışmada yeniden gönderilirler; `erp-sync logs --failed` hepsini listeler.',
-    stopped: 'çalışma, tekliflerin hepsi gönderilmeden durduruldu',
-    stoppedHint: 'Kalanları sonraki çalışma gönderir.',
-    unavailable: 'Pazaryeri paketleri almıyor, bu yüzden bu çalışmada gönderim durduruldu ({failed} teklif ulaştırılamadı).',
-    unavailableHint: 'Hiçbir şey kaybolmadı: kalanları sonraki çalışma gönderir.',
     deadline: 'çalışma {minutes} dakikalık süre sınırına (runTimeoutMinutes) ulaştı ve düzgünce durdu',
     deadlineHint: 'Yaptıkları kaydedildi; sonraki çalışma oradan devam eder. Çalışmalar daha uzun sürmeliyse sınırı artırın: erp-sync connect {driver} --name {connection} --set runTimeoutMinutes=N',
     lockLost: 'bu çalışmanın kilidini başka bir işlem devraldı (bu işlem çok uzun süre duraklatıldı ya da kilit dosyası silindi), bu yüzden durdu',
@@ -87,18 +76,13 @@ const m = defineMessages({
   },
 });
 
-/** What a run reads of the connection's and the marketplace's settings. */
-export interface RunSettings {
-  connection: ConnectionSettings;
-  marketplace: MarketplaceSettings;
-}
-
 export interface RunRequest {
   db: Db;
   home: string;
   connection: ConnectionConfig;
   driver: Driver;
-  marketplace: MarketplaceConfig | undefined;
+  /** The marketplaces this connection feeds. */
+  targets: readonly TargetConfig[];
   secretStore(kind: SecretStoreKind): SecretStore;
   dryRun?: boolean;
   resync?: boolean;
@@ -111,12 +95,6 @@ export interface RunRequest {
 
 export const DRY_RUN_SAMPLE = 20;
 
-function runSettings(connection: ConnectionConfig, marketplace: MarketplaceConfig | undefined): RunSettings {
-  return {
-    connection: readSettings(connectionSettings, connection.settings, settingsOwner(connection)),
-    marketplace: readSettings(marketplaceSettings, marketplace?.settings ?? {}, settingsOwner(undefined)),
-  };
-}
 
 /** The longest a timer can wait (about 24.8 days): a longer time limit is as good as none. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -138,22 +116,22 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
     runId: null, connection: connection.name, driver: driver.id, status: 'succeeded', dryRun: !!request.dryRun,
     startedAt, finishedAt: startedAt, durationMs: 0, pullMs: 0, pushMs: 0, pullComplete: false,
     pulled: 0, invalid: 0, new: 0, changed: 0, vanished: 0, unchanged: 0,
-    pushed: 0, created: 0, updated: 0, pendingApproval: 0, rejected: 0, failed: 0,
-    exitCode: ExitCode.ok, error: null, peakRssMb: 0, parked: 0, warnings: [],
+    ...emptyCounters(),
+    exitCode: ExitCode.ok, error: null, peakRssMb: 0, parked: 0, warnings: [], awaiting: 0, targets: [],
   };
 
   // A setting the schema refuses (config.json edited by hand) fails the run, recorded like any other failure.
-  let settings: RunSettings | undefined;
+  let settings: ConnectionSettings | undefined;
   let refused: Failure | undefined;
   try {
-    settings = runSettings(connection, request.marketplace);
+    settings = readSettings(connectionSettings, connection.settings, settingsOwner(connection));
   } catch (error) {
     refused = describeRunFailure(error);
   }
   // The run stops like on a signal (Ctrl-C, systemctl stop) at its time limit, or when its lock was taken over.
   const lockLost = new AbortController();
   const deadline = new AbortController();
-  const minutes = settings?.connection.runTimeoutMinutes ?? 0;
+  const minutes = settings?.runTimeoutMinutes ?? 0;
   const timer = minutes > 0 ? setTimeout(() => deadline.abort(), Math.min(minutes * 60_000, MAX_TIMER_MS)).unref() : undefined;
   const signal = AbortSignal.any([lockLost.signal, deadline.signal, ...(request.signal ? [request.signal] : [])]);
   let lock;
@@ -174,7 +152,7 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
       : lockLost.signal.aborted ? { code: 'LOCK_LOST', message: m('lockLost'), hint: m('lockLostHint'), exitCode: ExitCode.tempFail }
       : undefined;
     const finished = finish(db, summary, started, stopped ?? failure);
-    await evaluateAlerts(db, finished, alertSettings(connection, request.marketplace, request.secretStore));
+    await evaluateAlerts(db, finished, alertSettings(connection, request.targets, request.secretStore));
     pruneAfterRun(db, connection.name, connection.settings);
     return finished;
   } finally {
@@ -193,17 +171,18 @@ function timedOut(request: RunRequest, minutes: number): Failure {
   };
 }
 
-async function execute(request: RunRequest, settings: RunSettings, summary: RunSummary, runId: number, lockHeld: () => boolean): Promise<Failure | undefined> {
+async function execute(request: RunRequest, settings: ConnectionSettings, summary: RunSummary, runId: number, lockHeld: () => boolean): Promise<Failure | undefined> {
   const { db, connection, driver } = request;
   const events = new EventLog(db, connection.name, runId);
 
   // Everything a run needs is checked before a single page is pulled.
   let ctx: Awaited<ReturnType<typeof openPull>>;
-  let token: string | undefined;
   let products: ProductPipeline;
+  let rules: Rules;
   try {
     // The connection's rules, compiled once: mapping, scope, price and stock act before staging, so the content hash covers the offer as pushed.
-    products = productPipeline(driver, loadRules(request.home, connection.name));
+    rules = loadRules(request.home, connection.name);
+    products = productPipeline(driver, rules);
     ctx = await openPull({
       connection, driver, secrets: request.secretStore(connection.secretStore), concurrency: request.concurrency, signal: request.signal,
       warn: (message) => warn(summary, request, message),
@@ -211,26 +190,33 @@ async function execute(request: RunRequest, settings: RunSettings, summary: RunS
   } catch (error) {
     return describeRunFailure(error);
   }
-  if (!request.dryRun) {
-    try {
-      if (!request.marketplace) {
-        await ctx.close();
-        return { code: 'MARKETPLACE_NOT_CONNECTED', message: m('noMarketplace'), hint: m('noMarketplaceHint'), exitCode: ExitCode.config };
-      }
-      token = (await resolveSecrets(MARKETPLACE, marketplaceSecrets, request.secretStore(request.marketplace.secretStore))).token;
-    } catch (error) {
-      await ctx.close();
-      return describeRunFailure(error);
-    }
-  }
 
-  // Pull: page by page into staging, one transaction per page.
-  const stager = new Stager(db, connection.name, events);
+  // Each target's settings and secrets: one that cannot run fails on its own, and the others go on.
+  const nameInErrors = request.targets.length > 1;
+  const plans: TargetPlan[] = [];
+  const unplanned: { summary: TargetSummary; failure: Failure }[] = [];
+  for (const config of request.targets) {
+    const plan = await planTarget(config, rules.targets[config.name], request.secretStore, { secrets: !request.dryRun });
+    if ('plan' in plan) plans.push(plan.plan);
+    else unplanned.push(failedTarget(config, plan.failure, nameInErrors));
+  }
+  for (const { summary: target } of unplanned) recordTarget(db, runId, target);
+  if (!request.dryRun && plans.length === 0) {
+    await ctx.close();
+    summary.targets = unplanned.map((u) => u.summary);
+    return unplanned[0]?.failure ?? { code: 'MARKETPLACE_NOT_CONNECTED', message: m('noMarketplace', { connection: connection.name }), hint: m('noMarketplaceHint'), exitCode: ExitCode.config };
+  }
+  // A target whose rules changed compares every offer again; only those whose shape changed are sent.
+  if (!request.dryRun) for (const plan of plans) applyTargetRules(db, connection.name, plan.config.name, plan.rules?.fingerprint ?? '');
+
+  // Pull: page by page into staging, one transaction per page. Without a target (a dry run), every product counts as new.
+  const staged = plans.length > 0 ? plans.map((p) => p.config.name) : [''];
+  const stager = new Stager(db, connection.name, events, staged);
   let pullFailure: Failure | undefined;
   let pages = 0;
   const pullStarted = Date.now();
   const heap = new HeapKeeper();
-  const limit = pullLimit(db, connection.name, settings.connection);
+  const limit = pullLimit(db, connection.name, settings);
   let previousPage: string | undefined;
   try {
     for await (const page of driver.pullPages(ctx)) {
@@ -280,90 +266,93 @@ async function execute(request: RunRequest, settings: RunSettings, summary: RunS
   summary.invalid = stager.invalid;
   recordPull(db, runId, { pulled: summary.pulled, invalid: summary.invalid, complete: summary.pullComplete, requests: ctx.http.stats.requests });
 
-  // Diff: counted while staging; vanished only counts after a complete pull.
-  const diff = new Diff(db, connection.name, stager.counts, runId);
-  const { counts } = diff;
-  const vanished = summary.pullComplete ? counts.vanished : 0;
-  Object.assign(summary, { new: counts.new, changed: counts.changed, unchanged: counts.unchanged, vanished });
-  const toPush = (request.resync ? counts.new + counts.changed + counts.unchanged : counts.new + counts.changed) + vanished;
-  request.onProgress?.({ phase: 'diff', counts, toPush });
+  // Diff, per target: counted while staging; vanished only counts after a complete pull.
+  const diffs = staged.map((target, i) => new Diff(db, { connection: connection.name, target }, stager.counts[i]!, runId));
+  const vanishedOf = (diff: Diff) => (summary.pullComplete ? diff.counts.vanished : 0);
+  for (const diff of diffs) {
+    const { counts } = diff;
+    summary.new += counts.new;
+    summary.changed += counts.changed;
+    summary.unchanged += counts.unchanged;
+    summary.vanished += vanishedOf(diff);
+  }
+  const toPush = diffs.reduce((n, d) => n + (request.resync ? d.counts.new + d.counts.changed + d.counts.unchanged : d.counts.new + d.counts.changed) + vanishedOf(d), 0);
+  request.onProgress?.({ phase: 'diff', counts: diffs[0]!.counts, toPush });
 
-  if (vanished > 0 && !request.allowMassVanish && vanished * 100 > counts.live * settings.connection.massVanishPercent) {
+  // The guard looks at the target that would lose the largest share of its live offers.
+  const worst = diffs.reduce((a, b) => (vanishedOf(b) * Math.max(a.counts.live, 1) > vanishedOf(a) * Math.max(b.counts.live, 1) ? b : a));
+  const vanished = vanishedOf(worst);
+  const { live } = worst.counts;
+  if (vanished > 0 && !request.allowMassVanish && vanished * 100 > live * settings.massVanishPercent) {
     return {
       code: 'MASS_VANISH',
-      message: m('massVanish', { vanished, live: counts.live, percent: Math.round((vanished * 100) / counts.live), allowed: String(settings.connection.massVanishPercent) }),
+      message: m('massVanish', { vanished, live, percent: Math.round((vanished * 100) / live), allowed: String(settings.massVanishPercent) }),
       hint: m('massVanishHint'),
       exitCode: ExitCode.safety,
     };
   }
 
   if (request.dryRun) {
-    summary.wouldPush = sample(diff, !!request.resync, summary.pullComplete);
+    summary.wouldPush = plans.length > 0
+      ? plans.flatMap((plan, i) => sample(diffs[i]!, plan, !!request.resync, summary.pullComplete))
+      : sample(diffs[0]!, undefined, !!request.resync, summary.pullComplete);
     return pullFailure;
   }
 
-  // No abort signal: a stop request lets the batch in flight finish and be recorded.
-  const client = marketplaceClient(request.marketplace!, token!);
+  // Every target at once: a marketplace that is slow or down holds back only itself.
   const recordPush = pushRecorder(db, runId);
-  const pusher = new Pusher({
-    db, connection: connection.name, runId, client, events, diff,
-    batchSize: settings.marketplace.batchSize,
-    maxConsecutiveFailures: settings.marketplace.maxConsecutiveFailures,
-    maxAttempts: settings.marketplace.maxAttempts,
-    signal: request.signal,
-    lockHeld,
-    onBatch: (counters) => {
-      recordPush(counters);
-      request.onProgress?.({ phase: 'push', counters });
-    },
-  });
-  let stop: PushStop | undefined;
+  const progress = new Map<string, PushCounters>();
   const pushStarted = Date.now();
-  try {
-    stop = await pusher.push(!!request.resync, summary.pullComplete);
-  } finally {
-    Object.assign(summary, pusher.counters);
-    summary.pushMs = Date.now() - pushStarted;
-    recordPushTraffic(db, runId, client.stats);
-    await client.close();
-  }
+  const delivered = await Promise.all(
+    plans.map((plan, i) =>
+      deliverToTarget({
+        db, connection: connection.name, runId, plan, diff: diffs[i]!, counts: stager.counts[i]!, resync: !!request.resync,
+        pullComplete: summary.pullComplete, nameInErrors, signal: request.signal, lockHeld,
+        onBatch: (target, counters) => {
+          progress.set(target, counters);
+          recordPush(addUp([...progress.values()]));
+          request.onProgress?.({ phase: 'push', target, counters });
+        },
+      }),
+    ),
+  );
+  summary.pushMs = Date.now() - pushStarted;
+  const results = [...delivered, ...unplanned];
+  const order = new Map(request.targets.map((t, i) => [t.name, i]));
+  summary.targets = results.map((r) => r.summary).sort((a, b) => order.get(a.target)! - order.get(b.target)!);
+  Object.assign(summary, addUp(summary.targets));
+  summary.awaiting = summary.targets.reduce((n, t) => n + t.awaiting, 0);
+  recordPushTraffic(db, runId, { requests: summary.targets.reduce((n, t) => n + t.requests, 0), bytesSent: summary.targets.reduce((n, t) => n + t.bytes, 0) });
 
   if (pullFailure) return pullFailure;
-  if (stop) return describeStop(stop, pusher.counters.failed);
-  if (pusher.counters.failed > 0) {
-    return {
-      code: 'UNDELIVERED',
-      message: m('undelivered', { failed: pusher.counters.failed }),
-      hint: m('undeliveredHint'),
-      exitCode: ExitCode.tempFail,
-    };
-  }
-  return undefined;
+  const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
+  if (failures.length <= 1) return failures[0];
+  // Several targets failed: the first one's code and exit status, every one's words.
+  return { ...failures[0]!, message: failures.map((f) => f.message).join(' ') };
 }
 
-function describeStop(stop: PushStop, failed: number): Failure {
-  if (stop.reason === 'interrupted') {
-    return { code: 'INTERRUPTED', message: m('stopped'), hint: m('stoppedHint'), exitCode: ExitCode.tempFail };
-  }
-  const failure = describeRunFailure(stop.error);
-  if (stop.reason === 'unavailable') {
-    return {
-      ...failure,
-      code: 'MARKETPLACE_UNAVAILABLE',
-      message: `${failure.message} ${m('unavailable', { failed })}`,
-      hint: m('unavailableHint'),
-    };
-  }
-  return failure;
+function addUp(counters: readonly PushCounters[]): PushCounters {
+  const sum = emptyCounters();
+  for (const c of counters) for (const key of Object.keys(sum) as (keyof PushCounters)[]) sum[key] += c[key];
+  return sum;
 }
 
-function sample(diff: Diff, resync: boolean, includeVanished: boolean): (Offer & { kind: string })[] {
+/** The first offers a dry run would send to a target, after its rules. */
+function sample(diff: Diff, plan: TargetPlan | undefined, resync: boolean, includeVanished: boolean): (Offer & { kind: string; target?: string })[] {
+  const shaper = new Shaper({ adapter: undefined, settings: {}, rules: compileTargetRules(plan?.rules) });
+  const target = plan ? { target: plan.config.name } : {};
   const changed = (['fresh', 'quarantined'] as const)
     .flatMap((walk) => diff.changedAfter('', DRY_RUN_SAMPLE, { all: resync, walk }))
     .slice(0, DRY_RUN_SAMPLE)
-    .map((r) => ({ kind: resync ? 'resync' : r.prev_hash ? 'changed' : 'new', ...toOffer(r) }));
+    .flatMap((row) => {
+      const shaped = shaper.changed(row, resync);
+      return shaped.to === 'send' ? [{ kind: shaped.due.meta.kind, ...target, ...shaped.due.offer }] : [];
+    });
   const vanished = includeVanished
-    ? diff.vanishedAfter('', DRY_RUN_SAMPLE - changed.length).map((r) => ({ kind: 'vanished', ...withdrawn(r) }))
+    ? diff.vanishedAfter('', DRY_RUN_SAMPLE - changed.length).flatMap((row) => {
+        const shaped = shaper.vanished(row);
+        return shaped.to === 'send' ? [{ kind: 'vanished', ...target, ...shaped.due.offer }] : [];
+      })
     : [];
   return [...changed, ...vanished];
 }

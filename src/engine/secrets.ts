@@ -1,4 +1,6 @@
 import type { FieldSpec } from '../driver/contract.js';
+import { targetAdapter } from '../marketplace/targets.js';
+import type { TargetKind } from '../marketplace/target.js';
 import { ExitCode, UserError } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
 import { registerSecret } from '../secrets/redact.js';
@@ -26,8 +28,13 @@ const m = defineMessages({
   },
 });
 
-/** The marketplace's one required secret. */
+/** The offer API's one required secret. */
 export const marketplaceSecrets = [{ name: 'token', secret: true, required: true }] as const;
+
+/** The secret fields a target of this kind keeps: the offer API's token, or its adapter's credentials. */
+export function targetSecretFields(kind: TargetKind): readonly Pick<FieldSpec, 'name' | 'secret' | 'required'>[] {
+  return kind === 'offer-api' ? marketplaceSecrets : (targetAdapter(kind)?.fields ?? []);
+}
 
 /**
  * Reads every secret field of a connection from its store. All missing

@@ -69,25 +69,27 @@ const REPORT_KEYS = {
  * temporary table, `temp.seen`: it detects a barcode seen twice (both
  * occurrences are then invalid: neither is pushed, both are reported), and it
  * is how the diff knows what vanished. Each product is compared with the
- * snapshot as it is staged, so the diff's counts cost nothing more.
+ * snapshot of every target as it is staged, so the diff's counts cost nothing more.
  */
 export class Stager {
   pulled = 0;
   invalid = 0;
-  readonly counts: StageCounts = { new: 0, changed: 0, unchanged: 0, seenLive: 0 };
+  /** Per target, in the order given: how the pull compares with what that marketplace acknowledged. */
+  readonly counts: StageCounts[];
   readonly #store: StagingStore;
   readonly #events: EventLog;
   readonly #newDuplicates = new Set<string>();
   #lastRecord: { record: unknown; json: string } | undefined;
 
-  constructor(db: Db, connection: string, events: EventLog) {
-    this.#store = new StagingStore(db, connection);
+  constructor(db: Db, connection: string, events: EventLog, targets: readonly string[]) {
+    this.#store = new StagingStore(db, connection, targets);
     this.#events = events;
+    this.counts = targets.map(() => ({ new: 0, changed: 0, unchanged: 0, seenLive: 0 }));
   }
 
   /**
    * Stages one page of validated products in one transaction. The page's
-   * barcodes are looked up (staging, snapshot, seen) and marked as seen in
+   * barcodes are looked up (staging, each target's snapshot, seen) and marked as seen in
    * two statements, not two per product.
    */
   addPage(items: readonly StagedItem[]): void {
@@ -113,7 +115,9 @@ export class Stager {
           continue;
         }
         staged.add(barcode);
-        if (row.live) this.counts.seenLive++;
+        row.live.forEach((live, i) => {
+          if (live) this.counts[i]!.seenLive++;
+        });
         // Whatever one record does to staging (JSON nested too deep to write, a value SQLite refuses) is that record's problem.
         try {
           if (item.ok) this.#stageValid(item, row);
@@ -147,8 +151,12 @@ export class Stager {
     const barcodes = [...new Set([names.barcode, ...variants.map((variant) => pick(REPORT_KEYS.barcode, variant))])].filter((b): b is string => !!b);
     if (barcodes.length === 0) return;
     this.#store.transaction(() => {
-      const found = this.#store.lookupAndSee(barcodes);
-      this.counts.seenLive += found.filter((row) => row.live && !row.seen).length;
+      for (const row of this.#store.lookupAndSee(barcodes)) {
+        if (row.seen) continue;
+        row.live.forEach((live, i) => {
+          if (live) this.counts[i]!.seenLive++;
+        });
+      }
       for (const barcode of barcodes) this.#markInvalid(barcode, names.sku, names.name);
     });
   }
@@ -215,13 +223,21 @@ export class Stager {
     const hash = contentHash(p);
     const write = found.staged !== hash || found.valid !== 1;
     const raw = write ? this.#raw(item.record) : undefined;
-    if (found.acked === null) this.counts.new++;
-    else if (found.acked === hash) this.counts.unchanged++;
-    else this.counts.changed++;
+    this.#count(found.acked, hash, 1);
     if (write) this.#store.stageValid(p, hash, raw!);
     for (const warning of item.warnings) {
       this.#events.recordIfChanged({ barcode: p.barcode, sku: p.sku, name: p.name, stage: 'validate', outcome: 'warning', code: warning.code, message: warning.message });
     }
+  }
+
+  /** Counts a product (or takes it back out) for each target, against what that target acknowledged. */
+  #count(acked: readonly (string | null)[], hash: string, by: 1 | -1): void {
+    acked.forEach((base, i) => {
+      const counts = this.counts[i]!;
+      if (base === null) counts.new += by;
+      else if (base === hash) counts.unchanged += by;
+      else counts.changed += by;
+    });
   }
 
   /**
@@ -235,9 +251,7 @@ export class Stager {
     if (first.error_code !== 'BARCODE_DUPLICATE') {
       if (first.valid) {
         this.invalid++;
-        if (first.acked === null) this.counts.new--;
-        else if (first.acked === first.staged) this.counts.unchanged--;
-        else this.counts.changed--;
+        this.#count(first.acked, first.staged, -1);
       }
       this.#store.markDuplicate(barcode);
       if (this.#events.isNews(barcode, 'invalid', 'BARCODE_DUPLICATE')) this.#newDuplicates.add(barcode);

@@ -1,6 +1,6 @@
-import type { MarketplaceConfig } from '../config/config.js';
+import type { TargetConfig } from '../config/config.js';
 import { HttpClient } from '../http/client.js';
-import { marketplaceSettings, readSettings, settingsOwner } from '../settings/schema.js';
+import { readSettings, settingsOwner, targetSettings } from '../settings/schema.js';
 import type { HttpStats } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
 import type { BatchResponse, OfferPage, OfferResult } from './types.js';
@@ -17,11 +17,11 @@ export interface MarketplaceClientOptions {
 }
 
 /**
- * The client for the connected marketplace, its settings read through the
- * schema; `overrides` for a person waiting on a test (no retries).
+ * The client for an offer API target, its settings read through the schema;
+ * `overrides` for a person waiting on a test (no retries).
  */
-export function marketplaceClient(config: MarketplaceConfig, token: string, overrides: Partial<MarketplaceClientOptions> = {}): MarketplaceClient {
-  const settings = readSettings(marketplaceSettings, config.settings, settingsOwner(undefined));
+export function marketplaceClient(config: TargetConfig, token: string, overrides: Partial<MarketplaceClientOptions> = {}): MarketplaceClient {
+  const settings = readSettings(targetSettings, config.settings, settingsOwner(config));
   return new MarketplaceClient({
     baseUrl: config.baseUrl,
     token,

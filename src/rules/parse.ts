@@ -5,7 +5,7 @@ import { ExitCode, UserError } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
 import { parsePath } from './path.js';
 import { mappedFields, scopeFields } from './types.js';
-import type { FieldMapping, Mapping, Path, PriceRules, RoundMode, Rounding, Rules, ScopeField, ScopeRules, StockRules, Transform } from './types.js';
+import type { FieldMapping, Mapping, Path, PriceRules, RoundMode, Rounding, Rules, ScopeField, ScopeRules, StockRules, TargetRules, Transform } from './types.js';
 
 /**
  * The problems name the rule by its path (`price.markup`) and quote the values
@@ -102,10 +102,11 @@ export class RulesError extends UserError {
   }
 }
 
-export const noRules: Rules = { mapping: {}, price: undefined, stock: undefined, scope: undefined };
+export const noRules: Rules = { mapping: {}, price: undefined, stock: undefined, scope: undefined, targets: {} };
 
 export function hasRules(rules: Rules): boolean {
-  return Object.keys(rules.mapping).length > 0 || rules.price !== undefined || rules.stock !== undefined || rules.scope !== undefined;
+  return Object.keys(rules.mapping).length > 0 || rules.price !== undefined || rules.stock !== undefined || rules.scope !== undefined
+    || Object.keys(rules.targets).length > 0;
 }
 
 /**
@@ -128,16 +129,39 @@ export function parseRules(doc: unknown, source: string): Rules {
   const problems: string[] = [];
   const root = object(doc, m('theRules'), problems);
   if (!root) throw new RulesError(source, problems);
-  allowKeys(root, ['mapping', 'price', 'stock', 'scope'], '', problems);
+  allowKeys(root, ['mapping', 'price', 'stock', 'scope', 'targets'], '', problems);
   const mapping = root.mapping === undefined ? {} : parseMapping(root.mapping, problems);
   const price = root.price === undefined ? undefined : parsePrice(root.price, problems);
   const stock = root.stock === undefined ? undefined : parseStock(root.stock, problems);
   const scope = root.scope === undefined ? undefined : parseScope(root.scope, problems);
+  const targets = root.targets === undefined ? {} : parseTargets(root.targets, problems);
   if (stock?.warehouses && !mapping.stock?.perWarehouse) {
     problems.push(m('warehousesNeedRows'));
   }
   if (problems.length > 0) throw new RulesError(source, problems);
-  return { mapping, price, stock, scope };
+  return { mapping, price, stock, scope, targets };
+}
+
+/**
+ * `targets.<name>`: price and stock rules of one marketplace target, applied
+ * after the connection's (a markup for Trendyol only). Each keeps the text it
+ * was written as, so a run knows when a target's rules changed.
+ */
+function parseTargets(value: unknown, problems: string[]): Record<string, TargetRules> {
+  const node = object(value, 'targets', problems);
+  const targets: Record<string, TargetRules> = {};
+  for (const [name, rules] of Object.entries(node ?? {})) {
+    const where = `targets.${name}`;
+    const section = object(rules, where, problems);
+    if (!section) continue;
+    allowKeys(section, ['price', 'stock'], `${where}.`, problems);
+    targets[name] = {
+      price: section.price === undefined ? undefined : parsePrice(section.price, problems, `${where}.`),
+      stock: section.stock === undefined ? undefined : parseStock(section.stock, problems, `${where}.`),
+      fingerprint: JSON.stringify(section),
+    };
+  }
+  return targets;
 }
 
 function parseMapping(value: unknown, problems: string[]): Mapping {
@@ -191,45 +215,45 @@ function parseTransform(value: unknown, where: string, problems: string[]): Tran
 const roundings: readonly Rounding[] = ['none', 'whole', '0.90', '0.99', '0.05'];
 const roundModes: readonly RoundMode[] = ['nearest', 'up', 'down'];
 
-function parsePrice(value: unknown, problems: string[]): PriceRules | undefined {
-  const node = object(value, 'price', problems);
+function parsePrice(value: unknown, problems: string[], prefix = ''): PriceRules | undefined {
+  const node = object(value, `${prefix}price`, problems);
   if (!node) return undefined;
-  allowKeys(node, ['vat', 'markup', 'margin', 'add', 'round', 'roundMode', 'min', 'max', 'overrides'], 'price.', problems);
+  allowKeys(node, ['vat', 'markup', 'margin', 'add', 'round', 'roundMode', 'min', 'max', 'overrides'], `${prefix}price.`, problems);
   let vat: PriceRules['vat'];
   if (node.vat !== undefined) {
     if (node.vat === 'include' || node.vat === 'exclude') vat = node.vat;
-    else problems.push(m('badVat', { where: 'price.vat', value: describe(node.vat) }));
+    else problems.push(m('badVat', { where: `${prefix}price.vat`, value: describe(node.vat) }));
   }
-  const markup = node.markup === undefined ? undefined : decimal(node.markup, 'price.markup', problems);
-  if (markup && markup.lte(-100)) problems.push(m('markupTooLow', { where: 'price.markup', value: markup.toFixed() }));
-  const margin = node.margin === undefined ? undefined : decimal(node.margin, 'price.margin', problems);
+  const markup = node.markup === undefined ? undefined : decimal(node.markup, `${prefix}price.markup`, problems);
+  if (markup && markup.lte(-100)) problems.push(m('markupTooLow', { where: `${prefix}price.markup`, value: markup.toFixed() }));
+  const margin = node.margin === undefined ? undefined : decimal(node.margin, `${prefix}price.margin`, problems);
   if (margin && (margin.lt(0) || margin.gte(100))) {
-    problems.push(m('badMargin', { where: 'price.margin', value: margin.toFixed() }));
+    problems.push(m('badMargin', { where: `${prefix}price.margin`, value: margin.toFixed() }));
   }
-  if (markup && margin) problems.push(m('markupAndMargin', { where: 'price' }));
-  const add = node.add === undefined ? undefined : decimal(node.add, 'price.add', problems);
+  if (markup && margin) problems.push(m('markupAndMargin', { where: `${prefix}price` }));
+  const add = node.add === undefined ? undefined : decimal(node.add, `${prefix}price.add`, problems);
   let round: Rounding = 'none';
   if (node.round !== undefined) {
     const spelled = typeof node.round === 'string' || typeof node.round === 'number' ? String(node.round).trim() : '';
     const plain = toPlainDecimal(spelled);
     const match = roundings.find((r) => r === spelled || (plain !== undefined && /^0\.\d/.test(r) && new Big(r).eq(plain)));
     if (match) round = match;
-    else problems.push(m('badRound', { where: 'price.round', value: describe(node.round), allowed: roundings.join(', ') }));
+    else problems.push(m('badRound', { where: `${prefix}price.round`, value: describe(node.round), allowed: roundings.join(', ') }));
   }
   let roundMode: RoundMode = 'nearest';
   if (node.roundMode !== undefined) {
     if ((roundModes as readonly unknown[]).includes(node.roundMode)) roundMode = node.roundMode as RoundMode;
-    else problems.push(m('badRoundMode', { where: 'price.roundMode', value: describe(node.roundMode) }));
-    if (round === 'none') problems.push(m('roundModeAlone', { where: 'price.roundMode' }));
+    else problems.push(m('badRoundMode', { where: `${prefix}price.roundMode`, value: describe(node.roundMode) }));
+    if (round === 'none') problems.push(m('roundModeAlone', { where: `${prefix}price.roundMode` }));
   }
-  const min = node.min === undefined ? undefined : money(node.min, 'price.min', problems);
-  const max = node.max === undefined ? undefined : money(node.max, 'price.max', problems);
-  if (min && max && min.gt(max)) problems.push(m('minAboveMax', { where: 'price.min', min: min.toFixed(2), max: max.toFixed(2) }));
+  const min = node.min === undefined ? undefined : money(node.min, `${prefix}price.min`, problems);
+  const max = node.max === undefined ? undefined : money(node.max, `${prefix}price.max`, problems);
+  if (min && max && min.gt(max)) problems.push(m('minAboveMax', { where: `${prefix}price.min`, min: min.toFixed(2), max: max.toFixed(2) }));
   const overrides = new Map<string, string>();
   if (node.overrides !== undefined) {
-    const entries = object(node.overrides, 'price.overrides', problems);
+    const entries = object(node.overrides, `${prefix}price.overrides`, problems);
     for (const [key, amount] of Object.entries(entries ?? {})) {
-      const where = `price.overrides.${key}`;
+      const where = `${prefix}price.overrides.${key}`;
       if (!key.trim()) problems.push(m('emptyOverrideKey', { where }));
       const parsed = money(amount, where, problems);
       if (parsed) overrides.set(key.trim(), parsed.toFixed(2));
@@ -238,17 +262,17 @@ function parsePrice(value: unknown, problems: string[]): PriceRules | undefined 
   return { vat, markup, margin, add, round, roundMode, min, max, overrides };
 }
 
-function parseStock(value: unknown, problems: string[]): StockRules | undefined {
-  const node = object(value, 'stock', problems);
+function parseStock(value: unknown, problems: string[], prefix = ''): StockRules | undefined {
+  const node = object(value, `${prefix}stock`, problems);
   if (!node) return undefined;
-  allowKeys(node, ['warehouses', 'reserve', 'zeroBelow', 'cap'], 'stock.', problems);
-  const warehouses = node.warehouses === undefined ? undefined : list(node.warehouses, 'stock.warehouses', problems).map((w, i) => scalar(w, `stock.warehouses[${i}]`, problems) ?? '');
-  if (warehouses?.length === 0) problems.push(m('noWarehouses', { where: 'stock.warehouses' }));
+  allowKeys(node, prefix ? ['reserve', 'zeroBelow', 'cap'] : ['warehouses', 'reserve', 'zeroBelow', 'cap'], `${prefix}stock.`, problems);
+  const warehouses = node.warehouses === undefined ? undefined : list(node.warehouses, `${prefix}stock.warehouses`, problems).map((w, i) => scalar(w, `stock.warehouses[${i}]`, problems) ?? '');
+  if (warehouses?.length === 0) problems.push(m('noWarehouses', { where: `${prefix}stock.warehouses` }));
   return {
     warehouses,
-    reserve: node.reserve === undefined ? 0 : count(node.reserve, 'stock.reserve', problems),
-    zeroBelow: node.zeroBelow === undefined ? 0 : count(node.zeroBelow, 'stock.zeroBelow', problems),
-    cap: node.cap === undefined ? undefined : count(node.cap, 'stock.cap', problems),
+    reserve: node.reserve === undefined ? 0 : count(node.reserve, `${prefix}stock.reserve`, problems),
+    zeroBelow: node.zeroBelow === undefined ? 0 : count(node.zeroBelow, `${prefix}stock.zeroBelow`, problems),
+    cap: node.cap === undefined ? undefined : count(node.cap, `${prefix}stock.cap`, problems),
   };
 }
 

@@ -11,6 +11,17 @@ export interface Rules {
   price: PriceRules | undefined;
   stock: StockRules | undefined;
   scope: ScopeRules | undefined;
+  /** Per marketplace target, by its name: rules applied after the connection's. */
+  targets: Readonly<Record<string, TargetRules>>;
+}
+
+/** One target's own price and stock rules, on top of the connection's. */
+export interface TargetRules {
+  price: PriceRules | undefined;
+  /** Reserve, threshold and cap only: warehouses are counted once, for every target. */
+  stock: StockRules | undefined;
+  /** The rules as written: when it changes, every offer of the target is compared again. */
+  fingerprint: string;
 }
 
 /** Offer fields a mapping can feed, plus brand and category for scope rules. */

@@ -93,11 +93,11 @@ export function parseRateLimit(text: string): RateLimit {
   return { requests: Number(match[1]), perMs: count * units[(match[3] ?? 's').toLowerCase()]! };
 }
 
-/** The HTTP settings both an ERP connection and the marketplace take. */
+/** The HTTP settings both an ERP connection and a marketplace target take. */
 const http = {
   rateLimit: rateLimit({
-    en: 'Requests per window (20/1s, 60/1m, 7200/1h); default: the driver\'s documented limit, none for the marketplace.',
-    tr: 'Pencere başına istek (20/1s, 60/1m, 7200/1h); varsayılan: sürücünün belgelenmiş sınırı, pazaryeri için sınırsız.',
+    en: 'Requests per window (20/1s, 60/1m, 7200/1h); default: the driver\'s documented limit, the adapter\'s for Trendyol, Hepsiburada and N11, none for the offer API.',
+    tr: 'Pencere başına istek (20/1s, 60/1m, 7200/1h); varsayılan: sürücünün belgelenmiş sınırı; Trendyol, Hepsiburada ve N11 için bağdaştırıcınınki; teklif API\'si için sınırsız.',
   }),
   retries: integer({ default: 4, max: 20, en: 'Retries after the first attempt, for transient failures only.', tr: 'Yalnızca geçici hatalarda, ilk denemeden sonraki yeniden deneme sayısı.' }),
   retryMinDelayMs: integer({ default: 500, en: 'First backoff delay in ms; each next one doubles (with jitter), up to 30 s.', tr: 'İlk bekleme süresi (ms); her biri iki katına çıkar (rastgele sapmayla), en fazla 30 sn.' }),
@@ -120,12 +120,22 @@ export const connectionSettings = {
   maxProducts: integer({ default: 2_000_000, min: 1, en: 'The most products a first pull takes before it is stopped the same way.', tr: 'İlk alımın aynı şekilde durdurulmadan önce getirebileceği en fazla ürün.' }),
 };
 
-/** Settings of the marketplace connection. */
-export const marketplaceSettings = {
+/** Delivery settings every marketplace target takes with `--set`, beside its adapter's fields. */
+export const targetSettings = {
   ...http,
-  batchSize: integer({ default: 500, min: 1, max: 1000, en: 'Offers per marketplace request (the API takes at most 1000).', tr: 'Pazaryeri isteği başına teklif (API en fazla 1000 alır).' }),
+  batchSize: integer({ default: 500, min: 1, max: 1000, en: 'Offers per marketplace request (at most 1000, and never more than the marketplace takes).', tr: 'Pazaryeri isteği başına teklif (en fazla 1000 ve pazaryerinin aldığından fazla değil).' }),
   maxConsecutiveFailures: integer({ default: 3, min: 1, en: 'Batches in a row failing for no one offer\'s fault before pushing stops for the run.', tr: 'Tek bir teklife bağlanamayan art arda başarısız paket sayısı; aşılınca o çalışmada gönderim durur.' }),
   maxAttempts: integer({ default: 5, min: 1, en: 'An offer\'s own failed attempts, one per run, before it is parked as a dead letter.', tr: 'Bir teklifin, her çalışmada bir, kendi başarısız denemeleri; sonra bekletmeye alınır.' }),
+  resultWaitSeconds: integer({
+    default: 60, max: 3600,
+    en: 'How long a run waits for Trendyol, Hepsiburada or N11 to report the results of what it sent; the next run asks again for the rest.',
+    tr: 'Bir çalışmanın, gönderdiklerinin sonuçlarını Trendyol, Hepsiburada ya da N11\'den bekleme süresi; kalanları sonraki çalışma yeniden sorar.',
+  }),
+  minIntervalMinutes: integer({
+    default: undefined,
+    en: 'The least time between two deliveries to this marketplace; runs in between leave it out (default: 20 for Hepsiburada, which asks for 20-60 minutes, else 0).',
+    tr: 'Bu pazaryerine iki gönderim arasındaki en kısa süre; aradaki çalışmalar onu atlar (varsayılan: 20-60 dakika isteyen Hepsiburada için 20, diğerleri için 0).',
+  }),
 };
 
 type Specs = Record<string, SettingSpec<unknown>>;
@@ -133,10 +143,10 @@ type Specs = Record<string, SettingSpec<unknown>>;
 /** The values of a set of settings, parsed, with every default applied. */
 export type Settings<S extends Specs> = { readonly [K in keyof S]: S[K] extends SettingSpec<infer T> ? T : never };
 export type ConnectionSettings = Settings<typeof connectionSettings>;
-export type MarketplaceSettings = Settings<typeof marketplaceSettings>;
+export type TargetSettings = Settings<typeof targetSettings>;
 
 /**
- * A connection's (or the marketplace's) settings as stored, parsed through
+ * A connection's (or a target's) settings as stored, parsed through
  * the schema. A value the schema refuses (config.json edited by hand) is a
  * configuration error naming the setting, never a NaN passed on.
  */
@@ -170,11 +180,11 @@ export function readSettingsForView<S extends Specs>(specs: S, raw: Readonly<Rec
   return readSettings(specs, usable, { name: '', target: '' });
 }
 
-/** Who a setting belongs to, for the error that names it: a connection, or the marketplace. */
-export function settingsOwner(connection: { name: string; driver: string } | undefined): { name: string; target: string } {
-  return connection
-    ? { name: `connection "${connection.name}"`, target: `${connection.driver} --name ${connection.name}` }
-    : { name: 'marketplace', target: 'marketplace' };
+/** Who a setting belongs to, for the error that names it: a connection, or a marketplace target. */
+export function settingsOwner(owner: { name: string; driver: string } | { name: string; kind: string }): { name: string; target: string } {
+  return 'driver' in owner
+    ? { name: `connection "${owner.name}"`, target: `${owner.driver} --name ${owner.name}` }
+    : { name: `target "${owner.name}"`, target: `${owner.kind === 'offer-api' ? 'marketplace' : owner.kind} --name ${owner.name}` };
 }
 
 /** Why `--set name=value` is refused, or undefined when the schema takes it (or does not know the name). */
@@ -192,7 +202,7 @@ export function settingProblem(specs: Specs, name: string, value: string): strin
 
 /**
  * A Slack or Teams webhook URL carries its own token, so it is a secret like
- * any other: kept in the connection's (or the marketplace's) secret store,
+ * any other: kept in the connection's (or the target's) secret store,
  * never in the config, and masked in all output.
  */
 export const alertWebhookField: FieldSpec = {
@@ -209,7 +219,7 @@ export const alertWebhookField: FieldSpec = {
   },
 };
 
-/** Every secret a connection (or the marketplace) keeps in its store: its secret fields, and the alert webhook. */
+/** Every secret a connection (or a target) keeps in its store: its secret fields, and the alert webhook. */
 export function storedSecretNames(fields: readonly Pick<FieldSpec, 'name' | 'secret'>[]): string[] {
   return [...fields.filter((f) => f.secret).map((f) => f.name), alertWebhookField.name];
 }

@@ -49,6 +49,8 @@ const HISTORY_TABLES = ['runs', 'events', 'snapshot', 'staging', 'staging_raw', 
 /** Deletes everything the database keeps of a connection, in one transaction. */
 export function purgeConnection(db: Db, connection: string): void {
   db.transaction(() => {
+    db.prepare(`DELETE FROM run_targets WHERE run_id IN (SELECT id FROM runs WHERE connection = ?)`).run(connection);
     for (const table of HISTORY_TABLES) db.prepare(`DELETE FROM ${table} WHERE connection = ?`).run(connection);
+    db.prepare(`DELETE FROM target_rules WHERE connection = ?`).run(connection);
   }).immediate();
 }

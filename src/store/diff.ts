@@ -2,11 +2,16 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { DiffCounts, StageCounts } from '../model/run.js';
 import type { OfferRow } from '../model/product.js';
-import { liveOffer } from './snapshot.js';
+import { liveOffer, liveOffers } from './snapshot.js';
 
-/** A staged product that differs from what the marketplace acknowledged (or any, for --resync), with the state it replaces. */
+/**
+ * A staged product that differs from what the target acknowledged (or any,
+ * for --resync), with the state it replaces: the hash of what the target
+ * holds, and the staged content that was made from.
+ */
 export interface StagedOfferRow extends OfferRow {
   prev_hash: string | null;
+  prev_base: string | null;
 }
 
 
@@ -29,7 +34,7 @@ export type Walk = 'fresh' | 'quarantined';
 
 /**
  * The diff between this run's pull (staging rows whose barcode is in
- * `temp.seen`) and what the marketplace has acknowledged (snapshot), as SQL
+ * `temp.seen`) and what one target has acknowledged (its snapshot), as SQL
  * over indexed tables: nothing is loaded into memory but one batch at a time.
  * The counts come from the stager, which compared every product as it staged
  * it; a query runs only when there is something to find, or once the
@@ -37,33 +42,32 @@ export type Walk = 'fresh' | 'quarantined';
  */
 export class Diff {
   readonly counts: DiffCounts;
-  readonly #connection: string;
+  readonly #scope: { connection: string; target: string };
   readonly #runId: number;
   readonly #pages: Record<'changed' | 'all', Record<Walk, Statement<unknown[]>>>;
   readonly #vanishedPage;
   #unconfirmed = false;
 
-  constructor(db: Db, connection: string, staged: StageCounts, runId: number) {
-    this.#connection = connection;
+  constructor(db: Db, scope: { connection: string; target: string }, staged: StageCounts, runId: number) {
+    this.#scope = scope;
     this.#runId = runId;
-    const { live } = db
-      .prepare(`SELECT count(*) AS live FROM snapshot p WHERE p.connection = ? AND ${liveOffer('p')}`)
-      .get(connection) as { live: number };
+    const live = liveOffers(db, scope.connection, scope.target);
     this.counts = { new: staged.new, changed: staged.changed, unchanged: staged.unchanged, vanished: live - staged.seenLive, live };
-    const columns = `s.barcode, s.sku, s.name, s.price, s.currency, s.vat_rate, s.price_includes_vat, s.stock, s.active, s.hash, p.hash AS prev_hash`;
+    const columns = `s.barcode, s.sku, s.name, s.price, s.currency, s.vat_rate, s.price_includes_vat, s.stock, s.active, s.hash,
+      p.hash AS prev_hash, p.base AS prev_base`;
     // CROSS JOIN pins the order: walk temp.seen by barcode, so each batch is a
     // range read instead of a scan and sort of the whole pull.
     const from = `FROM temp.seen k
       CROSS JOIN staging s ON s.connection = :connection AND s.barcode = k.barcode
-      LEFT JOIN snapshot p ON p.connection = s.connection AND p.barcode = s.barcode
-      LEFT JOIN delivery_failures f ON f.connection = s.connection AND f.barcode = s.barcode AND f.hash = s.hash`;
+      LEFT JOIN snapshot p ON p.connection = s.connection AND p.target = :target AND p.barcode = s.barcode
+      LEFT JOIN delivery_failures f ON f.connection = s.connection AND f.target = :target AND f.barcode = s.barcode AND f.base = s.hash`;
     const notInOutbox = (alias: string) =>
-      `NOT EXISTS (SELECT 1 FROM outbox_items o WHERE o.connection = ${alias}.connection AND o.barcode = ${alias}.barcode)`;
+      `NOT EXISTS (SELECT 1 FROM outbox_items o WHERE o.connection = ${alias}.connection AND o.target = :target AND o.barcode = ${alias}.barcode)`;
     const walks: Record<Walk, string> = { fresh: 'f.barcode IS NULL', quarantined: 'f.barcode IS NOT NULL AND f.parked_at IS NULL AND f.run_id IS NOT :run' };
     const page = (changedOnly: boolean, walk: Walk) =>
       db.prepare(
         `SELECT ${columns} ${from}
-          WHERE k.barcode > :after AND s.valid = 1 ${changedOnly ? 'AND (p.hash IS NULL OR p.hash <> s.hash)' : ''}
+          WHERE k.barcode > :after AND s.valid = 1 ${changedOnly ? 'AND (p.base IS NULL OR p.base <> s.hash)' : ''}
             AND ${walks[walk]} AND ${notInOutbox('s')}
           ORDER BY k.barcode LIMIT :limit`,
       );
@@ -75,8 +79,8 @@ export class Diff {
       `SELECT p.barcode, p.sku, p.name, p.price, p.currency, p.vat_rate, p.price_includes_vat, p.stock, p.active, p.hash,
               f.hash AS failed_hash, f.parked_at IS NOT NULL AS parked, f.run_id IS :run AS failed_now
          FROM snapshot p
-         LEFT JOIN delivery_failures f ON f.connection = p.connection AND f.barcode = p.barcode
-        WHERE p.connection = :connection AND p.barcode > :after AND ${liveOffer('p')}
+         LEFT JOIN delivery_failures f ON f.connection = p.connection AND f.target = p.target AND f.barcode = p.barcode
+        WHERE p.connection = :connection AND p.target = :target AND p.barcode > :after AND ${liveOffer('p')}
           AND p.barcode NOT IN (SELECT barcode FROM temp.seen) AND ${notInOutbox('p')}
         ORDER BY p.barcode LIMIT :limit`,
     );
@@ -95,13 +99,13 @@ export class Diff {
     const walk = options.walk ?? 'fresh';
     if (!options.all && !this.#unconfirmed && this.counts.new + this.counts.changed === 0) return [];
     const statement = this.#pages[options.all ? 'all' : 'changed'][walk];
-    const params = { connection: this.#connection, after: afterBarcode, limit, ...(walk === 'quarantined' ? { run: this.#runId } : {}) };
+    const params = { ...this.#scope, after: afterBarcode, limit, ...(walk === 'quarantined' ? { run: this.#runId } : {}) };
     return statement.all(params) as StagedOfferRow[];
   }
 
   /** Acknowledged offers absent from the pull, still live on the marketplace, after `afterBarcode`. */
   vanishedAfter(afterBarcode: string, limit: number): VanishedRow[] {
     if (this.counts.vanished === 0) return [];
-    return this.#vanishedPage.all({ connection: this.#connection, after: afterBarcode, limit, run: this.#runId }) as VanishedRow[];
+    return this.#vanishedPage.all({ ...this.#scope, after: afterBarcode, limit, run: this.#runId }) as VanishedRow[];
   }
 }

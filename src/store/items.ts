@@ -10,6 +10,7 @@ export type Outcome =
   | 'unchanged'
   | 'pending_approval'
   | 'rejected'
+  | 'not_listed'
   | 'failed';
 
 export interface ItemEvent {
@@ -27,7 +28,9 @@ export interface ItemEvent {
 /**
  * Writes item events and keeps `item_state`, the latest outcome of each item.
  * Callers run it inside their own transaction, so an event is stored with the
- * acknowledgement it describes.
+ * acknowledgement it describes. The log of a delivery names its target: an
+ * offer has an outcome per marketplace. The pull's log (target '') holds what
+ * is true of the product itself: invalid, warnings.
  */
 export class EventLog {
   readonly #insertEvent;
@@ -35,25 +38,27 @@ export class EventLog {
   readonly #writeState;
   readonly #writeWarning;
   readonly #connection: string;
+  readonly #target: string;
   readonly #runId: number;
 
-  constructor(db: Db, connection: string, runId: number) {
+  constructor(db: Db, connection: string, runId: number, target = '') {
     this.#connection = connection;
+    this.#target = target;
     this.#runId = runId;
     this.#insertEvent = db.prepare(
-      `INSERT INTO events (run_id, connection, at, barcode, sku, name, stage, outcome, code, message, detail)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (run_id, connection, target, at, barcode, sku, name, stage, outcome, code, message, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.#readState = db.prepare(`SELECT outcome, code, warning FROM item_state WHERE connection = ? AND item = ?`);
+    this.#readState = db.prepare(`SELECT outcome, code, warning FROM item_state WHERE connection = ? AND target = ? AND item = ?`);
     this.#writeWarning = db.prepare(
-      `INSERT INTO item_state (connection, item, barcode, sku, name, outcome, code, message, run_id, at, warning)
-       VALUES (?, ?, ?, ?, ?, 'warning', NULL, NULL, ?, ?, ?)
-       ON CONFLICT (connection, item) DO UPDATE SET warning = excluded.warning`,
+      `INSERT INTO item_state (connection, target, item, barcode, sku, name, outcome, code, message, run_id, at, warning)
+       VALUES (?, ?, ?, ?, ?, ?, 'warning', NULL, NULL, ?, ?, ?)
+       ON CONFLICT (connection, target, item) DO UPDATE SET warning = excluded.warning`,
     );
     this.#writeState = db.prepare(
-      `INSERT INTO item_state (connection, item, barcode, sku, name, outcome, code, message, run_id, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (connection, item) DO UPDATE SET barcode = excluded.barcode, sku = excluded.sku, name = excluded.name,
+      `INSERT INTO item_state (connection, target, item, barcode, sku, name, outcome, code, message, run_id, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (connection, target, item) DO UPDATE SET barcode = excluded.barcode, sku = excluded.sku, name = excluded.name,
          outcome = excluded.outcome, code = excluded.code, message = excluded.message, run_id = excluded.run_id, at = excluded.at`,
     );
   }
@@ -65,6 +70,7 @@ export class EventLog {
     this.#insertEvent.run(
       this.#runId,
       this.#connection,
+      this.#target,
       at,
       event.barcode ?? null,
       event.sku ?? null,
@@ -79,9 +85,9 @@ export class EventLog {
     if (!item) return;
     if (event.outcome === 'warning') {
       // A warning is remembered beside the outcome, never in its place.
-      this.#writeWarning.run(this.#connection, item, event.barcode ?? null, event.sku ?? null, event.name ?? null, this.#runId, at, event.code ?? null);
+      this.#writeWarning.run(this.#connection, this.#target, item, event.barcode ?? null, event.sku ?? null, event.name ?? null, this.#runId, at, event.code ?? null);
     } else {
-      this.#writeState.run(this.#connection, item, event.barcode ?? null, event.sku ?? null, event.name ?? null, event.outcome, event.code ?? null, message, this.#runId, at);
+      this.#writeState.run(this.#connection, this.#target, item, event.barcode ?? null, event.sku ?? null, event.name ?? null, event.outcome, event.code ?? null, message, this.#runId, at);
     }
   }
 
@@ -97,7 +103,7 @@ export class EventLog {
 
   /** Whether an item's latest state differs from this outcome and code. */
   isNews(item: string, outcome: Outcome, code: string | undefined): boolean {
-    const state = this.#readState.get(this.#connection, item) as { outcome: string; code: string | null; warning: string | null } | undefined;
+    const state = this.#readState.get(this.#connection, this.#target, item) as { outcome: string; code: string | null; warning: string | null } | undefined;
     if (!state) return true;
     if (outcome === 'warning') return state.warning !== (code ?? null);
     return state.outcome !== outcome || state.code !== (code ?? null);

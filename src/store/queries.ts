@@ -22,6 +22,8 @@ export interface RunRow extends RunCounts {
   finishedAt: string | null;
   durationMs: number | null;
   pullComplete: boolean;
+  /** Offers sent to asynchronous marketplaces and not answered when the run ended. */
+  awaiting: number;
   exitCode: number | null;
   errorCode: string | null;
   errorMessage: string | null;
@@ -31,13 +33,15 @@ export interface ItemEventRow {
   id: number;
   runId: number;
   connection: string;
+  /** The marketplace target of a delivery event; '' for what the pull found. */
+  target: string;
   at: string;
   barcode: string | null;
   sku: string | null;
   name: string | null;
   /** pull, validate, push. */
   stage: string;
-  /** invalid, warning, created, updated, pending_approval, rejected, failed. */
+  /** invalid, warning, created, updated, pending_approval, rejected, not_listed, failed. */
   outcome: string;
   code: string | null;
   message: string | null;
@@ -48,12 +52,14 @@ export interface ItemEventRow {
 /** An item whose latest outcome is a problem that still stands. */
 export interface ProblemItem {
   connection: string;
+  /** The target that refused or did not list the offer; '' for an invalid product (no target gets it). */
+  target: string;
   /** The item's key: its barcode, else `sku:<SKU>`, else `name:<name>`. */
   item: string;
   barcode: string | null;
   sku: string | null;
   name: string | null;
-  outcome: 'failed' | 'rejected' | 'invalid';
+  outcome: 'failed' | 'rejected' | 'not_listed' | 'invalid';
   code: string | null;
   message: string | null;
   runId: number;
@@ -64,6 +70,7 @@ export interface ProblemItem {
 /** An offer the marketplace accepted into its approval queue and has not answered for since. */
 export interface PendingItem {
   connection: string;
+  target: string;
   barcode: string;
   sku: string;
   name: string;
@@ -101,6 +108,54 @@ export interface ConnectionStatus {
   /** Offers parked as dead letters: not sent until they change or `erp-sync retry` asks. */
   parked: number;
   openAlerts: AlertRow[];
+  /** Each marketplace the connection delivered to, by name. */
+  targets: TargetStatus[];
+}
+
+/** Where one connection stands with one marketplace target. */
+export interface TargetStatus {
+  target: string;
+  kind: string;
+  /** What the connection's latest run that reached this target did there. */
+  lastRun: TargetRunRow | null;
+  /** When a run last delivered everything due to this target. */
+  lastSuccessAt: string | null;
+  failing: number;
+  pendingApproval: number;
+  /** Offers this marketplace does not list: sent again only when they change, or on `erp-sync retry`. */
+  notListed: number;
+  parked: number;
+  /** Offers sent and not answered yet. */
+  awaiting: number;
+}
+
+/** What one run did for one target (the run_targets table). */
+export interface TargetRunRow {
+  runId: number;
+  target: string;
+  kind: string;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  new: number;
+  changed: number;
+  vanished: number;
+  unchanged: number;
+  submitted: number;
+  pushed: number;
+  created: number;
+  updated: number;
+  pendingApproval: number;
+  rejected: number;
+  notListed: number;
+  failed: number;
+  awaiting: number;
+  parked: number;
+  requests: number;
+  bytes: number;
+  durationMs: number | null;
+  errorCode: string | null;
+  errorMessage: string | null;
 }
 
 export interface RunFilter {
@@ -116,6 +171,8 @@ export interface RunFilter {
 export interface EventFilter {
   runId?: number | undefined;
   connection?: string | undefined;
+  /** Only this target's delivery events (and the pull's, which concern every target). */
+  target?: string | undefined;
   /** ISO timestamp: events at or after it. */
   since?: string | undefined;
   /** Matched against barcode, SKU and name; see {@link foldForSearch}. */
@@ -129,6 +186,10 @@ export interface EventFilter {
 
 export interface ItemFilter {
   connection?: string | undefined;
+  /** Only this target's problems (and invalid products, which no target gets). */
+  target?: string | undefined;
+  /** With a target: only problems of delivering to it, not invalid products. */
+  delivery?: boolean | undefined;
   search?: string | undefined;
   /** Error code; failed items only. */
   code?: string | undefined;
@@ -207,13 +268,15 @@ const limitOf = (limit: number | undefined, fallback: number) => Math.max(0, Mat
 const offsetOf = (offset: number | undefined) => Math.max(0, Math.floor(offset ?? 0));
 
 const RUN_COLUMNS = `id, connection, driver, status, dry_run, resync, started_at, finished_at, duration_ms, pull_complete, pulled, invalid,
-  new, changed, vanished, unchanged, pushed, created, updated, pending_approval, rejected, failed, exit_code, error_code, error_message`;
+  new, changed, vanished, unchanged, pushed, created, updated, pending_approval, rejected, not_listed, failed, awaiting,
+  (SELECT coalesce(sum(t.submitted), 0) FROM run_targets t WHERE t.run_id = runs.id) AS submitted, exit_code, error_code, error_message`;
 
 interface RunRecord {
   id: number; connection: string; driver: string; status: string; dry_run: number; resync: number; started_at: string;
   finished_at: string | null; duration_ms: number | null; pull_complete: number; pulled: number; invalid: number; new: number;
   changed: number; vanished: number; unchanged: number; pushed: number; created: number; updated: number; pending_approval: number;
-  rejected: number; failed: number; exit_code: number | null; error_code: string | null; error_message: string | null;
+  rejected: number; not_listed: number; failed: number; awaiting: number; submitted: number; exit_code: number | null;
+  error_code: string | null; error_message: string | null;
 }
 
 function toRun(r: RunRecord): RunRow {
@@ -222,7 +285,8 @@ function toRun(r: RunRecord): RunRow {
     startedAt: r.started_at, finishedAt: r.finished_at, durationMs: r.duration_ms, pullComplete: r.pull_complete === 1,
     pulled: r.pulled, invalid: r.invalid, new: r.new, changed: r.changed, vanished: r.vanished, unchanged: r.unchanged,
     pushed: r.pushed, created: r.created, updated: r.updated, pendingApproval: r.pending_approval, rejected: r.rejected,
-    failed: r.failed, exitCode: r.exit_code, errorCode: r.error_code, errorMessage: r.error_message,
+    notListed: r.not_listed, failed: r.failed, awaiting: r.awaiting, submitted: r.submitted, exitCode: r.exit_code, errorCode: r.error_code,
+    errorMessage: r.error_message,
   };
 }
 
@@ -250,7 +314,7 @@ export function getRun(db: Db, id: number): RunRow | undefined {
 }
 
 interface EventRecord {
-  id: number; run_id: number; connection: string; at: string; barcode: string | null; sku: string | null; name: string | null;
+  id: number; run_id: number; connection: string; target: string; at: string; barcode: string | null; sku: string | null; name: string | null;
   stage: string; outcome: string; code: string | null; message: string | null; detail: string | null;
 }
 
@@ -266,7 +330,7 @@ function parseDetail(detail: string | null): unknown {
 
 function toEvent(r: EventRecord): ItemEventRow {
   return {
-    id: r.id, runId: r.run_id, connection: r.connection, at: r.at, barcode: r.barcode, sku: r.sku, name: r.name,
+    id: r.id, runId: r.run_id, connection: r.connection, target: r.target, at: r.at, barcode: r.barcode, sku: r.sku, name: r.name,
     stage: r.stage, outcome: r.outcome, code: r.code, message: r.message, detail: parseDetail(r.detail),
   };
 }
@@ -276,6 +340,7 @@ function eventWhere(db: Db, filter: EventFilter): Where {
   if (filter.runId !== undefined) where.add('e.run_id = ?', filter.runId);
   // The unary + keeps SQLite from reading every event of the connection through events_by_item and sorting them: newest-first by rowid stops at the limit.
   if (filter.connection !== undefined) where.add('+e.connection = ?', filter.connection);
+  if (filter.target !== undefined) where.add(`e.target IN ('', ?)`, filter.target);
   if (filter.since !== undefined) where.add('e.at >= ?', filter.since);
   if (filter.code !== undefined) where.add('e.code = ?', filter.code);
   if (filter.outcome !== undefined) {
@@ -291,7 +356,7 @@ export function itemEvents(db: Db, filter: EventFilter = {}): ItemEventRow[] {
   const where = eventWhere(db, filter);
   const rows = db
     .prepare(
-      `SELECT e.id, e.run_id, e.connection, e.at, e.barcode, e.sku, e.name, e.stage, e.outcome, e.code, e.message, e.detail
+      `SELECT e.id, e.run_id, e.connection, e.target, e.at, e.barcode, e.sku, e.name, e.stage, e.outcome, e.code, e.message, e.detail
          FROM events e ${where.sql} ORDER BY e.id DESC LIMIT ? OFFSET ?`,
     )
     .all(...where.params, limitOf(filter.limit, 100), offsetOf(filter.offset)) as EventRecord[];
@@ -304,13 +369,16 @@ export function countItemEvents(db: Db, filter: EventFilter = {}): number {
 }
 
 function problemWhere(db: Db, filter: ItemFilter): Where {
-  const where = new Where().add(`i.outcome IN ('failed', 'rejected', 'invalid')`);
+  const where = new Where().add(`i.outcome IN ('failed', 'rejected', 'not_listed', 'invalid')`);
   if (filter.connection !== undefined) where.add('i.connection = ?', filter.connection);
+  if (filter.target !== undefined) where.add(filter.delivery ? 'i.target = ?' : `i.target IN ('', ?)`, filter.target);
   if (filter.code !== undefined) where.add('i.code = ?', filter.code);
   if (filter.since !== undefined) where.add('i.at >= ?', filter.since);
+  // An invalid product stands while the latest pull has it invalid; a target's problem with it is moot meanwhile (no target gets it).
   where.add(
-    `(i.outcome <> 'invalid' OR i.barcode IS NULL OR i.barcode = ''
-      OR EXISTS (SELECT 1 FROM staging s WHERE s.connection = i.connection AND s.barcode = i.barcode AND s.valid = 0))`,
+    `(CASE WHEN i.outcome = 'invalid' THEN i.barcode IS NULL OR i.barcode = ''
+        OR EXISTS (SELECT 1 FROM staging s WHERE s.connection = i.connection AND s.barcode = i.barcode AND s.valid = 0)
+      ELSE i.target = '' OR NOT EXISTS (SELECT 1 FROM staging s WHERE s.connection = i.connection AND s.barcode = i.barcode AND s.valid = 0) END)`,
   );
   searchClause(db, where, filter.search, 'i');
   return where;
@@ -330,8 +398,8 @@ export function failedItems(db: Db, filter: ItemFilter = {}): ProblemItem[] {
   const where = problemWhere(db, filter);
   return db
     .prepare(
-      `SELECT i.connection, i.item, i.barcode, i.sku, i.name, i.outcome, i.code, i.message, i.run_id AS runId, i.at
-         FROM item_state i ${where.sql} ORDER BY i.at DESC, i.item LIMIT ? OFFSET ?`,
+      `SELECT i.connection, i.target, i.item, i.barcode, i.sku, i.name, i.outcome, i.code, i.message, i.run_id AS runId, i.at
+         FROM item_state i ${where.sql} ORDER BY i.at DESC, i.item, i.target LIMIT ? OFFSET ?`,
     )
     .all(...where.params, limitOf(filter.limit, 100), offsetOf(filter.offset)) as ProblemItem[];
 }
@@ -349,6 +417,7 @@ export function failedCodes(db: Db, filter: ItemFilter = {}): string[] {
 function pendingWhere(db: Db, filter: ItemFilter): Where {
   const where = new Where().add(`p.status = 'pending_approval'`);
   if (filter.connection !== undefined) where.add('p.connection = ?', filter.connection);
+  if (filter.target !== undefined) where.add('p.target = ?', filter.target);
   if (filter.since !== undefined) where.add('p.acked_at >= ?', filter.since);
   searchClause(db, where, filter.search, 'p');
   return where;
@@ -362,7 +431,7 @@ export function pendingItems(db: Db, filter: ItemFilter = {}): PendingItem[] {
   const where = pendingWhere(db, filter);
   return db
     .prepare(
-      `SELECT p.connection, p.barcode, p.sku, p.name, p.offer_id AS offerId, p.price, p.currency, p.stock, p.run_id AS runId, p.acked_at AS since
+      `SELECT p.connection, p.target, p.barcode, p.sku, p.name, p.offer_id AS offerId, p.price, p.currency, p.stock, p.run_id AS runId, p.acked_at AS since
          FROM snapshot p ${where.sql} ORDER BY p.acked_at DESC, p.barcode LIMIT ? OFFSET ?`,
     )
     .all(...where.params, limitOf(filter.limit, 100), offsetOf(filter.offset)) as PendingItem[];
@@ -386,6 +455,57 @@ export function openAlerts(db: Db, connection?: string): AlertRow[] {
     .all(...where.params) as AlertRow[];
 }
 
+const TARGET_RUN_COLUMNS = `t.run_id AS runId, t.target, t.kind, t.status, r.started_at AS startedAt, r.finished_at AS finishedAt, t.new, t.changed,
+  t.vanished, t.unchanged, t.submitted, t.pushed, t.created, t.updated, t.pending_approval AS pendingApproval, t.rejected,
+  t.not_listed AS notListed, t.failed, t.awaiting, t.parked, t.requests, t.bytes, t.duration_ms AS durationMs, t.error_code AS errorCode,
+  t.error_message AS errorMessage`;
+
+/** What each target did in these runs, by run. */
+export function targetRuns(db: Db, runIds: readonly number[]): Map<number, TargetRunRow[]> {
+  const rows = db
+    .prepare(`SELECT ${TARGET_RUN_COLUMNS} FROM run_targets t JOIN runs r ON r.id = t.run_id WHERE t.run_id IN (SELECT value FROM json_each(?)) ORDER BY t.run_id, t.target`)
+    .all(JSON.stringify(runIds)) as TargetRunRow[];
+  const byRun = new Map<number, TargetRunRow[]>();
+  for (const row of rows) byRun.set(row.runId, [...(byRun.get(row.runId) ?? []), row]);
+  return byRun;
+}
+
+/**
+ * Where a connection stands with each target it delivered to: `targets` are
+ * the configured ones (a new target shows before its first run), beside every
+ * target its runs and snapshot know.
+ */
+export function targetStatus(db: Db, connection: string, targets: readonly { name: string; kind: string }[] = []): TargetStatus[] {
+  const known = db
+    .prepare(
+      `SELECT target, kind FROM (SELECT t.target, t.kind, max(t.run_id) AS last FROM run_targets t JOIN runs r ON r.id = t.run_id WHERE r.connection = ? GROUP BY t.target)
+        ORDER BY target`,
+    )
+    .all(connection) as { target: string; kind: string }[];
+  const kinds = new Map([...known.map((k) => [k.target, k.kind] as const), ...targets.map((t) => [t.name, t.kind] as const)]);
+  const lastRun = db.prepare(
+    `SELECT ${TARGET_RUN_COLUMNS} FROM run_targets t JOIN runs r ON r.id = t.run_id
+      WHERE r.connection = ? AND t.target = ? AND r.dry_run = 0 AND t.status <> 'skipped' ORDER BY t.run_id DESC LIMIT 1`,
+  );
+  const lastSuccess = db.prepare(
+    `SELECT max(r.finished_at) FROM run_targets t JOIN runs r ON r.id = t.run_id WHERE r.connection = ? AND t.target = ? AND t.status = 'succeeded' AND r.dry_run = 0`,
+  ).pluck();
+  const counts = db.prepare(
+    `SELECT (SELECT count(*) FROM snapshot WHERE connection = :connection AND target = :target AND status = 'pending_approval') AS pendingApproval,
+            (SELECT count(*) FROM snapshot WHERE connection = :connection AND target = :target AND status = 'not_listed') AS notListed,
+            (SELECT coalesce(sum(offers), 0) FROM outbox WHERE connection = :connection AND target = :target AND submitted_at IS NOT NULL) AS awaiting`,
+  );
+  return [...kinds.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([target, kind]) => ({
+    target,
+    kind,
+    lastRun: (lastRun.get(connection, target) as TargetRunRow | undefined) ?? null,
+    lastSuccessAt: (lastSuccess.get(connection, target) as string | null) ?? null,
+    failing: countFailedItems(db, { connection, target: target, delivery: true }),
+    ...(counts.get({ connection, target }) as { pendingApproval: number; notListed: number; awaiting: number }),
+    parked: parkedOffers(db, connection, target),
+  }));
+}
+
 /** Every connection that has ever run, by name. */
 export function knownConnections(db: Db): string[] {
   return (db.prepare(`SELECT DISTINCT connection FROM runs ORDER BY connection`).all() as { connection: string }[]).map((r) => r.connection);
@@ -396,7 +516,11 @@ export function knownConnections(db: Db): string[] {
  * ones (so a connection that never ran still shows); without it, every
  * connection that has run.
  */
-export function connectionStatus(db: Db, connections: readonly string[] = knownConnections(db)): ConnectionStatus[] {
+export function connectionStatus(
+  db: Db,
+  connections: readonly string[] = knownConnections(db),
+  targets: (connection: string) => readonly { name: string; kind: string }[] = () => [],
+): ConnectionStatus[] {
   const lastSuccess = db.prepare(
     `SELECT ${RUN_COLUMNS} FROM runs WHERE connection = ? AND status = 'succeeded' AND dry_run = 0 ORDER BY id DESC LIMIT 1`,
   );
@@ -415,6 +539,7 @@ export function connectionStatus(db: Db, connections: readonly string[] = knownC
       pendingApproval: countPendingItems(db, { connection }),
       parked: parkedOffers(db, connection),
       openAlerts: openAlerts(db, connection),
+      targets: targetStatus(db, connection, targets(connection)),
     };
   });
 }
@@ -442,7 +567,9 @@ export interface StagedProduct {
 /** What the marketplace last acknowledged for one offer: the offer as pushed, and the answer. */
 export interface AcknowledgedOffer extends NormalizedProduct {
   connection: string;
-  /** created, updated, pending_approval, rejected. */
+  /** Which marketplace acknowledged it. */
+  target: string;
+  /** created, updated, pending_approval, rejected, not_listed, unconfirmed. */
   status: string;
   hash: string;
   offerId: string | null;
@@ -455,7 +582,11 @@ export interface AcknowledgedOffer extends NormalizedProduct {
 /** A batch holding the offer, written but not answered yet: it is sent again on the next run. */
 export interface WaitingBatch {
   connection: string;
+  target: string;
   outboxId: number;
+  /** For an asynchronous marketplace: when it was sent, and its id there (none while its fate is unknown). */
+  submittedAt: string | null;
+  ticket: string | null;
   runId: number;
   createdAt: string;
   attempts: number;
@@ -464,6 +595,8 @@ export interface WaitingBatch {
 
 export interface ItemStateRow {
   connection: string;
+  /** '' for what the pull found; the target's name for a delivery's outcome. */
+  target: string;
   item: string;
   barcode: string | null;
   sku: string | null;
@@ -479,7 +612,7 @@ export interface ProductExplanation {
   /** What the latest pull holds, per connection where the product was found. */
   staged: StagedProduct[];
   acknowledged: AcknowledgedOffer[];
-  /** The latest outcome per connection. */
+  /** The latest outcome per connection and target. */
   state: ItemStateRow[];
   waiting: WaitingBatch[];
   /** Recent item events, newest first. */
@@ -500,26 +633,26 @@ export function explainProduct(db: Db, key: string, options: { connection?: stri
       WHERE s.connection = ? AND (s.barcode = ? OR s.sku = ?) ORDER BY s.barcode`,
   );
   const snapshot = db.prepare(
-    `SELECT connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, status, hash, offer_id, error_code,
+    `SELECT connection, target, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, status, hash, offer_id, error_code,
             error_message, acked_at, run_id
-       FROM snapshot WHERE connection = ? AND (barcode = ? OR sku = ?) ORDER BY barcode`,
+       FROM snapshot WHERE connection = ? AND (barcode = ? OR sku = ?) ORDER BY barcode, target`,
   );
   const stateByItem = db.prepare(
-    `SELECT connection, item, barcode, sku, name, outcome, code, message, run_id AS runId, at FROM item_state WHERE connection = ? AND item = ?`,
+    `SELECT connection, target, item, barcode, sku, name, outcome, code, message, run_id AS runId, at FROM item_state WHERE connection = ? AND item = ? ORDER BY target`,
   );
   const stateBySku = db.prepare(
-    `SELECT connection, item, barcode, sku, name, outcome, code, message, run_id AS runId, at FROM item_state WHERE connection = ? AND sku = ?`,
+    `SELECT connection, target, item, barcode, sku, name, outcome, code, message, run_id AS runId, at FROM item_state WHERE connection = ? AND sku = ? ORDER BY target`,
   );
   const outbox = db.prepare(
-    `SELECT o.id, o.run_id, o.created_at, o.attempts, o.last_error
+    `SELECT o.id, o.target, o.run_id, o.created_at, o.attempts, o.last_error, o.submitted_at, o.ticket
        FROM outbox_items i JOIN outbox o ON o.id = i.outbox_id WHERE i.connection = ? AND i.barcode = ? ORDER BY o.id`,
   );
   const eventsByBarcode = db.prepare(
-    `SELECT id, run_id, connection, at, barcode, sku, name, stage, outcome, code, message, detail FROM events
+    `SELECT id, run_id, connection, target, at, barcode, sku, name, stage, outcome, code, message, detail FROM events
       WHERE connection = ? AND barcode = ? ORDER BY id DESC LIMIT ?`,
   );
   const eventsWithoutBarcode = db.prepare(
-    `SELECT id, run_id, connection, at, barcode, sku, name, stage, outcome, code, message, detail FROM events
+    `SELECT id, run_id, connection, target, at, barcode, sku, name, stage, outcome, code, message, detail FROM events
       WHERE connection = ? AND barcode IS NULL AND sku = ? ORDER BY id DESC LIMIT ?`,
   );
   const historyLimit = limitOf(options.historyLimit, 20);
@@ -539,38 +672,42 @@ export function explainProduct(db: Db, key: string, options: { connection?: stri
       });
     }
     const snapshotRows = snapshot.all(connection, key, key) as {
-      barcode: string; sku: string; name: string; price: string; currency: string; vat_rate: string; price_includes_vat: number;
+      target: string; barcode: string; sku: string; name: string; price: string; currency: string; vat_rate: string; price_includes_vat: number;
       stock: number; active: number; status: string; hash: string; offer_id: string | null; error_code: string | null; error_message: string | null;
       acked_at: string; run_id: number | null;
     }[];
     for (const r of snapshotRows) {
       result.acknowledged.push({
-        connection, barcode: r.barcode, sku: r.sku, name: r.name, price: r.price, currency: r.currency, vatRate: r.vat_rate,
+        connection, target: r.target, barcode: r.barcode, sku: r.sku, name: r.name, price: r.price, currency: r.currency, vatRate: r.vat_rate,
         priceIncludesVat: r.price_includes_vat === 1, stock: r.stock, active: r.active === 1, status: r.status, hash: r.hash, offerId: r.offer_id,
         errorCode: r.error_code, errorMessage: r.error_message, ackedAt: r.acked_at, runId: r.run_id,
       });
     }
 
     const states = new Map<string, ItemStateRow>();
-    for (const row of stateBySku.all(connection, key) as ItemStateRow[]) states.set(row.item, row);
-    const direct = stateByItem.get(connection, key) as ItemStateRow | undefined;
-    if (direct) states.set(direct.item, direct);
+    const keep = (row: ItemStateRow) => states.set(`${row.target}\u001f${row.item}`, row);
+    for (const row of stateBySku.all(connection, key) as ItemStateRow[]) keep(row);
+    for (const row of stateByItem.all(connection, key) as ItemStateRow[]) keep(row);
     const barcodes = new Set<string>([
       ...stagedRows.map((r) => r.barcode),
       ...snapshotRows.map((r) => r.barcode),
       ...[...states.values()].flatMap((s) => (s.barcode ? [s.barcode] : [])),
     ]);
     for (const barcode of barcodes) {
-      const row = stateByItem.get(connection, barcode) as ItemStateRow | undefined;
-      if (row) states.set(row.item, row);
+      for (const row of stateByItem.all(connection, barcode) as ItemStateRow[]) keep(row);
     }
     result.state.push(...states.values());
 
     for (const barcode of barcodes) {
-      const rows = outbox.all(connection, barcode) as { id: number; run_id: number; created_at: string; attempts: number; last_error: string | null }[];
+      const rows = outbox.all(connection, barcode) as {
+        id: number; target: string; run_id: number; created_at: string; attempts: number; last_error: string | null; submitted_at: string | null; ticket: string | null;
+      }[];
       for (const r of rows) {
         if (result.waiting.some((w) => w.outboxId === r.id)) continue;
-        result.waiting.push({ connection, outboxId: r.id, runId: r.run_id, createdAt: r.created_at, attempts: r.attempts, lastError: r.last_error });
+        result.waiting.push({
+          connection, target: r.target, outboxId: r.id, runId: r.run_id, createdAt: r.created_at, attempts: r.attempts, lastError: r.last_error,
+          submittedAt: r.submitted_at, ticket: r.ticket,
+        });
       }
     }
 

@@ -54,6 +54,7 @@ export function pruneLogs(db: Db, connection: string, options: RetentionOptions)
   );
   const deleteEvents = db.prepare(`DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE run_id = ? LIMIT ?)`);
   const deleteRun = db.prepare(`DELETE FROM runs WHERE id = ?`);
+  const deleteTargets = db.prepare(`DELETE FROM run_targets WHERE run_id = ?`);
 
   // Runs are read a hundred at a time; each one's events go in batches, and the run row goes last.
   outer: for (;;) {
@@ -67,7 +68,10 @@ export function pruneLogs(db: Db, connection: string, options: RetentionOptions)
         }
         const deleted = db.transaction(() => {
           const events = deleteEvents.run(id, batchSize).changes;
-          if (events < batchSize) result.runsDeleted += deleteRun.run(id).changes;
+          if (events < batchSize) {
+            deleteTargets.run(id);
+            result.runsDeleted += deleteRun.run(id).changes;
+          }
           return events;
         })();
         result.eventsDeleted += deleted;

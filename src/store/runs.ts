@@ -1,4 +1,4 @@
-import type { PushCounters, RunSummary } from '../model/run.js';
+import type { PushCounters, RunSummary, TargetSummary } from '../model/run.js';
 import type { Db } from './db.js';
 
 /** The runs table: one row per run, written as the run goes, so a killed run leaves its trace. */
@@ -24,8 +24,8 @@ export function recordPull(db: Db, runId: number, pull: { pulled: number; invali
 
 /** A statement that records the push's counts after each batch, prepared once for the run. */
 export function pushRecorder(db: Db, runId: number): (counters: PushCounters) => void {
-  const update = db.prepare(`UPDATE runs SET pushed = ?, created = ?, updated = ?, pending_approval = ?, rejected = ?, failed = ? WHERE id = ?`);
-  return (c) => update.run(c.pushed, c.created, c.updated, c.pendingApproval, c.rejected, c.failed, runId);
+  const update = db.prepare(`UPDATE runs SET pushed = ?, created = ?, updated = ?, pending_approval = ?, rejected = ?, not_listed = ?, failed = ? WHERE id = ?`);
+  return (c) => update.run(c.pushed, c.created, c.updated, c.pendingApproval, c.rejected, c.notListed, c.failed, runId);
 }
 
 export function recordPushTraffic(db: Db, runId: number, traffic: { requests: number; bytesSent: number }): void {
@@ -36,13 +36,13 @@ export function recordPushTraffic(db: Db, runId: number, traffic: { requests: nu
 export function finishRun(db: Db, summary: RunSummary): void {
   db.prepare(
     `UPDATE runs SET status = ?, finished_at = ?, duration_ms = ?, pulled = ?, invalid = ?, new = ?, changed = ?, vanished = ?, unchanged = ?,
-       pushed = ?, created = ?, updated = ?, pending_approval = ?, rejected = ?, failed = ?, exit_code = ?, error_code = ?, error_message = ?,
-       parked = ?, warnings = ?
+       pushed = ?, created = ?, updated = ?, pending_approval = ?, rejected = ?, not_listed = ?, failed = ?, awaiting = ?, exit_code = ?,
+       error_code = ?, error_message = ?, parked = ?, warnings = ?
      WHERE id = ?`,
   ).run(
     summary.status, summary.finishedAt, summary.durationMs, summary.pulled, summary.invalid, summary.new, summary.changed, summary.vanished,
-    summary.unchanged, summary.pushed, summary.created, summary.updated, summary.pendingApproval, summary.rejected, summary.failed,
-    summary.exitCode, summary.error?.code ?? null, summary.error?.message ?? null, summary.parked,
+    summary.unchanged, summary.pushed, summary.created, summary.updated, summary.pendingApproval, summary.rejected, summary.notListed,
+    summary.failed, summary.awaiting, summary.exitCode, summary.error?.code ?? null, summary.error?.message ?? null, summary.parked,
     summary.warnings.length > 0 ? JSON.stringify(summary.warnings) : null, summary.runId,
   );
 }
@@ -54,4 +54,42 @@ export function finishRun(db: Db, summary: RunSummary): void {
 export function lastCompletePull(db: Db, connection: string): number | undefined {
   return db.prepare(`SELECT pulled FROM runs WHERE connection = ? AND pull_complete = 1 AND dry_run = 0 AND status <> 'guarded' ORDER BY id DESC LIMIT 1`)
     .pluck().get(connection) as number | undefined;
+}
+
+/** What a run did for one target. */
+export function recordTarget(db: Db, runId: number, t: TargetSummary): void {
+  db.prepare(
+    `INSERT INTO run_targets (run_id, target, kind, status, new, changed, vanished, unchanged, submitted, pushed, created, updated,
+       pending_approval, rejected, not_listed, failed, awaiting, parked, requests, bytes, duration_ms, error_code, error_message)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (run_id, target) DO NOTHING`,
+  ).run(
+    runId, t.target, t.kind, t.status, t.new, t.changed, t.vanished, t.unchanged, t.submitted, t.pushed, t.created, t.updated,
+    t.pendingApproval, t.rejected, t.notListed, t.failed, t.awaiting, t.parked, t.requests, t.bytes, t.durationMs,
+    t.error?.code ?? null, t.error?.message ?? null,
+  );
+}
+
+/** When the connection last sent anything to a target: the start of that run. */
+export function lastDelivery(db: Db, connection: string, target: string): string | undefined {
+  return (db.prepare(
+    `SELECT max(r.started_at) FROM run_targets t JOIN runs r ON r.id = t.run_id WHERE r.connection = ? AND t.target = ? AND t.submitted > 0`,
+  ).pluck().get(connection, target) as string | null) ?? undefined;
+}
+
+/**
+ * The rules a target had when its offers were last compared. Rules that
+ * changed since make every offer of the target due for comparison again
+ * (its base forgotten): only offers whose shape really changed are sent.
+ */
+export function applyTargetRules(db: Db, connection: string, target: string, fingerprint: string): boolean {
+  return db.transaction(() => {
+    // No row yet: the target never had rules of its own, and what it holds was made without any.
+    const before = (db.prepare(`SELECT fingerprint FROM target_rules WHERE connection = ? AND target = ?`).pluck().get(connection, target) as string | undefined) ?? '';
+    if (before === fingerprint) return false;
+    db.prepare(`INSERT INTO target_rules (connection, target, fingerprint) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET fingerprint = excluded.fingerprint`)
+      .run(connection, target, fingerprint);
+    db.prepare(`UPDATE snapshot SET base = '' WHERE connection = ? AND target = ? AND base IS NOT NULL AND hash < '~'`).run(connection, target);
+    return true;
+  })();
 }

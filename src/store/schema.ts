@@ -212,4 +212,144 @@ export const migrations: readonly string[] = [
   ALTER TABLE runs ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE runs ADD COLUMN warnings TEXT;
   `,
+  `
+  -- Targets: every marketplace an ERP connection feeds keeps its own snapshot (what that
+  -- marketplace acknowledged), outbox, delivery failures and item states. What was there before
+  -- belongs to the offer API, the first target, named "marketplace": nothing is sent again.
+  -- \`base\` is the content hash of the staged product an acknowledged offer was made from; \`hash\`
+  -- is the hash of what this marketplace received (its own fields, after its own rules).
+  CREATE TABLE snapshot_by_target (
+    connection TEXT NOT NULL,
+    target TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    base TEXT,
+    hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    offer_id TEXT,
+    sku TEXT NOT NULL,
+    name TEXT NOT NULL,
+    price TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    vat_rate TEXT NOT NULL,
+    price_includes_vat INTEGER NOT NULL,
+    stock INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    error_code TEXT,
+    error_message TEXT,
+    acked_at TEXT NOT NULL,
+    run_id INTEGER,
+    PRIMARY KEY (connection, target, barcode)
+  ) WITHOUT ROWID;
+  INSERT INTO snapshot_by_target
+    SELECT connection, 'marketplace', barcode, hash, hash, status, offer_id, sku, name, price, currency, vat_rate, price_includes_vat,
+           stock, active, error_code, error_message, acked_at, run_id
+      FROM snapshot;
+  DROP TABLE snapshot;
+  ALTER TABLE snapshot_by_target RENAME TO snapshot;
+
+  -- An asynchronous marketplace answers a submission with an id (\`ticket\`) and the per-item
+  -- results later. \`submitted_at\` is written before the request leaves: a batch with it and no
+  -- ticket may have been queued, and is settled by reading the marketplace's values.
+  ALTER TABLE outbox ADD COLUMN target TEXT NOT NULL DEFAULT 'marketplace';
+  ALTER TABLE outbox ADD COLUMN submitted_at TEXT;
+  ALTER TABLE outbox ADD COLUMN ticket TEXT;
+  DROP INDEX outbox_by_connection;
+  CREATE INDEX outbox_by_target ON outbox (connection, target, id);
+  ALTER TABLE outbox_items ADD COLUMN target TEXT NOT NULL DEFAULT 'marketplace';
+  ALTER TABLE outbox_items ADD COLUMN base TEXT;
+  UPDATE outbox_items SET base = hash WHERE kind <> 'vanished';
+  DROP INDEX outbox_items_by_barcode;
+  CREATE INDEX outbox_items_by_barcode ON outbox_items (connection, target, barcode);
+
+  CREATE TABLE delivery_failures_by_target (
+    connection TEXT NOT NULL,
+    target TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    base TEXT,
+    attempts INTEGER NOT NULL,
+    code TEXT,
+    message TEXT,
+    first_failed_at TEXT NOT NULL,
+    last_failed_at TEXT NOT NULL,
+    parked_at TEXT,
+    run_id INTEGER,
+    PRIMARY KEY (connection, target, barcode)
+  ) WITHOUT ROWID;
+  INSERT INTO delivery_failures_by_target
+    SELECT connection, 'marketplace', f.barcode, f.hash,
+           CASE WHEN EXISTS (SELECT 1 FROM snapshot p WHERE p.connection = f.connection AND p.barcode = f.barcode AND p.active = 0 AND p.stock = 0)
+                 OR NOT EXISTS (SELECT 1 FROM staging s WHERE s.connection = f.connection AND s.barcode = f.barcode) THEN NULL ELSE f.hash END,
+           attempts, code, message, first_failed_at, last_failed_at, parked_at, run_id
+      FROM delivery_failures f;
+  DROP TABLE delivery_failures;
+  ALTER TABLE delivery_failures_by_target RENAME TO delivery_failures;
+
+  -- Item events and states of a delivery name their target; those of the pull ('') do not.
+  ALTER TABLE events ADD COLUMN target TEXT NOT NULL DEFAULT '';
+  UPDATE events SET target = 'marketplace' WHERE stage = 'push';
+  CREATE TABLE item_state_by_target (
+    connection TEXT NOT NULL,
+    target TEXT NOT NULL,
+    item TEXT NOT NULL,
+    barcode TEXT,
+    sku TEXT,
+    name TEXT,
+    outcome TEXT NOT NULL,
+    code TEXT,
+    message TEXT,
+    run_id INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    warning TEXT,
+    PRIMARY KEY (connection, target, item)
+  ) WITHOUT ROWID;
+  INSERT INTO item_state_by_target
+    SELECT connection, CASE WHEN outcome IN ('invalid', 'warning') THEN '' ELSE 'marketplace' END, item, barcode, sku, name, outcome, code,
+           message, run_id, at, CASE WHEN outcome = 'warning' THEN warning END
+      FROM item_state;
+  INSERT INTO item_state_by_target
+    SELECT connection, '', item, barcode, sku, name, 'warning', NULL, NULL, run_id, at, warning
+      FROM item_state WHERE warning IS NOT NULL AND outcome NOT IN ('invalid', 'warning');
+  DROP TABLE item_state;
+  ALTER TABLE item_state_by_target RENAME TO item_state;
+  CREATE INDEX item_state_by_item ON item_state (connection, item);
+
+  -- What each run did for each target, beside the run's sums.
+  CREATE TABLE run_targets (
+    run_id INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    new INTEGER NOT NULL DEFAULT 0,
+    changed INTEGER NOT NULL DEFAULT 0,
+    vanished INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    submitted INTEGER NOT NULL DEFAULT 0,
+    pushed INTEGER NOT NULL DEFAULT 0,
+    created INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    pending_approval INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    not_listed INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    awaiting INTEGER NOT NULL DEFAULT 0,
+    parked INTEGER NOT NULL DEFAULT 0,
+    requests INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    duration_ms INTEGER,
+    error_code TEXT,
+    error_message TEXT,
+    PRIMARY KEY (run_id, target)
+  ) WITHOUT ROWID;
+  ALTER TABLE runs ADD COLUMN not_listed INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE runs ADD COLUMN awaiting INTEGER NOT NULL DEFAULT 0;
+
+  -- Each target's rules, as last applied: a change makes every offer of the target due for comparison.
+  CREATE TABLE target_rules (
+    connection TEXT NOT NULL,
+    target TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    PRIMARY KEY (connection, target)
+  ) WITHOUT ROWID;
+  `,
 ];

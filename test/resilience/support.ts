@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
-import { ConfigStore } from '../../src/config/config.js';
+import { ConfigStore, MARKETPLACE } from '../../src/config/config.js';
 import type { RunSummary } from '../../src/model/run.js';
 import { expectedOffers } from '../support/world.js';
 import type { World } from '../support/world.js';
@@ -14,8 +14,8 @@ import type { World } from '../support/world.js';
 export function configure(home: string, change: { marketplace?: Record<string, string>; connection?: { name: string; settings: Record<string, string> } }): void {
   const config = new ConfigStore(home);
   if (change.marketplace) {
-    const marketplace = config.marketplace()!;
-    config.setMarketplace({ ...marketplace, settings: { ...marketplace.settings, ...change.marketplace } });
+    const marketplace = config.target(MARKETPLACE)!;
+    config.saveTarget({ ...marketplace, settings: { ...marketplace.settings, ...change.marketplace } });
   }
   if (change.connection) {
     const connection = config.connection(change.connection.name)!;

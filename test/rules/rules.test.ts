@@ -286,7 +286,7 @@ describe('validating rules in Turkish', () => {
     const rulesError = rulesErrorOf({ price: { markup: -100, round: '0.95', prices: 1 }, colour: 'red' }, 'kurallar.yaml');
     expect(rulesError).toBeInstanceOf(RulesError);
     expect(rulesError.problems).toEqual([
-      'colour: bilinmeyen kural; geçerli kurallar: mapping, price, stock, scope',
+      'colour: bilinmeyen kural; geçerli kurallar: mapping, price, stock, scope, targets',
       'price.prices: bilinmeyen kural; price altında şunlar olabilir: vat, markup, margin, add, round, roundMode, min, max, overrides',
       "price.markup: %-100 her fiyatı sıfır ya da negatif yapar; markup -100'den büyük olmalı",
       'price.round: "0.95" olamaz; şunlardan biri olmalı: none, whole, 0.90, 0.99, 0.05',

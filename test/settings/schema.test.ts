@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors/index.js';
 import {
-  connectionSettings, marketplaceSettings, parseRateLimit, readSettings, readSettingsForView, settingProblem, settingsOwner,
+  connectionSettings, parseRateLimit, readSettings, readSettingsForView, settingProblem, settingsOwner, targetSettings,
 } from '../../src/settings/schema.js';
 
 const owner = settingsOwner({ name: 'shop', driver: 'entegra' });
@@ -16,7 +16,9 @@ describe('the settings schema', () => {
     // The driver's own limit and concurrency apply when these are unset.
     expect(settings.rateLimit).toBeUndefined();
     expect(settings.concurrency).toBeUndefined();
-    expect(readSettings(marketplaceSettings, {}, settingsOwner(undefined))).toMatchObject({ batchSize: 500, maxConsecutiveFailures: 3, maxAttempts: 5 });
+    expect(readSettings(targetSettings, {}, settingsOwner({ name: 'marketplace', kind: 'offer-api' }))).toMatchObject({
+      batchSize: 500, maxConsecutiveFailures: 3, maxAttempts: 5, resultWaitSeconds: 60, minIntervalMinutes: undefined,
+    });
   });
 
   it('reads what --set stored, fractions where a setting takes them', () => {
@@ -42,8 +44,8 @@ describe('the settings schema', () => {
   });
 
   it('says why --set would refuse a value, and nothing of settings it does not know', () => {
-    expect(settingProblem(marketplaceSettings, 'batchSize', '2000')).toBe('must be at most 1,000, not 2000');
-    expect(settingProblem(marketplaceSettings, 'batchSize', '0')).toBe('must be at least 1, not 0');
+    expect(settingProblem(targetSettings, 'batchSize', '2000')).toBe('must be at most 1,000, not 2000');
+    expect(settingProblem(targetSettings, 'batchSize', '0')).toBe('must be at least 1, not 0');
     expect(settingProblem(connectionSettings, 'runTimeoutMinutes', 'two')).toBe('must be a number (such as 90 or 0.5), not "two"');
     expect(settingProblem(connectionSettings, 'rateLimit', '60 a minute')).toMatch(/must be requests per window such as 60\/1m/);
     expect(settingProblem(connectionSettings, 'retries', '3')).toBeUndefined();

@@ -13,14 +13,15 @@ function run(overrides: Partial<RunRow>): RunRow {
   return {
     id: 1, connection: 'shop', driver: 'demo', status: 'succeeded', dryRun: false, resync: false, startedAt: minutesAgo(11),
     finishedAt: minutesAgo(10), durationMs: 60_000, pullComplete: true, pulled: 10, invalid: 0, new: 0, changed: 0, vanished: 0,
-    unchanged: 10, pushed: 3, created: 1, updated: 2, pendingApproval: 0, rejected: 0, failed: 0, exitCode: 0, errorCode: null,
+    unchanged: 10, pushed: 3, created: 1, updated: 2, pendingApproval: 0, rejected: 0, notListed: 0, failed: 0, submitted: 0, awaiting: 0,
+    exitCode: 0, errorCode: null,
     errorMessage: null, ...overrides,
   };
 }
 
 function view(last: RunRow | null, lastSuccess: RunRow | null, settings: Record<string, string> = {}) {
   const config: ConnectionConfig = { name: 'shop', driver: 'demo', settings, secretStore: 'env', createdAt: '', updatedAt: '' };
-  const status: ConnectionStatus = { connection: 'shop', lastSuccess, lastRun: last, lastFinished: last, failing: 0, pendingApproval: 0, parked: 0, openAlerts: [] };
+  const status: ConnectionStatus = { connection: 'shop', lastSuccess, lastRun: last, lastFinished: last, failing: 0, pendingApproval: 0, parked: 0, openAlerts: [], targets: [] };
   return connectionView({ config, erp: 'Sandbox ERP', status, failingSince: minutesAgo(30), running: false, now: NOW });
 }
 

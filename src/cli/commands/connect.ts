@@ -1,13 +1,15 @@
 import chalk from 'chalk';
 import { readFileSync } from 'node:fs';
 import { drivers, findDriver } from '../../../drivers/index.js';
-import { MARKETPLACE, checkConnectionName } from '../../config/config.js';
-import type { ConnectionConfig, MarketplaceConfig } from '../../config/config.js';
+import { MARKETPLACE, checkConnectionName, checkTargetName } from '../../config/config.js';
+import type { ConnectionConfig, TargetConfig } from '../../config/config.js';
 import type { Driver, FieldSpec } from '../../driver/contract.js';
-import { connectionSettings, marketplaceSettings, settingProblem } from '../../settings/schema.js';
+import { targetAdapter, targetAdapters } from '../../marketplace/targets.js';
+import type { TargetKind } from '../../marketplace/target.js';
+import { connectionSettings, settingProblem, targetSettings } from '../../settings/schema.js';
 import { alertWebhookField, storedSecretNames } from '../../settings/schema.js';
 import type { Failure } from '../../engine/failure.js';
-import { marketplaceSecrets } from '../../engine/secrets.js';
+import { targetSecretFields } from '../../engine/secrets.js';
 import { ExitCode, UserError, errorMessage } from '../../errors/index.js';
 import { defineMessages, t } from '../../i18n/index.js';
 import { trimFinalNewline } from '../../secrets/file.js';
@@ -77,12 +79,12 @@ const m = defineMessages({
     secretFileStoreHint: 'Add --secret-store keychain or --secret-store file, or put the value where the {store} store reads it.',
     secretFileUnreadable: 'cannot read the secret file {path}: {reason}',
     secretFileEmpty: 'the secret file {path} is empty',
-    marketplaceName: 'the marketplace connection has no --name',
+    targetSaved: 'Saved the marketplace target "{name}" ({title}). Its secrets are read from: {store}. Every ERP connection sends its offers there from the next run.',
     badValue: '{field}: {problem}',
     oldSecretsLeft: 'The old secrets of "{name}" could not be removed from the {store} store: {reason}',
     systemdAdd: 'Add {field} as a systemd credential:',
     ownerDriver: 'driver {id}',
-    ownerMarketplace: 'the marketplace',
+    ownerTarget: 'target {name}',
     setForm: '--set "{start}…" is not of the form field=value (the rest is not shown: it may be a secret)',
     setSecret: '"{key}" is a secret and is never stored in the config',
     setSecretHint: 'Give it with --secret-file, or in the environment variable named by `erp-sync drivers`.',
@@ -132,12 +134,12 @@ const m = defineMessages({
     secretFileStoreHint: '--secret-store keychain veya --secret-store file ekleyin, ya da değeri {store} deposunun okuduğu yere koyun.',
     secretFileUnreadable: '{path} gizli bilgi dosyası okunamıyor: {reason}',
     secretFileEmpty: '{path} gizli bilgi dosyası boş',
-    marketplaceName: 'pazaryeri bağlantısı --name almaz',
+    targetSaved: '"{name}" pazaryeri hedefi kaydedildi ({title}). Gizli bilgileri şuradan okunur: {store}. Her ERP bağlantısı tekliflerini sonraki çalışmadan itibaren oraya da gönderir.',
     badValue: '{field}: {problem}',
     oldSecretsLeft: '"{name}" bağlantısının eski gizli bilgileri {store} deposundan silinemedi: {reason}',
     systemdAdd: '{field} alanını systemd kimlik bilgisi olarak ekleyin:',
     ownerDriver: '{id} sürücüsü',
-    ownerMarketplace: 'pazaryeri',
+    ownerTarget: '{name} hedefi',
     setForm: '--set "{start}…" alan=değer biçiminde değil (gizli bir değer olabileceği için devamı gösterilmiyor)',
     setSecret: '"{key}" gizli bir bilgidir ve hiçbir zaman ayarlara yazılmaz',
     setSecretHint: '--secret-file ile veya `erp-sync drivers` komutunun gösterdiği ortam değişkeniyle verin.',
@@ -150,17 +152,25 @@ const m = defineMessages({
   },
 });
 
-/** What is being connected: an ERP through its driver, or the marketplace. */
+/** What is being connected: an ERP through its driver, or a marketplace target. */
 interface Target {
   name: string;
   driver: Driver | undefined;
+  /** The marketplace, when this is a target. */
+  kind: TargetKind | undefined;
   title: string;
   /** Asked for in this order: the base URL (unless the driver reads local files), then the driver's fields a person provides. */
   fields: FieldSpec[];
   /** Settings --set takes beside the fields, from the settings schema. */
-  extraSettings: typeof connectionSettings | typeof marketplaceSettings;
-  existing: { title: string; driver: Driver | undefined; baseUrl: string | undefined; settings: Record<string, string>; secretStore: SecretStoreKind; createdAt?: string } | undefined;
+  extraSettings: typeof connectionSettings | typeof targetSettings;
+  existing: {
+    title: string; driver: Driver | undefined; kind: TargetKind | undefined; baseUrl: string | undefined; settings: Record<string, string>;
+    secretStore: SecretStoreKind; createdAt?: string | undefined;
+  } | undefined;
 }
+
+/** The marketplaces `connect` takes, beside the ERP drivers: the offer API as `marketplace`, then the adapters. */
+const targetKinds = (): string[] => [MARKETPLACE, ...targetAdapters.map((a) => a.kind)];
 
 type Values = Record<string, string>;
 
@@ -182,7 +192,7 @@ export async function connectCommand(targetName: string, options: ConnectOptions
     if (interactive) {
       out.line(chalk.bold(m('header', { title: target.title, name: target.name })));
       if (target.existing) {
-        const sameDriver = target.existing.driver === target.driver;
+        const sameDriver = target.existing.driver === target.driver && target.existing.kind === target.kind;
         const url = target.existing.baseUrl ? `, ${target.existing.baseUrl}` : '';
         const question = sameDriver ? m('exists', { name: target.name, title: target.existing.title, url }) : m('replace', { name: target.name, title: target.existing.title, newTitle: target.title });
         if (!(await askYesNo(question, sameDriver))) {
@@ -204,7 +214,7 @@ export async function connectCommand(targetName: string, options: ConnectOptions
     const stored = await storedSecrets(target, store);
     // Connecting again with another store moves the secrets: the old store's values are the current ones.
     const old = target.existing;
-    const moving = old && old.secretStore !== storeKind && old.driver === target.driver ? await storedSecrets(target, ctx.secretStore(old.secretStore)).catch(() => ({})) : {};
+    const moving = old && old.secretStore !== storeKind && old.driver === target.driver && old.kind === target.kind ? await storedSecrets(target, ctx.secretStore(old.secretStore)).catch(() => ({})) : {};
     const current = currentValues(target, { ...moving, ...stored });
     const rotated: Values = {};
     const saveRotated = async (field: string, value: string) => {
@@ -279,33 +289,17 @@ async function askUntilItWorks(
 }
 
 function resolveTarget(ctx: CliContext, targetName: string, name: string | undefined): Target {
-  if (targetName === MARKETPLACE) {
-    if (name !== undefined && name !== MARKETPLACE) throw new UserError(m('marketplaceName'), { code: 'BAD_NAME', exitCode: ExitCode.usage });
-    const existing = ctx.config.marketplace();
-    const title = m('marketplace');
-    return {
-      name: MARKETPLACE,
-      driver: undefined,
-      title,
-      fields: [
-        { name: 'baseUrl', label: m('baseUrl', {}, 'en'), labelTr: m('baseUrl', {}, 'tr'), secret: false, required: true, kind: 'url' },
-        { name: 'token', label: m('token', {}, 'en'), labelTr: m('token', {}, 'tr'), secret: true, required: true, kind: 'text' },
-        alertWebhookField,
-      ],
-      extraSettings: marketplaceSettings,
-      existing: existing && { title, driver: undefined, baseUrl: existing.baseUrl, settings: existing.settings, secretStore: existing.secretStore },
-    };
-  }
+  if (targetKinds().includes(targetName)) return resolveMarketplace(ctx, targetName, name);
   const driver = findDriver(targetName);
   if (!driver) {
     throw new UserError(m('unknownTarget', { target: targetName }), {
       code: 'UNKNOWN_DRIVER',
       exitCode: ExitCode.usage,
-      hint: m('chooseOne', { list: [...drivers.keys(), MARKETPLACE].join(', ') }),
+      hint: m('chooseOne', { list: [...drivers.keys(), ...targetKinds()].join(', ') }),
     });
   }
   const connectionName = name ?? driver.id;
-  const problem = checkConnectionName(connectionName);
+  const problem = checkConnectionName(connectionName, ctx.config.targets().map((t) => t.name));
   if (problem) throw new UserError(problem, { code: 'BAD_NAME', exitCode: ExitCode.usage });
   const existing = ctx.config.connection(connectionName);
   const existingDriver = existing && findDriver(existing.driver);
@@ -316,17 +310,53 @@ function resolveTarget(ctx: CliContext, targetName: string, name: string | undef
     name: connectionName,
     driver,
     title: driver.name,
+    kind: undefined,
     fields: [...baseUrl, ...driver.fields.filter((f) => !f.managed), alertWebhookField],
     extraSettings: connectionSettings,
     existing: existing && {
       title: existingDriver?.name ?? existing.driver,
       driver: existingDriver,
+      kind: undefined,
       baseUrl: existing.baseUrl,
       settings: existing.settings,
       secretStore: existing.secretStore,
       createdAt: existing.createdAt,
     },
   };
+}
+
+/** A marketplace target: the offer API (`marketplace`), Trendyol, Hepsiburada or N11, named after its kind unless --name says. */
+function resolveMarketplace(ctx: CliContext, kindName: string, name: string | undefined): Target {
+  const kind: TargetKind = kindName === MARKETPLACE ? 'offer-api' : (kindName as TargetKind);
+  const adapter = targetAdapter(kind);
+  const targetName = name ?? kindName;
+  const problem = checkTargetName(targetName, ctx.config.connections().map((c) => c.name));
+  if (problem) throw new UserError(problem, { code: 'BAD_NAME', exitCode: ExitCode.usage });
+  const existing = ctx.config.target(targetName);
+  const title = titleOf(kind);
+  const baseUrl: FieldSpec = {
+    name: 'baseUrl', label: m('baseUrl', {}, 'en'), labelTr: m('baseUrl', {}, 'tr'), secret: false, required: !adapter, kind: 'url',
+    ...(adapter ? { default: adapter.defaultBaseUrl } : {}),
+  };
+  const fields: FieldSpec[] = adapter
+    ? [...adapter.fields, baseUrl]
+    : [baseUrl, { name: 'token', label: m('token', {}, 'en'), labelTr: m('token', {}, 'tr'), secret: true, required: true, kind: 'text' }];
+  return {
+    name: targetName,
+    driver: undefined,
+    kind,
+    title,
+    fields: [...fields, alertWebhookField],
+    extraSettings: targetSettings,
+    existing: existing && {
+      title: titleOf(existing.kind), driver: undefined, kind: existing.kind, baseUrl: existing.baseUrl, settings: existing.settings,
+      secretStore: existing.secretStore, createdAt: existing.createdAt,
+    },
+  };
+}
+
+function titleOf(kind: TargetKind): string {
+  return kind === 'offer-api' ? m('marketplace') : (targetAdapter(kind)?.name ?? kind);
 }
 
 interface Flags {
@@ -340,7 +370,7 @@ interface Flags {
 function parseFlags(target: Target, options: ConnectOptions): Flags {
   const fieldNames = new Set(target.fields.map((f) => f.name));
   const secretNames = target.fields.filter((f) => f.secret).map((f) => f.name);
-  const owner = target.driver ? m('ownerDriver', { id: target.driver.id }) : m('ownerMarketplace');
+  const owner = target.driver ? m('ownerDriver', { id: target.driver.id }) : m('ownerTarget', { name: target.name });
   const allowed = [...target.fields.filter((f) => !f.secret && f.name !== 'baseUrl').map((f) => f.name), ...Object.keys(target.extraSettings)];
   const set = parseSettings(options.set ?? [], allowed, new Set(secretNames), owner, target.extraSettings);
   const values: Values = {};
@@ -401,7 +431,7 @@ async function storedSecrets(target: Target, store: SecretStore): Promise<Values
 /** The values to start from: environment variables over the connection's saved settings and the store's secrets. */
 function currentValues(target: Target, stored: Values): Values {
   const values: Values = {};
-  const sameDriver = target.existing?.driver === target.driver;
+  const sameDriver = target.existing?.driver === target.driver && target.existing?.kind === target.kind;
   for (const field of target.fields) {
     const fromEnv = process.env[envVarName(target.name, field.name)];
     const saved = field.secret ? stored[field.name] : !sameDriver ? undefined : field.name === 'baseUrl' ? target.existing?.baseUrl : target.existing?.settings[field.name];
@@ -433,12 +463,12 @@ function missingValues(target: Target, values: Values, writableStore: boolean): 
 
 function underTest(target: Target, values: Values, extra: Values, saveSecret: (field: string, value: string) => Promise<void>) {
   const split = splitValues(target, values, extra);
-  return { driver: target.driver, name: target.name, baseUrl: values.baseUrl, settings: split.settings, secrets: split.secrets, saveSecret };
+  return { driver: target.driver, kind: target.kind, name: target.name, baseUrl: values.baseUrl, settings: split.settings, secrets: split.secrets, saveSecret };
 }
 
 /** Secrets apart from settings; a setting equal to its field's default is left out, so a later default applies to it. */
 function splitValues(target: Target, values: Values, extra: Values): { baseUrl: string | undefined; settings: Values; secrets: Values } {
-  const keptExtra = target.existing?.driver === target.driver ? pick(target.existing?.settings ?? {}, Object.keys(target.extraSettings)) : {};
+  const keptExtra = target.existing?.driver === target.driver && target.existing?.kind === target.kind ? pick(target.existing?.settings ?? {}, Object.keys(target.extraSettings)) : {};
   const settings: Values = { ...keptExtra, ...extra };
   const secrets: Values = {};
   let baseUrl: string | undefined;
@@ -463,7 +493,7 @@ function pick(record: Values, keys: readonly string[]): Values {
  * are cleaned up last: a failure there leaves stale copies, not a broken
  * connection.
  */
-async function save(ctx: CliContext, out: Output, target: Target, store: SecretStore, values: Values, stored: Values, rotated: Values, extra: Values): Promise<ConnectionConfig | MarketplaceConfig> {
+async function save(ctx: CliContext, out: Output, target: Target, store: SecretStore, values: Values, stored: Values, rotated: Values, extra: Values): Promise<ConnectionConfig | TargetConfig> {
   const { baseUrl, settings, secrets } = splitValues(target, values, extra);
   if (writableStores.has(store.kind)) {
     for (const [field, value] of Object.entries(secrets)) if (stored[field] !== value) await store.set(target.name, field, value);
@@ -475,19 +505,23 @@ async function save(ctx: CliContext, out: Output, target: Target, store: SecretS
     }
   }
 
-  let saved: ConnectionConfig | MarketplaceConfig;
+  let saved: ConnectionConfig | TargetConfig;
+  const now = new Date().toISOString();
   if (!target.driver) {
-    saved = { baseUrl: baseUrl ?? '', settings, secretStore: store.kind };
-    ctx.config.setMarketplace(saved);
+    saved = { name: target.name, kind: target.kind!, baseUrl: baseUrl ?? '', settings, secretStore: store.kind, createdAt: target.existing?.createdAt ?? now, updatedAt: now };
+    ctx.config.saveTarget(saved);
   } else {
-    const now = new Date().toISOString();
-    saved = { name: target.name, driver: target.driver.id, baseUrl, settings, secretStore: store.kind, createdAt: target.existing?.createdAt ?? now, updatedAt: now };
+    const previous = ctx.config.connection(target.name);
+    saved = {
+      name: target.name, driver: target.driver.id, baseUrl, settings, secretStore: store.kind, createdAt: target.existing?.createdAt ?? now, updatedAt: now,
+      ...(previous?.targets ? { targets: previous.targets } : {}),
+    };
     ctx.config.saveConnection(saved);
   }
 
   const old = target.existing;
   if (old && writableStores.has(old.secretStore)) {
-    const oldFields = storedSecretNames(old.driver ? old.driver.fields : target.driver ? [] : marketplaceSecrets);
+    const oldFields = storedSecretNames(old.driver ? old.driver.fields : old.kind ? targetSecretFields(old.kind) : []);
     const keep = old.secretStore === store.kind ? new Set(storedSecretNames(target.driver?.fields ?? target.fields)) : new Set<string>();
     const oldStore = ctx.secretStore(old.secretStore);
     try {
@@ -499,15 +533,19 @@ async function save(ctx: CliContext, out: Output, target: Target, store: SecretS
   return saved;
 }
 
-async function render(out: Output, target: Target, saved: ConnectionConfig | MarketplaceConfig, store: SecretStore, stored: Values, tested: boolean): Promise<void> {
+async function render(out: Output, target: Target, saved: ConnectionConfig | TargetConfig, store: SecretStore, stored: Values, tested: boolean): Promise<void> {
   if (out.json) {
-    out.document(target.driver ? { connection: saved, tested } : { marketplace: saved, tested });
+    out.document(target.driver ? { connection: saved, tested } : { target: saved, tested });
     return;
   }
   // Optional secrets (the alert webhook) are not among what the person is told to provide.
   const secretFields = target.fields.filter((f) => f.secret && f.required);
   const storeText = store.kind === 'env' ? t('connect.envHint', { vars: secretFields.map((f) => envVarName(target.name, f.name)).join(', ') }) : store.kind;
-  out.line(target.driver ? t('connect.saved', { name: target.name, driver: target.title, store: storeText }) : t('connect.marketplaceSaved', { url: saved.baseUrl ?? '', store: storeText }));
+  out.line(
+    target.driver ? t('connect.saved', { name: target.name, driver: target.title, store: storeText })
+      : target.kind === 'offer-api' ? t('connect.marketplaceSaved', { url: saved.baseUrl ?? '', store: storeText })
+      : m('targetSaved', { name: target.name, title: target.title, store: storeText }),
+  );
   if (!tested) out.line(m('notTested', { name: target.name }));
   if (store.kind !== 'systemd') return;
   for (const field of secretFields) {

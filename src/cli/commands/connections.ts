@@ -6,6 +6,8 @@ import { ExitCode } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { redactDeep } from '../../secrets/redact.js';
 import type { SecretStoreKind } from '../../secrets/store.js';
+import type { TargetConfig } from '../../config/config.js';
+import { targetAdapter } from '../../marketplace/targets.js';
 import { openContext } from '../context.js';
 import { statusLabel } from '../../report/labels.js';
 import { createOutput } from '../output.js';
@@ -13,7 +15,8 @@ import { formatTime } from '../when.js';
 import { lastSyncs } from '../../store/queries.js';
 
 export interface ConnectionListing {
-  marketplace: { baseUrl: string; secretStore: SecretStoreKind; settings: Record<string, string> } | null;
+  /** The marketplaces erp-sync delivers to. */
+  targets: Array<{ name: string; kind: string; title: string; baseUrl: string; secretStore: SecretStoreKind; settings: Record<string, string> }>;
   connections: Array<{
     name: string;
     driver: string;
@@ -22,6 +25,8 @@ export interface ConnectionListing {
     baseUrl: string | null;
     secretStore: SecretStoreKind;
     settings: Record<string, string>;
+    /** The targets it feeds, by name. */
+    targets: string[];
     lastSync: { runId: number; status: 'succeeded' | 'partial'; finishedAt: string } | null;
   }>;
 }
@@ -30,17 +35,21 @@ const m = defineMessages({
   en: {
     none: 'No connections yet. Connect an ERP: erp-sync connect <driver> --name NAME',
     marketplace: 'Marketplace',
+    offerApi: 'Offer API',
     notConnected: 'Not connected',
     secrets: 'secrets: {store}',
     lastSync: 'Last sync: {when} ({status})',
     never: 'Last sync: never',
+    feeds: 'Sends to: {targets}',
   },
   tr: {
     none: 'Henüz bağlantı yok. Bir ERP bağlayın: erp-sync connect <sürücü> --name AD',
     marketplace: 'Pazaryeri',
+    offerApi: 'Teklif API\'si',
     notConnected: 'Bağlı değil',
     secrets: 'gizli bilgiler: {store}',
     lastSync: 'Son senkronizasyon: {when} ({status})',
+    feeds: 'Gönderdiği yerler: {targets}',
     never: 'Son senkronizasyon: henüz yok',
   },
 });
@@ -51,8 +60,8 @@ export async function connectionsCommand(options: { json?: boolean }): Promise<E
   const ctx = openContext();
   try {
     const listing = listConnections(
-      ctx.config.marketplace(),
-      ctx.config.connections(),
+      ctx.config.targets(),
+      ctx.config.connections().map((c) => ({ ...c, feeds: ctx.config.targetsOf(c).map((t) => t.name) })),
       // Listing must not create a database where no run ever happened.
       existsSync(paths.database(ctx.home)) ? lastSyncs(ctx.db()) : new Map(),
     );
@@ -60,11 +69,14 @@ export async function connectionsCommand(options: { json?: boolean }): Promise<E
       out.document(listing);
       return ExitCode.ok;
     }
-    const market = listing.marketplace;
-    out.line(`${chalk.bold(m('marketplace'))}  ${market ? `${market.baseUrl}  ${m('secrets', { store: market.secretStore })}` : m('notConnected')}`);
+    if (listing.targets.length === 0) out.line(`${chalk.bold(m('marketplace'))}  ${m('notConnected')}`);
+    for (const target of listing.targets) {
+      out.line(`${chalk.bold(m('marketplace'))} ${chalk.bold(target.name)}  ${target.title}  ${target.baseUrl}  ${m('secrets', { store: target.secretStore })}`);
+    }
     if (listing.connections.length === 0) out.line(m('none'));
     for (const c of listing.connections) {
       out.line(`${chalk.bold(c.name)}  ${c.driverName ?? c.driver} (${c.driver})${c.baseUrl ? `  ${c.baseUrl}` : ''}  ${m('secrets', { store: c.secretStore })}`);
+      if (c.targets.length > 0) out.line(`  ${m('feeds', { targets: c.targets.join(', ') })}`);
       out.line(`  ${c.lastSync ? m('lastSync', { when: formatTime(c.lastSync.finishedAt), status: statusLabel(c.lastSync.status) }) : m('never')}`);
     }
     return ExitCode.ok;
@@ -76,13 +88,19 @@ export async function connectionsCommand(options: { json?: boolean }): Promise<E
 type LastSync = NonNullable<ConnectionListing['connections'][number]['lastSync']>;
 
 function listConnections(
-  marketplace: { baseUrl: string; secretStore: SecretStoreKind; settings: Record<string, string> } | undefined,
-  connections: ReadonlyArray<{ name: string; driver: string; baseUrl?: string | undefined; secretStore: SecretStoreKind; settings: Record<string, string> }>,
+  targets: readonly TargetConfig[],
+  connections: ReadonlyArray<{ name: string; driver: string; baseUrl?: string | undefined; secretStore: SecretStoreKind; settings: Record<string, string>; feeds: string[] }>,
   syncs: ReadonlyMap<string, LastSync>,
 ): ConnectionListing {
   // Settings never hold secrets (connect refuses them), but a hand-edited config could.
   return redactDeep({
-    marketplace: marketplace ? { baseUrl: marketplace.baseUrl, secretStore: marketplace.secretStore, settings: marketplace.settings } : null,
+    targets: targets.map((t) => {
+      const adapter = t.kind === 'offer-api' ? undefined : targetAdapter(t.kind);
+      return {
+        name: t.name, kind: t.kind, title: adapter?.name ?? m('offerApi'), baseUrl: t.baseUrl || adapter?.defaultBaseUrl || '',
+        secretStore: t.secretStore, settings: t.settings,
+      };
+    }),
     connections: connections.map((c) => {
       const driver = findDriver(c.driver);
       return {
@@ -92,6 +110,7 @@ function listConnections(
         baseUrl: c.baseUrl ?? driver?.defaultBaseUrl ?? null,
         secretStore: c.secretStore,
         settings: c.settings,
+        targets: c.feeds,
         lastSync: syncs.get(c.name) ?? null,
       };
     }),

@@ -49,7 +49,7 @@ export async function demoCommand(options: DemoOptions): Promise<ExitCode> {
   try {
     const config = new ConfigStore(home);
     const now = new Date().toISOString();
-    config.setMarketplace({ baseUrl: marketplace.url, settings: {}, secretStore: 'env' });
+    config.saveTarget({ name: MARKETPLACE, kind: 'offer-api', baseUrl: marketplace.url, settings: {}, secretStore: 'env' });
     config.saveConnection({ name: 'demo', driver: demoDriver.id, baseUrl: erp.url, settings: { pageSize: '1000' }, secretStore: 'env', createdAt: now, updatedAt: now });
     const env = {
       ...process.env,

@@ -4,7 +4,7 @@ import { MARKETPLACE } from '../../config/config.js';
 import { paths } from '../../config/home.js';
 import { LockHeldError, acquireLock } from '../../lock/lock.js';
 import { storedSecretNames } from '../../settings/schema.js';
-import { marketplaceSecrets } from '../../engine/secrets.js';
+import { targetSecretFields } from '../../engine/secrets.js';
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { removeRules, rulesDraftPath, rulesPath } from '../../rules/store.js';
@@ -33,12 +33,10 @@ const m = defineMessages({
     unchanged: 'Nothing changed.',
     needsYes: 'disconnect asks before removing anything, and there is no terminal to ask in',
     needsYesHint: 'Add --yes to confirm.',
-    confirmMarketplace: 'Disconnect the marketplace ({url}) and remove its secrets from the {store} store? No connection can push until it is connected again; offers waiting to be sent are kept and sent then.',
-    noMarketplace: 'no marketplace is connected',
-    noMarketplaceHint: 'There is nothing to disconnect; `erp-sync connections` shows what is set up.',
-    marketplacePurge: 'the marketplace has no sync history of its own to purge',
+    confirmMarketplace: 'Disconnect the marketplace target "{name}" ({url}) and remove its secrets from the {store} store? No connection sends to it until it is connected again; offers waiting to be sent are kept and sent then.',
+    marketplacePurge: 'a marketplace target has no sync history of its own to purge',
     marketplacePurgeHint: 'Purge a connection\'s history with `erp-sync disconnect NAME --purge`.',
-    marketplaceRemoved: 'Disconnected the marketplace. `erp-sync connect marketplace` connects it again.',
+    marketplaceRemoved: 'Disconnected the marketplace target "{name}". `erp-sync connect {kind} --name {name}` connects it again.',
     locked: 'a run of "{name}" is in progress: {reason}',
     lockedHint: 'Wait for it to finish, then disconnect again.',
     removed: 'Disconnected "{name}".',
@@ -58,12 +56,10 @@ const m = defineMessages({
     unchanged: 'Hiçbir şey değişmedi.',
     needsYes: 'bağlantıyı kaldırmadan önce onay gerekir ve soracak bir terminal yok',
     needsYesHint: 'Onaylamak için --yes ekleyin.',
-    confirmMarketplace: 'Pazaryeri bağlantısı ({url}) kaldırılsın ve gizli bilgileri {store} deposundan silinsin mi? Yeniden bağlanana kadar hiçbir bağlantı gönderim yapamaz; gönderilmeyi bekleyen teklifler saklanır ve o zaman gönderilir.',
-    noMarketplace: 'bağlı bir pazaryeri yok',
-    noMarketplaceHint: 'Kaldırılacak bir şey yok; `erp-sync connections` kurulu olanları gösterir.',
-    marketplacePurge: 'pazaryerinin silinecek kendi senkronizasyon geçmişi yok',
+    confirmMarketplace: '"{name}" pazaryeri hedefi ({url}) kaldırılsın ve gizli bilgileri {store} deposundan silinsin mi? Yeniden bağlanana kadar hiçbir bağlantı ona gönderim yapmaz; gönderilmeyi bekleyen teklifler saklanır ve o zaman gönderilir.',
+    marketplacePurge: 'bir pazaryeri hedefinin silinecek kendi senkronizasyon geçmişi yok',
     marketplacePurgeHint: 'Bir bağlantının geçmişini `erp-sync disconnect AD --purge` siler.',
-    marketplaceRemoved: 'Pazaryeri bağlantısı kaldırıldı. `erp-sync connect marketplace` yeniden bağlar.',
+    marketplaceRemoved: '"{name}" pazaryeri hedefi kaldırıldı. `erp-sync connect {kind} --name {name}` yeniden bağlar.',
     locked: '"{name}" için bir çalıştırma sürüyor: {reason}',
     lockedHint: 'Bitmesini bekleyip yeniden deneyin.',
     removed: '"{name}" bağlantısı kaldırıldı.',
@@ -84,7 +80,10 @@ const m = defineMessages({
  * writes history while it is deleted.
  */
 export async function disconnectCommand(name: string, options: DisconnectOptions): Promise<ExitCode> {
-  if (name === MARKETPLACE) return disconnectMarketplace(options);
+  const probe = openContext();
+  const target = probe.config.target(name);
+  probe.close();
+  if (target) return disconnectTarget(name, options);
   const out = createOutput(false);
   const ctx = openContext();
   try {
@@ -142,23 +141,22 @@ export async function disconnectCommand(name: string, options: DisconnectOptions
 }
 
 /**
- * `erp-sync disconnect marketplace`: its secrets and settings go; what the
- * outbox holds stays, to be sent with the same Idempotency-Keys once a
- * marketplace is connected again.
+ * `erp-sync disconnect TARGET`: a marketplace target's secrets and settings
+ * go; what the outbox holds for it stays, to be settled once it is connected
+ * again under the same name.
  */
-async function disconnectMarketplace(options: DisconnectOptions): Promise<ExitCode> {
+async function disconnectTarget(name: string, options: DisconnectOptions): Promise<ExitCode> {
   const out = createOutput(false);
   if (options.purge) throw new UserError(m('marketplacePurge'), { code: 'MARKETPLACE_PURGE', exitCode: ExitCode.usage, hint: m('marketplacePurgeHint') });
   const ctx = openContext();
   try {
-    const marketplace = ctx.config.marketplace();
-    if (!marketplace) throw new UserError(m('noMarketplace'), { code: 'UNKNOWN_CONNECTION', exitCode: ExitCode.usage, hint: m('noMarketplaceHint') });
-    if (!(await confirmed(options, m('confirmMarketplace', { url: marketplace.baseUrl, store: marketplace.secretStore }), out))) {
+    const target = ctx.config.target(name)!;
+    if (!(await confirmed(options, m('confirmMarketplace', { name, url: target.baseUrl, store: target.secretStore }), out))) {
       return ExitCode.ok;
     }
-    await removeSecrets(out, ctx.secretStore(marketplace.secretStore), MARKETPLACE, storedSecretNames(marketplaceSecrets));
-    ctx.config.removeMarketplace();
-    out.line(m('marketplaceRemoved'));
+    await removeSecrets(out, ctx.secretStore(target.secretStore), name, storedSecretNames(targetSecretFields(target.kind)));
+    ctx.config.removeTarget(name);
+    out.line(m('marketplaceRemoved', { name, kind: target.kind === 'offer-api' ? MARKETPLACE : target.kind }));
     return ExitCode.ok;
   } finally {
     ctx.close();

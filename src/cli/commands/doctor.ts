@@ -3,7 +3,8 @@ import { statSync } from 'node:fs';
 import { findDriver } from '../../../drivers/index.js';
 import { MARKETPLACE } from '../../config/config.js';
 import { paths } from '../../config/home.js';
-import { marketplaceSecrets, resolveSecrets } from '../../engine/secrets.js';
+import { resolveSecrets, targetSecretFields } from '../../engine/secrets.js';
+import { targetAdapter } from '../../marketplace/targets.js';
 import { ExitCode, errorMessage, worstExitCode } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { redact } from '../../secrets/redact.js';
@@ -41,8 +42,9 @@ const m = defineMessages({
     connection: 'Connection {name}',
     connectionOk: 'the connection test passed',
     marketplace: 'Marketplace',
+    target: 'Marketplace target {name}',
     marketplaceMissing: 'no marketplace is connected',
-    marketplaceMissingFix: 'erp-sync connect marketplace --base-url URL',
+    marketplaceMissingFix: 'erp-sync connect trendyol (or hepsiburada, n11, or marketplace --base-url URL for the offer API)',
     noConnections: 'no ERP connection is set up',
     noConnectionsFix: 'erp-sync connect <driver> --name NAME',
     connections: 'Connections',
@@ -84,8 +86,9 @@ const m = defineMessages({
     connection: '{name} bağlantısı',
     connectionOk: 'bağlantı testi başarılı',
     marketplace: 'Pazaryeri',
+    target: '{name} pazaryeri hedefi',
     marketplaceMissing: 'bağlı bir pazaryeri yok',
-    marketplaceMissingFix: 'erp-sync connect marketplace --base-url URL',
+    marketplaceMissingFix: 'erp-sync connect trendyol (ya da hepsiburada, n11; teklif API\'si için marketplace --base-url URL)',
     noConnections: 'kurulu bir ERP bağlantısı yok',
     noConnectionsFix: 'erp-sync connect <sürücü> --name AD',
     connections: 'Bağlantılar',
@@ -170,15 +173,20 @@ async function runChecks(ctx: CliContext): Promise<Check[]> {
     if (url) clockTargets.push({ name: connection.name, url });
   }
 
-  const marketplace = ctx.config.marketplace();
-  if (!marketplace) {
+  const targets = ctx.config.targets();
+  if (targets.length === 0) {
     checks.push({ id: 'marketplace', title: m('marketplace'), status: 'fail', message: m('marketplaceMissing'), fix: m('marketplaceMissingFix'), exitCode: ExitCode.config });
-  } else {
-    const target = await secretsCheck(ctx, checks, MARKETPLACE, marketplace.secretStore, marketplaceSecrets);
-    if (target) {
-      checks.push(await connectionCheck('marketplace', m('marketplace'), { driver: undefined, name: MARKETPLACE, baseUrl: marketplace.baseUrl, settings: marketplace.settings, ...target }));
+  }
+  for (const marketplace of targets) {
+    // The offer API keeps the check's old id, `marketplace`; every other target is `target:NAME`.
+    const id = marketplace.name === MARKETPLACE ? MARKETPLACE : `target:${marketplace.name}`;
+    const title = marketplace.name === MARKETPLACE ? m('marketplace') : m('target', { name: marketplace.name });
+    const found = await secretsCheck(ctx, checks, marketplace.name, marketplace.secretStore, targetSecretFields(marketplace.kind));
+    if (found) {
+      checks.push(await connectionCheck(id, title, { driver: undefined, kind: marketplace.kind, name: marketplace.name, baseUrl: marketplace.baseUrl, settings: marketplace.settings, ...found }));
     }
-    clockTargets.push({ name: MARKETPLACE, url: marketplace.baseUrl });
+    const url = marketplace.baseUrl || (marketplace.kind !== 'offer-api' ? targetAdapter(marketplace.kind)?.defaultBaseUrl : undefined);
+    if (url) clockTargets.push({ name: marketplace.name, url });
   }
 
   const schedule = installedSchedule();

@@ -40,7 +40,7 @@ export async function runCommand(options: RunOptions): Promise<ExitCode> {
         home: ctx.home,
         connection,
         driver,
-        marketplace: ctx.config.marketplace(),
+        targets: ctx.config.targetsOf(connection),
         secretStore: (kind) => ctx.secretStore(kind),
         dryRun: options.dryRun,
         resync: options.resync,

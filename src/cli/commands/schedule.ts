@@ -5,7 +5,7 @@ import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { findDriver } from '../../../drivers/index.js';
 import type { ConfigStore } from '../../config/config.js';
-import { MARKETPLACE } from '../../config/config.js';
+import { targetSecretFields } from '../../engine/secrets.js';
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { envVarName } from '../../secrets/store.js';
@@ -108,8 +108,11 @@ function secretNeeds(config: ConfigStore): SecretNeed[] {
       if (field.secret) needs.push({ connection: connection.name, field: field.name, store: connection.secretStore, required: !!field.required });
     }
   }
-  const marketplace = config.marketplace();
-  if (marketplace) needs.push({ connection: MARKETPLACE, field: 'token', store: marketplace.secretStore, required: true });
+  for (const target of config.targets()) {
+    for (const field of targetSecretFields(target.kind)) {
+      if (field.secret) needs.push({ connection: target.name, field: field.name, store: target.secretStore, required: !!field.required });
+    }
+  }
   return needs;
 }
 

@@ -1,3 +1,4 @@
+import { MARKETPLACE } from '../../config/config.js';
 import { spawn } from 'node:child_process';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -103,7 +104,7 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
 const MIN_TOKEN_LENGTH = 32;
 
 async function ensureAccessToken(ctx: CliContext, options: ServeOptions, print: (line: string) => void): Promise<string> {
-  const kind = options.secretStore ?? ctx.config.marketplace()?.secretStore ?? 'file';
+  const kind = options.secretStore ?? (ctx.config.target(MARKETPLACE) ?? ctx.config.targets()[0])?.secretStore ?? 'file';
   const store: SecretStore = ctx.secretStore(kind);
   const unavailable = await store.unavailableReason();
   if (unavailable) {

@@ -1,8 +1,7 @@
 import chalk from 'chalk';
-import { MARKETPLACE } from '../../config/config.js';
 import { checkConnection } from '../../engine/check.js';
 import type { ConnectionUnderTest } from '../../engine/check.js';
-import { marketplaceSecrets, resolveSecrets } from '../../engine/secrets.js';
+import { resolveSecrets, targetSecretFields } from '../../engine/secrets.js';
 import { ExitCode } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { driverOf, unknownConnection } from '../connections.js';
@@ -21,14 +20,17 @@ export async function testCommand(name: string): Promise<ExitCode> {
   const ctx = openContext();
   try {
     let target: ConnectionUnderTest;
-    const marketplace = name === MARKETPLACE ? ctx.config.marketplace() : undefined;
+    const marketplace = ctx.config.target(name);
     if (marketplace) {
       const store = ctx.secretStore(marketplace.secretStore);
-      const secrets = await resolveSecrets(MARKETPLACE, marketplaceSecrets, store);
-      target = { driver: undefined, name, baseUrl: marketplace.baseUrl, settings: marketplace.settings, secrets, saveSecret: (field, value) => store.set(name, field, value) };
+      const secrets = await resolveSecrets(name, targetSecretFields(marketplace.kind), store);
+      target = {
+        driver: undefined, kind: marketplace.kind, name, baseUrl: marketplace.baseUrl, settings: marketplace.settings, secrets,
+        saveSecret: (field, value) => store.set(name, field, value),
+      };
     } else {
       const connection = ctx.config.connection(name);
-      if (!connection) throw unknownConnection(name, [...ctx.config.connections().map((c) => c.name), ...(ctx.config.marketplace() ? [MARKETPLACE] : [])]);
+      if (!connection) throw unknownConnection(name, [...ctx.config.connections(), ...ctx.config.targets()].map((c) => c.name));
       const driver = driverOf(connection);
       const store = ctx.secretStore(connection.secretStore);
       const secrets = await resolveSecrets(name, driver.fields, store);
