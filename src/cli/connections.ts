@@ -4,7 +4,7 @@ import type { Driver } from '../driver/contract.js';
 import { ExitCode, UserError } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
 import type { Db } from '../store/db.js';
-import { countRuns } from '../store/queries.js';
+import { countRuns, countTargetRuns } from '../store/queries.js';
 
 /** Finding the connection (and its driver) a command names, with the same errors in every command. */
 
@@ -13,6 +13,9 @@ const m = defineMessages({
     unknown: 'there is no connection named "{name}"',
     known: 'Known connections: {names}. `erp-sync connections` lists them.',
     none: 'No connections yet. Connect an ERP first: erp-sync connect <driver> --name NAME',
+    unknownTarget: 'there is no marketplace target named "{name}"',
+    knownTargets: 'Targets: {names}. `erp-sync connections` lists them.',
+    noTargets: 'No marketplace target yet. Connect one: erp-sync connect trendyol|hepsiburada|n11|marketplace',
     unknownDriver: 'connection "{name}" uses the unknown driver "{driver}"',
     unknownDriverHint: 'See `erp-sync drivers`, and connect it again.',
   },
@@ -20,6 +23,9 @@ const m = defineMessages({
     unknown: '"{name}" adında bir bağlantı yok',
     known: 'Bağlantılar: {names}. `erp-sync connections` hepsini listeler.',
     none: 'Henüz bağlantı yok. Önce bir ERP bağlayın: erp-sync connect <sürücü> --name AD',
+    unknownTarget: '"{name}" adında bir pazaryeri hedefi yok',
+    knownTargets: 'Hedefler: {names}. `erp-sync connections` hepsini listeler.',
+    noTargets: 'Henüz pazaryeri hedefi yok. Bağlamak için: erp-sync connect trendyol|hepsiburada|n11|marketplace',
     unknownDriver: '"{name}" bağlantısı bilinmeyen "{driver}" sürücüsünü kullanıyor',
     unknownDriverHint: '`erp-sync drivers` listesine bakın ve yeniden bağlanın.',
   },
@@ -45,6 +51,17 @@ export function requireConnection(config: ConfigStore, name: string): Connection
 export function requireConnectionOrHistory(config: ConfigStore, db: Db, name: string): void {
   if (config.connection(name) || countRuns(db, name) > 0) return;
   throw unknownConnection(name, config.connections().map((c) => c.name));
+}
+
+/** For commands that read history: a target that is set up, or a removed one whose runs are kept. */
+export function requireTargetOrHistory(config: ConfigStore, db: Db, name: string): void {
+  if (config.target(name) || countTargetRuns(db, name) > 0) return;
+  const known = config.targets().map((t) => t.name);
+  throw new UserError(m('unknownTarget', { name }), {
+    code: 'UNKNOWN_TARGET',
+    exitCode: ExitCode.usage,
+    hint: known.length > 0 ? m('knownTargets', { names: known.join(', ') }) : m('noTargets'),
+  });
 }
 
 /** The connection named, or every connection when none is; at least one. */

@@ -66,8 +66,8 @@ function program(): Command {
 
   cli
     .command('connect')
-    .description('add or update a connection: an ERP driver, or the marketplace')
-    .argument('<target>', 'a driver id (see `erp-sync drivers`) or "marketplace"')
+    .description('add or update a connection: an ERP driver, or a marketplace target (trendyol, hepsiburada, n11, marketplace)')
+    .argument('<target>', 'a driver id (see `erp-sync drivers`), or trendyol, hepsiburada, n11, marketplace (the offer API)')
     .option('--name <name>', 'connection name (default: the driver id)')
     .option('--base-url <url>', 'API address (on-premise installs, tests)')
     .option('--set <field=value>', 'a non-secret setting; repeatable', collect)
@@ -75,6 +75,7 @@ function program(): Command {
     .option('--secret-file <field=path>', 'read a secret from a file, e.g. password=/run/secrets/erp; repeatable', collect)
     .option('-y, --yes', 'never prompt: values from flags, environment variables and --secret-file')
     .option('--no-test', 'save without testing the connection')
+    .option('--targets <names>', 'an ERP connection: the marketplace targets it feeds, comma-separated (default: all)')
     .option('--json', 'print the saved connection as JSON (never prompts)')
     .action(async (target, options) => exit(await (await import('./commands/connect.js')).connectCommand(target, options)));
 
@@ -143,6 +144,7 @@ function program(): Command {
     .option('--pending', 'offers waiting for the marketplace\'s approval')
     .option('--run <id>', 'item events of one run', integer('--run'))
     .option('--connection <name>', 'only this connection')
+    .option('--target <name>', 'only this marketplace target\'s deliveries (and the invalid products no target gets)')
     .option('--since <when>', 'item events since 30m, 24h, 7d or a date (2026-11-01); with --failed/--pending, items last recorded since then')
     .option('--search <text>', 'barcode, stock code or part of the name (Turkish letters match either case)')
     .option('--code <code>', 'only this error code, e.g. PRICE_NOT_A_NUMBER or HTTP_503 (item events, or --failed)')
@@ -153,10 +155,11 @@ function program(): Command {
 
   cli
     .command('retry')
-    .description('send again, with the next run, offers parked as dead letters or rejected by the marketplace')
+    .description('send again, with the next run, offers parked as dead letters, rejected or not listed by a marketplace')
     .option('--connection <name>', 'only this connection')
+    .option('--target <name>', 'only offers to this marketplace target')
     .option('--barcode <barcode>', 'only this offer (repeatable)', collect)
-    .option('--all', 'every parked or rejected offer of every connection')
+    .option('--all', 'every parked, rejected or not listed offer of every connection')
     .option('--json', 'print the offers to be sent again, as JSON')
     .action(async (options) => exit(await (await import('./commands/retry.js')).retryCommand(options)));
 

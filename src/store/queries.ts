@@ -307,6 +307,11 @@ export function countRuns(db: Db, connection: string): number {
   return db.prepare('SELECT count(*) FROM runs WHERE connection = ?').pluck().get(connection) as number;
 }
 
+/** How many runs delivered to a target, dry runs included. */
+export function countTargetRuns(db: Db, target: string): number {
+  return db.prepare('SELECT count(*) FROM run_targets WHERE target = ?').pluck().get(target) as number;
+}
+
 /** One run by id. */
 export function getRun(db: Db, id: number): RunRow | undefined {
   const row = db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) as RunRecord | undefined;
@@ -572,6 +577,8 @@ export interface AcknowledgedOffer extends NormalizedProduct {
   /** created, updated, pending_approval, rejected, not_listed, unconfirmed. */
   status: string;
   hash: string;
+  /** The staged product's content hash this offer was made from: equal to the staged hash when nothing changed since. */
+  base: string | null;
   offerId: string | null;
   errorCode: string | null;
   errorMessage: string | null;
@@ -633,8 +640,8 @@ export function explainProduct(db: Db, key: string, options: { connection?: stri
       WHERE s.connection = ? AND (s.barcode = ? OR s.sku = ?) ORDER BY s.barcode`,
   );
   const snapshot = db.prepare(
-    `SELECT connection, target, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, status, hash, offer_id, error_code,
-            error_message, acked_at, run_id
+    `SELECT connection, target, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, status, hash, base, offer_id,
+            error_code, error_message, acked_at, run_id
        FROM snapshot WHERE connection = ? AND (barcode = ? OR sku = ?) ORDER BY barcode, target`,
   );
   const stateByItem = db.prepare(
@@ -673,13 +680,13 @@ export function explainProduct(db: Db, key: string, options: { connection?: stri
     }
     const snapshotRows = snapshot.all(connection, key, key) as {
       target: string; barcode: string; sku: string; name: string; price: string; currency: string; vat_rate: string; price_includes_vat: number;
-      stock: number; active: number; status: string; hash: string; offer_id: string | null; error_code: string | null; error_message: string | null;
-      acked_at: string; run_id: number | null;
+      stock: number; active: number; status: string; hash: string; base: string | null; offer_id: string | null; error_code: string | null;
+      error_message: string | null; acked_at: string; run_id: number | null;
     }[];
     for (const r of snapshotRows) {
       result.acknowledged.push({
         connection, target: r.target, barcode: r.barcode, sku: r.sku, name: r.name, price: r.price, currency: r.currency, vatRate: r.vat_rate,
-        priceIncludesVat: r.price_includes_vat === 1, stock: r.stock, active: r.active === 1, status: r.status, hash: r.hash, offerId: r.offer_id,
+        priceIncludesVat: r.price_includes_vat === 1, stock: r.stock, active: r.active === 1, status: r.status, hash: r.hash, base: r.base, offerId: r.offer_id,
         errorCode: r.error_code, errorMessage: r.error_message, ackedAt: r.acked_at, runId: r.run_id,
       });
     }

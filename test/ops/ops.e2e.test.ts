@@ -141,25 +141,26 @@ describe('erp-sync status and explain', () => {
   });
 
   it('explain shows the ERP record, the marketplace answer and the verdict', async () => {
-    type Explained = { connections: { verdict: string; staged: { raw: unknown; valid: boolean } | null; acknowledged: { status: string } | null; waiting: unknown[] }[]; history: ItemEventRow[] };
+    type Target = { target: string; verdict: string; acknowledged: { status: string } | null; waiting: unknown[] };
+    type Explained = { connections: { staged: { raw: unknown; valid: boolean } | null; targets: Target[] }[]; history: ItemEventRow[] };
     const rejected = json<Explained>(await world.cli('explain', REJECTED[0]!, '--json'));
-    expect(rejected.connections[0]).toMatchObject({ verdict: 'rejected', acknowledged: { status: 'rejected' }, staged: { valid: true } });
+    expect(rejected.connections[0]).toMatchObject({ staged: { valid: true }, targets: [{ target: 'marketplace', verdict: 'rejected', acknowledged: { status: 'rejected' } }] });
     expect(rejected.connections[0]!.staged!.raw).toBeTruthy();
     expect(rejected.history[0]).toMatchObject({ outcome: 'rejected' });
 
     const invalid = json<Explained>(await world.cli('explain', INVALID, '--json'));
-    expect(invalid.connections[0]).toMatchObject({ verdict: 'invalid', acknowledged: null, staged: { valid: false } });
+    expect(invalid.connections[0]).toMatchObject({ staged: { valid: false }, targets: [{ verdict: 'invalid', acknowledged: null }] });
     expect(JSON.stringify(invalid.connections[0]!.staged!.raw)).toContain('on iki lira');
 
     const pending = json<Explained>(await world.cli('explain', barcodeFor(7), '--json'));
-    expect(pending.connections[0]).toMatchObject({ verdict: 'pending_approval' });
+    expect(pending.connections[0]!.targets).toMatchObject([{ verdict: 'pending_approval' }]);
 
     const failing = json<Explained>(await world.cli('explain', FAILING[0]!, '--json'));
-    expect(failing.connections[0]!.verdict).toBe('failed');
-    expect(failing.connections[0]!.waiting).toEqual([]);
+    expect(failing.connections[0]!.targets[0]!.verdict).toBe('failed');
+    expect(failing.connections[0]!.targets[0]!.waiting).toEqual([]);
 
     const bySku = world.query<{ sku: string }>(`SELECT sku FROM staging WHERE barcode = ?`, barcodeFor(7))[0]!.sku;
-    expect(json<Explained>(await world.cli('explain', bySku, '--json')).connections[0]).toMatchObject({ verdict: 'pending_approval' });
+    expect(json<Explained>(await world.cli('explain', bySku, '--json')).connections[0]!.targets).toMatchObject([{ verdict: 'pending_approval' }]);
 
     const missing = await world.cli('explain', '0000000000000');
     expect(missing.code).toBe(64);

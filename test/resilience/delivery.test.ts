@@ -133,7 +133,7 @@ describe('one offer the marketplace fails on never holds back the others', () =>
     expect(usage.code).toBe(64);
     const retry = await world.cli('retry', '--barcode', poison);
     expect(retry.code, retry.stderr).toBe(0);
-    expect(retry.stdout).toContain('1 parked and 0 rejected offers will be sent again by the next run.');
+    expect(retry.stdout).toContain('1 parked and 0 rejected or not listed offers will be sent again by the next run.');
     const delivered = await world.run();
     expect(delivered.result.code).toBe(0);
     expect(delivered.summary).toMatchObject({ pushed: 1, parked: 0 });
@@ -231,8 +231,8 @@ describe('the marketplace never goes back to an older state of an offer', () => 
     world.marketplace.faults.down = true;
     expect((await world.run()).result.code).toBe(75);
     expect(world.query(`SELECT barcode FROM outbox_items`)).toEqual([{ barcode }]);
-    const waiting = json<{ connections: { verdict: string; waiting: unknown[] }[] }>(await world.cli('explain', barcode, '--json'));
-    expect(waiting.connections[0]).toMatchObject({ verdict: 'waiting', waiting: [expect.anything()] });
+    const waiting = json<{ connections: { targets: { target: string; verdict: string; waiting: unknown[] }[] }[] }>(await world.cli('explain', barcode, '--json'));
+    expect(waiting.connections[0]!.targets).toMatchObject([{ target: 'marketplace', verdict: 'waiting', waiting: [expect.anything()] }]);
 
     // It is back, and the ERP says 222 now: 111 must never reach it, not this run and not the next.
     world.marketplace.faults.down = false;

@@ -28,13 +28,15 @@ const m = defineMessages({
     activeYes: 'active',
     activeNo: 'inactive',
     record: 'ERP record',
-    marketplace: 'Marketplace (last answer {time}, run #{run})',
-    neverPushed: 'Marketplace: never pushed',
-    said: 'marketplace said: {code} {message}',
+    marketplace: '{target} (last answer {time}, run #{run})',
+    neverPushed: '{target}: never pushed',
+    said: '{target} said: {code} {message}',
     offerId: 'offer id {id}',
     now: 'Now',
     history: 'History',
     noHistory: 'no events kept',
+    vAwaiting: 'sent to {target} at {time} (its id {ticket}); waiting for its answer per item, which the next run asks for',
+    vNotListed: '{target} does not list this barcode; sent again when it changes in the ERP, or with `erp-sync retry --target {target} --barcode {barcode}`',
     vWaiting: 'waiting for retry: batch #{batch} from run #{run}, {attempts} attempts{error}; it is sent again on the next run',
     vFailed: 'not delivered; it is sent again on the next run',
     vParked: 'parked as a dead letter: the marketplace did not take it in repeated attempts; it is sent again when it changes in the ERP, or with `erp-sync retry --connection {connection} --barcode {barcode}`',
@@ -60,13 +62,15 @@ const m = defineMessages({
     activeYes: 'aktif',
     activeNo: 'pasif',
     record: 'ERP kaydı',
-    marketplace: 'Pazaryeri (son yanıt {time}, çalışma #{run})',
-    neverPushed: 'Pazaryeri: hiç gönderilmedi',
-    said: 'pazaryeri yanıtı: {code} {message}',
+    marketplace: '{target} (son yanıt {time}, çalışma #{run})',
+    neverPushed: '{target}: hiç gönderilmedi',
+    said: '{target} yanıtı: {code} {message}',
     offerId: 'teklif no {id}',
     now: 'Şu an',
     history: 'Geçmiş',
     noHistory: 'saklanan kayıt yok',
+    vAwaiting: '{time} tarihinde {target} hedefine gönderildi (numarası {ticket}); ürün bazında yanıtı bekleniyor, bir sonraki çalışma sorar',
+    vNotListed: '{target} bu barkodu listelemiyor; ERP’de değişince ya da `erp-sync retry --target {target} --barcode {barcode}` ile yeniden gönderilir',
     vWaiting: 'tekrar denenecek: #{run} çalışmasının #{batch} paketi, {attempts} deneme{error}; bir sonraki çalışmada yeniden gönderilir',
     vFailed: 'iletilemedi; bir sonraki çalışmada yeniden gönderilir',
     vParked: 'bekletmede: pazaryeri tekrarlanan denemelerde almadı; ERP’de değişince ya da `erp-sync retry --connection {connection} --barcode {barcode}` ile yeniden gönderilir',
@@ -81,23 +85,26 @@ const m = defineMessages({
   },
 });
 
-export type Verdict = 'waiting' | 'parked' | 'failed' | 'invalid' | 'rejected' | 'pending_approval' | 'vanished' | 'vanishing' | 'changed' | 'new' | 'in_sync';
+export type Verdict =
+  | 'awaiting' | 'waiting' | 'parked' | 'failed' | 'invalid' | 'rejected' | 'not_listed' | 'pending_approval' | 'vanished' | 'vanishing' | 'changed' | 'new'
+  | 'in_sync';
 
-/** The one thing a support person needs first: where this product stands now, per connection. */
+/** The one thing a support person needs first: where this product stands now with one marketplace. */
 export function verdictOf(staged: StagedProduct | undefined, offer: AcknowledgedOffer | undefined, state: ItemStateRow | undefined, waiting: readonly WaitingBatch[]): Verdict {
-  if (waiting.length > 0) return 'waiting';
+  if (waiting.length > 0) return waiting[0]!.submittedAt !== null ? 'awaiting' : 'waiting';
   if (state?.outcome === 'failed') return state.code === 'DEAD_LETTER' ? 'parked' : 'failed';
   if (staged && !staged.valid) return 'invalid';
   if (!staged) return offer && offer.stock === 0 && !offer.active ? 'vanished' : 'vanishing';
   if (!offer) return 'new';
-  if (staged.hash !== offer.hash) return 'changed';
+  if (staged.hash !== offer.base) return 'changed';
   if (offer.status === 'rejected') return 'rejected';
+  if (offer.status === 'not_listed') return 'not_listed';
   if (offer.status === 'pending_approval') return 'pending_approval';
   return 'in_sync';
 }
 
 const verdictKey = {
-  waiting: 'vWaiting', parked: 'vParked', failed: 'vFailed', invalid: 'vInvalid', rejected: 'vRejected', pending_approval: 'vPending', vanished: 'vVanished',
+  awaiting: 'vAwaiting', not_listed: 'vNotListed', waiting: 'vWaiting', parked: 'vParked', failed: 'vFailed', invalid: 'vInvalid', rejected: 'vRejected', pending_approval: 'vPending', vanished: 'vVanished',
   vanishing: 'vVanishing', changed: 'vChanged', new: 'vNew', in_sync: 'vInSync',
 } as const;
 
@@ -115,17 +122,29 @@ function values(p: { price: string | null; currency: string | null; vatRate: str
   });
 }
 
-export interface ConnectionExplanation {
-  connection: string;
+/** Where the product stands with one marketplace target. */
+export interface TargetExplanation {
+  target: string;
   verdict: Verdict;
-  staged: StagedProduct | null;
   acknowledged: AcknowledgedOffer | null;
   state: ItemStateRow | null;
   waiting: WaitingBatch[];
 }
 
-/** Groups the explanation by connection and barcode, each with its verdict. */
-function byConnection(found: ProductExplanation): ConnectionExplanation[] {
+export interface ConnectionExplanation {
+  connection: string;
+  staged: StagedProduct | null;
+  /** What the pull found wrong with it, when anything: it concerns every target. */
+  state: ItemStateRow | null;
+  targets: TargetExplanation[];
+}
+
+/**
+ * Groups the explanation by connection and barcode, and within each by
+ * target: the connection's configured targets (`targetsOf`), beside every
+ * target that has a record of the product.
+ */
+function byConnection(found: ProductExplanation, targetsOf: (connection: string) => readonly string[]): ConnectionExplanation[] {
   const keys = new Map<string, { connection: string; barcode: string | null }>();
   const add = (connection: string, barcode: string | null) => keys.set(`${connection}\u0000${barcode ?? ''}`, { connection, barcode });
   for (const s of found.staged) add(s.connection, s.barcode);
@@ -133,13 +152,21 @@ function byConnection(found: ProductExplanation): ConnectionExplanation[] {
   for (const s of found.state) add(s.connection, s.barcode);
   return [...keys.values()].map(({ connection, barcode }) => {
     const staged = found.staged.find((s) => s.connection === connection && s.barcode === barcode);
-    const acknowledged = found.acknowledged.find((a) => a.connection === connection && a.barcode === barcode);
-    const state = found.state.find((s) => s.connection === connection && s.barcode === barcode);
-    const waiting = found.waiting.filter((w) => w.connection === connection);
-    return {
-      connection, staged: staged ?? null, acknowledged: acknowledged ?? null, state: state ?? null, waiting,
-      verdict: verdictOf(staged, acknowledged, state, waiting),
-    };
+    const mine = <T extends { connection: string; barcode?: string | null; target: string }>(rows: T[], target: string) =>
+      rows.filter((r) => r.connection === connection && r.target === target && (r.barcode === undefined || r.barcode === barcode));
+    const pullState = mine(found.state, '')[0];
+    const names = [...new Set([
+      ...targetsOf(connection),
+      ...[...found.acknowledged, ...found.state].filter((r) => r.connection === connection && r.barcode === barcode && r.target !== '').map((r) => r.target),
+      ...found.waiting.filter((w) => w.connection === connection).map((w) => w.target),
+    ])].sort();
+    const targets = names.map((target) => {
+      const acknowledged = mine(found.acknowledged, target)[0];
+      const state = mine(found.state, target)[0] ?? pullState;
+      const waiting = mine(found.waiting, target);
+      return { target, acknowledged: acknowledged ?? null, state: state ?? null, waiting, verdict: verdictOf(staged, acknowledged, state, waiting) };
+    });
+    return { connection, staged: staged ?? null, state: pullState ?? null, targets };
   });
 }
 
@@ -147,17 +174,20 @@ function byConnection(found: ProductExplanation): ConnectionExplanation[] {
 export async function explainCommand(key: string, options: ExplainOptions): Promise<ExitCode> {
   const ctx = openContext();
   let found: ProductExplanation;
+  let targetsOf: (connection: string) => readonly string[];
   try {
     const db = ctx.db();
     if (options.connection !== undefined) requireConnectionOrHistory(ctx.config, db, options.connection);
     found = explainProduct(db, key, { connection: options.connection });
+    const configured = new Map(ctx.config.connections().map((c) => [c.name, ctx.config.targetsOf(c).map((t) => t.name)]));
+    targetsOf = (connection) => configured.get(connection) ?? [];
   } finally {
     ctx.close();
   }
   if (found.staged.length + found.acknowledged.length + found.state.length + found.history.length === 0) {
     throw new UserError(m('notFound', { key }), { code: 'NOT_FOUND', exitCode: ExitCode.usage, hint: m('notFoundHint') });
   }
-  const connections = byConnection(found);
+  const connections = byConnection(found, targetsOf);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ key, connections, history: found.history }, null, 2)}\n`);
     return ExitCode.ok;
@@ -166,17 +196,32 @@ export async function explainCommand(key: string, options: ExplainOptions): Prom
   return ExitCode.ok;
 }
 
+function renderTarget(connection: string, barcode: string, t: TargetExplanation): string[] {
+  const lines: string[] = [];
+  const w = t.waiting[0];
+  const verdict = m(verdictKey[t.verdict], {
+    batch: String(w?.outboxId ?? ''), run: String(w?.runId ?? ''), attempts: w?.attempts ?? 0, error: w?.lastError ? ` (${w.lastError})` : '',
+    time: w?.submittedAt ? formatTime(w.submittedAt) : '', ticket: w?.ticket ?? '-', connection, barcode, target: t.target,
+  });
+  const colour = t.verdict === 'in_sync' ? chalk.green
+    : t.verdict === 'changed' || t.verdict === 'new' || t.verdict === 'pending_approval' || t.verdict === 'awaiting' ? chalk.yellow : chalk.red;
+  const a = t.acknowledged;
+  if (a) {
+    lines.push(`  ${m('marketplace', { target: t.target, time: formatTime(a.ackedAt), run: String(a.runId ?? '-') })}: ${outcomeLabel(a.status)}${a.offerId ? ` · ${m('offerId', { id: a.offerId })}` : ''}`);
+    lines.push(`    ${values(a)}`);
+    if (a.errorCode || a.errorMessage) lines.push(`    ${m('said', { target: t.target, code: a.errorCode ?? '', message: a.errorMessage ?? '' })}`);
+  } else {
+    lines.push(`  ${m('neverPushed', { target: t.target })}`);
+  }
+  lines.push(`    ${m('now')}: ${colour(verdict)}`);
+  return lines;
+}
+
 function renderExplanation(connections: ConnectionExplanation[], found: ProductExplanation): string[] {
   const lines: string[] = [];
   for (const c of connections) {
-    const any = c.staged ?? c.acknowledged ?? c.state;
+    const any = c.staged ?? c.state ?? c.targets.find((t) => t.acknowledged)?.acknowledged;
     lines.push(chalk.bold(`${c.connection}  ${any?.barcode ?? '-'}  ${any?.sku ?? '-'}  ${any?.name ?? ''}`));
-    const verdict = m(verdictKey[c.verdict], {
-      batch: String(c.waiting[0]?.outboxId ?? ''), run: String(c.waiting[0]?.runId ?? ''), attempts: c.waiting[0]?.attempts ?? 0,
-      error: c.waiting[0]?.lastError ? ` (${c.waiting[0].lastError})` : '', connection: c.connection, barcode: any?.barcode ?? '',
-    });
-    const colour = c.verdict === 'in_sync' ? chalk.green : c.verdict === 'changed' || c.verdict === 'new' || c.verdict === 'pending_approval' ? chalk.yellow : chalk.red;
-    lines.push(`  ${m('now')}: ${colour(verdict)}`);
 
     if (c.staged) {
       const s = c.staged;
@@ -191,20 +236,13 @@ function renderExplanation(connections: ConnectionExplanation[], found: ProductE
       lines.push(`  ${m('erp')}: ${m('notInPull')}`);
     }
 
-    if (c.acknowledged) {
-      const a = c.acknowledged;
-      lines.push(`  ${m('marketplace', { time: formatTime(a.ackedAt), run: String(a.runId ?? '-') })}: ${outcomeLabel(a.status)}${a.offerId ? ` · ${m('offerId', { id: a.offerId })}` : ''}`);
-      lines.push(`    ${values(a)}`);
-      if (a.errorCode || a.errorMessage) lines.push(`    ${m('said', { code: a.errorCode ?? '', message: a.errorMessage ?? '' })}`);
-    } else {
-      lines.push(`  ${m('neverPushed')}`);
-    }
+    for (const t of c.targets) lines.push(...renderTarget(c.connection, any?.barcode ?? '', t));
     lines.push('');
   }
   lines.push(chalk.bold(m('history')));
   if (found.history.length === 0) lines.push(`  ${m('noHistory')}`);
   for (const e of found.history) {
-    lines.push(`  ${formatTime(e.at)}  #${e.runId}  ${e.connection}  ${stageLabel(e.stage)}  ${outcomeLabel(e.outcome)}${e.code ? `  ${e.code}` : ''}${e.message ? chalk.dim(`  ${e.message}`) : ''}`);
+    lines.push(`  ${formatTime(e.at)}  #${e.runId}  ${e.target ? `${e.connection} → ${e.target}` : e.connection}  ${stageLabel(e.stage)}  ${outcomeLabel(e.outcome)}${e.code ? `  ${e.code}` : ''}${e.message ? chalk.dim(`  ${e.message}`) : ''}`);
   }
   return lines;
 }

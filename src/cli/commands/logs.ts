@@ -3,10 +3,10 @@ import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages, formatDuration } from '../../i18n/index.js';
 import type { Db } from '../../store/db.js';
 import {
-  countFailedItems, countItemEvents, countPendingItems, failedItems, itemEvents, pendingItems, recentRuns,
+  countFailedItems, countItemEvents, countPendingItems, failedItems, itemEvents, pendingItems, recentRuns, targetRuns,
 } from '../../store/queries.js';
-import type { ItemEventRow, PendingItem, ProblemItem, RunRow } from '../../store/queries.js';
-import { requireConnectionOrHistory } from '../connections.js';
+import type { ItemEventRow, PendingItem, ProblemItem, RunRow, TargetRunRow } from '../../store/queries.js';
+import { requireConnectionOrHistory, requireTargetOrHistory } from '../connections.js';
 import { openContext } from '../context.js';
 import { failedCsv, pendingCsv, toCsv } from '../../report/csv.js';
 import { outcomeLabel, plainMessage, stageLabel, statusLabel } from '../../report/labels.js';
@@ -19,6 +19,7 @@ export interface LogsOptions {
   pending?: boolean;
   run?: number;
   connection?: string;
+  target?: string;
   since?: string;
   search?: string;
   code?: string;
@@ -39,8 +40,10 @@ const m = defineMessages({
     noEvents: 'No item events match.',
     noFailed: 'No item is failing.',
     noPending: 'No offer is waiting for approval.',
-    more: '{shown} of {total} shown; narrow with --connection, --since, --search or --code, or raise --limit.',
+    targetCounts: '→ {target}: pushed {pushed} · rejected {rejected} · not listed {notListed} · failed {failed} · awaiting an answer {awaiting}',
+    more: '{shown} of {total} shown; narrow with --connection, --target, --since, --search or --code, or raise --limit.',
     marketplaceSaid: 'marketplace said: {message}',
+    targetSaid: '{target} said: {message}',
     details: 'details: {message}',
     answer: 'answer: {detail}',
     waitingSince: 'waiting since {time}',
@@ -57,8 +60,10 @@ const m = defineMessages({
     noEvents: 'Eşleşen ürün kaydı yok.',
     noFailed: 'Başarısız ürün yok.',
     noPending: 'Onay bekleyen teklif yok.',
-    more: '{total} kayıttan {shown} tanesi gösteriliyor; --connection, --since, --search ya da --code ile daraltın veya --limit değerini artırın.',
+    targetCounts: '→ {target}: gönderilen {pushed} · reddedilen {rejected} · listede olmayan {notListed} · başarısız {failed} · yanıt beklenen {awaiting}',
+    more: '{total} kayıttan {shown} tanesi gösteriliyor; --connection, --target, --since, --search ya da --code ile daraltın veya --limit değerini artırın.',
     marketplaceSaid: 'pazaryeri yanıtı: {message}',
+    targetSaid: '{target} yanıtı: {message}',
     details: 'ayrıntı: {message}',
     answer: 'yanıt: {detail}',
     waitingSince: '{time} tarihinden beri bekliyor',
@@ -94,6 +99,7 @@ export async function logsCommand(options: LogsOptions): Promise<ExitCode> {
   try {
     const db = ctx.db();
     if (options.connection !== undefined) requireConnectionOrHistory(ctx.config, db, options.connection);
+    if (options.target !== undefined) requireTargetOrHistory(ctx.config, db, options.target);
     const format = options.json ? 'json' : options.csv ? 'csv' : 'text';
     const result = read(db, view, { ...options, since });
     if (format === 'json') process.stdout.write(`${JSON.stringify(result.document, null, 2)}\n`);
@@ -112,11 +118,13 @@ interface ViewResult {
 }
 
 function read(db: Db, view: View, options: LogsOptions): ViewResult {
-  const filter = { connection: options.connection, search: options.search, since: options.since, code: options.code };
+  const filter = { connection: options.connection, target: options.target, search: options.search, since: options.since, code: options.code };
   switch (view) {
     case 'runs': {
       const runs = recentRuns(db, { connection: options.connection, limit: options.limit ?? 20 });
-      return { document: { runs }, csv: () => runsCsv(runs), text: () => runsText(runs) };
+      const targets = targetRuns(db, runs.map((r) => r.id));
+      const withTargets = runs.map((r) => ({ ...r, targets: targets.get(r.id) ?? [] }));
+      return { document: { runs: withTargets }, csv: () => runsCsv(runs), text: () => runsText(withTargets) };
     }
     case 'events': {
       const eventFilter = { ...filter, runId: options.run, limit: options.limit ?? 50 };
@@ -142,7 +150,7 @@ function read(db: Db, view: View, options: LogsOptions): ViewResult {
 const outcomeColour = (outcome: string) =>
   outcome === 'created' || outcome === 'updated' ? chalk.green : outcome === 'pending_approval' || outcome === 'warning' ? chalk.yellow : chalk.red;
 
-function runsText(runs: RunRow[]): string[] {
+function runsText(runs: (RunRow & { targets: TargetRunRow[] })[]): string[] {
   if (runs.length === 0) return [m('noRuns')];
   const lines = [chalk.bold(m('runsHeader'))];
   for (const r of runs) {
@@ -155,9 +163,21 @@ function runsText(runs: RunRow[]): string[] {
       created: r.created, updated: r.updated, pending: r.pendingApproval, rejected: r.rejected, failed: r.failed,
     })}`);
     if (r.errorMessage) lines.push(`  ${chalk.red(`${r.errorCode ?? ''}: ${r.errorMessage}`)}`);
+    // One line per marketplace once there is more than the offer API alone to tell apart.
+    if (r.targets.length > 1 || r.targets.some((t) => t.kind !== 'offer-api')) {
+      for (const t of r.targets) {
+        lines.push(`  ${m('targetCounts', { target: t.target, pushed: t.pushed, rejected: t.rejected, notListed: t.notListed, failed: t.failed, awaiting: t.awaiting })}`);
+        if (t.errorMessage) lines.push(`    ${chalk.red(`${t.errorCode ?? ''}: ${t.errorMessage}`)}`);
+      }
+    }
   }
   lines.push('', chalk.dim(m('hintItems')));
   return lines;
+}
+
+/** The connection, and the marketplace an event or problem concerns when it is one target's. */
+function where(row: { connection: string; target: string }): string {
+  return row.target ? `${row.connection} → ${row.target}` : row.connection;
 }
 
 function product(row: { barcode: string | null; sku: string | null; name: string | null }): string {
@@ -177,11 +197,11 @@ function eventsText(events: ItemEventRow[], total: number): string[] {
   if (events.length === 0) return [m('noEvents')];
   const lines: string[] = [];
   for (const e of events) {
-    lines.push(`${formatTime(e.at)}  #${e.runId}  ${e.connection}  ${stageLabel(e.stage)}  ${outcomeColour(e.outcome)(outcomeLabel(e.outcome))}${e.code ? `  ${e.code}` : ''}`);
+    lines.push(`${formatTime(e.at)}  #${e.runId}  ${where(e)}  ${stageLabel(e.stage)}  ${outcomeColour(e.outcome)(outcomeLabel(e.outcome))}${e.code ? `  ${e.code}` : ''}`);
     lines.push(`  ${product(e)}`);
     const plain = plainMessage(e.outcome, e.code);
     if (plain) lines.push(`  ${plain}`);
-    if (e.message) lines.push(chalk.dim(`  ${m(e.stage === 'push' ? 'marketplaceSaid' : 'details', { message: e.message })}`));
+    if (e.message) lines.push(chalk.dim(`  ${e.stage !== 'push' ? m('details', { message: e.message }) : e.target ? m('targetSaid', { target: e.target, message: e.message }) : m('marketplaceSaid', { message: e.message })}`));
     if (e.detail !== null) lines.push(chalk.dim(`  ${m('answer', { detail: detailText(e.detail) })}`));
   }
   return [...lines, ...more(events.length, total)];
@@ -191,7 +211,7 @@ function failedText(items: ProblemItem[], total: number): string[] {
   if (items.length === 0) return [m('noFailed')];
   const lines: string[] = [];
   for (const i of items) {
-    lines.push(`${i.connection}  ${product(i)}`);
+    lines.push(`${where(i)}  ${product(i)}`);
     lines.push(`  ${outcomeColour(i.outcome)(outcomeLabel(i.outcome))}${i.code ? `  ${i.code}` : ''}  ${formatTime(i.at)}  #${i.runId}`);
     const plain = plainMessage(i.outcome, i.code);
     if (plain) lines.push(`  ${plain}`);
@@ -202,7 +222,7 @@ function failedText(items: ProblemItem[], total: number): string[] {
 
 function pendingText(items: PendingItem[], total: number): string[] {
   if (items.length === 0) return [m('noPending')];
-  const lines = items.map((i) => `${i.connection}  ${product(i)}  ${chalk.yellow(m('waitingSince', { time: formatTime(i.since) }))}`);
+  const lines = items.map((i) => `${where(i)}  ${product(i)}  ${chalk.yellow(m('waitingSince', { time: formatTime(i.since) }))}`);
   return [...lines, ...more(items.length, total)];
 }
 
@@ -214,8 +234,8 @@ function runsCsv(runs: RunRow[]): string {
 
 function eventsCsv(events: ItemEventRow[]): string {
   return toCsv(
-    ['at', 'runId', 'connection', 'barcode', 'sku', 'name', 'stage', 'outcome', 'code', 'explanation', 'message', 'detail'],
-    events.map((e) => [e.at, e.runId, e.connection, e.barcode, e.sku, e.name, e.stage, e.outcome, e.code, plainMessage(e.outcome, e.code), e.message, e.detail]),
+    ['at', 'runId', 'connection', 'target', 'barcode', 'sku', 'name', 'stage', 'outcome', 'code', 'explanation', 'message', 'detail'],
+    events.map((e) => [e.at, e.runId, e.connection, e.target, e.barcode, e.sku, e.name, e.stage, e.outcome, e.code, plainMessage(e.outcome, e.code), e.message, e.detail]),
   );
 }
 

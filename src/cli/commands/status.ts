@@ -33,6 +33,11 @@ const m = defineMessages({
     pending: 'Pending approval',
     parked: 'Parked',
     alerts: 'Open alerts',
+    targets: 'Targets',
+    targetLine: '{target} ({kind}): last delivered {when}',
+    targetRun: '#{id} {status} · pushed {pushed} · rejected {rejected} · failed {failed}',
+    targetOpen: 'awaiting an answer {awaiting} · not listed {notListed} · failing {failing} · parked {parked}',
+    seeTarget: 'see: erp-sync logs --failed --target {target}',
     schedule: 'Schedule',
     noSync: 'never',
     runLine: '#{id} {status}, {ago} · pulled {pulled} · pushed {pushed} · rejected {rejected} · failed {failed}',
@@ -61,6 +66,11 @@ const m = defineMessages({
     pending: 'Onay bekliyor',
     parked: 'Bekletmede',
     alerts: 'Açık uyarılar',
+    targets: 'Hedefler',
+    targetLine: '{target} ({kind}): son teslim {when}',
+    targetRun: '#{id} {status} · gönderilen {pushed} · reddedilen {rejected} · başarısız {failed}',
+    targetOpen: 'yanıt beklenen {awaiting} · listede olmayan {notListed} · başarısız {failing} · bekletmede {parked}',
+    seeTarget: 'bakın: erp-sync logs --failed --target {target}',
     schedule: 'Zamanlama',
     noSync: 'hiç',
     runLine: '#{id} {status}, {ago} · getirilen {pulled} · gönderilen {pushed} · reddedilen {rejected} · başarısız {failed}',
@@ -100,7 +110,10 @@ export async function statusCommand(options: StatusOptions): Promise<ExitCode> {
     const configured = ctx.config.connections();
     const names = [...new Set([...configured.map((c) => c.name), ...knownConnections(db)])];
     report = {
-      connections: connectionStatus(db, names).map((status) => ({
+      connections: connectionStatus(db, names, (name) => {
+        const connection = configured.find((c) => c.name === name);
+        return connection ? ctx.config.targetsOf(connection).map((t) => ({ name: t.name, kind: t.kind })) : [];
+      }).map((status) => ({
         ...status,
         driver: configured.find((c) => c.name === status.connection)?.driver ?? status.lastRun?.driver ?? null,
         health: standingOf(
@@ -127,9 +140,27 @@ export async function statusCommand(options: StatusOptions): Promise<ExitCode> {
 
 const healthColour = { ok: chalk.green, attention: chalk.yellow, broken: chalk.red, never: chalk.dim } as const;
 
+/** A line or two per marketplace, once there is more than the offer API alone to tell apart. */
+function targetLines(c: ConnectionReport, row: (label: string, value: string) => string): string[] {
+  if (c.targets.length === 0 || (c.targets.length === 1 && c.targets[0]!.kind === 'offer-api')) return [];
+  const lines: string[] = [];
+  for (const [i, t] of c.targets.entries()) {
+    const when = t.lastSuccessAt ? `${formatAgo(t.lastSuccessAt)} (${formatTime(t.lastSuccessAt)})` : m('noSync');
+    lines.push(row(i === 0 ? m('targets') : '', chalk.bold(m('targetLine', { target: t.target, kind: t.kind, when }))));
+    if (t.lastRun) {
+      const r = t.lastRun;
+      lines.push(row('', `  ${m('targetRun', { id: String(r.runId), status: statusColour(r.status)(statusLabel(r.status)), pushed: r.pushed, rejected: r.rejected, failed: r.failed })}`));
+      if (r.errorMessage) lines.push(row('', `  ${chalk.red(r.errorMessage)}`));
+    }
+    const open = t.awaiting + t.notListed + t.failing + t.parked;
+    lines.push(row('', `  ${m('targetOpen', { awaiting: t.awaiting, notListed: t.notListed, failing: t.failing, parked: t.parked })}${open - t.awaiting > 0 ? `  ${chalk.dim(m('seeTarget', { target: t.target }))}` : ''}`));
+  }
+  return lines;
+}
+
 function renderStatus(report: StatusReport): string[] {
   const lines: string[] = [];
-  const labels = [m('lastSync'), m('lastRun'), m('failing'), m('pending'), m('parked'), m('alerts'), m('schedule')];
+  const labels = [m('lastSync'), m('lastRun'), m('targets'), m('failing'), m('pending'), m('parked'), m('alerts'), m('schedule')];
   const width = Math.max(...labels.map((l) => l.length)) + 2;
   const row = (label: string, value: string) => `  ${(label ? `${label}:` : '').padEnd(width)}${value}`;
   if (report.connections.length === 0) lines.push(m('noConnections'));
@@ -146,6 +177,7 @@ function renderStatus(report: StatusReport): string[] {
       })));
       if (r.errorMessage) lines.push(row('', chalk.red(r.errorMessage)));
     }
+    lines.push(...targetLines(c, row));
     lines.push(row(m('failing'), c.failing > 0 ? `${chalk.red(m('items', { count: c.failing }))}  ${chalk.dim(m('seeFailed', { connection: c.connection }))}` : m('none')));
     lines.push(row(m('pending'), c.pendingApproval > 0 ? `${chalk.yellow(m('offers', { count: c.pendingApproval }))}  ${chalk.dim(m('seePending', { connection: c.connection }))}` : m('none')));
     lines.push(row(m('parked'), c.parked > 0 ? `${chalk.red(m('offers', { count: c.parked }))}  ${chalk.dim(m('seeParked', { connection: c.connection }))}` : m('none')));
