@@ -7,7 +7,6 @@ import type { TargetAdapter } from '../marketplace/target.js';
 import { targetAdapter } from '../marketplace/targets.js';
 import { emptyCounters } from '../model/run.js';
 import type { PushCounters, StageCounts, TargetSummary } from '../model/run.js';
-import { compileTargetRules } from '../rules/compile.js';
 import type { TargetRules } from '../rules/types.js';
 import type { SecretStore, SecretStoreKind } from '../secrets/store.js';
 import { readSettings, settingsOwner, targetSettings } from '../settings/schema.js';
@@ -23,7 +22,7 @@ import type { Failure } from './failure.js';
 import { Pusher } from './push.js';
 import type { PushStop } from './push.js';
 import { marketplaceSecrets, resolveSecrets } from './secrets.js';
-import { Shaper } from './shape.js';
+import { shaperFor } from './shape.js';
 
 const m = defineMessages({
   en: {
@@ -122,7 +121,7 @@ export async function deliverToTarget(request: DeliveryRequest): Promise<{ summa
   const started = Date.now();
   const target = config.name;
   const events = new EventLog(db, connection, runId, target);
-  const shaper = new Shaper({ adapter, settings: config.settings, rules: compileTargetRules(plan.rules) });
+  const shaper = shaperFor(config, plan.rules);
   const onBatch = (counters: PushCounters) => request.onBatch(target, counters);
   const common = {
     db, connection, target, runId, events, diff, shaper, signal: request.signal, lockHeld: request.lockHeld, onBatch,

@@ -1,4 +1,6 @@
-import type { ConnectionConfig } from '../config/config.js';
+import type { ConnectionConfig, TargetConfig } from '../config/config.js';
+import { offerOf } from '../model/product.js';
+import type { Offer } from '../model/product.js';
 import type { Driver, ProductCandidate } from '../driver/contract.js';
 import type { Validated } from '../model/validated.js';
 import type { Rules } from '../rules/types.js';
@@ -6,6 +8,8 @@ import type { SecretStore } from '../secrets/store.js';
 import { recordExplainer } from './pipeline.js';
 import type { Evaluation } from './pipeline.js';
 import { openPull } from './pull.js';
+import { shaperFor } from './shape.js';
+import type { Shaper } from './shape.js';
 
 export type PreviewOutcome = 'push' | 'invalid' | 'heldBack' | 'outOfScope';
 /** The values of a product at one step. */
@@ -22,6 +26,18 @@ export interface PreviewItem {
   erp: Pick<ProductCandidate, 'price' | 'currency' | 'vatRate' | 'priceIncludesVat' | 'stock' | 'active' | 'brand' | 'category'>;
   normalized: PreviewOffer | null;
   pushed: PreviewOffer | null;
+  /** For an offer to push: what each marketplace target would receive, after its own rules, or why it would refuse it. */
+  targets: PreviewTarget[];
+}
+
+/** One target's view of an offer: the offer after its rules and, for Trendyol, Hepsiburada or N11, the fields sent. */
+export interface PreviewTarget {
+  target: string;
+  kind: string;
+  offer: Offer | null;
+  fields: Readonly<Record<string, string | number | boolean>> | null;
+  problem: { code: string; message: string } | null;
+  warnings: { code: string; message: string }[];
 }
 
 export interface ConnectionPreview {
@@ -37,8 +53,10 @@ export interface ConnectionPreview {
  */
 export async function previewConnection(request: {
   connection: ConnectionConfig; driver: Driver; rules: Rules; secrets: SecretStore; limit: number; barcodes: readonly string[];
+  targets: readonly TargetConfig[];
 }): Promise<ConnectionPreview> {
   const { connection, driver, limit, barcodes } = request;
+  const shapers = request.targets.map((config) => ({ config, shaper: shaperFor(config, request.rules.targets[config.name]) }));
   const explain = recordExplainer(driver, request.rules);
   // Stops the pages still being fetched once the sample is complete.
   const enough = new AbortController();
@@ -50,7 +68,7 @@ export async function previewConnection(request: {
     for await (const page of driver.pullPages(driverCtx)) {
       for (const record of page.records) {
         for (const evaluation of explain(record, driverCtx)) {
-          const item = previewItem(evaluation);
+          const item = previewItem(evaluation, shapers);
           if (wanted.size > 0 ? wanted.has(item.barcode) : items.length < limit) items.push(item);
         }
         if (done()) break;
@@ -66,7 +84,7 @@ export async function previewConnection(request: {
   return { connection: connection.name, items, notFound: [...wanted].filter((b) => !items.some((i) => i.barcode === b)) };
 }
 
-function previewItem(evaluation: Evaluation): PreviewItem {
+function previewItem(evaluation: Evaluation, shapers: readonly { config: TargetConfig; shaper: Shaper }[]): PreviewItem {
   const { candidate, normalized, staged, outOfScope } = evaluation;
   const identity = normalized.ok ? normalized.product : normalized;
   const outcome: PreviewOutcome = outOfScope !== undefined ? 'outOfScope' : !normalized.ok ? 'invalid' : staged?.ok ? 'push' : 'heldBack';
@@ -83,7 +101,15 @@ function previewItem(evaluation: Evaluation): PreviewItem {
     },
     normalized: offer(normalized),
     pushed: outcome === 'push' ? offer(staged!) : null,
+    targets: outcome === 'push' && staged?.ok ? shapers.map(({ config, shaper }) => previewTarget(config, shaper, offerOf(staged.product))) : [],
   };
+}
+
+function previewTarget(config: TargetConfig, shaper: Shaper, offer: Offer): PreviewTarget {
+  const shaped = shaper.preview(offer);
+  const base = { target: config.name, kind: config.kind };
+  if (!shaped.ok) return { ...base, offer: null, fields: null, problem: { ...shaped.problem }, warnings: [] };
+  return { ...base, offer: shaped.offer, fields: shaped.item?.fields ?? null, problem: null, warnings: shaped.warnings.map((w) => ({ ...w })) };
 }
 
 function offer(validated: Validated): PreviewOffer | null {

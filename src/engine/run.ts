@@ -29,8 +29,7 @@ import type { Failure } from './failure.js';
 import { LockHeldError, acquireLock } from '../lock/lock.js';
 import { deliverToTarget, failedTarget, planTarget } from './deliver.js';
 import type { TargetPlan } from './deliver.js';
-import { Shaper } from './shape.js';
-import { compileTargetRules } from '../rules/compile.js';
+import { shaperFor } from './shape.js';
 import { openPull } from './pull.js';
 import { HeapKeeper } from './heap.js';
 import { Stager } from './stage.js';
@@ -339,7 +338,7 @@ function addUp(counters: readonly PushCounters[]): PushCounters {
 
 /** The first offers a dry run would send to a target, after its rules. */
 function sample(diff: Diff, plan: TargetPlan | undefined, resync: boolean, includeVanished: boolean): (Offer & { kind: string; target?: string })[] {
-  const shaper = new Shaper({ adapter: undefined, settings: {}, rules: compileTargetRules(plan?.rules) });
+  const shaper = shaperFor({ kind: 'offer-api', settings: {} }, plan?.rules);
   const target = plan ? { target: plan.config.name } : {};
   const changed = (['fresh', 'quarantined'] as const)
     .flatMap((walk) => diff.changedAfter('', DRY_RUN_SAMPLE, { all: resync, walk }))

@@ -7,7 +7,11 @@ import type { DeliveryStore, WaitingOffer } from '../store/delivery.js';
 import type { EventLog } from '../store/items.js';
 import { nowIso } from '../store/db.js';
 import type { PushCounters } from '../model/run.js';
+import { compileTargetRules } from '../rules/compile.js';
 import type { CompiledTargetRules } from '../rules/compile.js';
+import type { TargetConfig } from '../config/config.js';
+import type { TargetRules } from '../rules/types.js';
+import { targetAdapter } from '../marketplace/targets.js';
 
 /** What travels with each offer of a batch, beside the offer itself. */
 export interface OfferMeta {
@@ -69,6 +73,14 @@ export class Shaper {
     return shaped;
   }
 
+  /** What this target would receive for an offer, for `preview`: the offer after its rules and the marketplace's item, or why it would refuse it. */
+  preview(offer: Offer): { ok: true; offer: Offer; item: TargetItem | undefined; warnings: readonly ItemProblem[] } | { ok: false; problem: ItemProblem } {
+    const ruled = this.#rules ? this.#rules(offer) : { ok: true as const, offer };
+    if (!ruled.ok) return { ok: false, problem: ruled.problem };
+    const shaped = this.#shape(ruled.offer, { kind: 'new', base: null, previous: null });
+    return shaped.to === 'refuse' ? { ok: false, problem: shaped.problem } : { ok: true, offer: shaped.due.offer, item: shaped.due.item, warnings: shaped.due.warnings };
+  }
+
   /** A product no longer in the ERP: the offer the target holds, withdrawn (its rules applied when it was sent). */
   vanished(row: VanishedRow): Shaped {
     return this.#shape(withdrawn(row), { kind: 'vanished', base: null, previous: row.hash });
@@ -80,6 +92,11 @@ export class Shaper {
     if (!projection.ok) return { to: 'refuse', offer, problem: projection.problem, hash: refusedHash(projection.problem), base: meta.base };
     return { to: 'send', due: { offer, meta: { ...meta, hash: itemHash(projection.item) }, item: projection.item, warnings: projection.warnings } };
   }
+}
+
+/** The shaper of a configured target: its adapter (none for the offer API), its settings and its rules. */
+export function shaperFor(config: Pick<TargetConfig, 'kind' | 'settings'>, rules: TargetRules | undefined): Shaper {
+  return new Shaper({ adapter: config.kind === 'offer-api' ? undefined : targetAdapter(config.kind), settings: config.settings, rules: compileTargetRules(rules) });
 }
 
 /** The hash of an item as a marketplace receives it: its key and its fields, in the adapter's order. */

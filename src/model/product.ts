@@ -64,6 +64,11 @@ export function toOffer(row: OfferRow): Offer {
   };
 }
 
+/** The offer of a normalized product, before it is stored. */
+export function offerOf(product: NormalizedProduct): Offer {
+  return { ...product, vatRate: Number(product.vatRate) };
+}
+
 /** A product no longer in the ERP: its offer withdrawn, never deleted. */
 export function withdrawn(row: OfferRow): Offer {
   return { ...toOffer(row), stock: 0, active: false };

@@ -1,5 +1,5 @@
 import { previewConnection } from '../../engine/preview.js';
-import type { ConnectionPreview, PreviewOffer } from '../../engine/preview.js';
+import type { ConnectionPreview, PreviewOffer, PreviewTarget } from '../../engine/preview.js';
 import { ExitCode } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { loadRules } from '../../rules/store.js';
@@ -19,6 +19,9 @@ const m = defineMessages({
     heldBack: 'held back',
     outOfScope: 'out of scope, not pushed (an offer already on the marketplace is set to stock 0 and inactive once)',
     notFound: 'Not found in the ERP: {barcodes}',
+    target: '→ {target}: {offer}',
+    targetOffer: 'price {price} · stock {stock}',
+    refused: 'refused, not sent: {code}: {message}',
   },
   tr: {
     header: '{connection}: {count} ürün; ERP’den geldiği, normalleştirildiği ve kurallardan sonra gönderileceği hâliyle (hiçbir şey değiştirilmez)',
@@ -30,6 +33,9 @@ const m = defineMessages({
     heldBack: 'bekletilir',
     outOfScope: 'kapsam dışı, gönderilmez (pazaryerindeki teklifi bir kez stok 0 ve pasif yapılır)',
     notFound: 'ERP’de bulunamadı: {barcodes}',
+    target: '→ {target}: {offer}',
+    targetOffer: 'fiyat {price} · stok {stock}',
+    refused: 'reddedilir, gönderilmez: {code}: {message}',
   },
 });
 
@@ -50,7 +56,7 @@ export async function previewCommand(options: PreviewOptions): Promise<ExitCode>
     for (const connection of selected) {
       const preview = await previewConnection({
         connection, driver: driverOf(connection), rules: loadRules(ctx.home, connection.name), secrets: ctx.secretStore(connection.secretStore),
-        limit: options.limit ?? 20, barcodes: options.barcode ?? [],
+        limit: options.limit ?? 20, barcodes: options.barcode ?? [], targets: ctx.config.targetsOf(connection),
       });
       previews.push(preview);
       if (!out.json) for (const line of renderPreview(preview)) out.line(line);
@@ -60,6 +66,14 @@ export async function previewCommand(options: PreviewOptions): Promise<ExitCode>
   } finally {
     ctx.close();
   }
+}
+
+/** What one target would receive: the offer after its rules, and the marketplace's own fields when it has them. */
+function targetLine(t: PreviewTarget): string {
+  if (!t.offer) return m('target', { target: t.target, offer: m('refused', { code: t.problem?.code ?? '', message: t.problem?.message ?? '' }) });
+  const fields = t.fields ? `  ${JSON.stringify(t.fields)}` : '';
+  const warnings = t.warnings.map((w) => `  (${w.code}: ${w.message})`).join('');
+  return m('target', { target: t.target, offer: `${m('targetOffer', { price: t.offer.price, stock: t.offer.stock })}${fields}${warnings}` });
 }
 
 function renderPreview(preview: ConnectionPreview): string[] {
@@ -78,6 +92,7 @@ function renderPreview(preview: ConnectionPreview): string[] {
     lines.push(`  ${''.padEnd(9)}${m('erp').padEnd(20)}${m('normalized').padEnd(20)}${m('pushed')}`);
     for (const [label, erp, normalized, pushed] of rows) lines.push(`  ${label.padEnd(9)}${cell(erp).padEnd(20)}${cell(normalized).padEnd(20)}${cell(pushed)}`);
     if (item.reason) lines.push(`  → ${item.reason.code}: ${item.reason.message}`);
+    for (const t of item.targets) lines.push(`  ${targetLine(t)}`);
     lines.push('');
   }
   if (preview.notFound.length > 0) lines.push(m('notFound', { barcodes: preview.notFound.join(', ') }));
