@@ -35,12 +35,17 @@ export interface ConnectOptions {
   /** False with --no-test. */
   test?: boolean;
   json?: boolean;
+  /** An ERP connection's marketplace targets, comma-separated, or `all`. */
+  targets?: string;
 }
 
 
 
 const m = defineMessages({
   en: {
+    targetsOnTarget: '--targets chooses the marketplaces an ERP connection feeds; "{name}" is a marketplace target itself',
+    unknownTargets: 'no marketplace target named {names}',
+    unknownTargetsHint: 'Targets: {known}. Connect one first (erp-sync connect trendyol|hepsiburada|n11|marketplace), or give --targets all.',
     header: 'Connect: {title} → "{name}"',
     exists: 'Connection "{name}" already exists ({title}{url}). Update it?',
     replace: 'Connection "{name}" already exists and uses {title}. Replace it with {newTitle}?',
@@ -96,6 +101,9 @@ const m = defineMessages({
     token: 'API token',
   },
   tr: {
+    targetsOnTarget: '--targets bir ERP bağlantısının beslediği pazaryerlerini seçer; "{name}" zaten bir pazaryeri hedefi',
+    unknownTargets: '{names} adında pazaryeri hedefi yok',
+    unknownTargetsHint: 'Hedefler: {known}. Önce bağlayın (erp-sync connect trendyol|hepsiburada|n11|marketplace) ya da --targets all verin.',
     header: 'Bağlan: {title} → "{name}"',
     exists: '"{name}" bağlantısı zaten var ({title}{url}). Güncellensin mi?',
     replace: '"{name}" bağlantısı zaten var ve {title} kullanıyor. {newTitle} ile değiştirilsin mi?',
@@ -188,6 +196,7 @@ export async function connectCommand(targetName: string, options: ConnectOptions
     const target = resolveTarget(ctx, targetName, options.name);
     const interactive = canPrompt(options);
     const flags = parseFlags(target, options);
+    const feeds = options.targets === undefined ? ctx.config.connection(target.name)?.targets : parseFeeds(ctx, target, options.targets);
 
     if (interactive) {
       out.line(chalk.bold(m('header', { title: target.title, name: target.name })));
@@ -243,7 +252,7 @@ export async function connectCommand(targetName: string, options: ConnectOptions
       }
     }
 
-    const saved = await save(ctx, out, target, store, values, stored, rotated, flags.settings);
+    const saved = await save(ctx, out, target, store, values, stored, rotated, flags.settings, feeds);
     await render(out, target, saved, store, stored, tested);
     return ExitCode.ok;
   } finally {
@@ -493,7 +502,22 @@ function pick(record: Values, keys: readonly string[]): Values {
  * are cleaned up last: a failure there leaves stale copies, not a broken
  * connection.
  */
-async function save(ctx: CliContext, out: Output, target: Target, store: SecretStore, values: Values, stored: Values, rotated: Values, extra: Values): Promise<ConnectionConfig | TargetConfig> {
+/** `--targets trendyol,n11`: the targets an ERP connection feeds, each one configured; `all` for every target, now and later. */
+function parseFeeds(ctx: CliContext, target: Target, list: string): string[] | undefined {
+  if (!target.driver) throw new UserError(m('targetsOnTarget', { name: target.name }), { code: 'USAGE', exitCode: ExitCode.usage });
+  if (list.trim().toLowerCase() === 'all') return undefined;
+  const names = [...new Set(list.split(',').map((n) => n.trim()).filter((n) => n !== ''))];
+  const unknown = names.filter((n) => !ctx.config.target(n));
+  if (unknown.length > 0 || names.length === 0) {
+    const known = ctx.config.targets().map((t) => t.name).join(', ') || '-';
+    throw new UserError(m('unknownTargets', { names: unknown.map((n) => `"${n}"`).join(', ') || '""' }), { code: 'UNKNOWN_TARGET', exitCode: ExitCode.usage, hint: m('unknownTargetsHint', { known }) });
+  }
+  return names;
+}
+
+async function save(
+  ctx: CliContext, out: Output, target: Target, store: SecretStore, values: Values, stored: Values, rotated: Values, extra: Values, feeds: string[] | undefined,
+): Promise<ConnectionConfig | TargetConfig> {
   const { baseUrl, settings, secrets } = splitValues(target, values, extra);
   if (writableStores.has(store.kind)) {
     for (const [field, value] of Object.entries(secrets)) if (stored[field] !== value) await store.set(target.name, field, value);
@@ -511,10 +535,9 @@ async function save(ctx: CliContext, out: Output, target: Target, store: SecretS
     saved = { name: target.name, kind: target.kind!, baseUrl: baseUrl ?? '', settings, secretStore: store.kind, createdAt: target.existing?.createdAt ?? now, updatedAt: now };
     ctx.config.saveTarget(saved);
   } else {
-    const previous = ctx.config.connection(target.name);
     saved = {
       name: target.name, driver: target.driver.id, baseUrl, settings, secretStore: store.kind, createdAt: target.existing?.createdAt ?? now, updatedAt: now,
-      ...(previous?.targets ? { targets: previous.targets } : {}),
+      ...(feeds ? { targets: feeds } : {}),
     };
     ctx.config.saveConnection(saved);
   }
