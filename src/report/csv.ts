@@ -23,15 +23,15 @@ function cell(value: unknown): string {
 /** The failed items as `logs --failed --csv` and the web page's download write them. */
 export function failedCsv(items: Iterable<ProblemItem>): string {
   return toCsv(
-    ['connection', 'barcode', 'sku', 'name', 'outcome', 'code', 'explanation', 'message', 'runId', 'at'],
-    Array.from(items, (i) => [i.connection, i.barcode, i.sku, i.name, i.outcome, i.code, plainMessage(i.outcome, i.code), i.message, i.runId, i.at]),
+    ['connection', 'target', 'barcode', 'sku', 'name', 'outcome', 'code', 'explanation', 'message', 'runId', 'at'],
+    Array.from(items, (i) => [i.connection, i.target, i.barcode, i.sku, i.name, i.outcome, i.code, plainMessage(i.outcome, i.code), i.message, i.runId, i.at]),
   );
 }
 
 /** The offers pending approval as `logs --pending --csv` and the web page's download write them. */
 export function pendingCsv(items: Iterable<PendingItem>): string {
   return toCsv(
-    ['connection', 'barcode', 'sku', 'name', 'offerId', 'price', 'currency', 'stock', 'since', 'runId'],
-    Array.from(items, (i) => [i.connection, i.barcode, i.sku, i.name, i.offerId, i.price, i.currency, i.stock, i.since, i.runId]),
+    ['connection', 'target', 'barcode', 'sku', 'name', 'offerId', 'price', 'currency', 'stock', 'since', 'runId'],
+    Array.from(items, (i) => [i.connection, i.target, i.barcode, i.sku, i.name, i.offerId, i.price, i.currency, i.stock, i.since, i.runId]),
   );
 }
