@@ -32,9 +32,33 @@ export function connectionHealth(input: HealthInput): Health {
   if (lastFinished.status === 'guarded' || lastFinished.exitCode === ExitCode.safety) return 'guarded';
   if (lastFinished.exitCode === ExitCode.credentials) return 'credentials';
   if (lastFinished.exitCode !== ExitCode.ok) return 'failing';
+  return freshOrParked(input);
+}
+
+/** What decides once the latest run went well: how long ago the last success was, then the dead letters. */
+function freshOrParked(input: Omit<HealthInput, 'lastFinished'>): Health {
   const fresh = !(input.freshnessMinutes > 0) || (input.lastSuccessAt !== null && input.now - Date.parse(input.lastSuccessAt) <= input.freshnessMinutes * 60_000);
   if (!fresh) return 'stale';
   return input.parked > 0 ? 'parked' : 'healthy';
+}
+
+export interface TargetHealthInput extends Omit<HealthInput, 'lastFinished'> {
+  /** What the latest run that reached the target did there (a run that left it out does not count). */
+  lastRun: { status: string; errorCode: string | null } | null;
+}
+
+/**
+ * How delivery to one marketplace target is doing, in the same words, judged
+ * by that target's part of the latest run: a marketplace that is down or
+ * refuses the credentials shows on its own target while the others stay
+ * healthy. The connection's freshness window applies to each target.
+ */
+export function targetHealth(input: TargetHealthInput): Health {
+  const { lastRun } = input;
+  if (!lastRun) return 'never';
+  if (lastRun.errorCode === 'CREDENTIALS_REJECTED') return 'credentials';
+  if (lastRun.status !== 'succeeded') return 'failing';
+  return freshOrParked(input);
 }
 
 /** `/healthz` and `erp_sync_healthy`: a monitor pages a person for anything but this. */

@@ -10,6 +10,7 @@ export const outcomeCatalog = {
     unchanged: 'unchanged',
     pending_approval: 'pending approval',
     rejected: 'rejected',
+    not_listed: 'not listed',
     failed: 'failed',
   },
   tr: {
@@ -20,6 +21,7 @@ export const outcomeCatalog = {
     unchanged: 'değişmedi',
     pending_approval: 'onay bekliyor',
     rejected: 'reddedildi',
+    not_listed: 'listelenmemiş',
     failed: 'başarısız',
   },
 };
@@ -40,6 +42,7 @@ const meanings = defineMessages({
     unchanged: 'Nothing changed.',
     pending_approval: "The marketplace accepted the offer but holds it for approval: the barcode is not in its catalog yet.",
     rejected: 'The marketplace refused the offer. It is sent again only after the product changes in the ERP.',
+    not_listed: 'The marketplace has no product with this barcode; erp-sync only updates price and stock. It is sent again when the product changes in the ERP or on erp-sync retry.',
     failed: 'Not delivered to the marketplace. It is sent again on the next run.',
   },
   tr: {
@@ -50,6 +53,7 @@ const meanings = defineMessages({
     unchanged: 'Değişiklik yok.',
     pending_approval: 'Pazaryeri teklifi aldı ama onay bekletiyor: barkod henüz kataloğunda yok.',
     rejected: 'Pazaryeri teklifi reddetti. Ürün ERP’de değişince yeniden gönderilir.',
+    not_listed: 'Pazaryerinde bu barkodla bir ürün yok; erp-sync yalnızca fiyat ve stok günceller. Ürün ERP’de değişince ya da erp-sync retry verilince yeniden gönderilir.',
     failed: 'Pazaryerine iletilemedi. Bir sonraki çalışmada yeniden gönderilir.',
   },
 });

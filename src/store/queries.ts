@@ -193,6 +193,8 @@ export interface ItemFilter {
   search?: string | undefined;
   /** Error code; failed items only. */
   code?: string | undefined;
+  /** Only these outcomes; failed items only. */
+  outcomes?: readonly ProblemItem['outcome'][] | undefined;
   /** ISO timestamp: items whose problem (or wait for approval) was recorded at or after it. */
   since?: string | undefined;
   /** Default 100. */
@@ -378,6 +380,7 @@ function problemWhere(db: Db, filter: ItemFilter): Where {
   if (filter.connection !== undefined) where.add('i.connection = ?', filter.connection);
   if (filter.target !== undefined) where.add(filter.delivery ? 'i.target = ?' : `i.target IN ('', ?)`, filter.target);
   if (filter.code !== undefined) where.add('i.code = ?', filter.code);
+  if (filter.outcomes !== undefined) where.add(`i.outcome IN (${filter.outcomes.map(() => '?').join(', ') || 'NULL'})`, ...filter.outcomes);
   if (filter.since !== undefined) where.add('i.at >= ?', filter.since);
   // An invalid product stands while the latest pull has it invalid; a target's problem with it is moot meanwhile (no target gets it).
   where.add(

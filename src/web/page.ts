@@ -65,16 +65,17 @@ ${languageSwitch(lang)}
 <h2 id="runs-h">${m('runs')}</h2>
 <div class="table-wrap" role="region" aria-labelledby="runs-h" tabindex="0">
 <table id="runs">
-<thead><tr>${th('colRun', 'colConnection', 'colStarted', 'colStatus', 'colDuration', 'colPulled', 'colPushed', 'colCreated', 'colUpdated', 'colPending', 'colRejected', 'colFailed', 'colInvalid')}</tr></thead>
+<thead><tr>${th('colRun', 'colConnection', 'colStarted', 'colStatus', 'colDuration', 'colPulled', 'colPushed', 'colCreated', 'colUpdated', 'colPending', 'colRejected', 'colFailed', 'colInvalid', 'colTargets')}</tr></thead>
 <tbody></tbody>
 </table>
 </div>
 <section id="run-events" class="run-events" aria-labelledby="run-events-h" hidden>
 <div class="run-events-head"><h3 id="run-events-h" tabindex="-1"></h3><button type="button" id="run-events-close">${m('closeEvents')}</button></div>
+<form id="run-events-filter" class="filters" hidden><label>${m('filterTarget')}<select name="target"><option value="">${m('all')}</option></select></label></form>
 <p id="run-events-count"></p>
 <div class="table-wrap" role="region" aria-labelledby="run-events-h" tabindex="0">
 <table id="run-events-table" class="stack">
-<thead><tr>${th('colWhen', 'colBarcode', 'colSku', 'colName', 'colStage', 'colOutcome', 'colCode', 'colMessage')}</tr></thead>
+<thead><tr>${th('colWhen', 'colTarget', 'colBarcode', 'colSku', 'colName', 'colStage', 'colOutcome', 'colCode', 'colMessage')}</tr></thead>
 <tbody></tbody>
 </table>
 </div>
@@ -90,6 +91,7 @@ ${languageSwitch(lang)}
 <form id="filters" class="filters" role="search">
 <label class="grow">${m('search')}<input type="search" name="q" autocomplete="off"></label>
 <label>${m('filterConnection')}<select name="connection"><option value="">${m('all')}</option></select></label>
+<label id="target-filter" hidden>${m('filterTarget')}<select name="target"><option value="">${m('all')}</option></select></label>
 <label id="code-filter">${m('filterCode')}<select name="code"><option value="">${m('all')}</option></select></label>
 <label>${m('filterSince')}<input type="date" name="since"></label>
 <a id="csv" class="button" href="/api/events?failed=1&amp;format=csv" download>${m('downloadCsv')}</a>
@@ -103,11 +105,11 @@ ${languageSwitch(lang)}
 </div>
 <div class="table-wrap" role="region" aria-labelledby="items-h" tabindex="0">
 <table id="items-failed" class="stack">
-<thead><tr>${th('colConnection', 'colBarcode', 'colSku', 'colName', 'colOutcome', 'colCode', 'colMessage', 'colWhen')}</tr></thead>
+<thead><tr>${th('colConnection', 'colTarget', 'colBarcode', 'colSku', 'colName', 'colOutcome', 'colCode', 'colMessage', 'colWhen')}</tr></thead>
 <tbody></tbody>
 </table>
 <table id="items-pending" class="stack" hidden>
-<thead><tr>${th('colConnection', 'colBarcode', 'colSku', 'colName', 'colPrice', 'colStock', 'colSince')}</tr></thead>
+<thead><tr>${th('colConnection', 'colTarget', 'colBarcode', 'colSku', 'colName', 'colPrice', 'colStock', 'colSince')}</tr></thead>
 <tbody></tbody>
 </table>
 </div>

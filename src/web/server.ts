@@ -9,7 +9,9 @@ import { lockHolder } from '../lock/lock.js';
 import type { Lang } from '../i18n/index.js';
 import { redact } from '../secrets/redact.js';
 import type { Db } from '../store/db.js';
-import { connectionStatus, countItemEvents, failedItems, failingSince, getRun, itemEvents, pendingItems, recentRuns } from '../store/queries.js';
+import {
+  connectionStatus, countFailedItems, countItemEvents, failedItems, failingSince, getRun, itemEvents, pendingItems, recentRuns, targetRuns,
+} from '../store/queries.js';
 import { allPages, itemPage } from './data.js';
 import type { ItemKind, ItemQuery } from './data.js';
 import { webMessage } from './messages.js';
@@ -77,7 +79,8 @@ export function createWebServer(options: WebServerOptions): WebServer {
 
   function views(now = Date.now()): ConnectionView[] {
     const configs = config.connections();
-    const statuses = connectionStatus(db, configs.map((c) => c.name));
+    const targetsOf = (name: string) => config.targetsOf(configs.find((c) => c.name === name)!);
+    const statuses = connectionStatus(db, configs.map((c) => c.name), targetsOf);
     return configs.map((connection, i) => {
       const status = statuses[i]!;
       return connectionView({
@@ -86,6 +89,7 @@ export function createWebServer(options: WebServerOptions): WebServer {
         status,
         failingSince: failingSince(db, connection.name, status.lastSuccess?.id),
         running: isRunning(connection.name),
+        targetFailing: (target) => countFailedItems(db, { connection: connection.name, target, delivery: true, outcomes: ['rejected', 'failed'] }),
         now,
       });
     });
@@ -160,7 +164,9 @@ export function createWebServer(options: WebServerOptions): WebServer {
       case '/api/runs': {
         const days = boundedInt(url.searchParams.get('days'), CHART_DAYS, 366);
         const since = new Date(Date.now() - days * 86_400_000).toISOString();
-        json(res, 200, { runs: recentRuns(db, { since, limit: boundedInt(url.searchParams.get('limit'), 200, MAX_LIMIT) }) });
+        const runs = recentRuns(db, { since, limit: boundedInt(url.searchParams.get('limit'), 200, MAX_LIMIT) });
+        const targets = targetRuns(db, runs.map((r) => r.id));
+        json(res, 200, { runs: runs.map((run) => ({ ...run, targets: targets.get(run.id) ?? [] })) });
         return;
       }
       case '/api/events':
@@ -207,7 +213,12 @@ export function createWebServer(options: WebServerOptions): WebServer {
     if (!run) throw new HttpProblem(404, `there is no run #${id}`);
     const limit = boundedInt(params.get('limit'), 200, MAX_LIMIT);
     const offset = boundedInt(params.get('offset'), 0, Number.MAX_SAFE_INTEGER);
-    json(res, 200, { run, total: countItemEvents(db, { runId: id }), events: itemEvents(db, { runId: id, limit, offset }) });
+    const filter = { runId: id, target: params.get('target') || undefined };
+    json(res, 200, {
+      run: { ...run, targets: targetRuns(db, [id]).get(id) ?? [] },
+      total: countItemEvents(db, filter),
+      events: itemEvents(db, { ...filter, limit, offset }),
+    });
   }
 
   function items(res: ServerResponse, params: URLSearchParams): void {
@@ -217,6 +228,7 @@ export function createWebServer(options: WebServerOptions): WebServer {
     if (since !== undefined && Number.isNaN(Date.parse(since))) throw new HttpProblem(400, 'since must be a date or an ISO timestamp');
     const query: ItemQuery = {
       connection: params.get('connection') || undefined,
+      target: params.get('target') || undefined,
       search: params.get('q') || undefined,
       code: kind === 'failed' ? params.get('code') || undefined : undefined,
       since: since && new Date(since).toISOString(),

@@ -1,9 +1,10 @@
 import type { ConnectionConfig } from '../config/config.js';
 import { ExitCode } from '../errors/index.js';
-import { connectionHealth, isHealthy } from '../model/health.js';
+import { targetAdapter } from '../marketplace/targets.js';
+import { connectionHealth, isHealthy, targetHealth } from '../model/health.js';
 import type { Health } from '../model/health.js';
 import { connectionSettings, readSettingsForView } from '../settings/schema.js';
-import type { AlertRow, ConnectionStatus, RunRow } from '../store/queries.js';
+import type { AlertRow, ConnectionStatus, RunRow, TargetRunRow, TargetStatus } from '../store/queries.js';
 
 export type { Health } from '../model/health.js';
 
@@ -28,6 +29,32 @@ export interface ConnectionView {
   /** Offers parked as dead letters (also among the failing items, with the code DEAD_LETTER). */
   parked: number;
   alerts: AlertRow[];
+  /** Each marketplace the connection delivers to, by name. */
+  targets: TargetView[];
+}
+
+/** What the page's block and /metrics show for one marketplace target of a connection. */
+export interface TargetView {
+  name: string;
+  /** offer-api, trendyol, hepsiburada, n11. */
+  kind: string;
+  /** The marketplace's display name (`Trendyol`); null for the offer API, which the page names in its language. */
+  marketplace: string | null;
+  health: Health;
+  /** When a run last delivered everything due to this target. */
+  lastDeliveryAt: string | null;
+  /** The target's part of the latest run that reached it. */
+  lastRun: TargetRunRow | null;
+  /** That part's error, already redacted by the engine. */
+  error: { code: string | null; message: string | null } | null;
+  /** Offers this marketplace rejected or that were not delivered to it (not-listed ones are counted apart). */
+  failingItems: number;
+  pendingApproval: number;
+  /** Offers the marketplace does not list: shown, sent again only when they change or on `erp-sync retry`. */
+  notListed: number;
+  parked: number;
+  /** Offers sent and not answered yet. */
+  awaiting: number;
 }
 
 export interface ViewInput {
@@ -36,6 +63,8 @@ export interface ViewInput {
   status: ConnectionStatus;
   failingSince: string | null;
   running: boolean;
+  /** How many offers a target of the connection rejected or did not get, not-listed ones aside. */
+  targetFailing(target: string): number;
   now: number;
 }
 
@@ -61,6 +90,25 @@ export function connectionView(input: ViewInput): ConnectionView {
     pendingApproval: status.pendingApproval,
     parked: status.parked,
     alerts: status.openAlerts,
+    targets: status.targets.map((target) => targetView(target, input.targetFailing(target.target), freshness, now)),
+  };
+}
+
+function targetView(status: TargetStatus, failingItems: number, freshnessMinutes: number, now: number): TargetView {
+  const { lastRun } = status;
+  return {
+    name: status.target,
+    kind: status.kind,
+    marketplace: targetAdapter(status.kind)?.name ?? null,
+    health: targetHealth({ lastRun, lastSuccessAt: status.lastSuccessAt, freshnessMinutes, parked: status.parked, now }),
+    lastDeliveryAt: status.lastSuccessAt,
+    lastRun,
+    error: lastRun && (lastRun.errorCode || lastRun.errorMessage) ? { code: lastRun.errorCode, message: lastRun.errorMessage } : null,
+    failingItems,
+    pendingApproval: status.pendingApproval,
+    notListed: status.notListed,
+    parked: status.parked,
+    awaiting: status.awaiting,
   };
 }
 

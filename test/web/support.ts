@@ -5,8 +5,14 @@ import { networkInterfaces } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
+import type { AsyncTargetOptions } from '../../src/sandbox/async-target.js';
+import { SandboxN11 } from '../../src/sandbox/n11.js';
+import { SandboxTrendyol } from '../../src/sandbox/trendyol.js';
+import { envVarName } from '../../src/secrets/store.js';
 import { finished, startCli } from '../support/cli.js';
 import type { CliResult } from '../support/cli.js';
+import { n11Account, n11Connection, trendyolAccount, trendyolConnection } from '../support/target-accounts.js';
+import type { World } from '../support/world.js';
 
 /**
  * Debian's chromium, or the browser ERP_SYNC_TEST_CHROMIUM names (a path that does not exist
@@ -105,4 +111,22 @@ export function launchChromium(): Promise<Browser> {
       '--disable-component-update', '--disable-sync',
     ],
   });
+}
+
+/** A sandbox Trendyol or N11 connected through the built CLI as a target every connection of the world feeds. */
+export type TargetSandbox = SandboxTrendyol | SandboxN11;
+
+/**
+ * Starts the sandbox marketplace of `kind` on 127.0.0.1 and connects it with
+ * `erp-sync connect <kind>` (tested before it is saved, like a merchant's),
+ * its secrets in the world's environment. `settings` go in with --set.
+ */
+export async function connectTarget(world: World, kind: 'trendyol' | 'n11', options: AsyncTargetOptions, settings: Record<string, string>): Promise<TargetSandbox> {
+  const sandbox = kind === 'trendyol' ? await new SandboxTrendyol({ ...trendyolAccount, ...options }).start() : await new SandboxN11({ ...n11Account, ...options }).start();
+  const connection = kind === 'trendyol' ? trendyolConnection : n11Connection;
+  for (const [field, value] of Object.entries(connection.secrets)) world.env[envVarName(kind, field)] = value;
+  const flags = Object.entries({ ...connection.settings, ...settings }).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
+  const result = await world.cli('connect', kind, '--base-url', sandbox.baseUrl, ...flags);
+  if (result.code !== 0) throw new Error(`connect ${kind} failed: ${result.stderr}`);
+  return sandbox;
 }

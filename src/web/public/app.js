@@ -121,6 +121,7 @@ function createCard(connection, index) {
     lastRun: el('p', { class: 'last-run' }),
     counts,
     items: el('p', { class: 'item-links' }),
+    targets: el('div', { class: 'target-list' }),
     alerts: el('ul'),
     alertsBox: null,
     button: el('button', { type: 'button', class: 'sync' }, msg('syncNow')),
@@ -140,6 +141,7 @@ function createCard(connection, index) {
     card.lastRun,
     el('dl', { class: 'counts' }, COUNTS.map(([key, label]) => el('div', {}, el('dt', {}, msg(label)), counts.get(key)))),
     card.items,
+    el('section', { class: 'targets', 'aria-labelledby': `${headingId}-targets` }, el('h4', { id: `${headingId}-targets` }, msg('marketplaces')), card.targets),
     card.alertsBox,
     el('div', { class: 'actions' }, card.button),
     card.notice,
@@ -192,6 +194,8 @@ function updateCard(card, connection, now) {
   if (connection.pendingApproval > 0) links.push(msg('pendingItems', { count: connection.pendingApproval }));
   if (connection.parked > 0) links.push(msg('parkedItems', { count: connection.parked }));
   card.items.textContent = links.join(' · ');
+  // With one target the card's own counts are that target's: its block leaves them out.
+  card.targets.replaceChildren(...connection.targets.map((target) => targetBlock(target, connection.targets.length > 1, now)));
   card.alerts.replaceChildren(...connection.alerts.map((alert) => el('li', {}, timeElement(alert.openedAt, now), ` ${alert.message}`)));
   card.alertsBox.hidden = connection.alerts.length === 0;
   card.button.disabled = connection.running;
@@ -199,6 +203,62 @@ function updateCard(card, connection, now) {
     card.queued = false;
     card.notice.textContent = '';
   }
+}
+
+const TARGET_COUNTS = [
+  ['pushed', 'colPushed'],
+  ['rejected', 'colRejected'],
+  ['notListed', 'colNotListed'],
+  ['failed', 'colFailed'],
+  ['awaiting', 'colAwaiting'],
+];
+
+const TARGET_HEALTH = {
+  healthy: () => msg('targetHealthy'),
+  stale: (target, now) => msg('targetStale', { age: target.lastDeliveryAt ? age(now - Date.parse(target.lastDeliveryAt)) : '–' }),
+  failing: () => msg('targetFailing'),
+  credentials: () => msg('targetCredentials'),
+  parked: (target) => msg('healthParked', { count: target.parked }),
+  never: () => msg('targetNever'),
+};
+
+/** The marketplace's name as merchants know it: `Trendyol`; the offer API in the page's language. */
+const marketplaceName = (target) => target.marketplace ?? msg('offerApi');
+
+/** What a target's open problems and waits are, in one line; nothing when there are none. */
+function targetItems(target) {
+  return [
+    [target.failingItems, 'failingItems'],
+    [target.notListed, 'notListedItems'],
+    [target.parked, 'parkedItems'],
+    [target.awaiting, 'awaitingItems'],
+    [target.pendingApproval, 'pendingItems'],
+  ].flatMap(([count, key]) => (count > 0 ? [msg(key, { count })] : [])).join(' · ');
+}
+
+/** One marketplace target of a connection: its health, last delivery, its part of the last run and what waits. */
+function targetBlock(target, withCounts, now) {
+  const title = marketplaceName(target);
+  const run = target.lastRun;
+  return el(
+    'section',
+    { class: `target state-${target.health}`, 'data-target': target.name, 'aria-label': `${title} (${target.name})` },
+    el(
+      'p',
+      { class: 'target-head' },
+      el('span', { class: 'dot', 'aria-hidden': 'true' }),
+      el('span', { class: 'target-title' }, title),
+      title.toLocaleLowerCase(locale) === target.name.toLocaleLowerCase(locale) ? null : el('span', { class: 'target-name' }, target.name),
+    ),
+    el('p', { class: 'target-health' }, (TARGET_HEALTH[target.health] ?? TARGET_HEALTH.never)(target, now)),
+    target.error?.message ? el('p', { class: 'error-line' }, `${target.error.code ?? ''}: ${target.error.message}`) : null,
+    el('p', { class: 'last-delivery' }, `${msg('lastDelivery')}: `, target.lastDeliveryAt ? timeElement(target.lastDeliveryAt, now) : msg('lastSyncNever')),
+    run ? el('p', { class: 'target-run' }, msg('targetLastRun', { id: run.runId, status: statusText(run.status) })) : null,
+    withCounts
+      ? el('dl', { class: 'counts' }, TARGET_COUNTS.map(([key, label]) => el('div', {}, el('dt', {}, msg(label)), el('dd', { 'data-target-count': key }, run ? numberFormat.format(run[key]) : '–'))))
+      : null,
+    el('p', { class: 'target-items' }, targetItems(target)),
+  );
 }
 
 async function syncNow(name, card) {
@@ -247,6 +307,7 @@ async function refreshStatus() {
       updateCard(card, connection, now);
     });
     fillConnectionFilter();
+    fillTargetFilter();
     busy = connections.some((c) => c.running) || [...cards.values()].some((c) => c.queued);
     // A run that started or ended changes the history, the chart and the item lists.
     const seen = JSON.stringify(connections.map((c) => [c.name, c.running, c.lastRun?.id, c.lastRun?.status]));
@@ -272,7 +333,7 @@ async function refreshRuns() {
   const now = Date.now();
   runsBody.replaceChildren(
     ...(runs.length === 0
-      ? [el('tr', {}, el('td', { colspan: 13 }, msg('runsEmpty')))]
+      ? [el('tr', {}, el('td', { colspan: 14 }, msg('runsEmpty')))]
       : runs.slice(0, 50).map((run) =>
           el(
             'tr',
@@ -283,10 +344,33 @@ async function refreshRuns() {
             el('td', {}, el('span', { class: `badge status-${run.status}` }, statusText(run.status))),
             el('td', { class: 'num' }, duration(run.durationMs)),
             ...['pulled', 'pushed', 'created', 'updated', 'pendingApproval', 'rejected', 'failed', 'invalid'].map((key) => el('td', { class: 'num' }, numberFormat.format(run[key]))),
+            el('td', {}, runTargets(run)),
           ),
         )),
   );
   drawChart(runs.filter((run) => run.status !== 'running').reverse());
+}
+
+const RUN_TARGET_COUNTS = [
+  ['rejected', 'countRejected'],
+  ['notListed', 'countNotListed'],
+  ['failed', 'countFailed'],
+  ['awaiting', 'countAwaiting'],
+];
+
+/** What each target did in a run, a line each: pushed always, the rest when there were any. */
+function runTargets(run) {
+  return el(
+    'ul',
+    { class: 'run-targets' },
+    run.targets.map((t) => {
+      const parts =
+        t.status === 'skipped'
+          ? [statusText('skipped')]
+          : [msg('countPushed', { count: t.pushed }), ...RUN_TARGET_COUNTS.flatMap(([key, label]) => (t[key] > 0 ? [msg(label, { count: t[key] })] : []))];
+      return el('li', { 'data-target': t.target }, el('strong', {}, t.target), `: ${parts.join(' · ')}`);
+    }),
+  );
 }
 
 let chartRuns = [];
@@ -359,25 +443,41 @@ const eventsSection = document.getElementById('run-events');
 const eventsHeading = document.getElementById('run-events-h');
 const eventsCount = document.getElementById('run-events-count');
 const eventsBody = document.querySelector('#run-events-table tbody');
+const eventsFilter = document.getElementById('run-events-filter');
+let eventsRun;
 document.getElementById('run-events-close').addEventListener('click', () => {
   eventsSection.hidden = true;
 });
+eventsFilter.addEventListener('input', () => openRunEvents(eventsRun, false));
+eventsFilter.addEventListener('submit', (event) => event.preventDefault());
 
-async function openRunEvents(id) {
-  const { response, body } = await getJson(`/api/runs/${id}/events?limit=500`);
-  if (!response.ok) return;
+/** The target an item or event concerns; '' (what the pull found) concerns every one. */
+const targetText = (target) => target || msg('everyTarget');
+
+/** Shows a run's item events, only the chosen target's (and the pull's) when one is chosen. */
+async function openRunEvents(id, focus = true) {
+  if (id !== eventsRun) eventsFilter.elements.target.value = '';
+  eventsRun = id;
+  const params = new URLSearchParams({ limit: '500' });
+  const target = eventsFilter.elements.target.value;
+  if (target) params.set('target', target);
+  const { response, body } = await getJson(`/api/runs/${id}/events?${params}`);
+  if (!response.ok || id !== eventsRun) return;
   const now = Date.now();
+  fillSelect(eventsFilter.elements.target, body.run.targets.map((t) => t.target));
+  eventsFilter.hidden = body.run.targets.length < 2;
   eventsHeading.textContent = msg('runEvents', { id });
   eventsCount.textContent = msg('runEventsCount', { shown: body.events.length, total: body.total });
   fillTable(
     eventsBody,
     body.events.length === 0
-      ? [el('tr', {}, el('td', { colspan: 8 }, msg('itemsEmpty')))]
+      ? [el('tr', {}, el('td', { colspan: 9 }, msg('itemsEmpty')))]
       : body.events.map((e) =>
           el(
             'tr',
             {},
             el('td', {}, timeElement(e.at, now)),
+            el('td', {}, targetText(e.target)),
             el('td', { class: 'mono' }, e.barcode ?? ''),
             el('td', { class: 'mono' }, e.sku ?? ''),
             el('td', {}, e.name ?? ''),
@@ -389,7 +489,7 @@ async function openRunEvents(id) {
         ),
   );
   eventsSection.hidden = false;
-  eventsHeading.focus();
+  if (focus) eventsHeading.focus();
 }
 
 // ---------------------------------------------------------------- failed and pending items
@@ -416,6 +516,8 @@ function itemParams() {
   if (q) params.set('q', q);
   const connection = form.get('connection');
   if (connection) params.set('connection', connection);
+  const target = form.get('target');
+  if (target) params.set('target', target);
   const code = form.get('code');
   if (code && kind === 'failed') params.set('code', code);
   const since = form.get('since');
@@ -447,7 +549,7 @@ async function refreshItems(offset = 0) {
   pager.hidden = body.total <= pageSize;
   previousPage.disabled = offset === 0;
   nextPage.disabled = offset + body.items.length >= body.total;
-  const columns = kind === 'failed' ? 8 : 7;
+  const columns = kind === 'failed' ? 9 : 8;
   const rows =
     body.items.length === 0
       ? [el('tr', {}, el('td', { colspan: columns }, msg('itemsEmpty')))]
@@ -457,6 +559,7 @@ async function refreshItems(offset = 0) {
                 'tr',
                 {},
                 el('td', {}, item.connection),
+                el('td', {}, targetText(item.target)),
                 el('td', { class: 'mono' }, item.barcode ?? ''),
                 el('td', { class: 'mono' }, item.sku ?? ''),
                 el('td', {}, item.name ?? ''),
@@ -469,6 +572,7 @@ async function refreshItems(offset = 0) {
                 'tr',
                 {},
                 el('td', {}, item.connection),
+                el('td', {}, item.target),
                 el('td', { class: 'mono' }, item.barcode),
                 el('td', { class: 'mono' }, item.sku),
                 el('td', {}, item.name),
@@ -499,6 +603,14 @@ function fillSelect(select, values) {
 
 const fillCodeFilter = (codes) => fillSelect(filters.elements.code, codes);
 const fillConnectionFilter = () => fillSelect(filters.elements.connection, connections.map((c) => c.name));
+const targetFilter = document.getElementById('target-filter');
+
+/** The target filter lists every target of every connection; it shows once there is more than one to choose from. */
+function fillTargetFilter() {
+  const names = [...new Set(connections.flatMap((c) => c.targets.map((t) => t.name)))].sort();
+  fillSelect(filters.elements.target, names);
+  targetFilter.hidden = names.length < 2;
+}
 
 let searchTimer;
 filters.addEventListener('input', (event) => {
