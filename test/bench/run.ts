@@ -16,7 +16,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SandboxErp } from '../../src/sandbox/erp.js';
 import { SandboxMarketplace } from '../../src/sandbox/marketplace.js';
-import type { RunSummary } from '../../src/model/run.js';
+import { SandboxTrendyol } from '../../src/sandbox/trendyol.js';
+import { SandboxHepsiburada } from '../../src/sandbox/hepsiburada.js';
+import { SandboxN11 } from '../../src/sandbox/n11.js';
+import type { AsyncTargetSandbox } from '../../src/sandbox/async-target.js';
+import type { RunSummary, TargetSummary } from '../../src/model/run.js';
 
 const CLI = fileURLToPath(new URL('../../bin/erp-sync.js', import.meta.url));
 
@@ -80,6 +84,48 @@ class World {
   async close(): Promise<void> {
     await Promise.all([this.erp.close(), this.marketplace.close()]);
     rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+const trendyolAccount = { sellerId: '104729', apiKey: 'bench-ty-key', apiSecret: 'bench-ty-secret' };
+const hepsiburadaAccount = { merchantId: '3f95e71f-c39e-4266-9eb4-c154807e87f7', serviceKey: 'bench-hb-key', userAgent: 'bench_dev' };
+const n11Account = { appKey: 'bench-n11-key', appSecret: 'bench-n11-secret' };
+
+/**
+ * The same ERP feeding Trendyol, Hepsiburada and N11 sandboxes instead of the
+ * offer API. Their results are ready at the first poll; each run waits for
+ * them (the default resultWaitSeconds), so a target's time is submit to result.
+ * Their documented rate limits are lifted (rateLimit=100/1s) so the first
+ * full sync of the setup does not take minutes at Hepsiburada's 120 a minute.
+ */
+class TargetsWorld extends World {
+  readonly sandboxes: AsyncTargetSandbox[] = [
+    new SandboxTrendyol({ ...trendyolAccount, listed: () => true, pendingPolls: 0 }),
+    new SandboxHepsiburada({ ...hepsiburadaAccount, listed: () => true, pendingPolls: 0 }),
+    new SandboxN11({ ...n11Account, listed: () => true, pendingPolls: 0 }),
+  ];
+  override get env(): NodeJS.ProcessEnv {
+    return {
+      ...super.env,
+      ERP_SYNC_TRENDYOL_API_KEY: trendyolAccount.apiKey, ERP_SYNC_TRENDYOL_API_SECRET: trendyolAccount.apiSecret,
+      ERP_SYNC_HEPSIBURADA_SERVICE_KEY: hepsiburadaAccount.serviceKey, ERP_SYNC_N11_APP_KEY: n11Account.appKey, ERP_SYNC_N11_APP_SECRET: n11Account.appSecret,
+    };
+  }
+  override async start(settings: string[] = []): Promise<this> {
+    await this.erp.start();
+    for (const sandbox of this.sandboxes) await sandbox.start();
+    const [trendyol, hepsiburada, n11] = this.sandboxes as [AsyncTargetSandbox, AsyncTargetSandbox, AsyncTargetSandbox];
+    const common = ['--set', 'rateLimit=100/1s', '--yes', '--no-test'];
+    await cli(['connect', 'trendyol', '--base-url', trendyol.baseUrl, '--set', `sellerId=${trendyolAccount.sellerId}`, ...common], this.env);
+    await cli(['connect', 'hepsiburada', '--base-url', hepsiburada.baseUrl, '--set', `merchantId=${hepsiburadaAccount.merchantId}`, '--set', `userAgent=${hepsiburadaAccount.userAgent}`,
+      '--set', 'minIntervalMinutes=0', ...common], this.env);
+    await cli(['connect', 'n11', '--base-url', n11.baseUrl, ...common], this.env);
+    await cli(['connect', 'demo', '--name', 'shop', '--base-url', this.erp.url, ...settings.flatMap((s) => ['--set', s])], this.env);
+    return this;
+  }
+  override async close(): Promise<void> {
+    await Promise.all(this.sandboxes.map((s) => s.close()));
+    await super.close();
   }
 }
 
@@ -258,6 +304,48 @@ async function naiveVersusDefaults(products: number): Promise<void> {
   record({ scenario: s, figure: `bytes: naive ${fmt(figures.naiveBytes)}, erp-sync ${fmt(figures.smartBytes)}`, value: figures.naiveBytes / figures.smartBytes, unit: '× less' });
 }
 
+async function targets(products: number): Promise<void> {
+  const figures = await medianOf(repeat, async () => {
+    const single = await new World(products).start(['pageSize=1000']);
+    let one: Measured;
+    try {
+      await single.run();
+      single.erp.catalog.change(1);
+      one = await single.run();
+    } finally {
+      await single.close();
+    }
+    const three = await new TargetsWorld(products).start(['pageSize=1000']);
+    try {
+      await three.run();
+      three.erp.catalog.change(1);
+      const run = await three.run();
+      const of = (name: string) => run.summary.targets.find((t) => t.target === name) as TargetSummary;
+      const [trendyol, hepsiburada, n11] = ['trendyol', 'hepsiburada', 'n11'].map(of) as [TargetSummary, TargetSummary, TargetSummary];
+      return {
+        singleMs: one.summary.durationMs, singlePushMs: one.summary.targets[0]!.durationMs, singleBytes: one.pushBytes, singleRequests: one.pushRequests,
+        threeMs: run.summary.durationMs,
+        trendyolMs: trendyol.durationMs, trendyolBytes: trendyol.bytes, trendyolRequests: trendyol.requests, trendyolPushed: trendyol.pushed,
+        hepsiburadaMs: hepsiburada.durationMs, hepsiburadaBytes: hepsiburada.bytes, hepsiburadaRequests: hepsiburada.requests, hepsiburadaPushed: hepsiburada.pushed,
+        n11Ms: n11.durationMs, n11Bytes: n11.bytes, n11Requests: n11.requests, n11Pushed: n11.pushed,
+      };
+    } finally {
+      await three.close();
+    }
+  });
+  const s = `7 three targets ${products / 1000}k`;
+  const changed = products / 100;
+  record({ scenario: s, figure: `1% changed, offer API alone: run ms (push ${fmt(Math.round(figures.singlePushMs))} ms)`, value: Math.round(figures.singleMs), unit: 'ms' });
+  record({ scenario: s, figure: '1% changed, offer API alone: bytes / requests', value: figures.singleBytes, unit: `B / ${figures.singleRequests} req` });
+  record({ scenario: s, figure: '1% changed, three marketplaces: run ms', value: Math.round(figures.threeMs), unit: 'ms' });
+  for (const name of ['trendyol', 'hepsiburada', 'n11'] as const) {
+    const f = figures as Record<string, number>;
+    record({ scenario: s, figure: `${name}: submit to results, ms`, value: Math.round(f[`${name}Ms`]!), unit: 'ms' });
+    record({ scenario: s, figure: `${name}: bytes / requests`, value: f[`${name}Bytes`]!, unit: `B / ${f[`${name}Requests`]} req` });
+    record({ scenario: s, figure: `${name}: offers confirmed`, value: f[`${name}Pushed`]!, unit: 'offers', target: `${changed}`, pass: f[`${name}Pushed`] === changed });
+  }
+}
+
 const started = performance.now();
 console.error(`erp-sync benchmark on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}; median of ${repeat}`);
 const products = args.products ? Number(args.products) : undefined;
@@ -267,6 +355,7 @@ if (!only || only.has(3)) await latencyBound();
 if (!only || only.has(4)) await rateBound();
 if (!only || only.has(5)) await whatIsSent(products ?? 20_000);
 if (!only || only.has(6)) await naiveVersusDefaults(products ?? 20_000);
+if (!only || only.has(7)) await targets(products ?? 100_000);
 const results = { machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, repeat, seconds: Math.round((performance.now() - started) / 1000), rows };
 writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
 console.error(`done in ${results.seconds} s; figures written to bench-results.json`);
