@@ -1,5 +1,24 @@
-import Conf from 'conf';
+import { writeFileSync } from 'atomically';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExitCode, UserError, errorMessage } from '../errors/index.js';
+import { defineMessages } from '../i18n/index.js';
 import type { SecretStoreKind } from '../secrets/store.js';
+
+const m = defineMessages({
+  en: {
+    unreadable: 'cannot read the settings file {path}: {reason}',
+    unreadableHint: 'Run erp-sync as the user that owns its home directory, or fix the file\'s permissions.',
+    broken: 'the settings file {path} is not valid JSON: {reason}',
+    brokenHint: 'Fix it by hand, or restore it from a backup; nothing else reads or writes it while it is broken.',
+  },
+  tr: {
+    unreadable: '{path} ayar dosyası okunamıyor: {reason}',
+    unreadableHint: "erp-sync'i ana dizininin sahibi olan kullanıcıyla çalıştırın ya da dosyanın izinlerini düzeltin.",
+    broken: '{path} ayar dosyası geçerli bir JSON değil: {reason}',
+    brokenHint: 'Elle düzeltin ya da yedekten geri yükleyin; bozuk kaldıkça hiçbir komut onu okumaz ve üzerine yazmaz.',
+  },
+});
 
 /** An ERP connection: which driver, where, and its non-secret settings. Secrets live in `secretStore`. */
 export interface ConnectionConfig {
@@ -28,58 +47,73 @@ interface ConfigShape {
 export const MARKETPLACE = 'marketplace';
 
 /**
- * Non-secret settings in `config.json` under the home directory (mode 0600),
- * through conf, which writes atomically.
+ * Non-secret settings in `config.json` under the home directory (mode 0600).
+ * Read anew on every access, so a long-running `serve` sees what `connect`
+ * saved; written whole through a temporary file and a rename (atomically,
+ * which also rides out the moments Windows holds a file open elsewhere), so
+ * a crash leaves the old file or the new one, never half of one.
  */
 export class ConfigStore {
-  readonly #conf: Conf<ConfigShape>;
+  readonly path: string;
 
   constructor(home: string) {
-    this.#conf = new Conf<ConfigShape>({
-      cwd: home,
-      configName: 'config',
-      projectName: 'erp-sync',
-      projectSuffix: '',
-      configFileMode: 0o600,
-      defaults: { connections: {} },
-      accessPropertiesByDotNotation: false,
-    });
-  }
-
-  get path(): string {
-    return this.#conf.path;
+    this.path = join(home, 'config.json');
   }
 
   marketplace(): MarketplaceConfig | undefined {
-    return this.#conf.get('marketplace');
+    return this.#read().marketplace;
   }
 
   setMarketplace(value: MarketplaceConfig): void {
-    this.#conf.set('marketplace', value);
+    this.#write({ ...this.#read(), marketplace: value });
   }
 
   removeMarketplace(): void {
-    this.#conf.delete('marketplace');
+    const { marketplace: _removed, ...rest } = this.#read();
+    this.#write(rest);
   }
 
   connections(): ConnectionConfig[] {
-    return Object.values(this.#conf.get('connections')).sort((a, b) => a.name.localeCompare(b.name));
+    return Object.values(this.#read().connections).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   connection(name: string): ConnectionConfig | undefined {
-    return this.#conf.get('connections')[name];
+    const connections = this.#read().connections;
+    return Object.hasOwn(connections, name) ? connections[name] : undefined;
   }
 
   saveConnection(value: ConnectionConfig): void {
-    this.#conf.set('connections', { ...this.#conf.get('connections'), [value.name]: value });
+    const config = this.#read();
+    this.#write({ ...config, connections: { ...config.connections, [value.name]: value } });
   }
 
   removeConnection(name: string): boolean {
-    const all = { ...this.#conf.get('connections') };
-    if (!(name in all)) return false;
-    delete all[name];
-    this.#conf.set('connections', all);
+    const config = this.#read();
+    if (!Object.hasOwn(config.connections, name)) return false;
+    const connections = { ...config.connections };
+    delete connections[name];
+    this.#write({ ...config, connections });
     return true;
+  }
+
+  #read(): ConfigShape {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { connections: {} };
+      throw new UserError(m('unreadable', { path: this.path, reason: errorMessage(error) }), { code: 'CONFIG_UNREADABLE', exitCode: ExitCode.config, hint: m('unreadableHint'), cause: error });
+    }
+    try {
+      const parsed = JSON.parse(text) as Partial<ConfigShape>;
+      return { ...parsed, connections: parsed.connections ?? {} };
+    } catch (error) {
+      throw new UserError(m('broken', { path: this.path, reason: errorMessage(error) }), { code: 'CONFIG_INVALID', exitCode: ExitCode.config, hint: m('brokenHint'), cause: error });
+    }
+  }
+
+  #write(config: ConfigShape): void {
+    writeFileSync(this.path, `${JSON.stringify(config, null, '\t')}\n`, { mode: 0o600 });
   }
 }
 
