@@ -1,13 +1,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createRequire } from 'node:module';
 import { ExitCode, isUserError } from '../errors/index.js';
 import type { ExitCode as ExitCodeType } from '../errors/index.js';
 import { setLanguage, t } from '../i18n/index.js';
 import { redact } from '../secrets/redact.js';
 import { secretStoreKinds } from '../secrets/store.js';
 import { configureLogging, logJson } from './log-format.js';
+import { version } from './version.js';
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 const exitCodes = `
 Exit codes (sysexits):
