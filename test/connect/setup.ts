@@ -48,7 +48,7 @@ export async function createShop(products = 30): Promise<Shop> {
       writeFileSync(path, `${value}\n`, { mode: 0o600 });
       return path;
     },
-    fileSecret: (connection, field) => new FileSecretStore({ path: join(home, 'secrets.enc'), env: { ERP_SYNC_PASSPHRASE: PASSPHRASE } }).get(connection, field),
+    fileSecret: (connection, field) => new FileSecretStore({ path: join(home, 'secrets.enc'), defaultKeyFile: join(home, 'secrets.key'), env: { ERP_SYNC_PASSPHRASE: PASSPHRASE } }).get(connection, field),
     config() {
       try {
         return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'));
