@@ -175,10 +175,11 @@ function program(): Command {
 
   cli
     .command('schedule')
-    .description('run erp-sync unattended: print or install a systemd timer or a crontab line, or remove it')
+    .description('run erp-sync unattended: print or install a systemd timer, a crontab line or a Windows Task Scheduler task, or remove it')
     .option('--every <interval>', 'how often: minutes dividing an hour (15m) or hours dividing a day (1h)', '15m')
     .option('--systemd', 'a systemd service and timer (the default where systemd runs)')
     .option('--cron', 'a crontab line')
+    .option('--windows', 'a Windows Task Scheduler task (the default on Windows)')
     .option('--user', 'a systemd unit of this user instead of a system unit')
     .option('--install', 'install and enable it')
     .option('--print', 'only print it (the default)')

@@ -10,7 +10,7 @@ import { redact } from '../../secrets/redact.js';
 import type { SecretStoreKind } from '../../secrets/store.js';
 import { openContext } from '../context.js';
 import type { CliContext } from '../context.js';
-import { installedSchedule } from '../../schedule/installed.js';
+import { installedSchedule, recordedSchedule } from '../../schedule/installed.js';
 import { checkConnection } from '../../engine/check.js';
 import type { ConnectionUnderTest } from '../../engine/check.js';
 import { integrityProblems } from '../../store/db.js';
@@ -49,6 +49,7 @@ const m = defineMessages({
     schedule: 'Schedule',
     scheduleOk: '{kind}: {when}',
     scheduleMissing: 'no schedule is installed: nothing syncs unless someone runs `erp-sync run`',
+    scheduleGone: 'erp-sync installed a {kind} schedule ({when}) for this home, but the system no longer has it: nothing syncs unless someone runs `erp-sync run`',
     scheduleFix: 'erp-sync schedule --every 15m --install',
     clock: 'Clock of {name}',
     clockOk: 'within {seconds} s of the server’s clock',
@@ -92,6 +93,7 @@ const m = defineMessages({
     schedule: 'Zamanlama',
     scheduleOk: '{kind}: {when}',
     scheduleMissing: 'kurulu zamanlama yok: biri `erp-sync run` çalıştırmadıkça senkronizasyon olmaz',
+    scheduleGone: 'erp-sync bu klasör için bir {kind} zamanlaması ({when}) kurmuştu, ama sistemde artık yok: biri `erp-sync run` çalıştırmadıkça senkronizasyon olmaz',
     scheduleFix: 'erp-sync schedule --every 15m --install',
     clock: '{name} saati',
     clockOk: 'sunucunun saatinden en fazla {seconds} sn farklı',
@@ -181,11 +183,13 @@ async function runChecks(ctx: CliContext): Promise<Check[]> {
     clockTargets.push({ name: MARKETPLACE, url: marketplace.baseUrl });
   }
 
+  // The system itself is asked here; `status` trusts what `schedule --install` recorded.
   const schedule = installedSchedule();
+  const recorded = recordedSchedule(ctx.home);
   checks.push(
     schedule
       ? { id: 'schedule', title: m('schedule'), status: 'ok', message: m('scheduleOk', { kind: schedule.kind, when: schedule.when }) }
-      : { id: 'schedule', title: m('schedule'), status: 'warn', message: m('scheduleMissing'), fix: m('scheduleFix') },
+      : { id: 'schedule', title: m('schedule'), status: 'warn', message: recorded ? m('scheduleGone', { kind: recorded.kind, when: recorded.when }) : m('scheduleMissing'), fix: m('scheduleFix') },
   );
   for (const target of clockTargets) checks.push(await clockCheck(target.name, target.url));
   return checks;
