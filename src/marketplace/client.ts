@@ -2,6 +2,7 @@ import type { MarketplaceConfig } from '../config/config.js';
 import { HttpClient } from '../http/client.js';
 import { marketplaceSettings, readSettings, settingsOwner } from '../settings/schema.js';
 import type { HttpStats } from '../http/client.js';
+import type { CertificateFile } from '../http/certificates.js';
 import { HttpError } from '../http/errors.js';
 import type { BatchResponse, OfferPage, OfferResult } from './types.js';
 import { offerStatuses } from './types.js';
@@ -14,6 +15,8 @@ export interface MarketplaceClientOptions {
   timeoutMs?: number | undefined;
   rateLimit?: { requests: number; perMs: number } | undefined;
   signal?: AbortSignal | undefined;
+  /** The marketplace connection's own certificate authority (`caFile`). */
+  ca?: CertificateFile | undefined;
 }
 
 /**
@@ -29,6 +32,7 @@ export function marketplaceClient(config: MarketplaceConfig, token: string, over
     retryMinDelayMs: settings.retryMinDelayMs,
     timeoutMs: settings.timeoutMs,
     rateLimit: settings.rateLimit,
+    ca: settings.caFile,
     ...overrides,
   });
 }
@@ -49,6 +53,8 @@ export class MarketplaceClient {
       rateLimit: options.rateLimit,
       signal: options.signal,
       connections: 4,
+      ca: options.ca,
+      connectTarget: 'marketplace',
     });
   }
 

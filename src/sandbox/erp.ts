@@ -10,6 +10,8 @@ export interface SandboxErpOptions {
   /** Records per page unless the client asks for another size (up to maxPageSize). */
   defaultPageSize?: number;
   maxPageSize?: number;
+  /** Serve HTTPS with this key and certificate (an on-premise ERP with its own certificate authority). */
+  tls?: { key: string; cert: string };
 }
 
 export interface SandboxErpFaults {
@@ -53,7 +55,7 @@ export class SandboxErp {
   };
   /** `pages` lists the page number of every products request, in the order they came. */
   readonly stats = { requests: 0, productRequests: 0, rateLimited: 0, requestTimes: [] as number[], pages: [] as number[] };
-  readonly #options: Required<Omit<SandboxErpOptions, 'port'>> & { port: number };
+  readonly #options: Required<Omit<SandboxErpOptions, 'port' | 'tls'>> & Pick<SandboxErpOptions, 'tls'> & { port: number };
   #window: WindowCounter | undefined;
   readonly #cache = new Map<string, string>();
   #cacheGeneration = -1;
@@ -71,7 +73,7 @@ export class SandboxErp {
   }
 
   async start(): Promise<this> {
-    this.#server = await listenOnLoopback((req, res) => this.#handle(req, res), this.#options.port);
+    this.#server = await listenOnLoopback((req, res) => this.#handle(req, res), this.#options.port, this.#options.tls);
     return this;
   }
 

@@ -11,6 +11,8 @@ export interface SandboxMarketplaceOptions {
   maxBatch?: number;
   /** Keep every price each offer was written with (stats.pricesPerBarcode): for tests, not for a million offers. */
   keepPriceHistory?: boolean;
+  /** Serve HTTPS with this key and certificate. */
+  tls?: { key: string; cert: string };
 }
 
 export interface SandboxMarketplaceFaults {
@@ -95,7 +97,7 @@ export class SandboxMarketplace {
   }
 
   async start(): Promise<this> {
-    this.#server = await listenOnLoopback((req, res) => this.#handle(req, res), this.#options.port ?? 0);
+    this.#server = await listenOnLoopback((req, res) => this.#handle(req, res), this.#options.port ?? 0, this.#options.tls);
     return this;
   }
 

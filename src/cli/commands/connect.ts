@@ -6,6 +6,7 @@ import type { ConnectionConfig, MarketplaceConfig } from '../../config/config.js
 import type { Driver, FieldSpec } from '../../driver/contract.js';
 import { connectionSettings, marketplaceSettings, settingProblem } from '../../settings/schema.js';
 import { alertWebhookField, storedSecretNames } from '../../settings/schema.js';
+import type { SettingSpec } from '../../settings/schema.js';
 import type { Failure } from '../../engine/failure.js';
 import { marketplaceSecrets } from '../../engine/secrets.js';
 import { ExitCode, UserError, errorMessage } from '../../errors/index.js';
@@ -562,7 +563,7 @@ function parseSettings(
     if (!allowed.includes(key)) throw new UserError(m('setUnknown', { owner, key }), { code: 'UNKNOWN_SETTING', exitCode: ExitCode.usage, hint: m('setList', { list: allowed.join(', ') }) });
     const problem = settingProblem(schema, key, value);
     if (problem) throw new UserError(m('setInvalid', { key, problem }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
-    settings[key] = value;
+    settings[key] = (schema as Record<string, SettingSpec<unknown>>)[key]?.normalize?.(value) ?? value;
   }
   return settings;
 }
