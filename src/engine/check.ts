@@ -1,6 +1,9 @@
 import type { Driver } from '../driver/contract.js';
 import { createDriverContext } from '../driver/context.js';
 import { marketplaceClient } from '../marketplace/client.js';
+import { routeFor } from '../http/route.js';
+import type { Route } from '../http/route.js';
+import { connectionSettings, marketplaceSettings, readSettings, settingsOwner } from '../settings/schema.js';
 import { describeRunFailure } from './failure.js';
 import type { Failure } from './failure.js';
 
@@ -52,3 +55,18 @@ export async function checkConnection(target: ConnectionUnderTest): Promise<Fail
   }
 }
 
+
+/**
+ * How a connection's requests travel, as its test and its runs send them:
+ * the proxy the environment names for its address, and its `caFile`.
+ * Undefined for a driver that reads files. A `caFile` that cannot be read
+ * is the setting's error, naming it.
+ */
+export function connectionRoute(target: Pick<ConnectionUnderTest, 'driver' | 'name' | 'baseUrl' | 'settings'>): Route | undefined {
+  const address = target.baseUrl ?? target.driver?.defaultBaseUrl;
+  if (target.driver?.local || !address) return undefined;
+  const { caFile } = target.driver
+    ? readSettings(connectionSettings, target.settings, settingsOwner({ name: target.name, driver: target.driver.id }))
+    : readSettings(marketplaceSettings, target.settings, settingsOwner(undefined));
+  return routeFor(address, { ca: caFile });
+}
