@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, isUserError } from '../errors/index.js';
 import type { ExitCode as ExitCodeType } from '../errors/index.js';
+import { demoEnvironment } from '../config/home.js';
 import { setLanguage, t } from '../i18n/index.js';
 import { redact } from '../secrets/redact.js';
 import { secretStoreKinds } from '../secrets/store.js';
@@ -35,12 +36,15 @@ function program(): Command {
     .description('Sync your ERP catalog to the marketplace: pull, diff, push only what changed.')
     .version(version)
     .addOption(new Option('--lang <lang>', 'language of messages').choices(['tr', 'en']))
+    .option('--demo', 'work on the world `erp-sync demo` keeps, not on your own connections')
     .addHelpText('after', exitCodes)
     .showHelpAfterError()
     .exitOverride()
     .hook('preAction', (command) => {
       const lang = command.optsWithGlobals().lang as 'tr' | 'en' | undefined;
       if (lang) setLanguage(lang);
+      // Before any command reads the home: everything it does, and every run it starts, is on the demo's world.
+      if (command.optsWithGlobals().demo) Object.assign(process.env, demoEnvironment());
     });
 
   cli
@@ -61,6 +65,8 @@ function program(): Command {
     .option('--products <n>', 'catalog size', integer('--products'), 1000)
     .option('--change-percent <p>', 'share of the catalog changed between the two runs', decimal, 5)
     .option('--json', 'print only { "runs": [first, second] } on stdout')
+    .option('--serve', 'keep the demo\'s sandbox ERP and marketplace running and serve the web page on its world')
+    .option('--port <n>', 'with --serve: the web page\'s port', integer('--port'), 7420)
     .action(async (options) => exit(await (await import('./commands/demo.js')).demoCommand(options)));
 
   cli

@@ -32,3 +32,22 @@ export const paths = {
   database: (home: string) => join(home, 'erp-sync.db'),
   locks: (home: string) => join(home, 'locks'),
 };
+
+/**
+ * The demo keeps its own world (config, database, the sandboxes' data) in
+ * `demo` under the home, apart from the merchant's connections. Its sandbox
+ * ERP and marketplace accept these fixed keys: they guard nothing but
+ * generated products on 127.0.0.1, so commands run with `--demo` need no
+ * secrets set up.
+ */
+export const DEMO_KEYS = { erp: 'demo-sandbox-erp-key', marketplace: 'demo-sandbox-marketplace-token' } as const;
+
+export function demoHome(env: NodeJS.ProcessEnv = process.env): string {
+  // Under `--demo` the home already is the demo's.
+  return env.ERP_SYNC_DEMO === '1' && env.ERP_SYNC_HOME ? env.ERP_SYNC_HOME : join(resolveHome(env), 'demo');
+}
+
+/** What `--demo` puts in the environment: the demo's home and its sandboxes' keys, for the command and the runs it starts. */
+export function demoEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ERP_SYNC_HOME: demoHome(env), ERP_SYNC_DEMO: '1', ERP_SYNC_DEMO_API_KEY: DEMO_KEYS.erp, ERP_SYNC_MARKETPLACE_TOKEN: DEMO_KEYS.marketplace };
+}

@@ -91,6 +91,15 @@ export class SandboxMarketplace {
     this.#options = { maxBatch: 1000, ...options };
   }
 
+  /** Takes up offers kept from an earlier run (the demo's); new offers continue their numbering. */
+  restore(offers: Iterable<StoredOffer>): this {
+    for (const offer of offers) {
+      this.offers.set(offer.barcode, offer);
+      this.#nextOfferId = Math.max(this.#nextOfferId, Number(offer.offerId.replace(/\D/g, '')) + 1);
+    }
+    return this;
+  }
+
   get url(): string {
     if (!this.#server) throw new Error('the sandbox marketplace is not started');
     return this.#server.url;
