@@ -1,8 +1,13 @@
 import { defineConfig } from 'tsup';
 
-// One bundle for the CLI. Native and large runtime dependencies stay external so
-// `npm ci` installs them as usual; commands are split into lazily loaded chunks
-// so `--help` never loads better-sqlite3.
+/**
+ * One bundle for the CLI, its pure-JavaScript dependencies inside it: a
+ * command's start costs a few parsed chunks, not hundreds of files found and
+ * read in node_modules. Native modules stay external (npm builds them for the
+ * machine), and so does exceljs, which only an .xlsx catalog loads and which
+ * is larger than all the rest together. Commands are split into chunks loaded
+ * when their command runs, so `--help` never loads SQLite.
+ */
 export default defineConfig({
   entry: { cli: 'src/cli/main.ts' },
   format: ['esm'],
@@ -13,5 +18,7 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   shims: false,
-  skipNodeModulesBundle: true,
+  noExternal: [/^(?!better-sqlite3$|@napi-rs\/keyring$|exceljs$)/],
+  // Bundled CommonJS packages (commander, undici) call require() for Node's own modules.
+  banner: { js: "import { createRequire as __erpSyncRequire } from 'node:module'; const require = __erpSyncRequire(import.meta.url);" },
 });

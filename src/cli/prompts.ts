@@ -23,6 +23,8 @@ const m = defineMessages({
     yesNo: 'Answer y or n.',
     chooseOne: '(choose one: this setting has no default)',
     mustChoose: 'This setting has no default: choose one of the answers.',
+    yes: 'Yes',
+    no: 'No',
   },
   tr: {
     required: 'Bu alan zorunludur.',
@@ -40,6 +42,8 @@ const m = defineMessages({
     yesNo: 'e (evet) veya h (hayır) yazın.',
     chooseOne: '(birini seçin: bu ayarın varsayılanı yok)',
     mustChoose: 'Bu ayarın varsayılanı yok: yanıtlardan birini seçin.',
+    yes: 'Evet',
+    no: 'Hayır',
   },
 });
 
@@ -127,7 +131,8 @@ export async function askField(field: FieldSpec, current: string | undefined): P
     // A required choice without a default (is the price VAT-included?) starts on no answer, so Enter alone cannot choose one.
     const unanswered = field.required && field.default === undefined && current === undefined;
     const blank = unanswered ? [{ value: '', name: m('chooseOne') }] : field.required || field.default !== undefined ? [] : [{ value: '', name: m('notSet') }];
-    const choices = [...blank, ...field.choices.map((value) => ({ value }))];
+    // A yes/no setting is stored as true/false, and read as words in the person's language.
+    const choices = [...blank, ...field.choices.map((value) => ({ value, name: value === 'true' ? m('yes') : value === 'false' ? m('no') : value }))];
     for (;;) {
       const value = await select({ message: label, choices, default: current ?? field.default ?? '', theme: theme() });
       if (value !== '' || !unanswered) return value === '' ? undefined : value;
@@ -155,10 +160,9 @@ export function askChoice<T extends string>(message: string, choices: readonly C
 }
 
 export function askYesNo(message: string, defaultValue: boolean): Promise<boolean> {
-  const tr = language() === 'tr';
   return confirm({
     message,
     default: defaultValue,
-    theme: { keywords: tr ? { yes: 'evet', no: 'hayır', error: () => m('yesNo') } : { yes: 'yes', no: 'no', error: () => m('yesNo') } },
+    theme: { keywords: { yes: m('yes'), no: m('no'), error: () => m('yesNo') } },
   });
 }

@@ -1,6 +1,25 @@
-import Conf from 'conf';
+import { writeFileSync } from 'atomically';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExitCode, UserError, errorMessage } from '../errors/index.js';
+import { defineMessages } from '../i18n/index.js';
 import type { SecretStoreKind } from '../secrets/store.js';
 import type { TargetKind } from '../marketplace/target.js';
+
+const m = defineMessages({
+  en: {
+    unreadable: 'cannot read the settings file {path}: {reason}',
+    unreadableHint: 'Run erp-sync as the user that owns its home directory, or fix the file\'s permissions.',
+    broken: 'the settings file {path} is not valid JSON: {reason}',
+    brokenHint: 'Fix it by hand, or restore it from a backup; nothing else reads or writes it while it is broken.',
+  },
+  tr: {
+    unreadable: '{path} ayar dosyası okunamıyor: {reason}',
+    unreadableHint: "erp-sync'i ana dizininin sahibi olan kullanıcıyla çalıştırın ya da dosyanın izinlerini düzeltin.",
+    broken: '{path} ayar dosyası geçerli bir JSON değil: {reason}',
+    brokenHint: 'Elle düzeltin ya da yedekten geri yükleyin; bozuk kaldıkça hiçbir komut onu okumaz ve üzerine yazmaz.',
+  },
+});
 
 /** An ERP connection: which driver, where, and its non-secret settings. Secrets live in `secretStore`. */
 export interface ConnectionConfig {
@@ -39,7 +58,6 @@ interface LegacyMarketplace {
 }
 
 interface ConfigShape {
-  marketplace?: LegacyMarketplace;
   targets: Record<string, TargetConfig>;
   connections: Record<string, ConnectionConfig>;
 }
@@ -48,52 +66,40 @@ interface ConfigShape {
 export const MARKETPLACE = 'marketplace';
 
 /**
- * Non-secret settings in `config.json` under the home directory (mode 0600),
- * through conf, which writes atomically.
+ * Non-secret settings in `config.json` under the home directory (mode 0600).
+ * Read anew on every access, so a long-running `serve` sees what `connect`
+ * saved; written whole through a temporary file and a rename (atomically,
+ * which also rides out the moments Windows holds a file open elsewhere), so
+ * a crash leaves the old file or the new one, never half of one.
  */
 export class ConfigStore {
-  readonly #conf: Conf<ConfigShape>;
+  readonly path: string;
 
   constructor(home: string) {
-    this.#conf = new Conf<ConfigShape>({
-      cwd: home,
-      configName: 'config',
-      projectName: 'erp-sync',
-      projectSuffix: '',
-      configFileMode: 0o600,
-      defaults: { connections: {}, targets: {} },
-      accessPropertiesByDotNotation: false,
-    });
-    const legacy = this.#conf.get('marketplace');
-    if (legacy) {
-      // The offer API configured before targets existed: the same secrets, under the same name.
-      if (!this.#conf.get('targets')[MARKETPLACE]) this.saveTarget({ name: MARKETPLACE, kind: 'offer-api', ...legacy });
-      this.#conf.delete('marketplace');
-    }
-  }
-
-  get path(): string {
-    return this.#conf.path;
+    this.path = join(home, 'config.json');
   }
 
   /** Every target, by name. */
   targets(): TargetConfig[] {
-    return Object.values(this.#conf.get('targets')).sort((a, b) => a.name.localeCompare(b.name));
+    return Object.values(this.#read().targets).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   target(name: string): TargetConfig | undefined {
-    return this.#conf.get('targets')[name];
+    const targets = this.#read().targets;
+    return Object.hasOwn(targets, name) ? targets[name] : undefined;
   }
 
   saveTarget(value: TargetConfig): void {
-    this.#conf.set('targets', { ...this.#conf.get('targets'), [value.name]: value });
+    const config = this.#read();
+    this.#write({ ...config, targets: { ...config.targets, [value.name]: value } });
   }
 
   removeTarget(name: string): boolean {
-    const all = { ...this.#conf.get('targets') };
-    if (!(name in all)) return false;
-    delete all[name];
-    this.#conf.set('targets', all);
+    const config = this.#read();
+    if (!Object.hasOwn(config.targets, name)) return false;
+    const targets = { ...config.targets };
+    delete targets[name];
+    this.#write({ ...config, targets });
     return true;
   }
 
@@ -104,23 +110,55 @@ export class ConfigStore {
   }
 
   connections(): ConnectionConfig[] {
-    return Object.values(this.#conf.get('connections')).sort((a, b) => a.name.localeCompare(b.name));
+    return Object.values(this.#read().connections).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   connection(name: string): ConnectionConfig | undefined {
-    return this.#conf.get('connections')[name];
+    const connections = this.#read().connections;
+    return Object.hasOwn(connections, name) ? connections[name] : undefined;
   }
 
   saveConnection(value: ConnectionConfig): void {
-    this.#conf.set('connections', { ...this.#conf.get('connections'), [value.name]: value });
+    const config = this.#read();
+    this.#write({ ...config, connections: { ...config.connections, [value.name]: value } });
   }
 
   removeConnection(name: string): boolean {
-    const all = { ...this.#conf.get('connections') };
-    if (!(name in all)) return false;
-    delete all[name];
-    this.#conf.set('connections', all);
+    const config = this.#read();
+    if (!Object.hasOwn(config.connections, name)) return false;
+    const connections = { ...config.connections };
+    delete connections[name];
+    this.#write({ ...config, connections });
     return true;
+  }
+
+  /**
+   * The file as it stands. The offer API configured before targets existed
+   * (`marketplace`) reads as the target of that name, with the same secrets;
+   * the next write stores it so.
+   */
+  #read(): ConfigShape {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { connections: {}, targets: {} };
+      throw new UserError(m('unreadable', { path: this.path, reason: errorMessage(error) }), { code: 'CONFIG_UNREADABLE', exitCode: ExitCode.config, hint: m('unreadableHint'), cause: error });
+    }
+    let parsed: Partial<ConfigShape & { marketplace: LegacyMarketplace }>;
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch (error) {
+      throw new UserError(m('broken', { path: this.path, reason: errorMessage(error) }), { code: 'CONFIG_INVALID', exitCode: ExitCode.config, hint: m('brokenHint'), cause: error });
+    }
+    const { marketplace: legacy, ...rest } = parsed;
+    const targets = { ...rest.targets };
+    if (legacy && !Object.hasOwn(targets, MARKETPLACE)) targets[MARKETPLACE] = { name: MARKETPLACE, kind: 'offer-api', ...legacy };
+    return { ...rest, connections: rest.connections ?? {}, targets };
+  }
+
+  #write(config: ConfigShape): void {
+    writeFileSync(this.path, `${JSON.stringify(config, null, '\t')}\n`, { mode: 0o600 });
   }
 }
 

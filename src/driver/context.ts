@@ -20,9 +20,11 @@ export interface DriverContextOptions {
 
 /**
  * Builds the context a driver runs in: its HTTP client is bound to the
- * connection's base URL and shares one rate limiter across all concurrent
- * page fetches. The connection's `rateLimit` setting (`120/60s`, `20/1s`)
- * overrides the driver's documented limit.
+ * connection's base URL, goes through the proxy the environment names,
+ * trusts the connection's `caFile` beside the system's authorities, and
+ * shares one rate limiter across all concurrent page fetches. The
+ * connection's `rateLimit` setting (`120/60s`, `20/1s`) overrides the
+ * driver's documented limit.
  */
 export function createDriverContext(options: DriverContextOptions): DriverContext & { close(): Promise<void> } {
   const { driver } = options;
@@ -30,7 +32,8 @@ export function createDriverContext(options: DriverContextOptions): DriverContex
   // A local driver (csv) gets a placeholder: it never makes a request.
   const baseUrl = options.baseUrl ?? settings.baseUrl ?? driver.defaultBaseUrl ?? (driver.local ? 'http://127.0.0.1/' : undefined);
   if (!baseUrl) throw new Error(`connection "${options.connection}" has no base URL and driver ${driver.id} has no default`);
-  const erp = readSettings(connectionSettings, settings, settingsOwner({ name: options.connection, driver: driver.id }));
+  const owner = settingsOwner({ name: options.connection, driver: driver.id });
+  const erp = readSettings(connectionSettings, settings, owner);
   const concurrency = options.concurrency ?? erp.concurrency ?? driver.defaultConcurrency ?? 4;
   const http = new HttpClient({
     service: `${driver.name} (${options.connection})`,
@@ -41,6 +44,8 @@ export function createDriverContext(options: DriverContextOptions): DriverContex
     timeoutMs: options.timeoutMs ?? erp.timeoutMs,
     connections: Math.max(concurrency, 4),
     signal: options.signal,
+    ca: erp.caFile,
+    connectTarget: owner.target,
   });
   return {
     connection: options.connection,

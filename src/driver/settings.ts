@@ -35,7 +35,7 @@ export function priceIncludesVatField(help: FieldHelp): FieldSpec {
     required: true,
     kind: 'choice',
     choices: ['true', 'false'],
-    help: { en: `${help.en} true: KDV dahil, false: KDV hariç.`, tr: `${help.tr} true: KDV dahil, false: KDV hariç.` },
+    help: { en: `${help.en} Yes (true): KDV dahil, No (false): KDV hariç.`, tr: `${help.tr} Evet (true): KDV dahil, Hayır (false): KDV hariç.` },
   };
 }
 

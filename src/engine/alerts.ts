@@ -4,7 +4,6 @@ import type { ConnectionConfig, TargetConfig } from '../config/config.js';
 import { alertWebhookField, connectionSettings, readSettingsForView } from '../settings/schema.js';
 import { connectionHealth } from '../model/health.js';
 import { ExitCode, errorMessage } from '../errors/index.js';
-import { HttpClient } from '../http/client.js';
 import { defineMessages } from '../i18n/index.js';
 import { redact, registerSecret } from '../secrets/redact.js';
 import type { SecretStore, SecretStoreKind } from '../secrets/store.js';
@@ -316,6 +315,8 @@ async function deliver(db: Db, row: AlertRecord, webhook: string): Promise<void>
 
 async function postJson(webhook: string, payload: AlertPayload): Promise<void> {
   const url = new URL(webhook);
+  // Loaded only when a notification is due: `status` and every other command that checks freshness start without an HTTP stack.
+  const { HttpClient } = await import('../http/client.js');
   const http = new HttpClient({
     service: 'alert webhook',
     baseUrl: url.origin,

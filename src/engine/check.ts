@@ -4,6 +4,9 @@ import { marketplaceClient } from '../marketplace/client.js';
 import { targetAdapter } from '../marketplace/targets.js';
 import type { TargetKind } from '../marketplace/target.js';
 import { HttpClient } from '../http/client.js';
+import { routeFor } from '../http/route.js';
+import type { Route } from '../http/route.js';
+import { connectionSettings, readSettings, settingsOwner, targetSettings } from '../settings/schema.js';
 import { describeRunFailure } from './failure.js';
 import type { Failure } from './failure.js';
 
@@ -30,7 +33,11 @@ export async function checkConnection(target: ConnectionUnderTest): Promise<Fail
   const adapter = !target.driver && target.kind && target.kind !== 'offer-api' ? targetAdapter(target.kind) : undefined;
   if (adapter) {
     // A person is waiting for the answer: report a failure at once instead of backing off.
-    const http = new HttpClient({ service: `${adapter.name} (${target.name})`, baseUrl: target.baseUrl || adapter.defaultBaseUrl, retries: 0, connections: 1 });
+    const owner = settingsOwner({ name: target.name, kind: adapter.kind });
+    const { caFile } = readSettings(targetSettings, target.settings, owner);
+    const http = new HttpClient({
+      service: `${adapter.name} (${target.name})`, baseUrl: target.baseUrl || adapter.defaultBaseUrl, retries: 0, connections: 1, ca: caFile, connectTarget: owner.target,
+    });
     try {
       await adapter.open({ target: target.name, settings: target.settings, secrets: target.secrets, http }).test();
       return undefined;
@@ -72,3 +79,19 @@ export async function checkConnection(target: ConnectionUnderTest): Promise<Fail
   }
 }
 
+
+/**
+ * How a connection's requests travel, as its test and its runs send them:
+ * the proxy the environment names for its address, and its `caFile`.
+ * Undefined for a driver that reads files. A `caFile` that cannot be read
+ * is the setting's error, naming it.
+ */
+export function connectionRoute(target: Pick<ConnectionUnderTest, 'driver' | 'kind' | 'name' | 'baseUrl' | 'settings'>): Route | undefined {
+  const kind = target.kind ?? 'offer-api';
+  const address = target.baseUrl || (target.driver ? target.driver.defaultBaseUrl : kind === 'offer-api' ? undefined : targetAdapter(kind)?.defaultBaseUrl);
+  if (target.driver?.local || !address) return undefined;
+  const { caFile } = target.driver
+    ? readSettings(connectionSettings, target.settings, settingsOwner({ name: target.name, driver: target.driver.id }))
+    : readSettings(targetSettings, target.settings, settingsOwner({ name: target.name, kind }));
+  return routeFor(address, { ca: caFile });
+}

@@ -151,6 +151,8 @@ export async function deliverToTarget(request: DeliveryRequest): Promise<{ summa
         minDelayMs: settings.retryMinDelayMs,
         timeoutMs: settings.timeoutMs,
         connections: 2,
+        ca: settings.caFile,
+        connectTarget: settingsOwner(config).target,
       });
       const interval = settings.minIntervalMinutes ?? DEFAULT_MIN_INTERVAL[adapter.kind] ?? 0;
       const last = lastDelivery(db, connection, target);

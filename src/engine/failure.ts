@@ -72,7 +72,10 @@ export function describeRunFailure(error: unknown): Failure {
     }
   }
   if (error instanceof HttpError) {
-    if (error.status === 401 || error.status === 403) {
+    if (error.kind === 'proxy' && !error.transient) {
+      return { code: 'PROXY_REFUSED', message: error.message, hint: error.hint, exitCode: ExitCode.config };
+    }
+    if (error.kind === 'http' && (error.status === 401 || error.status === 403)) {
       return {
         code: 'CREDENTIALS_REJECTED',
         message: error.message,
@@ -87,7 +90,7 @@ export function describeRunFailure(error: unknown): Failure {
       return { code: 'REQUEST_INVALID', message: error.message, hint: m('checkValues'), exitCode: ExitCode.config };
     }
     if (error.kind === 'dns' || error.kind === 'tls' || error.status === 404) {
-      return { code: 'SERVICE_ADDRESS', message: error.message, hint: m('checkBaseUrl'), exitCode: ExitCode.config };
+      return { code: error.kind === 'tls' ? 'TLS_CERTIFICATE_REFUSED' : 'SERVICE_ADDRESS', message: error.message, hint: error.hint ?? m('checkBaseUrl'), exitCode: ExitCode.config };
     }
     return {
       code: 'SERVICE_REFUSED',

@@ -1,4 +1,3 @@
-import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import pRetry from 'p-retry';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,7 +5,11 @@ import { setMaxListeners } from 'node:events';
 import { Transform, pipeline } from 'node:stream';
 import type { Readable, TransformCallback } from 'node:stream';
 import { RateLimiter } from './limiter.js';
-import { HttpError, classifyNetworkError, describeFailure, parseRetryAfter } from './errors.js';
+import { HttpError, classifyNetworkError, describeFailure, parseRetryAfter, proxyFailure } from './errors.js';
+import { routeDispatcher, routeFor } from './route.js';
+import type { Route } from './route.js';
+import type { CertificateFile } from './certificates.js';
+import { explainTlsFailure } from './tls.js';
 import { redact } from '../secrets/redact.js';
 
 export interface HttpClientOptions {
@@ -31,6 +34,12 @@ export interface HttpClientOptions {
   headers?: Record<string, string>;
   connections?: number;
   signal?: AbortSignal | undefined;
+  /** The connection's own certificate authority (`caFile`), trusted beside the system's. */
+  ca?: CertificateFile | undefined;
+  /** Where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read; the process's environment by default. */
+  env?: NodeJS.ProcessEnv;
+  /** What `erp-sync connect` takes to change this connection (`entegra --name shop`, `marketplace`), for hints. */
+  connectTarget?: string | undefined;
 }
 
 export interface HttpRequest {
@@ -74,7 +83,7 @@ export interface HttpStats {
   invalidUtf8: number;
 }
 
-type ResolvedOptions = Required<Omit<HttpClientOptions, 'rateLimit' | 'signal' | 'headers'>>;
+type ResolvedOptions = Required<Omit<HttpClientOptions, 'rateLimit' | 'signal' | 'headers' | 'ca' | 'env' | 'connectTarget'>>;
 
 const defaults = {
   retries: 4,
@@ -88,16 +97,19 @@ const defaults = {
 };
 
 /**
- * The one HTTP client: a keep-alive pool per service, timeouts, a response
- * size cap, a shared rate limiter, and retries (p-retry, exponential backoff
- * with jitter) for transient failures only. Non-2xx answers become HttpError.
+ * The one HTTP client: a keep-alive pool per service, straight or through
+ * the proxy the environment names (see route.ts), timeouts, a response size
+ * cap, a shared rate limiter, and retries (p-retry, exponential backoff with
+ * jitter) for transient failures only. Non-2xx answers become HttpError.
  */
 export class HttpClient {
   readonly service: string;
   readonly stats: HttpStats = { requests: 0, retries: 0, rateLimited: 0, bytesSent: 0, bytesReceived: 0, invalidUtf8: 0 };
   readonly #options: ResolvedOptions;
   readonly #base: URL;
-  readonly #pool: Pool;
+  readonly #route: Route;
+  readonly #connectTarget: string | undefined;
+  readonly #pool: Dispatcher;
   readonly #limiter: RateLimiter | undefined;
   readonly #headers: Record<string, string>;
   /** Aborted by close(): a request still waiting (a retry's backoff, the limiter) gives up instead of outliving its client. */
@@ -108,13 +120,14 @@ export class HttpClient {
     this.service = options.service;
     this.#options = { ...defaults, ...stripUndefined(options) } as ResolvedOptions;
     this.#base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
-    this.#pool = new Pool(this.#base.origin, {
+    this.#route = routeFor(this.#base, { env: options.env, ca: options.ca });
+    this.#connectTarget = options.connectTarget;
+    this.#pool = routeDispatcher(this.#base.origin, this.#route, {
       connections: this.#options.connections,
-      connectTimeout: this.#options.connectTimeoutMs,
+      connectTimeoutMs: this.#options.connectTimeoutMs,
       // undici's own timers are idle timeouts, checked about once a second; each attempt's deadline bounds the whole.
-      headersTimeout: this.#options.timeoutMs,
-      bodyTimeout: this.#options.timeoutMs,
-      keepAliveTimeout: 10_000,
+      idleTimeoutMs: this.#options.timeoutMs,
+      env: options.env,
     });
     this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
     this.#headers = { 'user-agent': 'erp-sync', ...options.headers };
@@ -125,6 +138,11 @@ export class HttpClient {
 
   get limiter(): RateLimiter | undefined {
     return this.#limiter;
+  }
+
+  /** How this client's requests travel: the proxy and the certificate authorities. */
+  get route(): Route {
+    return this.#route;
   }
 
   url(path: string, query?: HttpRequest['query']): URL {
@@ -275,10 +293,13 @@ export class HttpClient {
     if (body) this.stats.bytesSent += Buffer.byteLength(body);
     let response: Dispatcher.ResponseData;
     try {
-      response = await this.#pool.request({ method: req.method ?? 'GET', path: url.pathname + url.search, headers, body, signal });
+      response = await this.#pool.request({ origin: url.origin, method: req.method ?? 'GET', path: url.pathname + url.search, headers, body, signal });
     } catch (cause) {
       if (signal.aborted) throw cause;
       const kind = classifyNetworkError(cause) ?? 'reset';
+      const viaProxy = this.#route.proxy && proxyFailure({ service: this.service, url: url.href, kind, cause, proxy: this.#route.proxy, variable: this.#route.proxyVariable! });
+      if (viaProxy) throw viaProxy;
+      if (kind === 'tls') throw await explainTlsFailure({ service: this.service, url, route: this.#route, cause, timeoutMs: this.#options.connectTimeoutMs, connectTarget: this.#connectTarget });
       throw new HttpError({ service: this.service, kind, url: url.href, message: describeFailure(this.service, kind, url.href), cause });
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return response;

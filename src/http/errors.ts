@@ -13,6 +13,7 @@ export type HttpFailureKind =
   | 'too-large'
   | 'malformed'
   | 'invalid-request'
+  | 'proxy'
   | 'http';
 
 export class HttpError extends Error {
@@ -28,6 +29,8 @@ export class HttpError extends Error {
   /** The start of the answer's body, already redacted, for logs and `explain`. */
   readonly body: string | undefined;
   readonly url: string;
+  /** What to do, where the failure itself knows better than its kind (a refused certificate, a proxy that wants a password). */
+  readonly hint: string | undefined;
 
   constructor(init: {
     service: string;
@@ -38,6 +41,7 @@ export class HttpError extends Error {
     retryAfterMs?: number;
     body?: string;
     retry?: boolean;
+    hint?: string;
     cause?: unknown;
   }) {
     super(init.message, { cause: init.cause });
@@ -48,6 +52,7 @@ export class HttpError extends Error {
     this.status = init.status;
     this.retryAfterMs = init.retryAfterMs;
     this.body = init.body;
+    this.hint = init.hint;
     this.transient = isTransient(init.kind, init.status);
     this.retry = init.retry ?? true;
   }
@@ -67,6 +72,9 @@ export function isTransient(kind: HttpFailureKind, status: number | undefined): 
       return false;
     case 'http':
       return status === 408 || status === 429 || (status !== undefined && status >= 500);
+    case 'proxy':
+      // The proxy could not reach the service (502, 504): maybe next time. 407 and 403 are its settings.
+      return status === undefined || status >= 500;
   }
 }
 
@@ -115,6 +123,7 @@ const m = defineMessages({
     'too-large': '{service}: the answer from {host} was larger than the allowed maximum.',
     malformed: '{service}: {host} sent an answer that is not valid JSON.',
     'invalid-request': '{service}: the request to {host} could not be sent: a value in it holds characters an HTTP header cannot carry (letters such as ş, ğ or ı in a key, token or setting).',
+    proxy: '{service}: the proxy could not pass the request on to {host}.',
     http: '{service}: {host} answered HTTP {status}{meaning}',
     status400: ' (bad request).',
     status401: ' (the credentials were rejected).',
@@ -124,6 +133,15 @@ const m = defineMessages({
     status422: ' (the request was refused as invalid).',
     status429: ' (too many requests: rate limited).',
     status5xx: ' (a server error on their side).',
+    proxyRefused: '{service}: the proxy {proxy} ({variable}) refused the connection. Is it running, and is the address right?',
+    proxyDns: '{service}: the host name of the proxy {proxy} ({variable}) could not be resolved.',
+    proxyDnsHint: 'Check {variable} and the network\'s DNS.',
+    proxyTimeout: '{service}: the proxy {proxy} ({variable}) did not answer in time.',
+    proxyAuth: '{service}: the proxy {proxy} ({variable}) wants a user name and password (407 Proxy Authentication Required).',
+    proxyAuthHint: 'Put them in {variable}, as USER:PASSWORD@ in front of the proxy\'s host and port, with @ : / % in the password written as %40 %3A %2F %25.',
+    proxyDenied: '{service}: the proxy {proxy} ({variable}) does not let erp-sync reach {host} (HTTP {status}).',
+    proxyDeniedHint: 'Ask the network administrator to allow {host} through the proxy, or list it in NO_PROXY if it can be reached directly.',
+    proxyUpstream: '{service}: the proxy {proxy} ({variable}) could not reach {host} (HTTP {status}).',
   },
   tr: {
     refused: '{service}: {host} adresine bağlantı reddedildi. Servis çalışıyor ve adres doğru mu?',
@@ -134,6 +152,7 @@ const m = defineMessages({
     'too-large': '{service}: {host} yanıtı izin verilen en büyük boyuttan büyüktü.',
     malformed: '{service}: {host} geçerli JSON olmayan bir yanıt gönderdi.',
     'invalid-request': '{service}: {host} adresine istek gönderilemedi: içindeki bir değer HTTP başlığının taşıyamayacağı karakterler içeriyor (anahtar, belirteç ya da ayarda ş, ğ, ı gibi harfler).',
+    proxy: '{service}: vekil sunucu isteği {host} adresine iletemedi.',
     http: '{service}: {host} HTTP {status} yanıtı verdi{meaning}',
     status400: ' (hatalı istek).',
     status401: ' (giriş bilgileri reddedildi).',
@@ -143,6 +162,15 @@ const m = defineMessages({
     status422: ' (istek geçersiz bulunarak reddedildi).',
     status429: ' (çok fazla istek: istek sınırına takıldı).',
     status5xx: ' (karşı tarafta bir sunucu hatası).',
+    proxyRefused: '{service}: {proxy} vekil sunucusu ({variable}) bağlantıyı reddetti. Çalışıyor ve adresi doğru mu?',
+    proxyDns: '{service}: {proxy} vekil sunucusunun ({variable}) alan adı çözümlenemedi.',
+    proxyDnsHint: '{variable} değişkenini ve ağın DNS ayarlarını kontrol edin.',
+    proxyTimeout: '{service}: {proxy} vekil sunucusu ({variable}) zamanında yanıt vermedi.',
+    proxyAuth: '{service}: {proxy} vekil sunucusu ({variable}) kullanıcı adı ve parola istiyor (407 Proxy Authentication Required).',
+    proxyAuthHint: 'Bunları {variable} değişkenine, vekil sunucunun adres ve portunun önüne KULLANICI:PAROLA@ olarak yazın; paroladaki @ : / % karakterlerini %40 %3A %2F %25 olarak yazın.',
+    proxyDenied: '{service}: {proxy} vekil sunucusu ({variable}) erp-sync’in {host} adresine ulaşmasına izin vermiyor (HTTP {status}).',
+    proxyDeniedHint: 'Ağ yöneticisinden {host} adresine vekil sunucu üzerinden izin vermesini isteyin ya da doğrudan ulaşılabiliyorsa NO_PROXY listesine ekleyin.',
+    proxyUpstream: '{service}: {proxy} vekil sunucusu ({variable}) {host} adresine ulaşamadı (HTTP {status}).',
   },
 });
 
@@ -178,4 +206,47 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
+}
+
+/**
+ * What went wrong on the way through a proxy, in the proxy's own words: with
+ * a proxy set, every connection erp-sync opens is to the proxy, so a refused
+ * or unresolved one is the proxy's; the service's own failures come back as
+ * the status of the proxy's answer to CONNECT. Undefined for anything else.
+ */
+export function proxyFailure(init: { service: string; url: string; kind: HttpFailureKind; cause: unknown; proxy: URL; variable: string }): HttpError | undefined {
+  const vars = { service: init.service, proxy: maskUrl(init.proxy), variable: init.variable, host: safeHost(init.url) };
+  const base = { service: init.service, url: init.url, cause: init.cause };
+  const status = tunnelStatus(init.cause);
+  if (status !== undefined) {
+    if (status === 407) return new HttpError({ ...base, kind: 'proxy', status, message: m('proxyAuth', vars), hint: m('proxyAuthHint', vars) });
+    if (status < 500) return new HttpError({ ...base, kind: 'proxy', status, message: m('proxyDenied', { ...vars, status: String(status) }), hint: m('proxyDeniedHint', vars) });
+    return new HttpError({ ...base, kind: 'proxy', status, message: m('proxyUpstream', { ...vars, status: String(status) }) });
+  }
+  if (init.kind === 'refused') return new HttpError({ ...base, kind: 'refused', message: m('proxyRefused', vars) });
+  if (init.kind === 'dns') return new HttpError({ ...base, kind: 'dns', message: m('proxyDns', vars), hint: m('proxyDnsHint', vars) });
+  if (init.kind === 'timeout' && connectTimedOut(init.cause)) return new HttpError({ ...base, kind: 'timeout', message: m('proxyTimeout', vars) });
+  return undefined;
+}
+
+/** undici's tunnel gives the proxy's refusal only in its message: "Proxy response (407) !== 200 when HTTP Tunneling". */
+function tunnelStatus(error: unknown): number | undefined {
+  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
+    const match = /Proxy response \((\d{3})\)/.exec((current as { message?: string }).message ?? '');
+    if (match) return Number(match[1]);
+  }
+  return undefined;
+}
+
+function connectTimedOut(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return true;
+  }
+  return false;
+}
+
+/** A URL as it may be shown: a password in it replaced by ***, no trailing slash. */
+export function maskUrl(value: string | URL): string {
+  return String(value).replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^/@\s]*@/i, '$1:***@').replace(/\/$/, '');
 }

@@ -21,7 +21,6 @@ export const en = {
   'demo.change': 'Changing {percent}% of the catalog in the ERP ({count} products get new prices and stock)…',
   'demo.second': 'Run 2: only what changed is pushed',
   'demo.memory': 'peak memory of the sync process: {mb} MB',
-  'demo.outro': 'The marketplace now holds {offers} offers. Next: erp-sync drivers, then erp-sync connect <driver> --name shop',
   'connect.saved': 'Saved connection "{name}" ({driver}). Secrets are read from: {store}.',
   'connect.marketplaceSaved': 'Saved the marketplace at {url}. Its token is read from: {store}.',
   'connect.envHint': 'environment variables {vars}',

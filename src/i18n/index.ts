@@ -8,9 +8,13 @@ type Vars = Record<string, string | number>;
 const catalogs: Record<Lang, Record<MessageKey, string>> = { en, tr };
 let current: Lang = detectLanguage(process.env);
 
-/** Turkish when LC_ALL, LC_MESSAGES or LANG says so (tr_TR.UTF-8), English otherwise. */
-export function detectLanguage(env: NodeJS.ProcessEnv): Lang {
-  const locale = env.LC_ALL || env.LC_MESSAGES || env.LANG || '';
+/**
+ * Turkish when LC_ALL, LC_MESSAGES or LANG says so (tr_TR.UTF-8), English
+ * otherwise. Where none is set (Windows sets none), the system's own locale
+ * decides: a Turkish Windows gives tr-TR.
+ */
+export function detectLanguage(env: NodeJS.ProcessEnv, systemLocale = () => Intl.DateTimeFormat().resolvedOptions().locale): Lang {
+  const locale = env.LC_ALL || env.LC_MESSAGES || env.LANG || systemLocale();
   return /^tr([_.-]|$)/i.test(locale) ? 'tr' : 'en';
 }
 

@@ -23,7 +23,6 @@ export const tr: Record<keyof typeof en, string> = {
   'demo.change': 'ERP’de kataloğun %{percent} kadarı değiştiriliyor ({count} ürünün fiyatı ve stoku değişiyor)…',
   'demo.second': '2. senkronizasyon: yalnızca değişenler gönderiliyor',
   'demo.memory': 'senkronizasyon sürecinin en yüksek bellek kullanımı: {mb} MB',
-  'demo.outro': 'Pazaryerinde artık {offers} teklif var. Sonra: erp-sync drivers, ardından erp-sync connect <sürücü> --name magaza',
   'connect.saved': '"{name}" bağlantısı kaydedildi ({driver}). Gizli bilgiler şuradan okunur: {store}.',
   'connect.marketplaceSaved': 'Pazaryeri {url} olarak kaydedildi. Token şuradan okunur: {store}.',
   'connect.envHint': 'ortam değişkenleri {vars}',

@@ -2,6 +2,7 @@ import type { TargetConfig } from '../config/config.js';
 import { HttpClient } from '../http/client.js';
 import { readSettings, settingsOwner, targetSettings } from '../settings/schema.js';
 import type { HttpStats } from '../http/client.js';
+import type { CertificateFile } from '../http/certificates.js';
 import { HttpError } from '../http/errors.js';
 import type { BatchResponse, OfferPage, OfferResult } from './types.js';
 import { offerStatuses } from './types.js';
@@ -14,6 +15,10 @@ export interface MarketplaceClientOptions {
   timeoutMs?: number | undefined;
   rateLimit?: { requests: number; perMs: number } | undefined;
   signal?: AbortSignal | undefined;
+  /** The marketplace connection's own certificate authority (`caFile`). */
+  ca?: CertificateFile | undefined;
+  /** What `erp-sync connect` takes to change this target, for hints. */
+  connectTarget?: string | undefined;
 }
 
 /**
@@ -29,6 +34,8 @@ export function marketplaceClient(config: TargetConfig, token: string, overrides
     retryMinDelayMs: settings.retryMinDelayMs,
     timeoutMs: settings.timeoutMs,
     rateLimit: settings.rateLimit,
+    ca: settings.caFile,
+    connectTarget: settingsOwner(config).target,
     ...overrides,
   });
 }
@@ -49,6 +56,8 @@ export class MarketplaceClient {
       rateLimit: options.rateLimit,
       signal: options.signal,
       connections: 4,
+      ca: options.ca,
+      connectTarget: options.connectTarget ?? 'marketplace',
     });
   }
 

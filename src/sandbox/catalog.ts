@@ -79,6 +79,13 @@ export function barcodeFor(index: number): string {
   throw new Error('unreachable: one check digit always fits');
 }
 
+export interface CatalogState {
+  size: number;
+  versions: [number, number][];
+  patches: [number, ItemPatch | null][];
+  changeRound: number;
+}
+
 export class SandboxCatalog {
   #size: number;
   readonly #versions = new Map<number, number>();
@@ -184,6 +191,19 @@ export class SandboxCatalog {
   restore(index: number): void {
     this.#patches.delete(index);
     this.#generation++;
+  }
+
+  /** Everything that sets this catalog apart from a new one of its size: what the demo keeps between its runs. */
+  state(): CatalogState {
+    return { size: this.#size, versions: [...this.#versions], patches: [...this.#patches], changeRound: this.#changeRound };
+  }
+
+  static fromState(state: CatalogState): SandboxCatalog {
+    const catalog = new SandboxCatalog(state.size);
+    for (const [index, version] of state.versions) catalog.#versions.set(index, version);
+    for (const [index, patch] of state.patches) catalog.#patches.set(index, patch);
+    catalog.#changeRound = state.changeRound;
+    return catalog;
   }
 
   /** The records of one page, in the ERP's wire shape. */

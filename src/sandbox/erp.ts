@@ -10,6 +10,10 @@ export interface SandboxErpOptions {
   /** Records per page unless the client asks for another size (up to maxPageSize). */
   defaultPageSize?: number;
   maxPageSize?: number;
+  /** A catalog to serve instead of a new one of `products` items (the demo's, kept between runs). */
+  catalog?: SandboxCatalog;
+  /** Serve HTTPS with this key and certificate (an on-premise ERP with its own certificate authority). */
+  tls?: { key: string; cert: string };
 }
 
 export interface SandboxErpFaults {
@@ -53,7 +57,7 @@ export class SandboxErp {
   };
   /** `pages` lists the page number of every products request, in the order they came. */
   readonly stats = { requests: 0, productRequests: 0, rateLimited: 0, requestTimes: [] as number[], pages: [] as number[] };
-  readonly #options: Required<Omit<SandboxErpOptions, 'port'>> & { port: number };
+  readonly #options: Required<Omit<SandboxErpOptions, 'port' | 'tls' | 'catalog'>> & Pick<SandboxErpOptions, 'tls'> & { port: number };
   #window: WindowCounter | undefined;
   readonly #cache = new Map<string, string>();
   #cacheGeneration = -1;
@@ -61,8 +65,9 @@ export class SandboxErp {
   #endless: SandboxCatalog | undefined;
 
   constructor(options: SandboxErpOptions) {
-    this.#options = { defaultPageSize: 500, maxPageSize: 1000, port: 0, ...options };
-    this.catalog = new SandboxCatalog(options.products);
+    const { catalog, ...rest } = options;
+    this.#options = { defaultPageSize: 500, maxPageSize: 1000, port: 0, ...rest };
+    this.catalog = catalog ?? new SandboxCatalog(options.products);
   }
 
   get url(): string {
@@ -71,7 +76,7 @@ export class SandboxErp {
   }
 
   async start(): Promise<this> {
-    this.#server = await listenOnLoopback((req, res) => this.#handle(req, res), this.#options.port);
+    this.#server = await listenOnLoopback((req, res) => this.#handle(req, res), this.#options.port, this.#options.tls);
     return this;
   }
 

@@ -1,8 +1,9 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
-/** A small node:http server on loopback with a request log; the sandboxes and test fakes build on it. */
+/** A small node:http server on loopback with a request log; the sandboxes and test fakes build on it. With `tls`, HTTPS. */
 export interface LoopbackServer {
   readonly url: string;
   readonly server: Server;
@@ -12,13 +13,15 @@ export interface LoopbackServer {
 export async function listenOnLoopback(
   handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
   port = 0,
+  tls?: { key: string; cert: string },
 ): Promise<LoopbackServer> {
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     Promise.resolve(handler(req, res)).catch((error: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: error instanceof Error ? error.message : String(error) });
       else res.destroy();
     });
-  });
+  };
+  const server: Server = tls ? createTlsServer(tls, handle) : createServer(handle);
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -26,7 +29,7 @@ export async function listenOnLoopback(
   });
   const { port: bound } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${bound}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${bound}`,
     server,
     close: () =>
       new Promise<void>((resolve) => {

@@ -11,6 +11,8 @@ export interface SandboxMarketplaceOptions {
   maxBatch?: number;
   /** Keep every price each offer was written with (stats.pricesPerBarcode): for tests, not for a million offers. */
   keepPriceHistory?: boolean;
+  /** Serve HTTPS with this key and certificate. */
+  tls?: { key: string; cert: string };
 }
 
 export interface SandboxMarketplaceFaults {
@@ -89,13 +91,22 @@ export class SandboxMarketplace {
     this.#options = { maxBatch: 1000, ...options };
   }
 
+  /** Takes up offers kept from an earlier run (the demo's); new offers continue their numbering. */
+  restore(offers: Iterable<StoredOffer>): this {
+    for (const offer of offers) {
+      this.offers.set(offer.barcode, offer);
+      this.#nextOfferId = Math.max(this.#nextOfferId, Number(offer.offerId.replace(/\D/g, '')) + 1);
+    }
+    return this;
+  }
+
   get url(): string {
     if (!this.#server) throw new Error('the sandbox marketplace is not started');
     return this.#server.url;
   }
 
   async start(): Promise<this> {
-    this.#server = await listenOnLoopback((req, res) => this.#handle(req, res), this.#options.port ?? 0);
+    this.#server = await listenOnLoopback((req, res) => this.#handle(req, res), this.#options.port ?? 0, this.#options.tls);
     return this;
   }
 

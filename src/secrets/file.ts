@@ -1,6 +1,8 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { constants, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { writeFile } from 'atomically';
+import { existsSync } from 'node:fs';
+import { constants, mkdir, open, readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LockHeldError, acquireLock } from '../lock/lock.js';
 import type { Lock } from '../lock/lock.js';
@@ -18,8 +20,11 @@ const m = defineMessages({
       'Set {passphraseVariable} (or {keyFileVariable}) to the passphrase the file was created with; if it is right, the file header is damaged: restore the file from a backup.',
     keyAmbiguous: 'both {passphraseVariable} and {keyFileVariable} are set',
     keyAmbiguousHint: 'Unset one of them, so it is clear which one unlocks the secrets file.',
-    noPassphrase: 'the file secret store needs a passphrase: neither {passphraseVariable} nor {keyFileVariable} is set',
-    noPassphraseHint: 'Set {passphraseVariable}, or put the passphrase in a file with mode 0600 and set {keyFileVariable} to its path.',
+    noPassphrase: 'the file secret store needs a key: neither {passphraseVariable} nor {keyFileVariable} is set, and there is no key file at {defaultKeyFile}',
+    noPassphraseHint: 'Run `erp-sync connect` at a terminal and choose the encrypted file: it offers to create the key file. Or set {passphraseVariable}, or put a passphrase in a file with mode 0600 and set {keyFileVariable} to its path.',
+    keyFileExists: 'the key file {path} already exists; it was left as it is',
+    keyFileExistsHint: 'It unlocks secrets.enc: keep it. To start over, move both away first.',
+    keyFileUnwritable: 'cannot create the key file {path}: {reason}',
     keyFileUnopenable: 'cannot open the key file {path}: {reason}',
     keyFileUnopenableHint: 'Check {keyFileVariable}; it must name a regular file (not a symlink) readable by this user.',
     keyFileNotRegular: 'the key file {path} is not a regular file',
@@ -49,9 +54,12 @@ const m = defineMessages({
       'Dosya oluşturulurken kullanılan parolayı {passphraseVariable} (veya {keyFileVariable}) ile verin; parola doğruysa dosyanın başlığı bozulmuştur: dosyayı yedekten geri yükleyin.',
     keyAmbiguous: '{passphraseVariable} ve {keyFileVariable} birlikte tanımlanmış',
     keyAmbiguousHint: 'Gizli bilgi dosyasını hangisinin açacağı belli olsun diye birini kaldırın.',
-    noPassphrase: 'file gizli bilgi deposu bir parola gerektiriyor: ne {passphraseVariable} ne de {keyFileVariable} tanımlı',
+    noPassphrase: 'file gizli bilgi deposu bir anahtar gerektiriyor: ne {passphraseVariable} ne de {keyFileVariable} tanımlı, {defaultKeyFile} konumunda da anahtar dosyası yok',
+    keyFileExists: '{path} anahtar dosyası zaten var; olduğu gibi bırakıldı',
+    keyFileExistsHint: 'secrets.enc dosyasını o açar: saklayın. Baştan başlamak için önce ikisini de başka yere taşıyın.',
+    keyFileUnwritable: '{path} anahtar dosyası oluşturulamıyor: {reason}',
     noPassphraseHint:
-      '{passphraseVariable} ortam değişkenini tanımlayın ya da parolayı izinleri 0600 olan bir dosyaya yazıp o dosyanın yolunu {keyFileVariable} ile verin.',
+      '`erp-sync connect` komutunu bir terminalde çalıştırıp şifreli dosyayı seçin: anahtar dosyasını oluşturmayı önerir. Ya da {passphraseVariable} ortam değişkenini tanımlayın ya da parolayı izinleri 0600 olan bir dosyaya yazıp o dosyanın yolunu {keyFileVariable} ile verin.',
     keyFileUnopenable: '{path} anahtar dosyası açılamıyor: {reason}',
     keyFileUnopenableHint: '{keyFileVariable} değişkenini kontrol edin; bu kullanıcının okuyabildiği normal bir dosyayı (sembolik bağlantı değil) göstermelidir.',
     keyFileNotRegular: '{path} anahtar dosyası normal bir dosya değil',
@@ -132,19 +140,28 @@ const LOCK_WAIT_MS = 30_000;
 
 /**
  * Secrets in one encrypted file (AES-256-GCM), unlocked by the passphrase in
- * ERP_SYNC_PASSPHRASE or by the contents of the key file named in
- * ERP_SYNC_KEY_FILE (mode 0600). For servers without a keychain.
+ * ERP_SYNC_PASSPHRASE, by the contents of the key file named in
+ * ERP_SYNC_KEY_FILE, or else by the key file `connect` offers to create in
+ * the erp-sync home (`defaultKeyFile`). Key files must have mode 0600. For
+ * servers without a keychain.
  */
 export class FileSecretStore implements SecretStore {
   readonly kind = 'file' as const;
   readonly path: string;
+  readonly defaultKeyFile: string;
   readonly #env: NodeJS.ProcessEnv;
   /** scrypt is deliberately slow and memory-hungry; reads running side by side share one derivation per salt. */
   #derived: { salt: Buffer; key: Promise<Buffer> } | undefined;
 
-  constructor(options: { path: string; env?: NodeJS.ProcessEnv }) {
+  constructor(options: { path: string; defaultKeyFile: string; env?: NodeJS.ProcessEnv }) {
     this.path = options.path;
+    this.defaultKeyFile = options.defaultKeyFile;
     this.#env = options.env ?? process.env;
+  }
+
+  /** Whether nothing would unlock the file: no passphrase, no key file named, none in the home. `connect` then offers to make one. */
+  needsKey(): boolean {
+    return !this.#env[PASSPHRASE_VARIABLE] && !this.#env[KEY_FILE_VARIABLE] && !existsSync(this.defaultKeyFile);
   }
 
   async get(connection: string, field: string): Promise<string | undefined> {
@@ -263,7 +280,8 @@ export class FileSecretStore implements SecretStore {
       return Buffer.from(passphrase, 'utf8');
     }
     if (keyFile) return readKeyFile(keyFile);
-    throw new UserError(m('noPassphrase', keyVariables), {
+    if (existsSync(this.defaultKeyFile)) return readKeyFile(this.defaultKeyFile);
+    throw new UserError(m('noPassphrase', { ...keyVariables, defaultKeyFile: this.defaultKeyFile }), {
       code: 'SECRETS_FILE_NO_PASSPHRASE',
       exitCode: ExitCode.config,
       hint: m('noPassphraseHint', keyVariables),
@@ -313,6 +331,34 @@ async function readKeyFile(path: string): Promise<Buffer> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A new key file: 32 random bytes, base64url, created with mode 0600 and
+ * never over an existing one (that one unlocks a secrets file already).
+ */
+export async function createKeyFile(path: string): Promise<void> {
+  const key = randomBytes(32).toString('base64url');
+  let handle;
+  try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    handle = await open(path, 'wx', 0o600);
+  } catch (error) {
+    const exists = (error as NodeJS.ErrnoException).code === 'EEXIST';
+    throw new UserError(m(exists ? 'keyFileExists' : 'keyFileUnwritable', { path, reason: errorMessage(error) }), {
+      code: exists ? 'SECRETS_KEY_FILE_EXISTS' : 'SECRETS_KEY_FILE_UNWRITABLE',
+      exitCode: ExitCode.config,
+      hint: exists ? m('keyFileExistsHint') : m('unwritableHint', { directory: dirname(path) }),
+      cause: error,
+    });
+  }
+  try {
+    await handle.writeFile(`${key}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  registerSecret(key);
 }
 
 /** A key file written with `echo` or an editor ends in a newline that is not part of the passphrase. */
@@ -413,25 +459,18 @@ async function withFileLock<T>(path: string, work: () => Promise<T>): Promise<T>
 }
 
 /**
- * Temp file in the same directory (so rename is atomic), created 0600 and
- * fsynced before the rename, then the directory fsynced so the rename itself
- * survives a power cut. A crash leaves either the old file or the new one.
+ * Through a temporary file in the same directory, created 0600, fsynced and
+ * renamed over the old one (atomically, which retries the rename while
+ * Windows or its virus scanner holds the file open), then the directory
+ * fsynced so the rename itself survives a power cut. A crash leaves either
+ * the old file or the new one.
  */
 async function writeAtomically(path: string, data: Buffer): Promise<void> {
   const directory = dirname(path);
-  await mkdir(directory, { recursive: true, mode: 0o700 });
-  const temp = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const handle = await open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    await writeFile(path, data, { mode: 0o600 });
   } catch (error) {
-    await unlink(temp).catch(() => undefined);
     throw new UserError(m('unwritable', { path, reason: errorMessage(error) }), {
       code: 'SECRETS_FILE_UNWRITABLE',
       exitCode: ExitCode.config,
@@ -439,6 +478,7 @@ async function writeAtomically(path: string, data: Buffer): Promise<void> {
       cause: error,
     });
   }
+  // Windows cannot open a directory to flush it; NTFS journals the rename itself.
   if (process.platform !== 'win32') {
     const dir = await open(directory, 'r');
     try {

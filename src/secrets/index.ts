@@ -11,7 +11,7 @@ export type { SecretStore, SecretStoreKind } from './store.js';
 const m = defineMessages({
   en: {
     keychain: 'the system keychain (macOS Keychain, Windows Credential Manager, Secret Service on Linux)',
-    file: 'an encrypted file in the erp-sync home, unlocked by {passphraseVariable} or {keyFileVariable}',
+    file: 'an encrypted file in the erp-sync home, unlocked by {passphraseVariable}, {keyFileVariable} or the key file secrets.key beside it',
     systemd: 'systemd credentials (LoadCredentialEncrypted=) of the erp-sync service; read-only',
     env: 'ERP_SYNC_<CONNECTION>_<FIELD> environment variables; read-only',
     unsupported: 'unsupported secret store: "{store}"',
@@ -19,7 +19,7 @@ const m = defineMessages({
   },
   tr: {
     keychain: "sistem anahtar zinciri (macOS Anahtar Zinciri, Windows Kimlik Bilgisi Yöneticisi, Linux'ta Secret Service)",
-    file: 'erp-sync klasöründe, {passphraseVariable} veya {keyFileVariable} ile açılan şifreli bir dosya',
+    file: 'erp-sync klasöründe, {passphraseVariable}, {keyFileVariable} ya da yanındaki secrets.key anahtar dosyasıyla açılan şifreli bir dosya',
     systemd: 'erp-sync servisinin systemd kimlik bilgileri (LoadCredentialEncrypted=); salt okunur',
     env: 'ERP_SYNC_<BAĞLANTI>_<ALAN> ortam değişkenleri; salt okunur',
     unsupported: 'desteklenmeyen gizli bilgi deposu: "{store}"',
@@ -32,14 +32,14 @@ export function listSecretStoreKinds(): Array<{ kind: SecretStoreKind; descripti
   return secretStoreKinds.map((kind) => ({ kind, description: m(kind, { passphraseVariable: PASSPHRASE_VARIABLE, keyFileVariable: KEY_FILE_VARIABLE }) }));
 }
 
-/** The file store keeps everything in `<home>/secrets.enc`. */
+/** The file store keeps everything in `<home>/secrets.enc`; the key file `connect` offers to create is `<home>/secrets.key`. */
 export function openSecretStore(kind: SecretStoreKind, options: { home: string; env?: NodeJS.ProcessEnv }): SecretStore {
   const env = options.env ?? process.env;
   switch (kind) {
     case 'keychain':
       return new KeychainSecretStore();
     case 'file':
-      return new FileSecretStore({ path: join(options.home, 'secrets.enc'), env });
+      return new FileSecretStore({ path: join(options.home, 'secrets.enc'), defaultKeyFile: join(options.home, 'secrets.key'), env });
     case 'systemd':
       return new SystemdSecretStore(env);
     case 'env':

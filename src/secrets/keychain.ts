@@ -24,6 +24,8 @@ const m = defineMessages({
     lockedHint: 'Unlock the login keyring (log in to the desktop session); for unattended runs after a reboot {alternatives}.',
     failed: '{what}: {detail}',
     failedHint: 'Check that the keyring has a default collection and is unlocked (`secret-tool` from libsecret-tools shows it), or {alternatives}.',
+    tooLong: '{field} of {connection} has {length} characters; Windows Credential Manager keeps at most {max}',
+    tooLongHint: 'Keep this connection\'s secrets in the encrypted file: connect again with --secret-store file.',
   },
   tr: {
     alternatives: 'bunun yerine --secret-store file|systemd|env kullanın',
@@ -46,6 +48,8 @@ const m = defineMessages({
     failed: '{what}: {detail}',
     failedHint:
       "Anahtar zincirinde varsayılan bir koleksiyon olduğunu ve kilidinin açık olduğunu kontrol edin (libsecret-tools paketindeki `secret-tool` bunu gösterir) ya da {alternatives}.",
+    tooLong: '{connection} bağlantısının {field} alanı {length} karakter; Windows Kimlik Bilgisi Yöneticisi en fazla {max} karakter saklar',
+    tooLongHint: 'Bu bağlantının gizli bilgilerini şifreli dosyada saklayın: --secret-store file ile yeniden bağlanın.',
   },
 });
 
@@ -87,6 +91,7 @@ export class KeychainSecretStore implements SecretStore {
 
   async set(connection: string, field: string, value: string): Promise<void> {
     registerSecret(value);
+    checkLength(connection, field, value);
     const entry = await openEntry(account(connection, field));
     await keychainCall('write', connection, field, () => entry.setPassword(value));
   }
@@ -111,6 +116,23 @@ export class KeychainSecretStore implements SecretStore {
       return error instanceof UserError ? `${error.message}. ${error.hint}` : errorMessage(error);
     }
   }
+}
+
+/**
+ * Windows Credential Manager keeps at most 2,560 bytes a credential
+ * (CRED_MAX_CREDENTIAL_BLOB_SIZE), and the keyring library stores the value
+ * as UTF-16: 1,280 characters. Longer, Windows answers only "the stub
+ * received bad data"; this says what is wrong instead.
+ */
+export const WINDOWS_MAX_SECRET = 1280;
+
+export function checkLength(connection: string, field: string, value: string, platform: NodeJS.Platform = process.platform): void {
+  if (platform !== 'win32' || value.length <= WINDOWS_MAX_SECRET) return;
+  throw new UserError(m('tooLong', { connection, field, length: value.length, max: WINDOWS_MAX_SECRET }), {
+    code: 'SECRETS_KEYCHAIN_TOO_LONG',
+    exitCode: ExitCode.config,
+    hint: m('tooLongHint'),
+  });
 }
 
 function account(connection: string, field: string): string {

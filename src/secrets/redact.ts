@@ -24,7 +24,8 @@ const secretKey =
 const jsonField = new RegExp(`("${secretKey}"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, 'gi');
 const formField = new RegExp(`(\\b${secretKey}=)[^&\\s"]+`, 'gi');
 const authHeader = /\b(Bearer|Basic|JWT|Token)\s+[A-Za-z0-9._~+/=-]{6,}/g;
-const urlCredentials = /(\/\/)[^/\s:@]+:[^/\s@]+@/g;
+/** The password in scheme://user:password@host; the user name stays, as curl shows it, so a person can tell which account. */
+const urlCredentials = /(\/\/[^/\s:@]+:)[^/\s@]+@/g;
 
 export function redact(text: string): string {
   if (!text) return text;

@@ -1,4 +1,7 @@
+import { resolve } from 'node:path';
 import type { FieldSpec } from '../driver/contract.js';
+import { readCertificateFile } from '../http/certificates.js';
+import type { CertificateFile } from '../http/certificates.js';
 import { ExitCode, UserError } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
 
@@ -37,12 +40,14 @@ export interface RateLimit {
 }
 
 export interface SettingSpec<T> {
-  readonly kind: 'integer' | 'decimal' | 'rateLimit';
+  readonly kind: 'integer' | 'decimal' | 'rateLimit' | 'file';
   /** What an unset setting means; undefined: none (the driver's own, or no limit). */
   readonly default: T;
   readonly help: { readonly en: string; readonly tr: string };
   /** Reads a value as `--set` gives it; throws a SettingProblem naming what is wrong. */
   parse(raw: string): T;
+  /** The form `connect` saves a value in, when it is not the one typed: a path made absolute, since runs start elsewhere. */
+  normalize?(raw: string): string;
 }
 
 /** Why a value is not one a setting takes, in the reader's language. */
@@ -76,6 +81,23 @@ function rateLimit(options: { en: string; tr: string }): SettingSpec<RateLimit |
   return { kind: 'rateLimit', default: undefined, help: { en: options.en, tr: options.tr }, parse: parseRateLimit };
 }
 
+/** A file of certificate authorities, read whenever the setting is: a file moved away is named at once, not at the first TLS handshake. */
+function certificateFile(options: { en: string; tr: string }): SettingSpec<CertificateFile | undefined> {
+  return {
+    kind: 'file',
+    default: undefined,
+    help: { en: options.en, tr: options.tr },
+    parse(raw) {
+      try {
+        return readCertificateFile(resolve(raw.trim()));
+      } catch (error) {
+        throw new SettingProblem((error as Error).message);
+      }
+    },
+    normalize: (raw) => resolve(raw.trim()),
+  };
+}
+
 /** The value as a number, within the setting's bounds; `raw` is repeated as it was typed. */
 function bounded(value: number, raw: string, options: { min?: number; max?: number }): number {
   if (options.min !== undefined && value < options.min) throw new SettingProblem(m('tooSmall', { min: options.min, value: raw }));
@@ -101,6 +123,10 @@ const http = {
   }),
   retries: integer({ default: 4, max: 20, en: 'Retries after the first attempt, for transient failures only.', tr: 'Yalnızca geçici hatalarda, ilk denemeden sonraki yeniden deneme sayısı.' }),
   retryMinDelayMs: integer({ default: 500, en: 'First backoff delay in ms; each next one doubles (with jitter), up to 30 s.', tr: 'İlk bekleme süresi (ms); her biri iki katına çıkar (rastgele sapmayla), en fazla 30 sn.' }),
+  caFile: certificateFile({
+    en: 'A certificate authority to trust for this connection only, beside the system\'s: a PEM or DER file (an on-premise ERP\'s own CA).',
+    tr: 'Yalnızca bu bağlantı için, sistemdekilere ek olarak güvenilecek sertifika yetkilisi: PEM ya da DER dosyası (şirket içi ERP’nin kendi CA’sı).',
+  }),
   timeoutMs: integer({
     default: 60_000, min: 1,
     en: 'The longest one request may take, from sending it to the last byte of the answer (a streamed catalog: until its headers, then between chunks).',
@@ -184,7 +210,13 @@ export function readSettingsForView<S extends Specs>(specs: S, raw: Readonly<Rec
 export function settingsOwner(owner: { name: string; driver: string } | { name: string; kind: string }): { name: string; target: string } {
   return 'driver' in owner
     ? { name: `connection "${owner.name}"`, target: `${owner.driver} --name ${owner.name}` }
-    : { name: `target "${owner.name}"`, target: `${owner.kind === 'offer-api' ? 'marketplace' : owner.kind} --name ${owner.name}` };
+    : { name: `target "${owner.name}"`, target: connectArgument(owner) };
+}
+
+/** What `erp-sync connect` takes to change a target: its kind, and its name when that is not the kind's own. */
+export function connectArgument(target: { name: string; kind: string }): string {
+  const kind = target.kind === 'offer-api' ? 'marketplace' : target.kind;
+  return kind === target.name ? kind : `${kind} --name ${target.name}`;
 }
 
 /** Why `--set name=value` is refused, or undefined when the schema takes it (or does not know the name). */

@@ -38,10 +38,10 @@ describe('erp-sync connections, disconnect', () => {
     const listing = json<ConnectionListing>(result);
     const lastRun = shop.count('runs', 'shop');
     expect(listing).toEqual({
-      marketplace: { baseUrl: shop.marketplace.url, secretStore: 'file', settings: {} },
+      targets: [{ name: 'marketplace', kind: 'offer-api', title: 'Offer API', baseUrl: shop.marketplace.url, secretStore: 'file', settings: {} }],
       connections: [
         {
-          name: 'shop', driver: 'demo', driverName: 'Sandbox ERP', baseUrl: shop.erp.url, secretStore: 'file', settings: {},
+          name: 'shop', driver: 'demo', driverName: 'Sandbox ERP', baseUrl: shop.erp.url, secretStore: 'file', settings: {}, targets: ['marketplace'],
           // The dry run after it pushed nothing: the last sync is still the real run.
           lastSync: { runId: lastRun - 1, status: 'succeeded', finishedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
         },
@@ -124,8 +124,8 @@ describe('erp-sync connections, disconnect', () => {
     expect((await shop.cli(['disconnect', 'marketplace', '--purge', '--yes'])).code).toBe(64);
     const result = await shop.cli(['disconnect', 'marketplace', '--yes']);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('Disconnected the marketplace.');
-    expect(shop.config().marketplace).toBeUndefined();
+    expect(result.stdout).toContain('Disconnected the marketplace target "marketplace". `erp-sync connect marketplace` connects it again.');
+    expect(shop.config().targets?.marketplace).toBeUndefined();
     expect(await shop.fileSecret('marketplace', 'token')).toBeUndefined();
     expect(await shop.fileSecret('marketplace', 'alertWebhook')).toBeUndefined();
     expect(await shop.fileSecret('shop', 'apiKey')).toBe(ERP_KEY);

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasCommands, requireTool } from '../support/requirements.js';
-import { ERP_KEY, createShop } from './setup.js';
+import { ERP_KEY, MARKET_TOKEN, createShop } from './setup.js';
 import type { Shop } from './setup.js';
 import { keys, plain, startOnTerminal } from './pty.js';
 
@@ -77,6 +77,37 @@ describe.runIf(runs)('erp-sync connect at a terminal', () => {
     expect(await shop.fileSecret('shop', 'apiKey')).toBe(ERP_KEY);
     const test = await shop.cli(['test', 'shop']);
     expect(test.code, test.stderr).toBe(0);
+  });
+
+  it('with no keychain and no passphrase, offers a key file, says where it is and why to keep it apart, then says what comes next', async () => {
+    shop = await createShop();
+    const { ERP_SYNC_PASSPHRASE: _passphrase, ...env } = shop.env;
+    const keyFile = join(shop.home, 'secrets.key');
+    expect((await shop.cli(['connect', 'marketplace', '--base-url', shop.marketplace.url], { ERP_SYNC_MARKETPLACE_TOKEN: MARKET_TOKEN })).code).toBe(0);
+
+    const term = startOnTerminal(['connect', 'demo', '--name', 'shop', '--base-url', shop.erp.url], env);
+    let at = await term.waitFor(/The system keychain is not available here/);
+    at = await term.waitFor(/Where should the secrets be kept\?[\s\S]*Encrypted file, with a new key file/, at);
+    at = await term.waitFor(new RegExp(`unlocked by a random key erp-sync writes to ${keyFile.replace(/[.]/g, '\\.')}`), at);
+    expect(existsSync(keyFile), 'the key is made only once it is chosen').toBe(false);
+    await term.type(keys.enter);
+    at = await term.waitFor(new RegExp(`Created the key file ${keyFile.replace(/[.]/g, '\\.')}: a random key, readable by this user only\. It unlocks secrets\.enc\. Keep a copy apart from the data`), at);
+    at = await term.waitFor(/API key/, at);
+    await term.type(ERP_KEY);
+    await term.type(keys.enter);
+    at = await term.waitFor(/Products per page/, at);
+    await term.type(keys.enter);
+    at = await term.waitFor(/Saved connection "shop" \(Sandbox ERP\)\. Secrets are read from: file\./, at);
+    at = await term.waitFor(/Next: see what a run would send, without sending anything: `erp-sync run --dry-run`\./, at);
+    await term.waitFor(/Then sync every 15 minutes: `erp-sync schedule --every 15m --install`\./, at);
+    expect(await term.exited).toBe(0);
+
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(keyFile, 'utf8')).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
+    expect(plain(term.screen)).not.toContain(readFileSync(keyFile, 'utf8').trim());
+    // Runs find the key in the home by themselves: no variable to set.
+    const dryRun = await shop.cli(['run', '--dry-run'], { ERP_SYNC_PASSPHRASE: '' });
+    expect(dryRun.code, dryRun.stderr).toBe(0);
   });
 
   it('speaks Turkish, and saves nothing when the person gives up after a failed test', async () => {

@@ -67,7 +67,7 @@ describe('a money setting with no documented default (priceIncludesVat)', () => 
       at = await term.waitFor(new RegExp(`\\? ${label}`), at);
       await term.type(keys.enter);
     }
-    at = await term.waitFor(/A spreadsheet does not say whether its prices include VAT\. true: KDV dahil, false: KDV hariç\./, at);
+    at = await term.waitFor(/A spreadsheet does not say whether its prices include VAT\. Yes \(true\): KDV dahil, No \(false\): KDV hariç\./, at);
     at = await term.waitFor(/Prices include VAT[\s\S]*\(choose one: this setting has no default\)/, at);
     await term.type(keys.enter);
     at = await term.waitFor(/This setting has no default: choose one of the answers\./, at);
@@ -79,7 +79,27 @@ describe('a money setting with no documented default (priceIncludesVat)', () => 
     await term.type(keys.enter);
     await term.waitFor(/Saved connection "shop"/, at);
     expect(await term.exited).toBe(0);
-    expect(plain(term.screen)).toMatch(/Prices include VAT false/);
+    expect(plain(term.screen)).toMatch(/Prices include VAT No/);
     expect(shop.config().connections?.shop?.settings).toMatchObject({ priceIncludesVat: 'false', path: file });
+  });
+
+  it.runIf(runs)('in Turkish the answers read Evet and Hayır, and are saved as true and false', async () => {
+    shop = await exportingShop();
+    const term = startOnTerminal(['--lang', 'tr', 'connect', 'csv', '--name', 'dukkan', '--secret-store', 'file', '--set', `path=${file}`], shop.env);
+    let at = await term.waitFor(/Bağlan: .* → "dukkan"/);
+    for (const label of ['Barkod sütunu', 'Stok kodu sütunu', 'Ürün adı sütunu', 'Fiyat sütunu', 'Stok sütunu', 'KDV sütunu', 'Para birimi sütunu', 'Dışa aktaran ERP', 'KDV oranı']) {
+      at = await term.waitFor(new RegExp(`\\? ${label}`), at);
+      await term.type(keys.enter);
+    }
+    at = await term.waitFor(/Evet \(true\): KDV dahil, Hayır \(false\): KDV hariç\./, at);
+    at = await term.waitFor(/Fiyatlar KDV dahil[\s\S]*Evet[\s\S]*Hayır/, at);
+    await term.type(DOWN);
+    await term.type(keys.enter);
+    at = await term.waitFor(/Para birimi/, at);
+    await term.type(keys.enter);
+    await term.waitFor(/"dukkan" bağlantısı kaydedildi/, at);
+    expect(await term.exited).toBe(0);
+    expect(plain(term.screen)).toMatch(/Fiyatlar KDV dahil Evet/);
+    expect(shop.config().connections?.dukkan?.settings).toMatchObject({ priceIncludesVat: 'true' });
   });
 });

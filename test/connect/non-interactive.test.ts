@@ -24,7 +24,7 @@ describe('erp-sync connect without a terminal', () => {
     const market = await shop.cli(['connect', 'marketplace', '--secret-store', 'file']);
     expect(market.code).toBe(78);
     expect(market.stderr).toMatch(/--base-url URL .*; token \(API token\)/);
-    expect(shop.config().marketplace).toBeUndefined();
+    expect(shop.config().targets?.marketplace).toBeUndefined();
   });
 
   it('never repeats what follows a mistyped --set, where a secret may be', async () => {
@@ -86,7 +86,7 @@ describe('erp-sync connect without a terminal', () => {
 
     const unreachable = await shop.cli(['connect', 'marketplace', '--base-url', 'http://127.0.0.1:1', '--secret-store', 'file'], { ERP_SYNC_MARKETPLACE_TOKEN: MARKET_TOKEN });
     expect(unreachable.code).toBe(75);
-    expect(shop.config().marketplace).toBeUndefined();
+    expect(shop.config().targets?.marketplace).toBeUndefined();
   });
 
   it('--no-test saves without testing; `erp-sync test` then reports the failure', async () => {

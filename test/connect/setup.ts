@@ -25,7 +25,7 @@ export interface Shop {
   secretFile(name: string, value: string): string;
   /** Reads the file store the way a run does. */
   fileSecret(connection: string, field: string): Promise<string | undefined>;
-  config(): { connections?: Record<string, { secretStore: string; baseUrl?: string; settings: Record<string, string> }>; marketplace?: { baseUrl: string; secretStore: string } };
+  config(): { connections?: Record<string, { secretStore: string; baseUrl?: string; settings: Record<string, string> }>; targets?: Record<string, { baseUrl: string; secretStore: string }> };
   count(table: string, connection: string): number;
   close(): Promise<void>;
 }
@@ -48,7 +48,7 @@ export async function createShop(products = 30): Promise<Shop> {
       writeFileSync(path, `${value}\n`, { mode: 0o600 });
       return path;
     },
-    fileSecret: (connection, field) => new FileSecretStore({ path: join(home, 'secrets.enc'), env: { ERP_SYNC_PASSPHRASE: PASSPHRASE } }).get(connection, field),
+    fileSecret: (connection, field) => new FileSecretStore({ path: join(home, 'secrets.enc'), defaultKeyFile: join(home, 'secrets.key'), env: { ERP_SYNC_PASSPHRASE: PASSPHRASE } }).get(connection, field),
     config() {
       try {
         return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'));

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWorld, expectedOffers } from '../support/world.js';
 import type { World } from '../support/world.js';
@@ -258,7 +259,9 @@ describe('erp-sync run against the sandbox ERP and marketplace', () => {
 
   it('demo --json prints only the two runs', async () => {
     const { runCli } = await import('../support/cli.js');
-    const result = await runCli(['demo', '--products', '300', '--change-percent', '10', '--json'], { NO_COLOR: '1' });
+    const home = mkdtempSync(join(tmpdir(), 'erp-sync-demo-json-'));
+    const result = await runCli(['demo', '--products', '300', '--change-percent', '10', '--json'], { NO_COLOR: '1', ERP_SYNC_HOME: home });
+    rmSync(home, { recursive: true, force: true });
     expect(result.code).toBe(0);
     const { runs } = json<{ runs: RunSummary[] }>(result);
     expect(runs).toHaveLength(2);

@@ -80,11 +80,11 @@ function writeAYear(db: Db): void {
       INSERT INTO staging (connection, barcode, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, hash, valid, error_code)
         SELECT 'shop', barcode, sku, name, price, currency, vat_rate, 1, stock, 1, hash, 1, NULL FROM product;
       INSERT INTO staging_raw (connection, barcode, raw) SELECT 'shop', barcode, raw FROM product;
-      INSERT INTO snapshot (connection, barcode, hash, status, offer_id, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, acked_at, run_id)
-        SELECT 'shop', barcode, hash, 'updated', printf('OF-%08d', i + 1), sku, name, price, currency, vat_rate, 1, stock, 1,
+      INSERT INTO snapshot (connection, target, barcode, hash, base, status, offer_id, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, acked_at, run_id)
+        SELECT 'shop', 'marketplace', barcode, hash, hash, 'updated', printf('OF-%08d', i + 1), sku, name, price, currency, vat_rate, 1, stock, 1,
                run_start(${lastRun}, 30), ${lastRun} + 1 FROM product;
-      INSERT INTO item_state (connection, item, barcode, sku, name, outcome, code, message, run_id, at)
-        SELECT 'shop', barcode, barcode, sku, name, 'updated', NULL, NULL, ${lastRun} + 1, run_start(${lastRun}, 30) FROM product;
+      INSERT INTO item_state (connection, target, item, barcode, sku, name, outcome, code, message, run_id, at)
+        SELECT 'shop', 'marketplace', barcode, barcode, sku, name, 'updated', NULL, NULL, ${lastRun} + 1, run_start(${lastRun}, 30) FROM product;
 
       WITH RECURSIVE slot (k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM slot WHERE k + 1 < ${RUNS})
       INSERT INTO runs (id, connection, driver, status, started_at, finished_at, duration_ms, pull_complete, pulled, invalid, new, changed, vanished,
@@ -92,8 +92,8 @@ function writeAYear(db: Db): void {
         SELECT k + 1, 'shop', 'entegra', 'succeeded', run_start(k, 0), run_start(k, 41), 41234, 1, 50000, 0, 0, 5, 0, 49995, 5, 0, 5, 0, 0, 0,
                250, 1, 2345, 0, 12345 + k FROM slot;
 
-      INSERT INTO events (run_id, connection, at, barcode, sku, name, stage, outcome, code, message, detail)
-        SELECT 1, 'shop', run_start(0, 30), barcode, sku, name, 'push', 'created', NULL, NULL,
+      INSERT INTO events (run_id, connection, target, at, barcode, sku, name, stage, outcome, code, message, detail)
+        SELECT 1, 'shop', 'marketplace', run_start(0, 30), barcode, sku, name, 'push', 'created', NULL, NULL,
                json_object('kind', 'new', 'price', price, 'stock', stock, 'offerId', printf('OF-%08d', i + 1)) FROM product;
       -- Day d's changes go to its 96 runs in turn, each to a product spread over the catalog.
       WITH RECURSIVE change (n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM change WHERE n + 1 < ${DAYS * CHANGES_PER_DAY}),
@@ -102,8 +102,8 @@ function writeAYear(db: Db): void {
                  (n * 7919) % ${PRODUCTS} AS i
             FROM change
         )
-      INSERT INTO events (run_id, connection, at, barcode, sku, name, stage, outcome, code, message, detail)
-        SELECT slot + 1, 'shop', run_start(slot, 30), barcode, sku, name, 'push', 'updated', NULL, NULL,
+      INSERT INTO events (run_id, connection, target, at, barcode, sku, name, stage, outcome, code, message, detail)
+        SELECT slot + 1, 'shop', 'marketplace', run_start(slot, 30), barcode, sku, name, 'push', 'updated', NULL, NULL,
                json_object('kind', 'changed', 'price', price, 'stock', stock, 'offerId', printf('OF-%08d', i + 1))
           FROM placed JOIN product USING (i) ORDER BY slot;
     `);

@@ -114,8 +114,8 @@ describe('read models', () => {
   it('reads pending offers from the snapshot and sums up each connection', () => {
     const runId = run('shop', 'succeeded', '2026-11-01T10:00:00.000Z');
     const insert = db.prepare(
-      `INSERT INTO snapshot (connection, barcode, hash, status, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, acked_at, run_id)
-       VALUES ('shop', ?, 'h', ?, 'S', 'N', '1.00', 'TRY', '20', 1, 1, 1, '2026-11-01T10:00:00.000Z', ?)`,
+      `INSERT INTO snapshot (connection, target, barcode, hash, base, status, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, acked_at, run_id)
+       VALUES ('shop', 'marketplace', ?, 'h', 'h', ?, 'S', 'N', '1.00', 'TRY', '20', 1, 1, 1, '2026-11-01T10:00:00.000Z', ?)`,
     );
     insert.run('A', 'pending_approval', runId);
     insert.run('B', 'created', runId);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setLanguage } from '../../src/i18n/index.js';
 import { runTsChild } from '../support/cli.js';
-import { FileSecretStore } from '../../src/secrets/file.js';
+import { FileSecretStore, createKeyFile } from '../../src/secrets/file.js';
 import { openSecretStore } from '../../src/secrets/index.js';
 import { redact } from '../../src/secrets/redact.js';
 
@@ -92,10 +92,30 @@ describe.concurrent('FileSecretStore', () => {
     const home = await newHome();
     const none = openSecretStore('file', { home, env: {} });
     await expect(none.set('shop', 'password', 'Shop-Pass-6')).rejects.toMatchObject({ code: 'SECRETS_FILE_NO_PASSPHRASE' });
-    expect(await none.unavailableReason()).toMatch(/needs a passphrase.*Set ERP_SYNC_PASSPHRASE/);
+    expect(await none.unavailableReason()).toMatch(/needs a key: neither ERP_SYNC_PASSPHRASE nor ERP_SYNC_KEY_FILE is set, and there is no key file at .*secrets\.key.*offers to create the key file/);
     const both = openSecretStore('file', { home, env: { ERP_SYNC_PASSPHRASE: 'x', ERP_SYNC_KEY_FILE: join(home, 'key') } });
     await expect(both.set('shop', 'password', 'Shop-Pass-6')).rejects.toMatchObject({ code: 'SECRETS_FILE_KEY_AMBIGUOUS' });
     expect(await readdir(home)).toEqual([]);
+  });
+
+  it('creates a random 0600 key file in the home, never over an existing one, and unlocks the file with it unasked', async () => {
+    const home = await newHome();
+    const keyFile = join(home, 'secrets.key');
+    const store = openSecretStore('file', { home, env: {} }) as FileSecretStore;
+    expect(store.needsKey()).toBe(true);
+    await createKeyFile(keyFile);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    const key = (await readFile(keyFile, 'utf8')).trim();
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(redact(`the key is ${key}`)).toBe('the key is ***');
+    expect(store.needsKey()).toBe(false);
+    await store.set('shop', 'password', 'Shop-Pass-K');
+    expect(await withPassphrase(home, key).get('shop', 'password')).toBe('Shop-Pass-K');
+
+    await expect(createKeyFile(keyFile)).rejects.toMatchObject({ code: 'SECRETS_KEY_FILE_EXISTS' });
+    expect((await readFile(keyFile, 'utf8')).trim()).toBe(key);
+    // A passphrase or key file named in the environment still comes first.
+    expect(await openSecretStore('file', { home, env: { ERP_SYNC_PASSPHRASE: 'other' } }).unavailableReason()).toMatch(/does not open/);
   });
 
   it('reads the passphrase from a 0600 key file without its final newline, and refuses one others can read', async () => {
@@ -107,7 +127,7 @@ describe.concurrent('FileSecretStore', () => {
     expect(await withPassphrase(home, 'key-file-passphrase').get('shop', 'password')).toBe('Shop-Pass-7');
 
     await chmod(keyFile, 0o640);
-    const loose = new FileSecretStore({ path: join(home, 'secrets.enc'), env: { ERP_SYNC_KEY_FILE: keyFile } });
+    const loose = new FileSecretStore({ path: join(home, 'secrets.enc'), defaultKeyFile: join(home, 'secrets.key'), env: { ERP_SYNC_KEY_FILE: keyFile } });
     await expect(loose.get('shop', 'password')).rejects.toMatchObject({
       code: 'SECRETS_KEY_FILE_MODE',
       message: expect.stringContaining('mode 0640'),
@@ -200,8 +220,8 @@ describe('FileSecretStore in Turkish', () => {
     const none = openSecretStore('file', { home, env: {} });
     await expect(none.set('shop', 'password', 'Shop-Pass-13')).rejects.toMatchObject({
       code: 'SECRETS_FILE_NO_PASSPHRASE',
-      message: 'file gizli bilgi deposu bir parola gerektiriyor: ne ERP_SYNC_PASSPHRASE ne de ERP_SYNC_KEY_FILE tanımlı',
-      hint: 'ERP_SYNC_PASSPHRASE ortam değişkenini tanımlayın ya da parolayı izinleri 0600 olan bir dosyaya yazıp o dosyanın yolunu ERP_SYNC_KEY_FILE ile verin.',
+      message: `file gizli bilgi deposu bir anahtar gerektiriyor: ne ERP_SYNC_PASSPHRASE ne de ERP_SYNC_KEY_FILE tanımlı, ${join(home, 'secrets.key')} konumunda da anahtar dosyası yok`,
+      hint: '`erp-sync connect` komutunu bir terminalde çalıştırıp şifreli dosyayı seçin: anahtar dosyasını oluşturmayı önerir. Ya da ERP_SYNC_PASSPHRASE ortam değişkenini tanımlayın ya da parolayı izinleri 0600 olan bir dosyaya yazıp o dosyanın yolunu ERP_SYNC_KEY_FILE ile verin.',
     });
     expect(await readdir(home)).toEqual([]);
   });

@@ -8,11 +8,13 @@ import { targetAdapter, targetAdapters } from '../../marketplace/targets.js';
 import type { TargetKind } from '../../marketplace/target.js';
 import { connectionSettings, settingProblem, targetSettings } from '../../settings/schema.js';
 import { alertWebhookField, storedSecretNames } from '../../settings/schema.js';
+import type { SettingSpec } from '../../settings/schema.js';
 import type { Failure } from '../../engine/failure.js';
 import { targetSecretFields } from '../../engine/secrets.js';
 import { ExitCode, UserError, errorMessage } from '../../errors/index.js';
 import { defineMessages, t } from '../../i18n/index.js';
-import { trimFinalNewline } from '../../secrets/file.js';
+import { FileSecretStore, createKeyFile, trimFinalNewline } from '../../secrets/file.js';
+import { recordedSchedule } from '../../schedule/installed.js';
 import { redact, registerSecret } from '../../secrets/redact.js';
 import { envVarName, secretStoreKinds, writableStores } from '../../secrets/store.js';
 import type { SecretStore, SecretStoreKind } from '../../secrets/store.js';
@@ -99,6 +101,14 @@ const m = defineMessages({
     marketplace: 'Marketplace',
     baseUrl: 'API address',
     token: 'API token',
+    storeNewKey: 'Encrypted file, with a new key file',
+    storeNewKeyHelp: 'secrets.enc, unlocked by a random key erp-sync writes to {path} (readable by this user only): for servers without a keychain',
+    keyCreated:
+      'Created the key file {path}: a random key, readable by this user only. It unlocks secrets.enc. Keep a copy apart from the data, in a password manager or with whoever keeps the shop\'s passwords: without it the secrets cannot be read back, and a backup that holds both the key and secrets.enc gives the secrets to anyone who gets the backup.',
+    nextMarketplace: 'Next: connect the marketplace the offers go to: `erp-sync connect marketplace`.',
+    nextErp: 'Next: connect the ERP the products come from: `erp-sync connect DRIVER` (one of {drivers}; `erp-sync drivers` says what each needs).',
+    nextRun: 'Next: see what a run would send, without sending anything: `erp-sync run --dry-run{connection}`.',
+    nextSchedule: 'Then sync every 15 minutes: `erp-sync schedule --every 15m --install`.',
   },
   tr: {
     targetsOnTarget: '--targets bir ERP bağlantısının beslediği pazaryerlerini seçer; "{name}" zaten bir pazaryeri hedefi',
@@ -157,6 +167,14 @@ const m = defineMessages({
     marketplace: 'Pazaryeri',
     baseUrl: 'API adresi',
     token: 'API anahtarı (token)',
+    storeNewKey: 'Şifreli dosya, yeni bir anahtar dosyasıyla',
+    storeNewKeyHelp: 'erp-sync’in {path} dosyasına yazdığı rastgele anahtarla (yalnızca bu kullanıcı okuyabilir) açılan secrets.enc: anahtar zinciri olmayan sunucular için',
+    keyCreated:
+      'Anahtar dosyası oluşturuldu: {path}. Rastgele bir anahtar, yalnızca bu kullanıcı okuyabilir; secrets.enc dosyasını bu anahtar açar. Bir kopyasını verilerden ayrı bir yerde, bir parola yöneticisinde ya da dükkânın parolalarını kim saklıyorsa onda tutun: anahtar olmadan gizli bilgiler geri okunamaz, anahtarı ve secrets.enc’i birlikte içeren bir yedek ise gizli bilgileri yedeği ele geçiren herkese verir.',
+    nextMarketplace: 'Sıradaki adım: tekliflerin gideceği pazaryerini bağlayın: `erp-sync connect marketplace`.',
+    nextErp: 'Sıradaki adım: ürünlerin geleceği ERP’yi bağlayın: `erp-sync connect SÜRÜCÜ` ({drivers} sürücülerinden biri; her birinin neye ihtiyaç duyduğunu `erp-sync drivers` gösterir).',
+    nextRun: 'Sıradaki adım: hiçbir şey göndermeden bir çalışmanın ne göndereceğini görün: `erp-sync run --dry-run{connection}`.',
+    nextSchedule: 'Ardından 15 dakikada bir senkronize edin: `erp-sync schedule --every 15m --install`.',
   },
 });
 
@@ -254,6 +272,7 @@ export async function connectCommand(targetName: string, options: ConnectOptions
 
     const saved = await save(ctx, out, target, store, values, stored, rotated, flags.settings, feeds);
     await render(out, target, saved, store, stored, tested);
+    if (!out.json) for (const line of nextSteps(ctx, target)) out.line(line);
     return ExitCode.ok;
   } finally {
     ctx.close();
@@ -582,20 +601,45 @@ async function render(out: Output, target: Target, saved: ConnectionConfig | Tar
   }
 }
 
+/**
+ * Asks where the secrets go. Where nothing would unlock the encrypted file
+ * (no passphrase, no key file), it is offered with a new key file instead,
+ * made only once it is chosen.
+ */
 async function askSecretStore(ctx: CliContext, out: Output, target: Target): Promise<SecretStoreKind> {
   const keychainReason = await ctx.secretStore('keychain').unavailableReason();
-  const fileReason = await ctx.secretStore('file').unavailableReason();
+  const fileStore = ctx.secretStore('file');
+  const newKey = fileStore instanceof FileSecretStore && fileStore.needsKey() ? fileStore.defaultKeyFile : undefined;
+  const fileReason = newKey ? undefined : await fileStore.unavailableReason();
   if (keychainReason && !target.existing) out.line(chalk.yellow(m('keychainUnavailable', { reason: firstSentence(keychainReason) })));
-  const choices: Choice<SecretStoreKind>[] = [
+  const choices: Choice<SecretStoreKind | 'new-key'>[] = [
     { value: 'keychain' as const, name: m('storeKeychain'), description: m('storeKeychainHelp'), ...(keychainReason ? { disabled: m('unavailable') } : {}) },
-    { value: 'file' as const, name: m('storeFile'), description: m('storeFileHelp'), ...(fileReason ? { disabled: m('fileNeedsKey') } : {}) },
+    newKey
+      ? { value: 'new-key' as const, name: m('storeNewKey'), description: m('storeNewKeyHelp', { path: newKey }) }
+      : { value: 'file' as const, name: m('storeFile'), description: m('storeFileHelp'), ...(fileReason ? { disabled: m('fileNeedsKey') } : {}) },
     { value: 'systemd' as const, name: m('storeSystemd'), description: m('storeSystemdHelp') },
     { value: 'env' as const, name: m('storeEnv'), description: m('storeEnvHelp') },
   ];
   const usable = choices.filter((c) => !c.disabled).map((c) => c.value);
   const preferred = target.existing?.secretStore;
   const fallback = preferred && usable.includes(preferred) ? preferred : usable[0];
-  return askChoice(m('store'), choices, fallback);
+  const chosen = await askChoice(m('store'), choices, fallback);
+  if (chosen !== 'new-key') return chosen;
+  // Offered only where there is a path for it.
+  const keyFile = newKey!;
+  await createKeyFile(keyFile);
+  out.line(m('keyCreated', { path: keyFile }));
+  return 'file';
+}
+
+/** What to do after saving: the missing side of the sync, else a dry run, then a schedule unless one is installed. */
+function nextSteps(ctx: CliContext, target: Target): string[] {
+  if (target.driver && ctx.config.targetsOf(ctx.config.connection(target.name)!).length === 0) return [m('nextMarketplace')];
+  const connections = ctx.config.connections();
+  if (!target.driver && connections.length === 0) return [m('nextErp', { drivers: [...drivers.keys()].filter((id) => id !== 'demo').join(', ') })];
+  const steps = [m('nextRun', { connection: target.driver && connections.length > 1 ? ` --connection ${target.name}` : '' })];
+  if (!recordedSchedule(ctx.home)) steps.push(m('nextSchedule'));
+  return steps;
 }
 
 /** The store's first sentence without the library's detail in parentheses: enough to see why, short enough for a prompt. */
@@ -623,7 +667,7 @@ function parseSettings(
     if (!allowed.includes(key)) throw new UserError(m('setUnknown', { owner, key }), { code: 'UNKNOWN_SETTING', exitCode: ExitCode.usage, hint: m('setList', { list: allowed.join(', ') }) });
     const problem = settingProblem(schema, key, value);
     if (problem) throw new UserError(m('setInvalid', { key, problem }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
-    settings[key] = value;
+    settings[key] = (schema as Record<string, SettingSpec<unknown>>)[key]?.normalize?.(value) ?? value;
   }
   return settings;
 }

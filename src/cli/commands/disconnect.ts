@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { findDriver } from '../../../drivers/index.js';
-import { MARKETPLACE } from '../../config/config.js';
 import { paths } from '../../config/home.js';
 import { LockHeldError, acquireLock } from '../../lock/lock.js';
-import { storedSecretNames } from '../../settings/schema.js';
+import { connectArgument, storedSecretNames } from '../../settings/schema.js';
 import { targetSecretFields } from '../../engine/secrets.js';
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
@@ -36,7 +35,7 @@ const m = defineMessages({
     confirmMarketplace: 'Disconnect the marketplace target "{name}" ({url}) and remove its secrets from the {store} store? No connection sends to it until it is connected again; offers waiting to be sent are kept and sent then.',
     marketplacePurge: 'a marketplace target has no sync history of its own to purge',
     marketplacePurgeHint: 'Purge a connection\'s history with `erp-sync disconnect NAME --purge`.',
-    marketplaceRemoved: 'Disconnected the marketplace target "{name}". `erp-sync connect {kind} --name {name}` connects it again.',
+    marketplaceRemoved: 'Disconnected the marketplace target "{name}". `erp-sync connect {again}` connects it again.',
     locked: 'a run of "{name}" is in progress: {reason}',
     lockedHint: 'Wait for it to finish, then disconnect again.',
     removed: 'Disconnected "{name}".',
@@ -59,7 +58,7 @@ const m = defineMessages({
     confirmMarketplace: '"{name}" pazaryeri hedefi ({url}) kaldırılsın ve gizli bilgileri {store} deposundan silinsin mi? Yeniden bağlanana kadar hiçbir bağlantı ona gönderim yapmaz; gönderilmeyi bekleyen teklifler saklanır ve o zaman gönderilir.',
     marketplacePurge: 'bir pazaryeri hedefinin silinecek kendi senkronizasyon geçmişi yok',
     marketplacePurgeHint: 'Bir bağlantının geçmişini `erp-sync disconnect AD --purge` siler.',
-    marketplaceRemoved: '"{name}" pazaryeri hedefi kaldırıldı. `erp-sync connect {kind} --name {name}` yeniden bağlar.',
+    marketplaceRemoved: '"{name}" pazaryeri hedefi kaldırıldı. `erp-sync connect {again}` yeniden bağlar.',
     locked: '"{name}" için bir çalıştırma sürüyor: {reason}',
     lockedHint: 'Bitmesini bekleyip yeniden deneyin.',
     removed: '"{name}" bağlantısı kaldırıldı.',
@@ -156,7 +155,7 @@ async function disconnectTarget(name: string, options: DisconnectOptions): Promi
     }
     await removeSecrets(out, ctx.secretStore(target.secretStore), name, storedSecretNames(targetSecretFields(target.kind)));
     ctx.config.removeTarget(name);
-    out.line(m('marketplaceRemoved', { name, kind: target.kind === 'offer-api' ? MARKETPLACE : target.kind }));
+    out.line(m('marketplaceRemoved', { name, again: connectArgument(target) }));
     return ExitCode.ok;
   } finally {
     ctx.close();

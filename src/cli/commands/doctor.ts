@@ -11,8 +11,10 @@ import { redact } from '../../secrets/redact.js';
 import type { SecretStoreKind } from '../../secrets/store.js';
 import { openContext } from '../context.js';
 import type { CliContext } from '../context.js';
-import { installedSchedule } from '../../schedule/installed.js';
-import { checkConnection } from '../../engine/check.js';
+import { installedSchedule, recordedSchedule } from '../../schedule/installed.js';
+import { checkConnection, connectionRoute } from '../../engine/check.js';
+import { describeRoute, serverDate } from '../../http/route.js';
+import type { Route } from '../../http/route.js';
 import type { ConnectionUnderTest } from '../../engine/check.js';
 import { integrityProblems } from '../../store/db.js';
 
@@ -51,7 +53,9 @@ const m = defineMessages({
     schedule: 'Schedule',
     scheduleOk: '{kind}: {when}',
     scheduleMissing: 'no schedule is installed: nothing syncs unless someone runs `erp-sync run`',
+    scheduleGone: 'erp-sync installed a {kind} schedule ({when}) for this home, but the system no longer has it: nothing syncs unless someone runs `erp-sync run`',
     scheduleFix: 'erp-sync schedule --every 15m --install',
+    network: 'Network of {name}',
     clock: 'Clock of {name}',
     clockOk: 'within {seconds} s of the server’s clock',
     clockSkew: 'this machine’s clock is {seconds} s {direction} the server’s',
@@ -95,7 +99,9 @@ const m = defineMessages({
     schedule: 'Zamanlama',
     scheduleOk: '{kind}: {when}',
     scheduleMissing: 'kurulu zamanlama yok: biri `erp-sync run` çalıştırmadıkça senkronizasyon olmaz',
+    scheduleGone: 'erp-sync bu klasör için bir {kind} zamanlaması ({when}) kurmuştu, ama sistemde artık yok: biri `erp-sync run` çalıştırmadıkça senkronizasyon olmaz',
     scheduleFix: 'erp-sync schedule --every 15m --install',
+    network: '{name} ağı',
     clock: '{name} saati',
     clockOk: 'sunucunun saatinden en fazla {seconds} sn farklı',
     clockSkew: 'bu makinenin saati sunucununkinden {seconds} sn {direction}',
@@ -158,19 +164,21 @@ async function runChecks(ctx: CliContext): Promise<Check[]> {
   if (connections.length === 0) {
     checks.push({ id: 'connections', title: m('connections'), status: 'fail', message: m('noConnections'), fix: m('noConnectionsFix'), exitCode: ExitCode.config });
   }
-  const clockTargets: { name: string; url: string }[] = [];
+  const clockTargets: { name: string; url: string; route: Route }[] = [];
   for (const connection of connections) {
     const driver = findDriver(connection.driver);
     if (!driver) continue;
+    const network = networkCheck(checks, { driver, name: connection.name, baseUrl: connection.baseUrl, settings: connection.settings });
     const target = await secretsCheck(ctx, checks, connection.name, connection.secretStore, driver.fields);
     const title = m('connection', { name: connection.name });
+    if (!network) continue;
     if (!target) {
       checks.push({ id: `connection:${connection.name}`, title, status: 'warn', message: m('skipped', { reason: m('secrets', { name: connection.name, store: connection.secretStore }) }) });
     } else {
       checks.push(await connectionCheck(`connection:${connection.name}`, title, { driver, name: connection.name, baseUrl: connection.baseUrl, settings: connection.settings, ...target }));
     }
     const url = connection.baseUrl ?? driver.defaultBaseUrl;
-    if (url) clockTargets.push({ name: connection.name, url });
+    if (url && network.route) clockTargets.push({ name: connection.name, url, route: network.route });
   }
 
   const targets = ctx.config.targets();
@@ -181,21 +189,23 @@ async function runChecks(ctx: CliContext): Promise<Check[]> {
     // The offer API keeps the check's old id, `marketplace`; every other target is `target:NAME`.
     const id = marketplace.name === MARKETPLACE ? MARKETPLACE : `target:${marketplace.name}`;
     const title = marketplace.name === MARKETPLACE ? m('marketplace') : m('target', { name: marketplace.name });
+    const under = { driver: undefined, kind: marketplace.kind, name: marketplace.name, baseUrl: marketplace.baseUrl, settings: marketplace.settings };
+    const network = networkCheck(checks, under);
     const found = await secretsCheck(ctx, checks, marketplace.name, marketplace.secretStore, targetSecretFields(marketplace.kind));
-    if (found) {
-      checks.push(await connectionCheck(id, title, { driver: undefined, kind: marketplace.kind, name: marketplace.name, baseUrl: marketplace.baseUrl, settings: marketplace.settings, ...found }));
-    }
+    if (found && network) checks.push(await connectionCheck(id, title, { ...under, ...found }));
     const url = marketplace.baseUrl || (marketplace.kind !== 'offer-api' ? targetAdapter(marketplace.kind)?.defaultBaseUrl : undefined);
-    if (url) clockTargets.push({ name: marketplace.name, url });
+    if (url && network?.route) clockTargets.push({ name: marketplace.name, url, route: network.route });
   }
 
+  // The system itself is asked here; `status` trusts what `schedule --install` recorded.
   const schedule = installedSchedule();
+  const recorded = recordedSchedule(ctx.home);
   checks.push(
     schedule
       ? { id: 'schedule', title: m('schedule'), status: 'ok', message: m('scheduleOk', { kind: schedule.kind, when: schedule.when }) }
-      : { id: 'schedule', title: m('schedule'), status: 'warn', message: m('scheduleMissing'), fix: m('scheduleFix') },
+      : { id: 'schedule', title: m('schedule'), status: 'warn', message: recorded ? m('scheduleGone', { kind: recorded.kind, when: recorded.when }) : m('scheduleMissing'), fix: m('scheduleFix') },
   );
-  for (const target of clockTargets) checks.push(await clockCheck(target.name, target.url));
+  for (const target of clockTargets) checks.push(await clockCheck(target.name, target.url, target.route));
   return checks;
 }
 
@@ -254,6 +264,26 @@ async function secretsCheck(
   }
 }
 
+/**
+ * Which proxy and which certificate authorities a connection's requests use
+ * (no route: a driver that reads files). A `caFile` that cannot be read or a
+ * proxy variable that is not an address fails here, naming it, and
+ * undefined is returned: the connection's own test would only fail the same way.
+ */
+function networkCheck(checks: Check[], target: Pick<ConnectionUnderTest, 'driver' | 'kind' | 'name' | 'baseUrl' | 'settings'>): { route: Route | undefined } | undefined {
+  const id = `network:${target.name}`;
+  const title = m('network', { name: target.name });
+  try {
+    const route = connectionRoute(target);
+    if (route) checks.push({ id, title, status: 'ok', message: describeRoute(route) });
+    return { route };
+  } catch (error) {
+    const hint = (error as { hint?: string }).hint;
+    checks.push({ id, title, status: 'fail', message: redact(errorMessage(error)), fix: hint && redact(hint), exitCode: (error as { exitCode?: ExitCode }).exitCode ?? ExitCode.config });
+    return undefined;
+  }
+}
+
 async function connectionCheck(id: string, title: string, target: ConnectionUnderTest): Promise<Check> {
   const failure = await checkConnection(target);
   if (!failure) return { id, title, status: 'ok', message: m('connectionOk') };
@@ -261,18 +291,17 @@ async function connectionCheck(id: string, title: string, target: ConnectionUnde
 }
 
 /**
- * Compares the local clock with the server's Date header, allowing for the
- * round trip (Date has one-second resolution, so a skew under a few seconds
+ * Compares the local clock with the server's Date header (asked along the
+ * connection's route: its proxy, its CA), allowing for the round trip (Date has one-second resolution, so a skew under a few seconds
  * is noise).
  */
-async function clockCheck(name: string, url: string): Promise<Check> {
+async function clockCheck(name: string, url: string, route: Route): Promise<Check> {
   const id = `clock:${name}`;
   const title = m('clock', { name });
   const sent = Date.now();
-  let date: string | null;
+  let date: string | undefined;
   try {
-    const response = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(5000), redirect: 'manual' });
-    date = response.headers.get('date');
+    date = await serverDate(url, route, 5000);
   } catch (error) {
     return { id, title, status: 'warn', message: m('unreachable', { message: redact(errorMessage(error)) }) };
   }

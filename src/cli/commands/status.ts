@@ -13,7 +13,7 @@ import { openContext } from '../context.js';
 import { statusLabel } from '../../report/labels.js';
 import { statusColour } from '../output.js';
 import { formatAgo, formatTime } from '../when.js';
-import { installedSchedule } from '../../schedule/installed.js';
+import { recordedSchedule } from '../../schedule/installed.js';
 import type { InstalledSchedule } from '../../schedule/installed.js';
 
 export interface StatusOptions {
@@ -52,6 +52,7 @@ const m = defineMessages({
     noSchedule: 'not installed; set one up with: erp-sync schedule --every 15m --install',
     scheduleSystemd: 'systemd timer ({when}), {where}',
     scheduleCron: 'crontab ({when})',
+    scheduleWindows: 'Windows Task Scheduler, every {when}',
     noConnections: 'No connections yet. Connect an ERP with `erp-sync connect <driver> --name NAME`.',
   },
   tr: {
@@ -85,6 +86,7 @@ const m = defineMessages({
     noSchedule: 'kurulu değil; kurmak için: erp-sync schedule --every 15m --install',
     scheduleSystemd: 'systemd zamanlayıcısı ({when}), {where}',
     scheduleCron: 'crontab ({when})',
+    scheduleWindows: 'Windows Görev Zamanlayıcı, her {when}',
     noConnections: 'Henüz bağlantı yok. Bir ERP bağlamak için: `erp-sync connect <sürücü> --name AD`.',
   },
 });
@@ -128,7 +130,7 @@ export async function statusCommand(options: StatusOptions): Promise<ExitCode> {
         ),
         runningNow: lockHolder(paths.locks(ctx.home), status.connection) ?? null,
       })),
-      schedule: installedSchedule() ?? null,
+      schedule: recordedSchedule(ctx.home) ?? null,
     };
   } finally {
     ctx.close();
@@ -189,6 +191,7 @@ function renderStatus(report: StatusReport): string[] {
     lines.push('');
   }
   const s = report.schedule;
-  lines.push(`${m('schedule')}: ${!s ? chalk.yellow(m('noSchedule')) : s.kind === 'cron' ? m('scheduleCron', { when: s.when }) : m('scheduleSystemd', { when: s.when, where: s.where })}`);
+  const scheduled = !s ? chalk.yellow(m('noSchedule')) : s.kind === 'cron' ? m('scheduleCron', { when: s.when }) : s.kind === 'windows' ? m('scheduleWindows', { when: s.when }) : m('scheduleSystemd', { when: s.when, where: s.where });
+  lines.push(`${m('schedule')}: ${scheduled}`);
   return lines;
 }

@@ -1,5 +1,6 @@
 import chalk from 'chalk';
-import { checkConnection } from '../../engine/check.js';
+import { checkConnection, connectionRoute } from '../../engine/check.js';
+import { describeRoute } from '../../http/route.js';
 import type { ConnectionUnderTest } from '../../engine/check.js';
 import { resolveSecrets, targetSecretFields } from '../../engine/secrets.js';
 import { ExitCode } from '../../errors/index.js';
@@ -10,11 +11,11 @@ import { createOutput } from '../output.js';
 import { testFailed, testingMessage } from '../connection-test.js';
 
 const m = defineMessages({
-  en: { works: '{name}: the connection works.' },
-  tr: { works: '{name}: bağlantı çalışıyor.' },
+  en: { works: '{name}: the connection works.', network: 'Network: {route}' },
+  tr: { works: '{name}: bağlantı çalışıyor.', network: 'Ağ: {route}' },
 });
 
-/** `erp-sync test NAME`: the connection test with the saved settings and secrets. */
+/** `erp-sync test NAME`: the connection test with the saved settings and secrets, and the way its requests travel. */
 export async function testCommand(name: string): Promise<ExitCode> {
   const out = createOutput(false);
   const ctx = openContext();
@@ -36,6 +37,8 @@ export async function testCommand(name: string): Promise<ExitCode> {
       const secrets = await resolveSecrets(name, driver.fields, store);
       target = { driver, name, baseUrl: connection.baseUrl, settings: connection.settings, secrets, saveSecret: (field, value) => store.set(name, field, value) };
     }
+    const route = connectionRoute(target);
+    if (route) out.line(m('network', { route: describeRoute(route) }));
     out.line(testingMessage(target.driver));
     const failure = await checkConnection(target);
     if (failure) throw testFailed(name, failure);
