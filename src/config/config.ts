@@ -134,8 +134,7 @@ export class ConfigStore {
 
   /**
    * The file as it stands. The offer API configured before targets existed
-   * (`marketplace`) reads as the target of that name, with the same secrets;
-   * the next write stores it so.
+   * (`marketplace`) becomes the target of that name, with the same secrets.
    */
   #read(): ConfigShape {
     let text: string;
@@ -154,7 +153,16 @@ export class ConfigStore {
     const { marketplace: legacy, ...rest } = parsed;
     const targets = { ...rest.targets };
     if (legacy && !Object.hasOwn(targets, MARKETPLACE)) targets[MARKETPLACE] = { name: MARKETPLACE, kind: 'offer-api', ...legacy };
-    return { ...rest, connections: rest.connections ?? {}, targets };
+    const config = { ...rest, connections: rest.connections ?? {}, targets };
+    // Stored so once, by the first command that may write it; until then it reads so all the same.
+    if (legacy) {
+      try {
+        this.#write(config);
+      } catch {
+        // A read-only home (a `serve` under another user): the next command that saves settings stores it.
+      }
+    }
+    return config;
   }
 
   #write(config: ConfigShape): void {

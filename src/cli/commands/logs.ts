@@ -1,4 +1,5 @@
 import chalk from 'chalk';
+import { MARKETPLACE } from '../../config/config.js';
 import { ExitCode, UserError } from '../../errors/index.js';
 import { defineMessages, formatDuration } from '../../i18n/index.js';
 import type { Db } from '../../store/db.js';
@@ -201,7 +202,7 @@ function eventsText(events: ItemEventRow[], total: number): string[] {
     lines.push(`  ${product(e)}`);
     const plain = plainMessage(e.outcome, e.code);
     if (plain) lines.push(`  ${plain}`);
-    if (e.message) lines.push(chalk.dim(`  ${e.stage !== 'push' ? m('details', { message: e.message }) : e.target ? m('targetSaid', { target: e.target, message: e.message }) : m('marketplaceSaid', { message: e.message })}`));
+    if (e.message) lines.push(chalk.dim(`  ${e.stage !== 'push' ? m('details', { message: e.message }) : e.target && e.target !== MARKETPLACE ? m('targetSaid', { target: e.target, message: e.message }) : m('marketplaceSaid', { message: e.message })}`));
     if (e.detail !== null) lines.push(chalk.dim(`  ${m('answer', { detail: detailText(e.detail) })}`));
   }
   return [...lines, ...more(events.length, total)];
