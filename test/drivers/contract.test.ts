@@ -6,6 +6,7 @@ import { bizimhesapConnection, startBizimhesapFake } from '../fakes/bizimhesap.j
 import { csvConnection, startCsvFake } from '../fakes/csv.js';
 import { demoConnection, startDemoFake } from '../fakes/demo.js';
 import { entegraConnection, startEntegraFake } from '../fakes/entegra.js';
+import { logoRestConnection, logoSqlConnection, startLogoRestFake, startLogoSqlFake } from '../fakes/logo.js';
 import { parasutConnection, startParasutFake } from '../fakes/parasut.js';
 import { sentosConnection, startSentosFake } from '../fakes/sentos.js';
 
@@ -49,6 +50,27 @@ const contracts: Record<string, (driver: Driver) => void> = {
       multiPageCatalog: 47,
       supports: {},
     }),
+  // Logo, Netsis and Mikro read the ERP's SQL Server through a fake executor; the two with a REST service run the suite again through it.
+  logo: (driver) => {
+    describeDriverContract({
+      driver,
+      label: 'SQL access',
+      source: 'sql',
+      startFake: startLogoSqlFake,
+      connection: (fake, mistake) => logoSqlConnection(fake, mistake),
+      multiPageCatalog: 47,
+      supports: { paging: true, unknownTenant: true },
+    });
+    describeDriverContract({
+      driver,
+      label: 'REST access',
+      source: 'http',
+      startFake: startLogoRestFake,
+      connection: (fake, mistake) => logoRestConnection(fake, mistake),
+      multiPageCatalog: 47,
+      supports: { tokens: true, paging: true, unknownTenant: true },
+    });
+  },
   csv: (driver) =>
     describeDriverContract({
       driver,
