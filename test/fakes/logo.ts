@@ -306,14 +306,18 @@ export async function startLogoRestFake(knobs: LogoRestKnobs = {}): Promise<Logo
       return undefined;
     },
   });
-  return Object.assign(fake, {
+  return {
+    baseUrl: fake.baseUrl,
+    requests: fake.requests,
+    expectedBarcodes: fake.expectedBarcodes,
+    close: fake.close,
     user,
     password,
     tables,
     get tokensIssued() {
       return tokens.issued;
     },
-  });
+  };
 }
 
 export function logoRestConnection(fake: LogoRestFake, mistake?: ConnectionMistake, settings: Record<string, string> = {}): ContractConnection {

@@ -129,7 +129,8 @@ export function netsisDatabase(tables: NetsisTables): FakeSqlDatabase {
           kind: 'catalog',
           answer: () => {
             if (!tables.extraBarcodes) throw new Error('fake Netsis: TBLSTOKBAR read although the database has none');
-            return resultOf(['STOK_KODU', 'BARKOD'], tables.extraBarcodes.filter((b) => inRange(b.STOK_KODU)).sort((a, b) => compareCodes(a.STOK_KODU, b.STOK_KODU)));
+            const rows = tables.extraBarcodes.filter((b) => inRange(b.STOK_KODU)).sort((a, b) => compareCodes(a.STOK_KODU, b.STOK_KODU) || compareCodes(a.BARKOD, b.BARKOD));
+            return resultOf(['STOK_KODU', 'BARKOD'], rows);
           },
         };
       }
@@ -266,7 +267,11 @@ export async function startNetsisRestFake(knobs: NetsisRestKnobs = {}): Promise<
       return undefined;
     },
   });
-  return Object.assign(fake, {
+  return {
+    baseUrl: fake.baseUrl,
+    requests: fake.requests,
+    expectedBarcodes: fake.expectedBarcodes,
+    close: fake.close,
     user,
     password,
     tables,
@@ -277,7 +282,7 @@ export async function startNetsisRestFake(knobs: NetsisRestKnobs = {}): Promise<
     get tokensIssued() {
       return tokens.issued;
     },
-  });
+  };
 }
 
 export function netsisRestConnection(fake: NetsisRestFake, mistake?: ConnectionMistake, settings: Record<string, string> = {}): ContractConnection {
