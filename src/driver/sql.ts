@@ -24,6 +24,7 @@ const m = defineMessages({
     notReadFirst: 'it does not start with SELECT or WITH',
     notReadMany: 'it holds more than one statement',
     notReadWord: 'it contains {word}',
+    notReadUnclosed: 'a quote, bracket or comment in it is not closed',
     loginRejected: '{service}: SQL Server {server} did not accept the login "{user}" (wrong user name or password)',
     loginRejectedHint: 'Check the SQL login and its password (SQL Server Management Studio, Security → Logins), then run `erp-sync connect {connection}` again.',
     unknownDatabase: '{service}: unknown company: SQL Server {server} has no database "{database}" that the login "{user}" may open',
@@ -58,6 +59,7 @@ const m = defineMessages({
     notReadFirst: 'SELECT ya da WITH ile başlamıyor',
     notReadMany: 'birden fazla sorgu içeriyor',
     notReadWord: '{word} içeriyor',
+    notReadUnclosed: 'içindeki bir tırnak, köşeli parantez ya da açıklama kapanmamış',
     loginRejected: '{service}: SQL Server {server}, "{user}" girişini kabul etmedi (kullanıcı adı ya da şifre yanlış)',
     loginRejectedHint: 'SQL girişini ve şifresini kontrol edin (SQL Server Management Studio, Security → Logins), ardından `erp-sync connect {connection}` komutunu yeniden çalıştırın.',
     unknownDatabase: '{service}: bilinmeyen şirket: SQL Server {server} üzerinde "{user}" girişinin açabileceği "{database}" adında bir veritabanı yok',
@@ -196,18 +198,73 @@ const forbidden = new RegExp(`\\b(${forbiddenWords.join('|')})\\b|\\b(sp|xp)_\\w
  * change data.
  */
 export function assertReadOnly(statement: string): void {
-  const code = statement
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/--[^\n]*/g, ' ')
-    .replace(/N?'(?:[^']|'')*'/g, "''")
-    .replace(/\[(?:[^\]]|\]\])*\]/g, '[x]')
-    .replace(/"(?:[^"]|"")*"/g, '"x"')
-    .trim()
-    .replace(/;\s*$/, '');
+  const code = withoutLiterals(statement).trim().replace(/;\s*$/, '');
   if (!/^(SELECT|WITH)\b/i.test(code)) throw new SqlNotAReadError(m('notReadFirst'));
-  if (code.includes(';') || /'|\/\*/.test(code.replace(/''|N''/g, ''))) throw new SqlNotAReadError(m('notReadMany'));
+  if (code.includes(';')) throw new SqlNotAReadError(m('notReadMany'));
   const word = forbidden.exec(code);
   if (word) throw new SqlNotAReadError(m('notReadWord', { word: word[0].toUpperCase() }));
+}
+
+/**
+ * The statement with every string literal, quoted identifier and comment
+ * blanked out, read left to right as SQL Server reads it (a `--` inside a
+ * literal is text, a quote inside a comment is not a quote, comments nest).
+ * Refuses one that is not closed.
+ */
+function withoutLiterals(statement: string): string {
+  let out = '';
+  let i = 0;
+  const closing = (open: number, close: string): number => {
+    for (let j = open + 1; j < statement.length; j++) {
+      if (statement.startsWith(close, j)) {
+        if (statement.startsWith(close, j + close.length)) {
+          j += close.length;
+          continue;
+        }
+        return j;
+      }
+    }
+    throw new SqlNotAReadError(m('notReadUnclosed'));
+  };
+  // SQL Server nests block comments: `/* /* */ still a comment */`.
+  const commentEnd = (open: number): number => {
+    let depth = 0;
+    for (let j = open; j < statement.length; j++) {
+      if (statement.startsWith('/*', j)) {
+        depth++;
+        j++;
+      } else if (statement.startsWith('*/', j)) {
+        depth--;
+        j++;
+        if (depth === 0) return j + 1;
+      }
+    }
+    throw new SqlNotAReadError(m('notReadUnclosed'));
+  };
+  while (i < statement.length) {
+    const ch = statement[i]!;
+    if (ch === "'") {
+      i = closing(i, "'") + 1;
+      out += "''";
+    } else if (ch === '[') {
+      i = closing(i, ']') + 1;
+      out += '[x]';
+    } else if (ch === '"') {
+      i = closing(i, '"') + 1;
+      out += '"x"';
+    } else if (statement.startsWith('--', i)) {
+      const end = statement.indexOf('\n', i);
+      i = end === -1 ? statement.length : end;
+      out += ' ';
+    } else if (statement.startsWith('/*', i)) {
+      i = commentEnd(i);
+      out += ' ';
+    } else {
+      out += ch;
+      i++;
+    }
+  }
+  return out;
 }
 
 export interface SqlSessionOptions {
