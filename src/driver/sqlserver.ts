@@ -66,6 +66,8 @@ class MssqlExecutor implements SqlExecutor {
       requestTimeout: timeoutMs,
       // One statement at a time, and the next page's while the last one is staged.
       pool: { min: 0, max: 2, idleTimeoutMillis: 30_000 },
+      // A connection lent from the pool is checked by its socket, not by a SELECT 1 sent to the ERP's server before every statement.
+      validateConnection: 'socket',
       options: {
         encrypt,
         trustServerCertificate,
@@ -147,7 +149,8 @@ function describe(error: unknown): unknown {
     // A connect that timed out never reached the server; a statement that did was cancelled by the timeout.
     return error.name === 'ConnectionError' ? new SqlError('unreachable', message, { cause: error }) : new SqlError('timeout', message, { cause: error });
   }
-  if (code === 'ESOCKET' || code === 'ECONNCLOSED' || code === 'ENOTOPEN' || code === 'ECLOSE') {
+  // A connection reset while a statement runs reaches mssql as the socket's own code (ECONNRESET: "socket hang up").
+  if (code === 'ESOCKET' || code === 'ECONNCLOSED' || code === 'ENOTOPEN' || code === 'ECLOSE' || code === 'ECONNRESET' || code === 'EPIPE') {
     const connecting = error.name === 'ConnectionError' && !/after|closed/i.test(message);
     return new SqlError(connecting ? 'unreachable' : 'dropped', message, { cause: error });
   }
