@@ -19,6 +19,8 @@ const m = defineMessages({
     heldBack: 'held back',
     outOfScope: 'out of scope, not pushed (an offer already on the marketplace is set to stock 0 and inactive once)',
     notFound: 'Not found in the ERP: {barcodes}',
+    raw: 'read',
+    rawCut: '… (--json shows all of it)',
   },
   tr: {
     header: '{connection}: {count} ürün; ERP’den geldiği, normalleştirildiği ve kurallardan sonra gönderileceği hâliyle (hiçbir şey değiştirilmez)',
@@ -30,6 +32,8 @@ const m = defineMessages({
     heldBack: 'bekletilir',
     outOfScope: 'kapsam dışı, gönderilmez (pazaryerindeki teklifi bir kez stok 0 ve pasif yapılır)',
     notFound: 'ERP’de bulunamadı: {barcodes}',
+    raw: 'okunan',
+    rawCut: '… (tamamını --json gösterir)',
   },
 });
 
@@ -62,6 +66,9 @@ export async function previewCommand(options: PreviewOptions): Promise<ExitCode>
   }
 }
 
+/** How much of the record read is shown in the terminal; --json has all of it. */
+const RAW_WIDTH = 600;
+
 function renderPreview(preview: ConnectionPreview): string[] {
   const lines = [m('header', { connection: preview.connection, count: preview.items.length }), ''];
   const cell = (value: unknown) => (value === undefined || value === null || value === '' ? '—' : typeof value === 'string' ? value : JSON.stringify(value));
@@ -69,6 +76,8 @@ function renderPreview(preview: ConnectionPreview): string[] {
   for (const item of preview.items) {
     const status = m(item.outcome);
     lines.push(`${item.barcode || '—'}  ${item.sku || '—'}  ${redact(item.name)}  [${status}]`);
+    const raw = redact(JSON.stringify(item.raw) ?? '');
+    lines.push(`  ${m('raw').padEnd(9)}${raw.length > RAW_WIDTH ? raw.slice(0, RAW_WIDTH) + m('rawCut') : raw}`);
     const rows: [string, unknown, unknown, unknown][] = [
       ['price', item.erp.price, item.normalized?.price, item.pushed?.price],
       ['stock', item.erp.stock, item.normalized?.stock, item.pushed?.stock],
