@@ -16,8 +16,8 @@ import { defineMessages } from '../src/i18n/index.js';
  * Logo Tiger, GO and j-Guar, read where they live: the firm's tables in the
  * Logo SQL Server database (`LG_{firm}_ITEMS` and the tables around it), or
  * the same statements through the Logo Objects REST service's `/queries`,
- * which runs a read on the server for an access token. docs/erp-apis.md §6
- * has the tables and what is uncertain about them.
+ * which runs a read on the server for an access token. docs/onprem.md lists
+ * what is read, the README what is uncertain.
  *
  * One offer per item card, on the main unit's first barcode; a page is a
  * keyset read of the item cards and three reads bounded by the page's keys

@@ -15,7 +15,7 @@ import { defineMessages } from '../src/i18n/index.js';
  * hand through Mikro's own functions (dbo.fn_VergiYuzde, dbo.fn_EldekiMiktar,
  * dbo.fn_DepodakiMiktar), so erp-sync reads them as Mikro's screens do.
  * Mikro's HTTP API is not offered: the shape of its answers is not public.
- * docs/erp-apis.md §8 has the tables and what is uncertain.
+ * docs/onprem.md lists what is read, the README what is uncertain.
  *
  * Mikro v15 keys its rows with an integer (`sto_RECno`), v16 with a GUID
  * (`sto_Guid`) and has no RECno at all; the driver pages by whichever this

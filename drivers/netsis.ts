@@ -14,7 +14,7 @@ import { defineMessages } from '../src/i18n/index.js';
  * Logo Netsis, read where it lives: the company's database on SQL Server
  * (the stock cards in TBLSTSABIT, extra barcodes in TBLSTOKBAR, quantities
  * in TBLSTOKPH), or the NetOpenX REST service (`/api/v2/Items`).
- * docs/erp-apis.md §7 has both and what is uncertain about them.
+ * docs/onprem.md lists what is read, the README what is uncertain.
  *
  * A NetOpenX token holds one of the company's Netsis licence seats for as
  * long as it lives (about twenty minutes), and parallel logins are refused:
@@ -456,7 +456,7 @@ class NetOpenX {
           dbname: database,
           dbuser: settings.restDbUser?.trim() || 'TEMELSET',
           dbpassword: secrets.restDbPassword ?? '',
-          // 0 has worked where 1 (vtMSSQL) failed now and then (docs/erp-apis.md §7).
+          // 0 has worked where 1 (vtMSSQL) failed now and then (a public NetOpenX client's finding; docs/onprem.md, Sources).
           dbtype: '0',
         },
         // A repeated login could take a second seat.

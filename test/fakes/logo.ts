@@ -7,7 +7,7 @@ import type { FakeSqlDatabase, SqlFake, SqlFakeKnobs, SqlRoute } from './sql.js'
 import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
 
 /**
- * A fake Logo (Tiger, GO) database, as docs/erp-apis.md §6 describes its
+ * A fake Logo (Tiger, GO) database, as docs/onprem.md describes its
  * tables: the system lists (L_CAPIFIRM, L_CAPIPERIOD, L_CAPIWHOUSE,
  * L_CURRENCYLIST) and, for firm 001 and its periods, LG_001_ITEMS,
  * LG_001_UNITSETL, LG_001_UNITBARCODE, LG_001_PRCLIST and
@@ -115,7 +115,7 @@ export function logoCatalog(knobs: LogoKnobs = {}): { tables: LogoTables; expect
   return { tables, expectedBarcodes };
 }
 
-/** A fixture under test/fakes/fixtures/logo: tables written from the shapes of docs/erp-apis.md §6, odd rows included. */
+/** A fixture under test/fakes/fixtures/logo: tables written from the shapes of docs/onprem.md, odd rows included. */
 export function logoFixture(name: string): LogoTables {
   return jsonFixture<LogoTables>(`logo/${name}`);
 }

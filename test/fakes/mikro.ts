@@ -5,7 +5,7 @@ import type { FakeSqlDatabase, SqlFake, SqlFakeKnobs, SqlRoute } from './sql.js'
 import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
 
 /**
- * A fake Mikro firm database (docs/erp-apis.md §8), v15 or v16: STOKLAR
+ * A fake Mikro firm database (docs/onprem.md, What erp-sync reads), v15 or v16: STOKLAR
  * keyed by sto_RECno (v15) or sto_Guid (v16, no RECno at all),
  * BARKOD_TANIMLARI, STOK_SATIS_FIYAT_LISTELERI and the lists' definitions
  * (with sfl_kdvdahil), DEPOLAR, and Mikro's functions fn_VergiYuzde (a KDV

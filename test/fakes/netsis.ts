@@ -6,7 +6,7 @@ import type { FakeSqlDatabase, SqlFake, SqlFakeKnobs, SqlRoute } from './sql.js'
 import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
 
 /**
- * A fake Netsis company database (docs/erp-apis.md §7): TBLSTSABIT (stock
+ * A fake Netsis company database (docs/onprem.md, What erp-sync reads): TBLSTSABIT (stock
  * cards: three barcodes, four sale prices, KDV_ORANI, the locks), TBLSTOKBAR
  * (further barcodes) and TBLSTOKPH (quantities in and out per branch and
  * depot, with a depot-0 row that is the total of the others), answering the
