@@ -160,6 +160,18 @@ describe('logo driver', () => {
     expect(fake.statements.find((s) => /LG_001_ITEMS/.test(s.statement))!.parameters.pageSize?.value).toBe(1);
   });
 
+  it('opens SQL Server as the connection says: encrypted and the certificate checked unless told otherwise, a named instance or a port', async () => {
+    const { fake, ctx } = sql();
+    await logo.testConnection(ctx);
+    expect(fake.configs[0]).toMatchObject({ server: 'logo-sunucu.local', port: 1433, instance: undefined, encrypt: true, trustServerCertificate: false });
+    const selfSigned = sql({ instance: 'LOGO', trustServerCertificate: 'true' });
+    await logo.testConnection(selfSigned.ctx);
+    expect(selfSigned.fake.configs[0]).toMatchObject({ port: undefined, instance: 'LOGO', encrypt: true, trustServerCertificate: true });
+    const old = sql({ port: '50123', encrypt: 'false' });
+    await logo.testConnection(old.ctx);
+    expect(old.fake.configs[0]).toMatchObject({ port: 50123, instance: undefined, encrypt: false });
+  });
+
   it('asks for SQL Server settings it lacks by name, before connecting', async () => {
     const fake = startLogoSqlFake({ tables: odd() });
     const { server: _gone, ...settings } = logoSqlConnection(fake).settings!;
