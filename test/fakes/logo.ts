@@ -2,8 +2,8 @@ import type { SqlParameters, SqlResult } from '../../src/driver/sql.js';
 import { SqlError } from '../../src/driver/sql.js';
 import { TokenBook, barcodeFor, jsonFixture, startFake, turkishName } from './common.js';
 import type { FakeErp } from './common.js';
-import { VALUE, argument, expectIn, invalidColumn, invalidObject, mentions, parameterType, resultOf, startSqlFake } from './sql.js';
-import type { FakeSqlDatabase, SqlFake, SqlFakeKnobs, SqlRoute } from './sql.js';
+import { VALUE, argument, expectIn, invalidColumn, invalidObject, mentions, parameterType, resultOf, startErpSqlFake } from './sql.js';
+import type { ErpSqlFake, FakeSqlDatabase, SqlFake, SqlFakeKnobs, SqlRoute } from './sql.js';
 import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
 
 /**
@@ -219,14 +219,8 @@ export function logoDatabase(tables: LogoTables): FakeSqlDatabase {
 
 export const LOGO_LOGIN = { user: 'erpsync_okur', password: 'Okuma-Şifresi-7', database: 'LOGO' };
 
-export interface LogoSqlFake extends SqlFake {
-  readonly tables: LogoTables;
-}
-
-export function startLogoSqlFake(knobs: LogoKnobs = {}): LogoSqlFake {
-  const { tables, expectedBarcodes } = knobs.tables ? { tables: knobs.tables, expectedBarcodes: [] } : logoCatalog(knobs);
-  const fake = startSqlFake({ knobs, login: LOGO_LOGIN, database: logoDatabase(tables), expectedBarcodes });
-  return Object.assign(fake, { tables });
+export function startLogoSqlFake(knobs: LogoKnobs = {}): ErpSqlFake<LogoTables> {
+  return startErpSqlFake(knobs, LOGO_LOGIN, logoCatalog, logoDatabase);
 }
 
 /** A connection to the SQL fake; `mistake` makes it wrong in that one way. */

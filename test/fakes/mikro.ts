@@ -1,7 +1,7 @@
 import type { SqlParameters } from '../../src/driver/sql.js';
 import { barcodeFor, jsonFixture, turkishName } from './common.js';
-import { VALUE, argument, expectIn, invalidColumn, mentions, parameterType, resultOf, startSqlFake } from './sql.js';
-import type { FakeSqlDatabase, SqlFake, SqlFakeKnobs, SqlRoute } from './sql.js';
+import { VALUE, argument, expectIn, invalidColumn, mentions, parameterType, resultOf, startErpSqlFake } from './sql.js';
+import type { ErpSqlFake, FakeSqlDatabase, SqlFake, SqlFakeKnobs, SqlRoute } from './sql.js';
 import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
 
 /**
@@ -218,14 +218,8 @@ export function mikroDatabase(tables: MikroTables): FakeSqlDatabase {
 
 export const MIKRO_LOGIN = { user: 'erpsync_okur', password: 'Mikro-Okur-5', database: 'MikroDB_V16_MAGAZA' };
 
-export interface MikroSqlFake extends SqlFake {
-  readonly tables: MikroTables;
-}
-
-export function startMikroSqlFake(knobs: MikroKnobs = {}): MikroSqlFake {
-  const { tables, expectedBarcodes } = knobs.tables ? { tables: knobs.tables, expectedBarcodes: [] } : mikroCatalog(knobs);
-  const fake = startSqlFake({ knobs, login: MIKRO_LOGIN, database: mikroDatabase(tables), expectedBarcodes });
-  return Object.assign(fake, { tables });
+export function startMikroSqlFake(knobs: MikroKnobs = {}): ErpSqlFake<MikroTables> {
+  return startErpSqlFake(knobs, MIKRO_LOGIN, mikroCatalog, mikroDatabase);
 }
 
 export function mikroConnection(_fake: SqlFake, mistake?: ConnectionMistake, settings: Record<string, string> = {}): ContractConnection {

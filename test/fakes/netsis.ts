@@ -1,8 +1,8 @@
 import type { SqlParameters } from '../../src/driver/sql.js';
 import { TokenBook, barcodeFor, jsonFixture, pageOf, startFake, turkishName } from './common.js';
 import type { FakeErp } from './common.js';
-import { VALUE, argument, expectIn, parameterType, resultOf, startSqlFake } from './sql.js';
-import type { FakeSqlDatabase, SqlFake, SqlFakeKnobs, SqlRoute } from './sql.js';
+import { VALUE, argument, expectIn, parameterType, resultOf, startErpSqlFake } from './sql.js';
+import type { ErpSqlFake, FakeSqlDatabase, SqlFake, SqlFakeKnobs, SqlRoute } from './sql.js';
 import type { ConnectionMistake, ContractConnection } from '../support/driver-contract.js';
 
 /**
@@ -154,14 +154,8 @@ export function netsisDatabase(tables: NetsisTables): FakeSqlDatabase {
 
 export const NETSIS_LOGIN = { user: 'erpsync_okur', password: 'Netsis-Okur-3', database: 'NETSIS2026' };
 
-export interface NetsisSqlFake extends SqlFake {
-  readonly tables: NetsisTables;
-}
-
-export function startNetsisSqlFake(knobs: NetsisKnobs = {}): NetsisSqlFake {
-  const { tables, expectedBarcodes } = knobs.tables ? { tables: knobs.tables, expectedBarcodes: [] } : netsisCatalog(knobs);
-  const fake = startSqlFake({ knobs, login: NETSIS_LOGIN, database: netsisDatabase(tables), expectedBarcodes });
-  return Object.assign(fake, { tables });
+export function startNetsisSqlFake(knobs: NetsisKnobs = {}): ErpSqlFake<NetsisTables> {
+  return startErpSqlFake(knobs, NETSIS_LOGIN, netsisCatalog, netsisDatabase);
 }
 
 /** A connection to the SQL fake (prices KDV dahil); `mistake` makes it wrong in that one way. */

@@ -170,6 +170,24 @@ export function startSqlFake(options: { knobs: SqlFakeKnobs; login: FakeLogin; d
   };
 }
 
+/** A fake ERP database with its tables at hand, to change between runs. */
+export type ErpSqlFake<T> = SqlFake & { readonly tables: T };
+
+/**
+ * An ERP's database behind the fake SQL Server: the tables of a fixture
+ * (`knobs.tables`), or generated from the knobs, answered by the ERP's
+ * `database`, for the login it accepts.
+ */
+export function startErpSqlFake<T, K extends SqlFakeKnobs & { tables?: T }>(
+  knobs: K,
+  login: FakeLogin,
+  generate: (knobs: K) => { tables: T; expectedBarcodes: string[] },
+  database: (tables: T) => FakeSqlDatabase,
+): ErpSqlFake<T> {
+  const { tables, expectedBarcodes } = knobs.tables ? { tables: knobs.tables, expectedBarcodes: [] } : generate(knobs);
+  return Object.assign(startSqlFake({ knobs, login, database: database(tables), expectedBarcodes }), { tables });
+}
+
 /** The answer without its last column, as from a view that no longer has it. */
 function dropColumn(result: SqlResult): SqlResult {
   const gone = result.columns[result.columns.length - 1];
