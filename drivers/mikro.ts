@@ -3,7 +3,7 @@ import type { Driver, DriverContext, FieldSpec, ProductCandidate } from '../src/
 import { decimalField } from '../src/driver/decimal.js';
 import { paginateByKey } from '../src/driver/paginate.js';
 import type { KeyedPage } from '../src/driver/paginate.js';
-import { asObject, pageSizeField, trimmedText } from '../src/driver/settings.js';
+import { asObject, booleanSetting, pageSizeField, trimmedText } from '../src/driver/settings.js';
 import { choiceSetting, requireColumns, sqlServerConfig, sqlServerFields, wallClock, warehouseSetting, wholeNumberSetting } from '../src/driver/sql.js';
 import type { SqlParameterType, SqlParameters, SqlRow, SqlSession } from '../src/driver/sql.js';
 import { defineMessages } from '../src/i18n/index.js';
@@ -31,6 +31,8 @@ const m = defineMessages({
     unknownListHint: 'Set the list number with `erp-sync connect {connection} --set priceList=N`.',
     unknownDepot: 'Mikro has no depot {depot} (DEPOLAR); the depots are: {depots}',
     none: 'none',
+    listSilent: 'the {connection} connection: this Mikro\'s price lists do not say whether their prices include KDV (STOK_SATIS_FIYAT_LISTE_TANIMLARI has no sfl_kdvdahil), and the listIncludesVat setting is not chosen',
+    listSilentHint: 'Say which it is for list {list}: `erp-sync connect {connection} --set listIncludesVat=true` (KDV dahil) or `--set listIncludesVat=false` (KDV hariç).',
   },
   tr: {
     noKey: 'STOKLAR’da ne sto_RECno (Mikro v15) ne de sto_Guid (Mikro v16) var: bu bir Mikro veritabanına benzemiyor ya da giriş sütunlarını göremiyor',
@@ -40,6 +42,8 @@ const m = defineMessages({
     unknownListHint: 'Liste numarasını `erp-sync connect {connection} --set priceList=N` ile verin.',
     unknownDepot: 'Mikro’da {depot} numaralı depo yok (DEPOLAR); depolar: {depots}',
     none: 'yok',
+    listSilent: '{connection} bağlantısı: bu Mikro’nun fiyat listeleri fiyatlarının KDV dahil olup olmadığını söylemiyor (STOK_SATIS_FIYAT_LISTE_TANIMLARI’nda sfl_kdvdahil yok) ve listIncludesVat ayarı seçilmemiş',
+    listSilentHint: '{list} numaralı liste için hangisi olduğunu söyleyin: `erp-sync connect {connection} --set listIncludesVat=true` (KDV dahil) ya da `--set listIncludesVat=false` (KDV hariç).',
   },
 });
 
@@ -54,6 +58,13 @@ const fields: FieldSpec[] = [
   {
     name: 'priceList', label: 'Sales price list number', labelTr: 'Satış fiyat listesi numarası', secret: false, required: false, kind: 'integer', default: '1',
     help: { en: 'The sales price list to sell at (sfl_sirano); whether its prices include KDV is read from the list itself.', tr: 'Satış yapılacak satış fiyat listesi (sfl_sirano); fiyatlarının KDV dahil olup olmadığı listenin kendisinden okunur.' },
+  },
+  {
+    name: 'listIncludesVat', label: 'The price list includes KDV (only where Mikro does not say)', labelTr: 'Fiyat listesi KDV dahil (yalnızca Mikro söylemiyorsa)', secret: false, required: false, kind: 'choice', choices: ['true', 'false'],
+    help: {
+      en: 'Only for a Mikro whose price lists have no sfl_kdvdahil column; where the list says, the list is followed. true: KDV dahil, false: KDV hariç.',
+      tr: 'Yalnızca fiyat listelerinde sfl_kdvdahil sütunu olmayan bir Mikro için; liste söylüyorsa listeye uyulur. true: KDV dahil, false: KDV hariç.',
+    },
   },
   {
     name: 'warehouse', label: 'Depot', labelTr: 'Depo', secret: false, required: false, kind: 'text', default: 'all',
@@ -76,6 +87,8 @@ interface MikroSettings {
   vatColumn: (typeof vatColumns)[number];
   version: (typeof versions)[number];
   pageSize: number;
+  /** Whether the list's prices include KDV, for a Mikro whose lists do not say; null when not chosen. */
+  listIncludesVat: boolean | null;
 }
 
 /** The schema this database turned out to have. */
@@ -95,7 +108,7 @@ export interface MikroRecord {
   item: SqlRow;
   barcodes: SqlRow[];
   prices: SqlRow[];
-  /** The list's definition: its number and whether its prices include KDV (sfl_kdvdahil). */
+  /** The list's definition: its number and whether its prices include KDV (sfl_kdvdahil; null where this Mikro's lists do not say, and listIncludesVat does). */
   list: SqlRow;
 }
 
@@ -131,7 +144,7 @@ export const mikro = {
     }
   },
 
-  mapRecord(record) {
+  mapRecord(record, ctx) {
     const r = asObject(record) as Partial<MikroRecord>;
     const item = r.item;
     if (!item) return [];
@@ -144,7 +157,7 @@ export const mikro = {
         name: trimmedText(item.sto_isim),
         price: price ? decimalField(price.sfiyat_fiyati) : null,
         currency,
-        priceIncludesVat: r.list ? flag(r.list.sfl_kdvdahil) : null,
+        priceIncludesVat: r.list?.sfl_kdvdahil != null ? flag(r.list.sfl_kdvdahil) : booleanSetting(ctx.settings, 'listIncludesVat', null),
         vatRate: decimalField(item.VAT_PERCENT),
         stock: decimalField(item.STOCK_QTY),
         active: !flag(item.sto_pasif_fl) && !flag(item.sto_iptal) && !flag(item.sto_satis_dursun),
@@ -163,6 +176,7 @@ function readMikroSettings(ctx: Pick<DriverContext, 'settings'>): MikroSettings 
     vatColumn: choiceSetting(settings, 'vatColumn', vatColumns, 'sto_perakende_vergi'),
     version: choiceSetting(settings, 'version', versions, 'auto'),
     pageSize: wholeNumberSetting(settings, 'pageSize', 500, 1000) || 500,
+    listIncludesVat: booleanSetting(settings, 'listIncludesVat', null),
   };
 }
 
@@ -174,7 +188,8 @@ function openMikro(ctx: DriverContext): SqlSession {
 async function prepare(session: SqlSession, settings: MikroSettings, connection: string): Promise<MikroSchema> {
   const columns = await session.query(
     `SELECT TABLE_NAME, COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS
-WHERE TABLE_NAME IN ('STOKLAR', 'BARKOD_TANIMLARI') AND COLUMN_NAME IN ('sto_RECno', 'sto_Guid', 'bar_RECno', 'bar_Guid', ${optionalBarcodeColumns.map((c) => `'${c}'`).join(', ')})`,
+WHERE TABLE_NAME IN ('STOKLAR', 'BARKOD_TANIMLARI', 'STOK_SATIS_FIYAT_LISTE_TANIMLARI')
+ AND COLUMN_NAME IN ('sto_RECno', 'sto_Guid', 'bar_RECno', 'bar_Guid', 'sfl_kdvdahil', ${optionalBarcodeColumns.map((c) => `'${c}'`).join(', ')})`,
   );
   requireColumns(columns, ['TABLE_NAME', 'COLUMN_NAME'], 'INFORMATION_SCHEMA.COLUMNS');
   const has = (table: string, column: string) => columns.rows.some((row) => String(row.TABLE_NAME).toUpperCase() === table && String(row.COLUMN_NAME).toLowerCase() === column.toLowerCase());
@@ -193,12 +208,17 @@ WHERE TABLE_NAME IN ('STOKLAR', 'BARKOD_TANIMLARI') AND COLUMN_NAME IN ('sto_REC
   }
   const barcodeKey = v15 ? (has('BARKOD_TANIMLARI', 'bar_RECno') ? 'bar_RECno' : undefined) : has('BARKOD_TANIMLARI', 'bar_Guid') ? 'bar_Guid' : undefined;
 
-  const lists = await session.query('SELECT sfl_sirano, sfl_aciklama, sfl_kdvdahil FROM STOK_SATIS_FIYAT_LISTE_TANIMLARI ORDER BY sfl_sirano');
-  requireColumns(lists, ['sfl_sirano', 'sfl_kdvdahil'], 'STOK_SATIS_FIYAT_LISTE_TANIMLARI');
+  // Layouts differ: where the lists do not say whether they include KDV, the connection must (a money setting is never guessed).
+  const listSays = has('STOK_SATIS_FIYAT_LISTE_TANIMLARI', 'sfl_kdvdahil');
+  const lists = await session.query(`SELECT sfl_sirano, sfl_aciklama${listSays ? ', sfl_kdvdahil' : ''} FROM STOK_SATIS_FIYAT_LISTE_TANIMLARI ORDER BY sfl_sirano`);
+  requireColumns(lists, ['sfl_sirano', ...(listSays ? ['sfl_kdvdahil'] : [])], 'STOK_SATIS_FIYAT_LISTE_TANIMLARI');
   const list = lists.rows.find((row) => toNumber(row.sfl_sirano) === settings.priceList);
   if (!list) {
     const names = lists.rows.map((row) => `${String(row.sfl_sirano)} ${trimmedText(row.sfl_aciklama) ?? ''}`.trim());
     throw new DriverError('CONFIGURATION', m('unknownList', { list: String(settings.priceList), lists: names.join(', ') || m('none') }), { hint: m('unknownListHint', { connection }) });
+  }
+  if (!listSays && settings.listIncludesVat === null) {
+    throw new DriverError('CONFIGURATION', m('listSilent', { connection }), { hint: m('listSilentHint', { connection, list: String(settings.priceList) }) });
   }
   if (settings.warehouse !== 'all') {
     const depots = await session.query('SELECT dep_no FROM DEPOLAR ORDER BY dep_no');

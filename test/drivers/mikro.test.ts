@@ -67,6 +67,23 @@ describe('mikro driver', () => {
     expect(failure.message).toBe('Mikro has no sales price list 9 (STOK_SATIS_FIYAT_LISTE_TANIMLARI); the lists are: 1 Perakende, 2 Toptan');
   });
 
+  it('where the lists do not say whether they include KDV, asks the connection (no default), and follows the list where it does say', async () => {
+    const silent = { ...odd(), listsHaveKdvDahil: false };
+    const unchosen = sql({}, silent);
+    const failure = await expectFailure(mikro.testConnection(unchosen.ctx));
+    expect(failure.exitCode).toBe(78);
+    expect(failure.message).toContain('has no sfl_kdvdahil');
+    expect(failure.hint).toContain('--set listIncludesVat=true');
+    expect(await expectFailure(pullAll(mikro, sql({}, silent).ctx))).toMatchObject({ exitCode: 78 });
+    expect(unchosen.fake.statements.some((s) => /sfl_kdvdahil\s+FROM/i.test(s.statement))).toBe(false);
+
+    const chosen = await pullAll(mikro, sql({ listIncludesVat: 'false' }, silent).ctx);
+    expect(bySku(chosen.candidates)['M-001']).toMatchObject({ price: '349.99', priceIncludesVat: false });
+    expect((chosen.records[0] as MikroRecord).list).toEqual({ sfl_sirano: 1, sfl_kdvdahil: null });
+    // List 1 says KDV dahil: the list wins over the setting.
+    expect(bySku((await pullAll(mikro, sql({ listIncludesVat: 'false' }).ctx)).candidates)['M-001']).toMatchObject({ priceIncludesVat: true });
+  });
+
   it('reads one depot\'s quantity and its own price with warehouse, binding the depot number', async () => {
     const { fake, ctx } = sql({ warehouse: '2' });
     const offers = bySku((await pullAll(mikro, ctx)).candidates);

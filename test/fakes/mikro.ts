@@ -34,6 +34,8 @@ export interface MikroTables {
     sfiyat_fiyati: number; sfiyat_doviz: number; sfiyat_lastup_date: string;
   }>;
   lists: Array<{ sfl_sirano: number; sfl_aciklama: string; sfl_kdvdahil: number }>;
+  /** false for a layout whose list definitions have no sfl_kdvdahil column (the lists then do not say whether they include KDV). */
+  listsHaveKdvDahil?: boolean;
   depots: Array<{ dep_no: number }>;
 }
 
@@ -132,16 +134,30 @@ export function mikroDatabase(tables: MikroTables): FakeSqlDatabase {
       if (usedKey && usedKey !== keyColumn && !/INFORMATION_SCHEMA/i.test(statement)) return { kind: 'catalog', answer: () => { throw invalidColumn(usedKey); } };
 
       if (/INFORMATION_SCHEMA\.COLUMNS/i.test(statement)) {
-        expectIn(statement, /TABLE_NAME\s+IN\s*\(\s*'STOKLAR'\s*,\s*'BARKOD_TANIMLARI'\s*\)/i, "TABLE_NAME IN ('STOKLAR', 'BARKOD_TANIMLARI')");
+        expectIn(
+          statement,
+          /TABLE_NAME\s+IN\s*\(\s*'STOKLAR'\s*,\s*'BARKOD_TANIMLARI'\s*,\s*'STOK_SATIS_FIYAT_LISTE_TANIMLARI'\s*\)/i,
+          "TABLE_NAME IN ('STOKLAR', 'BARKOD_TANIMLARI', 'STOK_SATIS_FIYAT_LISTE_TANIMLARI')",
+        );
         const asked = /COLUMN_NAME\s+IN\s*\(([^)]*)\)/i.exec(statement)?.[1]?.split(',').map((c) => c.trim().replace(/'/g, '')) ?? [];
         const present = [
           { TABLE_NAME: 'STOKLAR', COLUMN_NAME: keyColumn },
           { TABLE_NAME: 'BARKOD_TANIMLARI', COLUMN_NAME: tables.version === 15 ? 'bar_RECno' : 'bar_Guid' },
           ...tables.barcodeColumns.map((c) => ({ TABLE_NAME: 'BARKOD_TANIMLARI', COLUMN_NAME: c })),
+          ...(tables.listsHaveKdvDahil === false ? [] : [{ TABLE_NAME: 'STOK_SATIS_FIYAT_LISTE_TANIMLARI', COLUMN_NAME: 'sfl_kdvdahil' }]),
         ];
         return { kind: 'other', answer: () => resultOf(['TABLE_NAME', 'COLUMN_NAME'], present.filter((p) => asked.includes(p.COLUMN_NAME))) };
       }
-      if (/FROM\s+STOK_SATIS_FIYAT_LISTE_TANIMLARI\b/i.test(statement)) return { kind: 'other', answer: () => resultOf(['sfl_sirano', 'sfl_aciklama', 'sfl_kdvdahil'], tables.lists) };
+      if (/FROM\s+STOK_SATIS_FIYAT_LISTE_TANIMLARI\b/i.test(statement)) {
+        const withFlag = mentions(statement, 'sfl_kdvdahil');
+        return {
+          kind: 'other',
+          answer: () => {
+            if (withFlag && tables.listsHaveKdvDahil === false) throw invalidColumn('sfl_kdvdahil');
+            return resultOf(['sfl_sirano', 'sfl_aciklama', ...(withFlag ? ['sfl_kdvdahil'] : [])], tables.lists);
+          },
+        };
+      }
       if (/FROM\s+DEPOLAR\b/i.test(statement)) return { kind: 'other', answer: () => resultOf(['dep_no'], tables.depots) };
 
       const between = () => {
