@@ -2,12 +2,11 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { pipeline } from 'node:stream';
-import Big from 'big.js';
 import { parse } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { DriverError } from '../src/driver/contract.js';
 import type { Driver, FieldSpec, MapContext, ProductCandidate } from '../src/driver/contract.js';
-import { decimalField } from '../src/driver/decimal.js';
+import { decimalField, vatPercentField } from '../src/driver/decimal.js';
 import { defineMessages } from '../src/i18n/index.js';
 import { booleanSetting, priceIncludesVatField, priceIncludesVatSetting, vatRateField, vatRateSetting } from '../src/driver/settings.js';
 
@@ -294,7 +293,7 @@ export const csv = {
         name: text(cell('name')),
         price: decimalField(cell('price'), 'tr'),
         stock: decimalField(cell('stock'), 'tr'),
-        vatRate: vat === null ? settings.vatRate : vatPercent(vat),
+        vatRate: vat === null ? settings.vatRate : vatPercentField(vat, 'tr'),
         priceIncludesVat: settings.priceIncludesVat,
         currency: text(cell('currency')) ?? settings.currency,
       } satisfies ProductCandidate,
@@ -586,17 +585,6 @@ function cellValue(value: unknown): string | number | null {
   return null;
 }
 
-
-/**
- * "%20", "20", and 0.20 as some exports write it (Netsis' KDV_ORANI is a
- * fraction in one client's types, a percentage in another's): no KDV rate
- * lies between 0 and 1 percent, so a value there is a fraction.
- */
-function vatPercent(value: string | number): string | number | null {
-  const rate = decimalField(typeof value === 'string' ? value.replace('%', '') : value, 'tr');
-  if (typeof rate !== 'string' || !/^0?\.\d+$/.test(rate) || /^0?\.0+$/.test(rate)) return rate;
-  return new Big(rate).times(100).toFixed();
-}
 
 function identifier(value: string | number | null): string | number | null {
   if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);

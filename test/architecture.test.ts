@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
  * The floors of docs/ARCHITECTURE.md, checked on every import: a module
  * imports from its own floor or the floors below, never up; drivers know
  * nothing of SQLite or the marketplace; the engine nothing of terminals; no
- * command imports another; and the database's SQL is written in src/store
- * only.
+ * command imports another; only the SQL Server executor imports mssql; and
+ * the database's SQL is written in src/store only.
  */
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -31,6 +31,10 @@ const ONLY: Record<string, readonly string[]> = {
 
 /** Packages that draw on a terminal: the CLI's alone. */
 const TERMINAL_PACKAGES = ['chalk', 'commander', '@inquirer/prompts', 'cli-progress'];
+
+/** SQL Server's client: one thin executor uses it, so that everything above it is tested against a fake. */
+const SQL_SERVER_PACKAGES = ['mssql', 'tedious'];
+const SQL_SERVER_EXECUTOR = 'src/driver/sqlserver.ts';
 
 export interface SourceFile {
   path: string;
@@ -57,6 +61,7 @@ export function importViolations(files: readonly SourceFile[]): string[] {
     for (const spec of importsOf(file)) {
       if (!spec.startsWith('.')) {
         if (TERMINAL_PACKAGES.includes(spec) && area !== 'src/cli') problems.push(`${file.path} → ${spec}: only the CLI draws on a terminal`);
+        if (SQL_SERVER_PACKAGES.includes(spec) && file.path !== SQL_SERVER_EXECUTOR) problems.push(`${file.path} → ${spec}: only ${SQL_SERVER_EXECUTOR} talks to SQL Server`);
         continue;
       }
       const target = normalize(join(dirname(file.path), spec)).replace(/\.js$/, '.ts');
@@ -116,13 +121,14 @@ describe('the floors of the codebase', () => {
     expect(sqlOutsideStore(files)).toEqual([]);
   });
 
-  it('notices an import up, across to the CLI, a command importing a command, and SQL outside the store', () => {
+  it('notices an import up, across to the CLI, a command importing a command, SQL Server\'s client outside its executor, and SQL outside the store', () => {
     const bad: SourceFile[] = [
       { path: 'src/model/product.ts', text: `import { runConnection } from '../engine/run.js';` },
       { path: 'drivers/acme.ts', text: `import type { Db } from '../src/store/db.js';` },
       { path: 'src/web/server.ts', text: `import { renderRun } from '../cli/render-run.js';` },
       { path: 'src/cli/commands/run.ts', text: `export { statusCommand } from './status.js';` },
       { path: 'src/engine/run.ts', text: `const loaded = await import('chalk');` },
+      { path: 'drivers/acme.ts', text: `import sql from 'mssql';` },
     ];
     expect(importViolations(bad)).toEqual([
       'src/model/product.ts → src/engine/run.ts: floor 0 may not import floor 3',
@@ -130,6 +136,7 @@ describe('the floors of the codebase', () => {
       'src/web/server.ts → src/cli/render-run.ts: the web page does not import the CLI',
       'src/cli/commands/run.ts → src/cli/commands/status.ts: a command imports no other command',
       'src/engine/run.ts → chalk: only the CLI draws on a terminal',
+      'drivers/acme.ts → mssql: only src/driver/sqlserver.ts talks to SQL Server',
     ]);
     expect(sqlOutsideStore([
       { path: 'src/engine/run.ts', text: 'db.prepare(`SELECT id FROM runs`)' },

@@ -1,4 +1,5 @@
 import type { HttpClient } from '../http/client.js';
+import type { SqlServerConfig, SqlSession } from './sql.js';
 
 /**
  * The contract between the engine and an ERP driver.
@@ -7,7 +8,8 @@ import type { HttpClient } from '../http/client.js';
  * It knows the ERP's API and nothing else: it never touches SQLite, the
  * marketplace or the terminal. The engine gives it a context (settings,
  * secrets, an HTTP client bound to the ERP's base URL with rate limiting and
- * retries) and consumes its pages.
+ * retries, a way to open a read-only session on the ERP's SQL Server) and
+ * consumes its pages.
  */
 export interface Driver {
   /** Stable identifier used on the command line and in the config: `entegra`. */
@@ -18,7 +20,12 @@ export interface Driver {
   readonly fields: readonly FieldSpec[];
   /** The vendor's public API address; connections may override it (on-premise, tests). */
   readonly defaultBaseUrl?: string;
-  /** True for drivers that read local files and have no base URL (csv). */
+  /**
+   * True for drivers that need no base URL: they read a local file (csv) or
+   * the ERP's SQL Server, whose address is among their own fields (logo,
+   * netsis, mikro). A driver whose REST access is one mode among others
+   * declares its own `baseUrl` field for that mode.
+   */
   readonly local?: boolean;
   /** The ERP's documented rate limit, used unless the connection sets `rateLimit`. */
   readonly rateLimit?: RateLimit;
@@ -71,6 +78,12 @@ export interface FieldSpec {
   readonly default?: string;
   /** One line of help, in each language the prompts speak. */
   readonly help?: FieldHelp;
+  /**
+   * Asked for only when another field has this value (`accessMode` is
+   * `rest`): the prompts leave it out otherwise. Such a field is not
+   * `required`; the driver names it when the mode it belongs to lacks it.
+   */
+  readonly onlyWhen?: { readonly field: string; readonly equals: string };
 }
 
 export interface RateLimit {
@@ -88,12 +101,19 @@ export interface MapContext {
 export interface DriverContext extends MapContext {
   /** The connection's name, for messages. */
   readonly connection: string;
-  /** The resolved base URL (override or `defaultBaseUrl`). */
+  /** The resolved base URL (override or `defaultBaseUrl`); empty for a local driver that has none. */
   readonly baseUrl: string;
   /** Secret values, read from the connection's secret store at run time. */
   readonly secrets: Readonly<Record<string, string>>;
   /** HTTP client bound to `baseUrl`: keep-alive, rate limit, retries for transient failures. */
   readonly http: HttpClient;
+  /**
+   * Opens a read-only session on the ERP's SQL Server, with the connection's
+   * retries and its timeout (`timeoutMs`) as the statement timeout. The
+   * session is closed with the context. Tests give a fake executor instead
+   * of mssql (see `createDriverContext`).
+   */
+  openSql(config: Omit<SqlServerConfig, 'timeoutMs'>, options?: { missingObjectHint?(object: string): string | undefined }): SqlSession;
   /** Pages fetched at once where the driver knows the page count. */
   readonly concurrency: number;
   readonly signal: AbortSignal;
@@ -151,4 +171,9 @@ export type DriverErrorCode =
   /** The ERP answered something the driver cannot read. */
   | 'MALFORMED_RESPONSE'
   /** The ERP said the catalog has N items but the pages held fewer. */
-  | 'INCOMPLETE_PULL';
+  | 'INCOMPLETE_PULL'
+  /**
+   * The ERP could not be reached or did not answer in time, where no HTTP
+   * status says so (a database): worth another try, now or at the next run.
+   */
+  | 'UNAVAILABLE';

@@ -1,3 +1,5 @@
+import Big from 'big.js';
+
 /**
  * Turns the many ways ERPs write a decimal into plain notation ("1234.56")
  * without ever going through a binary float.
@@ -48,6 +50,18 @@ export function decimalField(value: unknown, style: 'auto' | 'tr' | 'plain' = 'a
   if (plain !== undefined) return plain;
   if (typeof value === 'number') return value;
   return typeof value === 'string' ? value.trim() : JSON.stringify(value).slice(0, 60);
+}
+
+/**
+ * A KDV rate as a percentage: "%20", "20", and 0.20 as some ERPs keep it
+ * (Netsis' KDV_ORANI is a fraction in one client's types, a percentage in
+ * another's): no KDV rate lies between 0 and 1 percent, so a value there is
+ * a fraction. Otherwise as {@link decimalField}.
+ */
+export function vatPercentField(value: unknown, style: 'auto' | 'tr' | 'plain' = 'auto'): string | number | null {
+  const rate = decimalField(typeof value === 'string' ? value.replace('%', '') : value, style);
+  if (typeof rate !== 'string' || !/^0?\.\d+$/.test(rate) || /^0?\.0+$/.test(rate)) return rate;
+  return new Big(rate).times(100).toFixed();
 }
 
 /** Whether a value reads as zero in any notation {@link toPlainDecimal} reads: 0, "0", "0.0000", "0,00". */

@@ -8,12 +8,16 @@ const m = defineMessages({
     samePage: 'the ERP sent page {page} with the same products as page {previous}; it may be ignoring the page number',
     fewer: 'the ERP reported {reported} products but its pages held {received}; the pull is treated as incomplete, so nothing is marked as vanished this run',
     more: 'the ERP reported {reported} products but its pages held {received} (the catalog changed during the pull?)',
+    keyStuck: 'the ERP sent page {page} starting at the key it was asked to read after ({key}); the pull was stopped rather than read the same rows again',
+    pageTooLong: 'the ERP sent {rows} rows for a page of at most {size}',
   },
   tr: {
     tooManyPages: 'ERP {pages} sayfa bildirdi; izin verilen en fazla {max} sayfa',
     samePage: 'ERP {page}. sayfada {previous}. sayfadaki ürünlerin aynısını gönderdi; sayfa numarasını dikkate almıyor olabilir',
     fewer: 'ERP {reported} ürün bildirdi ama sayfalarında {received} ürün vardı; ürün alımı eksik sayıldı, bu yüzden bu çalışmada hiçbir ürün kaybolmuş sayılmadı',
     more: 'ERP {reported} ürün bildirdi ama sayfalarında {received} ürün vardı (katalog ürün alımı sırasında mı değişti?)',
+    keyStuck: 'ERP {page}. sayfayı, ardından okunması istenen anahtarla ({key}) başlattı; aynı satırları yeniden okumamak için ürün alımı durduruldu',
+    pageTooLong: 'ERP en fazla {size} satırlık bir sayfa için {rows} satır gönderdi',
   },
 });
 
@@ -178,4 +182,64 @@ class ConcurrentPages implements AsyncIterable<NumberedPage> {
 
 function fingerprint(records: readonly unknown[]): string {
   return JSON.stringify(records[0]) + '|' + JSON.stringify(records[records.length - 1]) + '|' + records.length;
+}
+
+/** One page read after a key. */
+export interface KeyedPage<K> {
+  /** The page's records, in key order. */
+  records: readonly unknown[];
+  /** How many rows the source sent for the page: a page is the last one when it holds fewer than the page size. */
+  rows: number;
+  /** The first and last keys of the page; undefined for an empty page. */
+  firstKey: K | undefined;
+  lastKey: K | undefined;
+}
+
+export interface KeysetOptions<K> {
+  /** Reads the page of keys greater than `after` (the first page when undefined), at most `pageSize` rows, in key order. */
+  fetchPage(after: K | undefined): Promise<KeyedPage<K>>;
+  pageSize: number;
+  /** Refuses to go on past this many pages, so a broken source cannot loop forever. */
+  maxPages?: number;
+}
+
+/**
+ * The shared loop for keyset paging, for sources that page by a key rather
+ * than a page number (a SQL table read `WHERE key > @after ORDER BY key`).
+ * Every page is a short statement of its own, so no read stays open on the
+ * ERP's tables while erp-sync works; the next page is asked for as soon as
+ * the last key is known, while the page before is handed on, so at most two
+ * pages are held at once. The pull ends at a short page and is complete only
+ * then; a page that does not move past the key it was asked to read after,
+ * or holds more rows than a page may, throws.
+ */
+export async function* paginateByKey<K>(options: KeysetOptions<K>): AsyncGenerator<RawPage> {
+  const maxPages = options.maxPages ?? 1_000_000;
+  let after: K | undefined;
+  let next: Promise<KeyedPage<K>> | undefined = options.fetchPage(undefined);
+  for (let n = 1; next && n <= maxPages; n++) {
+    const page: KeyedPage<K> = await next;
+    next = undefined;
+    if (page.rows > options.pageSize) throw new DriverError('MALFORMED_RESPONSE', m('pageTooLong', { rows: page.rows, size: options.pageSize }));
+    if (after !== undefined && page.firstKey !== undefined && !(compareKeys(page.firstKey, after) > 0)) {
+      throw new DriverError('MALFORMED_RESPONSE', m('keyStuck', { page: String(n), key: String(after) }));
+    }
+    if (page.rows === options.pageSize && page.lastKey !== undefined) {
+      after = page.lastKey;
+      next = options.fetchPage(after);
+      // Handled when awaited; until then a failure must not go unobserved.
+      next.catch(() => undefined);
+    }
+    if (page.records.length > 0) yield { records: page.records };
+  }
+}
+
+/**
+ * Numbers by value; text as the source sorted it can only be checked for
+ * having changed, so any other key than the one asked after counts as moving
+ * on (a server's collation, not JavaScript, orders text keys).
+ */
+function compareKeys<K>(a: K, b: K): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a).toLowerCase() === String(b).toLowerCase() ? 0 : 1;
 }

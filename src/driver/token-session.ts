@@ -60,3 +60,14 @@ export class TokenSession {
     return pending;
   }
 }
+
+/** Why an OAuth token endpoint refused (`error_description`, else `error`, else the body's start), for a message. */
+export function oauthErrorReason(body: string | undefined): string {
+  if (!body) return '';
+  try {
+    const parsed = JSON.parse(body) as { error_description?: unknown; error?: unknown };
+    return String(parsed.error_description ?? parsed.error ?? body).slice(0, 200);
+  } catch {
+    return body.slice(0, 200);
+  }
+}

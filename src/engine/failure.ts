@@ -69,6 +69,8 @@ export function describeRunFailure(error: unknown): Failure {
         return { code: 'ERP_MALFORMED_RESPONSE', message: error.message, hint: error.hint ?? m('malformed'), exitCode: ExitCode.tempFail };
       case 'INCOMPLETE_PULL':
         return { code: 'ERP_INCOMPLETE_PULL', message: error.message, hint: error.hint ?? m('nextRunRetries'), exitCode: ExitCode.tempFail };
+      case 'UNAVAILABLE':
+        return { code: 'SERVICE_UNAVAILABLE', message: error.message, hint: error.hint ?? m('nothingLost'), exitCode: ExitCode.tempFail };
     }
   }
   if (error instanceof HttpError) {

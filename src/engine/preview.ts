@@ -22,6 +22,8 @@ export interface PreviewItem {
   outcome: PreviewOutcome;
   /** Why it is not pushed: the code and message of the problem, or the scope rule that leaves it out. */
   reason: { code: string; message: string } | null;
+  /** The record as the driver read it (an API's JSON, the table rows of an on-premise ERP), before the mapping. */
+  raw: unknown;
   /** The values as the ERP sent them (after the mapping, before validation). */
   erp: Pick<ProductCandidate, 'price' | 'currency' | 'vatRate' | 'priceIncludesVat' | 'stock' | 'active' | 'brand' | 'category'>;
   normalized: PreviewOffer | null;
@@ -48,8 +50,9 @@ export interface ConnectionPreview {
 
 /**
  * Pulls pages until it has `limit` products (or every barcode asked for),
- * and shows each at every step: as the ERP sends it, normalized, and as it
- * would be pushed after the rules. Changes nothing.
+ * and shows each at every step: the record the driver read, as the ERP sends
+ * it after the mapping, normalized, and as it would be pushed after the
+ * rules. Changes nothing.
  */
 export async function previewConnection(request: {
   connection: ConnectionConfig; driver: Driver; rules: Rules; secrets: SecretStore; limit: number; barcodes: readonly string[];
@@ -68,7 +71,7 @@ export async function previewConnection(request: {
     for await (const page of driver.pullPages(driverCtx)) {
       for (const record of page.records) {
         for (const evaluation of explain(record, driverCtx)) {
-          const item = previewItem(evaluation, shapers);
+          const item = previewItem(evaluation, record, shapers);
           if (wanted.size > 0 ? wanted.has(item.barcode) : items.length < limit) items.push(item);
         }
         if (done()) break;
@@ -84,7 +87,7 @@ export async function previewConnection(request: {
   return { connection: connection.name, items, notFound: [...wanted].filter((b) => !items.some((i) => i.barcode === b)) };
 }
 
-function previewItem(evaluation: Evaluation, shapers: readonly { config: TargetConfig; shaper: Shaper }[]): PreviewItem {
+function previewItem(evaluation: Evaluation, raw: unknown, shapers: readonly { config: TargetConfig; shaper: Shaper }[]): PreviewItem {
   const { candidate, normalized, staged, outOfScope } = evaluation;
   const identity = normalized.ok ? normalized.product : normalized;
   const outcome: PreviewOutcome = outOfScope !== undefined ? 'outOfScope' : !normalized.ok ? 'invalid' : staged?.ok ? 'push' : 'heldBack';
@@ -95,6 +98,7 @@ function previewItem(evaluation: Evaluation, shapers: readonly { config: TargetC
     name: identity.name,
     outcome,
     reason: outOfScope !== undefined ? { code: 'OUT_OF_SCOPE', message: outOfScope } : problem ? { code: problem.code, message: problem.message } : null,
+    raw,
     erp: {
       price: candidate.price, currency: candidate.currency, vatRate: candidate.vatRate, priceIncludesVat: candidate.priceIncludesVat,
       stock: candidate.stock, active: candidate.active, brand: candidate.brand, category: candidate.category,

@@ -129,8 +129,8 @@ const http = {
   }),
   timeoutMs: integer({
     default: 60_000, min: 1,
-    en: 'The longest one request may take, from sending it to the last byte of the answer (a streamed catalog: until its headers, then between chunks).',
-    tr: 'Bir isteğin, gönderilmesinden yanıtın son baytına kadar sürebileceği en uzun süre (akışla gelen katalogda: başlıklara kadar, sonra parçalar arası).',
+    en: 'The longest one request may take, from sending it to the last byte of the answer (a streamed catalog: until its headers, then between chunks; an ERP\'s SQL Server: the login, and each statement).',
+    tr: 'Bir isteğin, gönderilmesinden yanıtın son baytına kadar sürebileceği en uzun süre (akışla gelen katalogda: başlıklara kadar, sonra parçalar arası; bir ERP’nin SQL Server’ında: giriş ve her sorgu).',
   }),
 };
 

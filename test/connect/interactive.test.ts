@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasCommands, requireTool } from '../support/requirements.js';
+import { startLogoRestFake } from '../fakes/logo.js';
 import { ERP_KEY, MARKET_TOKEN, createShop } from './setup.js';
 import type { Shop } from './setup.js';
 import { keys, plain, startOnTerminal } from './pty.js';
@@ -130,6 +131,38 @@ describe.runIf(runs)('erp-sync connect at a terminal', () => {
     expect(plain(term.screen)).not.toContain(WRONG_KEY);
     expect(shop.config().connections ?? {}).toEqual({});
     expect(existsSync(join(shop.home, 'secrets.enc'))).toBe(false);
+  });
+
+  it('asks only for the fields of the access mode chosen: Logo through its REST service, no SQL Server questions', async () => {
+    shop = await createShop();
+    const logo = await startLogoRestFake({ products: 3 });
+    try {
+      const term = startOnTerminal(
+        ['connect', 'logo', '--name', 'shop', '--secret-store', 'file', '--base-url', logo.baseUrl, ...['accessMode=rest', 'firm=1', 'period=1', 'warehouse=all', 'cardTypes=1,2,3,12', 'vatColumn=VAT', 'pageSize=10'].flatMap((v) => ['--set', v])],
+        shop.env,
+      );
+      let at = await term.waitFor(/Logo user \(/);
+      await term.type(logo.user);
+      await term.type(keys.enter);
+      at = await term.waitFor(/Logo user password/, at);
+      await term.type(logo.password);
+      await term.type(keys.enter);
+      at = await term.waitFor(/REST client id/, at);
+      await term.type(keys.enter);
+      at = await term.waitFor(/REST client secret/, at);
+      await term.type(keys.enter);
+      at = await term.waitFor(/Sales price card code/, at);
+      await term.type(keys.enter);
+      at = await term.waitFor(/The connection works\./, at);
+      expect(await term.exited).toBe(0);
+      const screen = plain(term.screen);
+      for (const sqlPrompt of ['SQL Server host', 'Named instance', 'TCP port', 'SQL login', 'Encrypt the connection']) expect(screen).not.toContain(sqlPrompt);
+      expect(screen).not.toContain(logo.password);
+      expect(shop.config().connections?.shop).toMatchObject({ baseUrl: logo.baseUrl, settings: { accessMode: 'rest', restUser: logo.user, firm: '1', period: '1' } });
+      expect(await shop.fileSecret('shop', 'restPassword')).toBe(logo.password);
+    } finally {
+      await logo.close();
+    }
   });
 
   it('asks before overwriting an existing connection', async () => {

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { json } from '../support/cli.js';
+import { MIKRO_LOGIN, startMikroSqlFake } from '../fakes/mikro.js';
+import { startTdsServer } from '../fakes/tds.js';
 import { ERP_KEY, MARKET_TOKEN, createShop } from './setup.js';
 import type { Shop } from './setup.js';
 
@@ -25,6 +27,32 @@ describe('erp-sync connect without a terminal', () => {
     expect(market.code).toBe(78);
     expect(market.stderr).toMatch(/--base-url URL .*; token \(API token\)/);
     expect(shop.config().targets?.marketplace).toBeUndefined();
+  });
+
+  it('an on-premise ERP\'s SQL login: a wrong password exits 77 naming the login and saves nothing; the right one is tested and kept in the store', async () => {
+    shop = await createShop();
+    const fake = startMikroSqlFake({ products: 3 });
+    const tds = await startTdsServer(fake);
+    try {
+      const wrong = 'Yanlis-Sifre-12345';
+      const args = [
+        'connect', 'mikro', '--name', 'shop', '--secret-store', 'file', '--set', 'server=127.0.0.1', '--set', `port=${tds.port}`, '--set', 'encrypt=false',
+        '--set', `database=${MIKRO_LOGIN.database}`, '--set', `user=${MIKRO_LOGIN.user}`,
+      ];
+      const refused = await shop.cli(args, { ERP_SYNC_SHOP_PASSWORD: wrong });
+      expect(refused.code).toBe(77);
+      expect(refused.stderr).toContain(`SQL Server 127.0.0.1:${tds.port} did not accept the login "${MIKRO_LOGIN.user}"`);
+      expect(refused.stdout + refused.stderr).not.toContain(wrong);
+      expect(shop.config().connections ?? {}).toEqual({});
+
+      const saved = await shop.cli([...args, '--json'], { ERP_SYNC_SHOP_PASSWORD: MIKRO_LOGIN.password });
+      expect(saved.code, saved.stderr).toBe(0);
+      expect(json(saved)).toMatchObject({ tested: true, connection: { settings: { server: '127.0.0.1', port: String(tds.port), encrypt: 'false', user: MIKRO_LOGIN.user } } });
+      expect(JSON.stringify(shop.config())).not.toContain(MIKRO_LOGIN.password);
+      expect(await shop.fileSecret('shop', 'password')).toBe(MIKRO_LOGIN.password);
+    } finally {
+      await tds.close();
+    }
   });
 
   it('never repeats what follows a mistyped --set, where a secret may be', async () => {

@@ -6,6 +6,9 @@ import { bizimhesapConnection, startBizimhesapFake } from '../fakes/bizimhesap.j
 import { csvConnection, startCsvFake } from '../fakes/csv.js';
 import { demoConnection, startDemoFake } from '../fakes/demo.js';
 import { entegraConnection, startEntegraFake } from '../fakes/entegra.js';
+import { logoRestConnection, logoSqlConnection, startLogoRestFake, startLogoSqlFake } from '../fakes/logo.js';
+import { mikroConnection, startMikroSqlFake } from '../fakes/mikro.js';
+import { netsisRestConnection, netsisSqlConnection, startNetsisRestFake, startNetsisSqlFake } from '../fakes/netsis.js';
 import { parasutConnection, startParasutFake } from '../fakes/parasut.js';
 import { sentosConnection, startSentosFake } from '../fakes/sentos.js';
 
@@ -49,6 +52,62 @@ const contracts: Record<string, (driver: Driver) => void> = {
       multiPageCatalog: 47,
       supports: {},
     }),
+  // Logo, Netsis and Mikro read the ERP's SQL Server through a fake executor; the two with a REST service run the suite again through it.
+  logo: (driver) => {
+    describeDriverContract({
+      driver,
+      label: 'SQL access',
+      source: 'sql',
+      startFake: startLogoSqlFake,
+      connection: (fake, mistake) => logoSqlConnection(fake, mistake),
+      multiPageCatalog: 47,
+      supports: { paging: true, unknownTenant: true },
+    });
+    describeDriverContract({
+      driver,
+      label: 'REST access',
+      source: 'http',
+      startFake: startLogoRestFake,
+      connection: (fake, mistake) => logoRestConnection(fake, mistake),
+      multiPageCatalog: 47,
+      supports: { tokens: true, paging: true, unknownTenant: true },
+    });
+  },
+  // This Netsis keeps its names in a Western code page (Ð for Ğ...): the names are Turkish only with fixTurkish.
+  netsis: (driver) => {
+    describeDriverContract({
+      driver,
+      label: 'SQL access',
+      source: 'sql',
+      startFake: (knobs) => startNetsisSqlFake({ ...knobs, westernCodePage: true }),
+      connection: (fake, mistake) => netsisSqlConnection(fake, mistake, { fixTurkish: 'true' }),
+      multiPageCatalog: 47,
+      supports: { paging: true, unknownTenant: true },
+    });
+    describeDriverContract({
+      driver,
+      label: 'NetOpenX access',
+      source: 'http',
+      startFake: startNetsisRestFake,
+      connection: (fake, mistake) => netsisRestConnection(fake, mistake),
+      multiPageCatalog: 47,
+      supports: { tokens: true, paging: true, totals: true },
+    });
+  },
+  // Mikro v15 keys its rows by an integer, v16 by a GUID SQL Server sorts its own way: the suite runs against both.
+  mikro: (driver) => {
+    for (const version of [15, 16] as const) {
+      describeDriverContract({
+        driver,
+        label: `Mikro v${version}`,
+        source: 'sql',
+        startFake: (knobs) => startMikroSqlFake({ ...knobs, version }),
+        connection: (fake, mistake) => mikroConnection(fake, mistake),
+        multiPageCatalog: 47,
+        supports: { paging: true, unknownTenant: true },
+      });
+    }
+  },
   csv: (driver) =>
     describeDriverContract({
       driver,

@@ -10,16 +10,25 @@ import type { RunSummary } from '../../src/model/run.js';
 import { SandboxMarketplace } from '../../src/sandbox/marketplace.js';
 import { json, runCli } from '../support/cli.js';
 import type { CliResult } from '../support/cli.js';
-import { barcodeFor } from '../fakes/common.js';
+import { barcodeFor, turkishName } from '../fakes/common.js';
 import type { FakeErp } from '../fakes/common.js';
 import { bizimhesapToken, startBizimhesapFake } from '../fakes/bizimhesap.js';
 import type { BizimhesapFake, BizimhesapKnobs } from '../fakes/bizimhesap.js';
 import { entegraCatalog, startEntegraFake } from '../fakes/entegra.js';
 import type { EntegraKnobs } from '../fakes/entegra.js';
+import { LOGO_LOGIN, logoRestConnection, startLogoRestFake, startLogoSqlFake } from '../fakes/logo.js';
+import type { LogoTables } from '../fakes/logo.js';
+import { MIKRO_LOGIN, startMikroSqlFake } from '../fakes/mikro.js';
+import type { MikroTables } from '../fakes/mikro.js';
+import { NETSIS_LOGIN, netsisRestConnection, startNetsisRestFake, startNetsisSqlFake } from '../fakes/netsis.js';
+import type { NetsisTables } from '../fakes/netsis.js';
 import { parasutCatalog, startParasutFake } from '../fakes/parasut.js';
 import type { ParasutKnobs } from '../fakes/parasut.js';
 import { sentosCredentials, startSentosFake } from '../fakes/sentos.js';
 import type { SentosFake } from '../fakes/sentos.js';
+import type { SqlFake } from '../fakes/sql.js';
+import { startTdsServer } from '../fakes/tds.js';
+import type { ConnectionPreview } from '../../src/engine/preview.js';
 
 /**
  * Issue 3, end to end: for every driver, `erp-sync run` through the built CLI
@@ -108,6 +117,8 @@ interface Agent {
   invalid(runId: number | null): Array<{ code: string; barcode: string | null }>;
   /** Points the connection at another server, as if the ERP's catalog had changed behind the same address. */
   repoint(baseUrl: string): void;
+  /** Any other command, with the connection's environment. */
+  cli(...args: string[]): Promise<CliResult>;
 }
 
 interface AgentOptions {
@@ -163,6 +174,7 @@ async function startAgent(options: AgentOptions, onFinished: Finally): Promise<A
       const config = new ConfigStore(home);
       config.saveConnection({ ...config.connection('shop')!, baseUrl });
     },
+    cli: (...args) => runCli(args, runEnv),
   };
 }
 
@@ -344,6 +356,83 @@ describe.concurrent('erp-sync run, end to end, from each ERP driver into the mar
     await expectChangeRun(agent, [gone], vanished(expected.offers, gone));
   });
 
+  // The on-premise ERPs' SQL Server is a fake database behind a TDS listener: the CLI reads it through the real mssql and tedious.
+  it('logo over SQL Server: test, preview with the rows read, the price in force and the all-warehouses stock, a changed price and a removed card', async ({ onTestFinished }) => {
+    const fake = startLogoSqlFake({ products: 31, duplicateBarcode: true, missingBarcode: true });
+    const catalog = logoOffers(fake.tables);
+    expectSameBarcodes(fake, catalog);
+    const expected = expectation(catalog);
+    const agent = await startSqlAgent(fake, 'logo', { database: LOGO_LOGIN.database, user: LOGO_LOGIN.user, firm: '1', period: '1', pageSize: '10' }, LOGO_LOGIN.password, onTestFinished);
+
+    const shown = await expectPreview(agent, barcodeFor(3));
+    // The rows as Logo keeps them: a second barcode line, the expired, customer's, box and purchase prices beside the one in force, every warehouse.
+    expect(shown.raw).toMatchObject({ item: { CODE: 'MLZ-00004', ACTIVE: 0 }, barcodes: expect.arrayContaining([expect.objectContaining({ LINENR: 2 })]) });
+    expect((shown.raw as { prices: unknown[] }).prices.length).toBeGreaterThan(1);
+    expect((shown.raw as { stock: Array<{ INVENNO: number }> }).stock.map((row) => row.INVENNO)).toEqual([-1, 0, 1]);
+    expect(shown.normalized).toMatchObject({ price: expected.offers.get(barcodeFor(3))!.price, stock: expected.offers.get(barcodeFor(3))!.stock, priceIncludesVat: true });
+
+    const first = await expectFirstRun(agent, expected);
+    expectDuplicateAndMissingReported(agent, first.runId, barcodeFor(0));
+    await expectQuietRun(agent, expected);
+
+    // In Logo: a new sales price for card 5, and the last card deleted.
+    const card = fake.tables.items.find((i) => i.CODE === 'MLZ-00005')!;
+    fake.tables.prices.find((p) => p.CARDREF === card.LOGICALREF && p.PTYPE === 2 && p.PRICE > 100 && p.UOMREF === 51 && !p.CLIENTCODE)!.PRICE = 777.5;
+    const last = fake.tables.items.findLast((i) => i.CARDTYPE !== 10)!;
+    fake.tables.items.splice(fake.tables.items.indexOf(last), 1);
+    const after = expectation(logoOffers(fake.tables)).offers;
+    expect(after.get(barcodeFor(4))).toMatchObject({ price: '777.50' });
+    after.set(barcodeFor(30), expected.offers.get(barcodeFor(30))!);
+    await expectChangeRun(agent, [barcodeFor(4), barcodeFor(30)], vanished(after, barcodeFor(30)));
+  });
+
+  it('netsis over SQL Server: names repaired from a Western code page, every barcode slot, the depot-0 total, a card locked for sales', async ({ onTestFinished }) => {
+    const fake = startNetsisSqlFake({ products: 24, westernCodePage: true, missingBarcode: true });
+    const catalog = netsisOffers(fake.tables);
+    expectSameBarcodes(fake, catalog);
+    const expected = expectation(catalog);
+    const agent = await startSqlAgent(
+      fake, 'netsis', { database: NETSIS_LOGIN.database, user: NETSIS_LOGIN.user, fixTurkish: 'true', priceIncludesVat: 'false', pageSize: '10' }, NETSIS_LOGIN.password, onTestFinished,
+    );
+    // Card 11 keeps its barcode in TBLSTOKBAR only.
+    const shown = await expectPreview(agent, barcodeFor(10));
+    expect(shown.raw).toMatchObject({ card: { STOK_KODU: 'STK-00011', BARKOD1: '' }, barcodes: [{ BARKOD: barcodeFor(10) }] });
+    expect(shown.name).toBe(turkishName(10));
+    await expectFirstRun(agent, expected);
+    await expectQuietRun(agent, expected);
+  });
+
+  it('mikro v16 over SQL Server: the master barcode, list 1 (KDV dahil), Mikro\'s own KDV rate and quantity on hand', async ({ onTestFinished }) => {
+    const fake = startMikroSqlFake({ products: 27, version: 16, duplicateBarcode: true });
+    const catalog = mikroOffers(fake.tables);
+    expectSameBarcodes(fake, catalog);
+    const expected = expectation(catalog);
+    const agent = await startSqlAgent(fake, 'mikro', { database: MIKRO_LOGIN.database, user: MIKRO_LOGIN.user, pageSize: '10' }, MIKRO_LOGIN.password, onTestFinished);
+    const shown = await expectPreview(agent, barcodeFor(3));
+    expect(shown.raw).toMatchObject({ item: { sto_kod: 'M000004', VAT_PERCENT: 10, STOCK_QTY: 9 }, list: { sfl_sirano: 1, sfl_kdvdahil: 1 } });
+    await expectFirstRun(agent, expected);
+    await expectQuietRun(agent, expected);
+  });
+
+  it('logo and netsis through their REST services: connect, test, preview and run as over SQL', async ({ onTestFinished }) => {
+    const logo = await startLogoRestFake({ products: 23 });
+    onTestFinished(() => logo.close());
+    const { settings: logoSettings, secrets: logoSecrets } = logoRestConnection(logo);
+    const logoAgent = await startAgent({ driver: 'logo', baseUrl: logo.baseUrl, settings: logoSettings!, secrets: { ERP_SYNC_SHOP_REST_PASSWORD: logoSecrets!.restPassword! } }, onTestFinished);
+    expect((await expectPreview(logoAgent, barcodeFor(3))).raw).toMatchObject({ item: { CODE: 'MLZ-00004' } });
+    await expectFirstRun(logoAgent, expectation(logoOffers(logo.tables)));
+
+    const netsis = await startNetsisRestFake({ products: 23 });
+    onTestFinished(() => netsis.close());
+    const { settings: netsisSettings, secrets: netsisSecrets } = netsisRestConnection(netsis, undefined, { priceIncludesVat: 'false' });
+    const netsisAgent = await startAgent({ driver: 'netsis', baseUrl: netsis.baseUrl, settings: netsisSettings!, secrets: { ERP_SYNC_SHOP_REST_PASSWORD: netsisSecrets!.restPassword! } }, onTestFinished);
+    expect((await expectPreview(netsisAgent, barcodeFor(3))).raw).toMatchObject({ StokTemelBilgi: { Stok_Kodu: 'STK-00004' } });
+    // NetOpenX sends BARKOD1..3 only: a card whose barcode is in TBLSTOKBAR alone has none through it.
+    await expectFirstRun(netsisAgent, expectation(netsisOffers({ ...netsis.tables, extraBarcodes: [] })));
+    // Every licence seat a command took was given back.
+    expect(netsis.seatsHeld).toBe(0);
+  });
+
   it('csv: a UTF-8 file with a BOM, semicolons, Turkish headers and decimal commas, edited between runs', async ({ onTestFinished }) => {
     const dir = mkdtempSync(join(tmpdir(), 'erp-sync-e2e-csv-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
@@ -390,6 +479,83 @@ describe.concurrent('erp-sync run, end to end, from each ERP driver into the mar
     await expectQuietRun(agent, expected);
   });
 });
+
+/** A TDS listener in front of a fake ERP database, and an agent whose connection "shop" reads it (encrypt=false: the listener speaks no TLS); `test` passes. */
+async function startSqlAgent(fake: SqlFake, driver: string, settings: Record<string, string>, password: string, onFinished: Finally): Promise<Agent> {
+  const tds = await startTdsServer(fake);
+  onFinished(() => tds.close());
+  const agent = await startAgent({ driver, settings: { server: '127.0.0.1', port: String(tds.port), encrypt: 'false', ...settings }, secrets: { ERP_SYNC_SHOP_PASSWORD: password } }, onFinished);
+  const test = await agent.cli('test', 'shop');
+  expect(test.code, test.stderr).toBe(0);
+  expect(test.stdout).toContain('shop: the connection works.');
+  return agent;
+}
+
+/** `erp-sync preview` of one barcode: the record read, the values after the mapping, normalized and as pushed; nothing is sent. */
+async function expectPreview(agent: Agent, barcode: string): Promise<ConnectionPreview['items'][number]> {
+  const result = await agent.cli('preview', '--connection', 'shop', '--barcode', barcode, '--json');
+  expect(result.code, result.stderr).toBe(0);
+  const item = json<{ previews: ConnectionPreview[] }>(result).previews[0]!.items[0]!;
+  expect(item).toMatchObject({ barcode, outcome: 'push' });
+  expect(item.pushed).toEqual(item.normalized);
+  const text = await agent.cli('preview', '--connection', 'shop', '--barcode', barcode);
+  expect(text.stdout).toMatch(/^ {2}read +\{/m);
+  expect(agent.marketplace.offers.size).toBe(0);
+  return item;
+}
+
+/**
+ * What Logo serves, read from the fake's tables: the item cards of the types sold; the main unit's barcode of the lowest line;
+ * the one general sales price of the main unit in force on the server's date; the all-warehouses stock (INVENNO -1).
+ */
+function logoOffers(tables: LogoTables): CatalogOffer[] {
+  const today = tables.now.slice(0, 10);
+  const currency = (type: number) => (type === 0 ? 'TRY' : lira(tables.currencies.find((c) => c.CURTYPE === type)!.CURCODE));
+  return tables.items.filter((item) => [1, 2, 3, 12].includes(item.CARDTYPE)).map((item) => {
+    const main = tables.unitLines.find((u) => u.UNITSETREF === item.UNITSETREF && u.MAINUNIT === 1)!.LOGICALREF;
+    const barcodes = tables.barcodes.filter((b) => b.ITEMREF === item.LOGICALREF && b.UNITLINEREF === main).sort((a, b) => a.LINENR - b.LINENR);
+    const prices = tables.prices.filter(
+      (p) => p.CARDREF === item.LOGICALREF && p.PTYPE === 2 && !p.CLIENTCODE && p.UOMREF === main && (p.BEGDATE ?? '').slice(0, 10) <= today && (p.ENDDATE ?? '9999').slice(0, 10) >= today,
+    );
+    expect(prices, item.CODE).toHaveLength(1);
+    const price = prices[0]!;
+    return {
+      barcode: barcodes[0]?.BARCODE ?? '', sku: item.CODE, name: item.NAME, price: money(price.PRICE),
+      stock: tables.totals.find((t) => t.STOCKREF === item.LOGICALREF && t.INVENNO === -1)!.ONHAND,
+      vatRate: item.VAT, currency: currency(price.CURRENCY), active: item.ACTIVE === 0, priceIncludesVat: price.INCVAT === 1,
+    };
+  });
+}
+
+/**
+ * What Netsis serves: each stock card on the first of BARKOD1..3 that is filled, else its first TBLSTOKBAR barcode; SATIS_FIAT1 in
+ * lira; the depot-0 row's quantity; locked for sales is inactive. Names as they were before a Western code page mangled them.
+ */
+function netsisOffers(tables: NetsisTables): CatalogOffer[] {
+  return tables.cards.map((card, i) => {
+    const extra = (tables.extraBarcodes ?? []).filter((b) => b.STOK_KODU === card.STOK_KODU).map((b) => b.BARKOD).sort();
+    const total = tables.stock.find((row) => row.STOK_KODU === card.STOK_KODU && row.DEPO_KODU === 0)!;
+    return {
+      barcode: [card.BARKOD1, card.BARKOD2, card.BARKOD3].find((b) => b) ?? extra[0] ?? '', sku: card.STOK_KODU, name: turkishName(i), price: money(card.SATIS_FIAT1),
+      stock: total.TOP_GIRIS_MIK - total.TOP_CIKIS_MIK, vatRate: card.KDV_ORANI, currency: 'TRY', active: card.KILIT !== 'E' && card.SATISKILIT !== 'E', priceIncludesVat: false,
+    };
+  });
+}
+
+/** What Mikro serves: the master barcode; list 1's general price (depot 0, no payment plan, not cancelled), KDV dahil as the list says; fn_VergiYuzde, fn_EldekiMiktar. */
+function mikroOffers(tables: MikroTables): CatalogOffer[] {
+  const list = tables.lists.find((l) => l.sfl_sirano === 1)!;
+  return tables.cards.map((card) => {
+    const prices = tables.prices.filter((p) => p.sfiyat_stokkod === card.sto_kod && p.sfiyat_listesirano === 1 && p.sfiyat_deposirano === 0 && p.sfiyat_odemeplan === 0 && p.sfiyat_iptal === 0);
+    expect(prices, card.sto_kod).toHaveLength(1);
+    return {
+      barcode: tables.barcodes.find((b) => b.bar_stokkodu === card.sto_kod && b.bar_master === 1)?.bar_kodu ?? '', sku: card.sto_kod, name: card.sto_isim,
+      price: money(prices[0]!.sfiyat_fiyati), stock: tables.onHand.filter((h) => h.sto_kod === card.sto_kod).reduce((sum, h) => sum + h.quantity, 0),
+      vatRate: tables.vatPercents[card.sto_perakende_vergi]!, currency: 'TRY', active: !card.sto_pasif_fl && !card.sto_iptal && !card.sto_satis_dursun,
+      priceIncludesVat: list.sfl_kdvdahil === 1,
+    };
+  });
+}
 
 /**
  * What Entegra serves, read from the fake's catalog: each variant is an offer, at its own price1 when it has one, else at the

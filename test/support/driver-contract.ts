@@ -28,10 +28,21 @@
  *   answer `connection(fake, 'unknown-tenant')` the way the ERP answers an
  *   unknown company or tenant id.
  *
- * A driver that reads a local file (`driver.local`) has a fake that writes
+ * A driver that reads a local file (`source: 'file'`) has a fake that writes
  * the file: `products`, `duplicateBarcode`, `missingBarcode` and a
  * `malformed` fault (a file that cannot be read) apply, and `close()`
  * removes it; the suite's HTTP checks do not apply to it.
+ *
+ * A driver that reads the ERP's SQL Server (`source: 'sql'`) has a fake SQL
+ * Server (test/fakes/sql.ts): its `connector` replaces mssql in the context,
+ * its `requests` are the statements it ran (logins as kind `auth`), and it
+ * honours `sqlFaults` (a SQL Server error, a dropped connection, a statement
+ * slower than the timeout, an answer missing a column) instead of `faults`.
+ * For it the suite's HTTP checks are replaced by SQL ones: every statement a
+ * read, the statement timeout the connection's, every session closed,
+ * deadlocks, dropped connections and timeouts ridden out or failing the pull
+ * (exit 75), and an unreachable server reached through the real mssql
+ * (exit 75, naming it).
  *
  * The suite builds contexts with `createDriverContext`, with retries shortened
  * through the `retries`, `retryMinDelayMs` and `timeoutMs` settings, and checks:
@@ -47,6 +58,9 @@
  * right exit code (77 credentials, 78 unknown company or missing file, 75 the
  * rest) with a message naming the problem.
  *
+ * A driver with two ways in (SQL and REST) runs the suite once for each, with
+ * `label` telling them apart.
+ *
  * `pullAll`, `contractContext` and `expectFailure` are exported for
  * driver-specific tests.
  */
@@ -55,10 +69,13 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createDriverContext } from '../../src/driver/context.js';
 import type { Driver, DriverContext, ProductCandidate } from '../../src/driver/contract.js';
+import { assertReadOnly } from '../../src/driver/sql.js';
+import type { SqlConnector } from '../../src/driver/sql.js';
 import { describeRunFailure } from '../../src/engine/failure.js';
 import type { Failure } from '../../src/engine/failure.js';
 import { WINDOW_SLACK_MS } from '../../src/http/limiter.js';
 import type { FakeErp, FakeKnobs, RecordedRequest } from '../fakes/common.js';
+import type { SqlFake, SqlFakeKnobs } from '../fakes/sql.js';
 
 export type ConnectionMistake = 'wrong-credentials' | 'unknown-tenant';
 
@@ -69,8 +86,12 @@ export interface ContractConnection {
 
 export interface DriverContractOptions<F extends FakeErp = FakeErp> {
   driver: Driver;
+  /** What the driver reads: an ERP's HTTP API (the default), a local file (the default for `driver.local`), or its SQL Server. */
+  source?: 'http' | 'file' | 'sql';
+  /** Tells apart two runs of the suite for one driver: `SQL access`, `REST access`. */
+  label?: string;
   /** Starts the driver's fake server with the given knobs. */
-  startFake(knobs: FakeKnobs): Promise<F>;
+  startFake(knobs: SqlFakeKnobs): F | Promise<F>;
   /**
    * Settings and secrets of a connection to `fake` (the suite adds `baseUrl`
    * and its retry/timeout/rate-limit settings). With `mistake`, a connection
@@ -123,6 +144,7 @@ export function contractContext(
   baseUrl: string,
   connection: ContractConnection,
   extraSettings: Record<string, string> = {},
+  sqlConnector?: SqlConnector,
 ): ContractContext {
   const secrets: Record<string, string> = { ...connection.secrets };
   const saved: Array<{ field: string; value: string }> = [];
@@ -138,6 +160,7 @@ export function contractContext(
       secrets[field] = value;
     },
     warn: (message) => warnings.push(message),
+    ...(sqlConnector ? { sqlConnector } : {}),
   });
   return Object.assign(ctx, { saved, warnings });
 }
@@ -207,12 +230,14 @@ const plainWordsForCredentials = /password|credential|api key|token|şifre/i;
 
 export function describeDriverContract<F extends FakeErp>(options: DriverContractOptions<F>): void {
   const { driver, supports } = options;
+  const source = options.source ?? (driver.local ? 'file' : 'http');
   const cleanups: Array<() => Promise<void>> = [];
+  const connectorOf = (fake: F) => (fake as Partial<SqlFake>).connector;
 
-  async function setup(knobs: FakeKnobs = {}, mistake?: ConnectionMistake, extraSettings: Record<string, string> = {}) {
+  async function setup(knobs: SqlFakeKnobs = {}, mistake?: ConnectionMistake, extraSettings: Record<string, string> = {}) {
     const fake = await options.startFake(knobs);
     const connection = options.connection(fake, mistake);
-    const ctx = contractContext(driver, fake.baseUrl, connection, extraSettings);
+    const ctx = contractContext(driver, fake.baseUrl, connection, extraSettings, connectorOf(fake));
     cleanups.push(async () => {
       await ctx.close();
       await fake.close();
@@ -222,7 +247,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
 
   const secretValues = (connection: ContractConnection) => Object.values(connection.secrets ?? {}).filter((v) => v.length >= 4);
 
-  describe(`${driver.id} driver contract`, () => {
+  describe(`${driver.id} driver contract${options.label ? ` (${options.label})` : ''}`, () => {
     afterEach(async () => {
       await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
     });
@@ -287,7 +312,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
       expect(vatField!.default).toBeUndefined();
       const fake = await options.startFake({ products: 3 });
       const { priceIncludesVat: _chosen, ...settings } = options.connection(fake).settings ?? {};
-      const ctx = contractContext(driver, fake.baseUrl, { ...options.connection(fake), settings });
+      const ctx = contractContext(driver, fake.baseUrl, { ...options.connection(fake), settings }, {}, connectorOf(fake));
       cleanups.push(async () => {
         await ctx.close();
         await fake.close();
@@ -301,13 +326,16 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
     });
 
     it('a file or an answer it cannot read: exit 75, says it is unreadable', async () => {
-      const { ctx } = await setup({ products: options.multiPageCatalog, faults: [{ from: supports.paging ? 2 : 1, times: Infinity, kind: 'malformed' }] });
+      const from = supports.paging ? 2 : 1;
+      const { ctx } = await setup(
+        source === 'sql' ? { products: options.multiPageCatalog, sqlFaults: [{ from, times: Infinity, kind: 'malformed' }] } : { products: options.multiPageCatalog, faults: [{ from, times: Infinity, kind: 'malformed' }] },
+      );
       const failure = await expectFailure(pullAll(driver, ctx));
       expect(failure.code).toBe('ERP_MALFORMED_RESPONSE');
       expect(failure.exitCode).toBe(75);
     });
 
-    it.runIf(driver.local)('a file that is not there: exit 78, names it', async () => {
+    it.runIf(source === 'file')('a file that is not there: exit 78, names it', async () => {
       const fake = await options.startFake({ products: 3 });
       const connection = options.connection(fake);
       await fake.close();
@@ -328,7 +356,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
       expect(fake.requests.filter((r) => r.kind === 'auth')).toHaveLength(2);
     });
 
-    it.runIf(supports.paging && !driver.local)('never exceeds the rate limit and loses no more than ~10% to it', async () => {
+    it.runIf(supports.paging && source === 'http')('never exceeds the rate limit and loses no more than ~10% to it', async () => {
       const limit = 3;
       const windowMs = 1000;
       const { fake, ctx } = await setup({ products: options.multiPageCatalog }, undefined, { rateLimit: `${limit}/1s` });
@@ -344,7 +372,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
       expect(span).toBeLessThanOrEqual(fewestWindows * (windowMs + WINDOW_SLACK_MS) + windowMs / 2);
     });
 
-    describe.runIf(!driver.local)('rides out transient failures', () => {
+    describe.runIf(source === 'http')('rides out transient failures', () => {
       const transient: Array<[string, FakeKnobs['faults']]> = [
         ['429 with Retry-After', [{ from: 2, times: 1, kind: 'status', status: 429, retryAfter: '1' }]],
         ['429 without Retry-After', [{ from: 2, times: 2, kind: 'status', status: 429 }]],
@@ -364,7 +392,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
       });
     });
 
-    describe.runIf(!driver.local)('never counts a partial pull as complete', () => {
+    describe.runIf(source === 'http')('never counts a partial pull as complete', () => {
       it('a 503 storm after the first page: exit 75, names the status', async () => {
         const { ctx } = await setup({ products: options.multiPageCatalog, faults: [{ from: 2, times: Infinity, kind: 'status', status: 503 }] });
         const failure = await expectFailure(pullAll(driver, ctx));
@@ -397,7 +425,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
       });
     });
 
-    describe.runIf(!driver.local)('says what is wrong with a connection', () => {
+    describe.runIf(source !== 'file')('says what is wrong with a connection', () => {
       it('wrong credentials: exit 77 in plain words, from testConnection and from a pull, without echoing secrets', async () => {
         const { ctx, connection } = await setup({ products: 3 }, 'wrong-credentials');
         for (const failure of [await expectFailure(driver.testConnection(ctx)), await expectFailure(pullAll(driver, ctx))]) {
@@ -415,7 +443,7 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
         }
       });
 
-      it('an unreachable host: exit 75, names the host', async () => {
+      it.runIf(source === 'http')('an unreachable host: exit 75, names the host', async () => {
         const port = await closedPort();
         const fake = await options.startFake({ products: 1 });
         const connection = options.connection(fake);
@@ -425,6 +453,75 @@ export function describeDriverContract<F extends FakeErp>(options: DriverContrac
         const failure = await expectFailure(driver.testConnection(ctx));
         expect(failure.exitCode).toBe(75);
         expect(failure.message).toContain(`127.0.0.1:${port}`);
+      });
+
+      // Through the real mssql, not the fake: nothing listens on the port, as when SQL Server is stopped or the firewall drops it.
+      it.runIf(source === 'sql')('an unreachable SQL Server, reached through mssql: exit 75, names the server and port', async () => {
+        const port = await closedPort();
+        const fake = await options.startFake({ products: 1 });
+        const connection = options.connection(fake);
+        const ctx = contractContext(driver, '', { ...connection, settings: { ...connection.settings, server: '127.0.0.1', port: String(port) } });
+        cleanups.push(() => ctx.close());
+        for (const failure of [await expectFailure(driver.testConnection(ctx)), await expectFailure(pullAll(driver, ctx))]) {
+          expect(failure.exitCode).toBe(75);
+          expect(failure.message).toContain(`127.0.0.1:${port}`);
+          expect(failure.hint).toMatch(/firewall/);
+        }
+      });
+    });
+
+    describe.runIf(source === 'sql')('reads SQL Server the way a shop\'s IT person expects', () => {
+      it('sends only single reads, under the connection\'s statement timeout, in pages that move on, and closes every session', async () => {
+        const { fake, ctx } = await setup({ products: options.multiPageCatalog }, undefined, { timeoutMs: '4321' });
+        const sql = fake as unknown as SqlFake;
+        await driver.testConnection(ctx);
+        const result = await pullAll(driver, ctx);
+        expect(barcodeMultiset(result.candidates.map((c) => c.barcode))).toEqual(barcodeMultiset(fake.expectedBarcodes));
+        expect(sql.statements.filter((s) => s.kind === 'catalog').length).toBeGreaterThan(3);
+        for (const statement of sql.statements) {
+          if (statement.statement === '(login)') continue;
+          expect(() => assertReadOnly(statement.statement), statement.statement).not.toThrow();
+        }
+        expect(new Set(sql.configs.map((c) => c.timeoutMs))).toEqual(new Set([4321]));
+        // A keyset that moves on: the page key a statement reads after is never read after again.
+        const afters = sql.statements.filter((s) => 'after' in s.parameters).map((s) => JSON.stringify(s.parameters.after!.value));
+        expect(afters.length).toBeGreaterThanOrEqual(2);
+        expect(new Set(afters).size).toBe(afters.length);
+        expect(sql.openExecutors).toBe(0);
+      });
+
+      const transient: Array<[string, SqlFakeKnobs['sqlFaults']]> = [
+        ['a deadlock (SQL Server error 1205)', [{ from: 2, times: 1, kind: 'sql', number: 1205 }]],
+        ['a connection dropped in the middle of a statement', [{ from: 3, times: 1, kind: 'dropped' }]],
+        ['a statement slower than the timeout, once', [{ from: 2, times: 1, kind: 'hang', ms: 3000 }]],
+      ];
+      it.each(transient)('rides out %s', async (_label, sqlFaults) => {
+        const { fake, ctx } = await setup({ products: options.multiPageCatalog, sqlFaults });
+        const result = await pullAll(driver, ctx);
+        expect(barcodeMultiset(result.candidates.map((c) => c.barcode))).toEqual(barcodeMultiset(fake.expectedBarcodes));
+        expect((fake as unknown as SqlFake).statements.some((s) => s.fault !== undefined)).toBe(true);
+      });
+
+      it('a deadlock storm after the first page: exit 75, names the error, nothing counted complete', async () => {
+        const { ctx } = await setup({ products: options.multiPageCatalog, sqlFaults: [{ from: 2, times: Infinity, kind: 'sql', number: 1205 }] });
+        const failure = await expectFailure(pullAll(driver, ctx));
+        expect(failure.exitCode).toBe(75);
+        expect(failure.message).toMatch(/1205/);
+      });
+
+      it('a server that stops answering: exit 75, says it did not answer in time', async () => {
+        const { ctx } = await setup({ products: options.multiPageCatalog, sqlFaults: [{ from: 2, times: Infinity, kind: 'hang', ms: 5000 }] }, undefined, { timeoutMs: '200', retries: '1' });
+        const failure = await expectFailure(pullAll(driver, ctx));
+        expect(failure.exitCode).toBe(75);
+        expect(failure.message).toMatch(/did not answer in time/);
+      });
+
+      it('a table the login may not read: exit 78, names the table and the GRANT that fixes it', async () => {
+        const { ctx } = await setup({ products: 3, sqlFaults: [{ from: 1, times: Infinity, kind: 'sql', number: 229, message: "The SELECT permission was denied on the object 'ERP_TABLE', database 'ERPDB', schema 'dbo'." }] });
+        const failure = await expectFailure(pullAll(driver, ctx));
+        expect(failure.exitCode).toBe(78);
+        expect(failure.message).toContain('dbo.ERP_TABLE');
+        expect(failure.hint).toMatch(/GRANT SELECT ON dbo\.ERP_TABLE TO \[/);
       });
     });
   });

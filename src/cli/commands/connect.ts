@@ -294,7 +294,7 @@ async function askUntilItWorks(
   const values = { ...start };
   for (;;) {
     for (const field of target.fields) {
-      if (given.has(field.name) || field.prompted === false) continue;
+      if (given.has(field.name) || field.prompted === false || !asked(target, field, values)) continue;
       const answer = await askField(field, values[field.name]);
       if (answer === undefined) delete values[field.name];
       else values[field.name] = answer;
@@ -314,6 +314,13 @@ async function askUntilItWorks(
       return failure.exitCode;
     }
   }
+}
+
+/** Whether a field belongs to the access mode chosen so far (`onlyWhen`), so that the person is asked for it. */
+function asked(target: Target, field: FieldSpec, values: Values): boolean {
+  if (!field.onlyWhen) return true;
+  const { field: other, equals } = field.onlyWhen;
+  return (values[other] ?? target.fields.find((f) => f.name === other)?.default) === equals;
 }
 
 function resolveTarget(ctx: CliContext, targetName: string, name: string | undefined): Target {

@@ -22,6 +22,8 @@ const m = defineMessages({
     target: '→ {target}: {offer}',
     targetOffer: 'price {price} · stock {stock}',
     refused: 'refused, not sent: {code}: {message}',
+    raw: 'read',
+    rawCut: '… (--json shows all of it)',
   },
   tr: {
     header: '{connection}: {count} ürün; ERP’den geldiği, normalleştirildiği ve kurallardan sonra gönderileceği hâliyle (hiçbir şey değiştirilmez)',
@@ -36,6 +38,8 @@ const m = defineMessages({
     target: '→ {target}: {offer}',
     targetOffer: 'fiyat {price} · stok {stock}',
     refused: 'reddedilir, gönderilmez: {code}: {message}',
+    raw: 'okunan',
+    rawCut: '… (tamamını --json gösterir)',
   },
 });
 
@@ -75,6 +79,8 @@ function targetLine(t: PreviewTarget): string {
   const warnings = t.warnings.map((w) => `  (${w.code}: ${w.message})`).join('');
   return m('target', { target: t.target, offer: `${m('targetOffer', { price: t.offer.price, stock: t.offer.stock })}${fields}${warnings}` });
 }
+/** How much of the record read is shown in the terminal; --json has all of it. */
+const RAW_WIDTH = 600;
 
 function renderPreview(preview: ConnectionPreview): string[] {
   const lines = [m('header', { connection: preview.connection, count: preview.items.length }), ''];
@@ -83,6 +89,8 @@ function renderPreview(preview: ConnectionPreview): string[] {
   for (const item of preview.items) {
     const status = m(item.outcome);
     lines.push(`${item.barcode || '—'}  ${item.sku || '—'}  ${redact(item.name)}  [${status}]`);
+    const raw = redact(JSON.stringify(item.raw) ?? '');
+    lines.push(`  ${m('raw').padEnd(9)}${raw.length > RAW_WIDTH ? raw.slice(0, RAW_WIDTH) + m('rawCut') : raw}`);
     const rows: [string, unknown, unknown, unknown][] = [
       ['price', item.erp.price, item.normalized?.price, item.pushed?.price],
       ['stock', item.erp.stock, item.normalized?.stock, item.pushed?.stock],

@@ -1,0 +1,170 @@
+import type * as Mssql from 'mssql';
+import { SqlError, assertReadOnly } from './sql.js';
+import type { SqlConnector, SqlExecutor, SqlParameterType, SqlParameters, SqlResult, SqlScalar, SqlServerConfig } from './sql.js';
+
+/**
+ * The SQL Server executor on mssql (tedious underneath: pure JavaScript, no
+ * native build). Deliberately thin: it opens a small pool with a read-only
+ * application intent, binds parameters with their SQL types, runs the
+ * statement under the statement timeout, hands the rows back as plain JSON
+ * values, and says what a failure was (a {@link SqlError}). Retries, the
+ * meaning of an error, and everything about the ERP live above it, in
+ * src/driver/sql.ts and the drivers, where they are tested against a fake.
+ *
+ * mssql is loaded on the first statement, never when a command that does not
+ * read SQL Server starts.
+ */
+export const mssqlConnector: SqlConnector = (config) => new MssqlExecutor(config);
+
+class MssqlExecutor implements SqlExecutor {
+  readonly #config: SqlServerConfig;
+  #pool: Promise<Mssql.ConnectionPool> | undefined;
+  #closed = false;
+
+  constructor(config: SqlServerConfig) {
+    this.#config = config;
+  }
+
+  async query(statement: string, parameters: SqlParameters, signal: AbortSignal): Promise<SqlResult> {
+    // Checked again here, where nothing can go around it.
+    assertReadOnly(statement);
+    const sql = await loadMssql();
+    const pool = await this.#connect(sql);
+    const request = pool.request();
+    for (const [name, parameter] of Object.entries(parameters)) request.input(name, sqlType(sql, parameter.type), parameter.value);
+    const cancel = () => request.cancel();
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      const result = await request.query(statement);
+      return plainResult(result.recordset);
+    } catch (error) {
+      throw describe(error);
+    } finally {
+      signal.removeEventListener('abort', cancel);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.then((p) => p.close()).catch(() => undefined);
+  }
+
+  /** One pool per session, made on the first statement; a failed connect is forgotten, so a retry connects again. */
+  #connect(sql: typeof Mssql): Promise<Mssql.ConnectionPool> {
+    if (this.#pool) return this.#pool;
+    const { server, port, instance, database, user, password, encrypt, trustServerCertificate, timeoutMs } = this.#config;
+    const pool = new sql.ConnectionPool({
+      server,
+      ...(port !== undefined ? { port } : {}),
+      database,
+      user,
+      password,
+      connectionTimeout: timeoutMs,
+      requestTimeout: timeoutMs,
+      // One statement at a time, and the next page's while the last one is staged.
+      pool: { min: 0, max: 2, idleTimeoutMillis: 30_000 },
+      // A connection lent from the pool is checked by its socket, not by a SELECT 1 sent to the ERP's server before every statement.
+      validateConnection: 'socket',
+      options: {
+        encrypt,
+        trustServerCertificate,
+        ...(instance ? { instanceName: instance } : {}),
+        // ApplicationIntent=ReadOnly: an Always On listener routes to a readable secondary; a lone server ignores it.
+        readOnlyIntent: true,
+        appName: 'erp-sync',
+        useUTC: true,
+      },
+    });
+    // A pool error outside a request (the server closed an idle connection) is not a failure of the run.
+    pool.on('error', () => undefined);
+    const connecting = pool.connect().catch((error: unknown) => {
+      if (this.#pool === connecting) this.#pool = undefined;
+      throw describe(error);
+    });
+    this.#pool = connecting;
+    return connecting;
+  }
+}
+
+let mssql: Promise<typeof Mssql> | undefined;
+
+function loadMssql(): Promise<typeof Mssql> {
+  // mssql is CommonJS: its exports are the ES module's default.
+  return (mssql ??= import('mssql').then((module) => (module as unknown as { default: typeof Mssql }).default));
+}
+
+function sqlType(sql: typeof Mssql, type: SqlParameterType): Mssql.ISqlType | (() => Mssql.ISqlType) {
+  switch (type) {
+    case 'int':
+      return sql.Int;
+    case 'varchar':
+      return sql.VarChar(8000);
+    case 'nvarchar':
+      return sql.NVarChar(4000);
+    case 'uniqueidentifier':
+      return sql.UniqueIdentifier;
+  }
+}
+
+/** The recordset as plain JSON values: dates as ISO text, numbers as numbers, binary as hex, in the result's column order. */
+function plainResult(recordset: Mssql.IRecordSet<Record<string, unknown>> | undefined): SqlResult {
+  if (!recordset) return { columns: [], rows: [] };
+  const columns = Object.values(recordset.columns)
+    .sort((a, b) => a.index - b.index)
+    .map((column) => column.name);
+  const rows = recordset.map((row) => {
+    const plain: Record<string, SqlScalar> = {};
+    for (const column of columns) plain[column] = plainValue(row[column]);
+    return plain;
+  });
+  return { columns, rows };
+}
+
+function plainValue(value: unknown): SqlScalar {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (typeof value === 'bigint') return value.toString();
+  if (Buffer.isBuffer(value)) return value.toString('hex');
+  return String(value);
+}
+
+/** What an mssql or tedious error was, as a {@link SqlError}. */
+function describe(error: unknown): unknown {
+  if (error instanceof SqlError) return error;
+  if (!(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  const number = (error as { number?: unknown }).number;
+  const codes = causeCodes(error);
+  const message = error.message;
+  if (code === 'ELOGIN') return new SqlError('login', message, { number: /cannot open database/i.test(message) ? 4060 : 18456, cause: error });
+  if (code === 'EINSTLOOKUP') return new SqlError('instance', message, { cause: error });
+  if (codes.some((c) => c === 'ENOTFOUND' || c === 'EAI_NONAME')) return new SqlError('dns', message, { cause: error });
+  if (codes.some((c) => /CERT|TLS|SSL|EPROTO/.test(c)) || code === 'EENCRYPT') return new SqlError('tls', message, { cause: error });
+  if (typeof number === 'number' && code === 'EREQUEST') return new SqlError('server', message, { number, cause: error });
+  if (code === 'ETIMEOUT') {
+    // A connect that timed out never reached the server; a statement that did was cancelled by the timeout.
+    return error.name === 'ConnectionError' ? new SqlError('unreachable', message, { cause: error }) : new SqlError('timeout', message, { cause: error });
+  }
+  // A connection reset while a statement runs reaches mssql as the socket's own code (ECONNRESET: "socket hang up").
+  if (code === 'ESOCKET' || code === 'ECONNCLOSED' || code === 'ENOTOPEN' || code === 'ECLOSE' || code === 'ECONNRESET' || code === 'EPIPE') {
+    const connecting = error.name === 'ConnectionError' && !/after|closed/i.test(message);
+    return new SqlError(connecting ? 'unreachable' : 'dropped', message, { cause: error });
+  }
+  return error;
+}
+
+/** Every `code` along an error's causes (mssql's originalError, tedious' cause, Node's socket error). */
+function causeCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 6; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    current = (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
+  }
+  return codes;
+}
