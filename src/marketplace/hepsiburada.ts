@@ -14,7 +14,7 @@ import type { CurrentState, ItemOutcome, PollAnswer, TargetAdapter, TargetContex
  * separate uploads, each answering an id whose result is read later, with
  * per-item failures in `errors[]` (and, for prices, `priceValidations[]`)
  * by `elementNo`. What the documentation leaves open is read in the safest
- * way: see each place below and docs/marketplaces.md.
+ * way: see each place below and the README's Hepsiburada section.
  */
 
 const MARKET = 'Hepsiburada';
