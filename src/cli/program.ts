@@ -72,7 +72,7 @@ function program(): Command {
   cli
     .command('connect')
     .description('add or update a connection: an ERP driver, or a marketplace target (trendyol, hepsiburada, n11, marketplace)')
-    .argument('<target>', 'a driver id (see `erp-sync drivers`), or trendyol, hepsiburada, n11, marketplace (the offer API)')
+    .argument('<target>', 'a driver id (see `erp-sync drivers`), trendyol, hepsiburada, n11, marketplace (the offer API), or the name of a saved connection or target')
     .option('--name <name>', 'connection name (default: the driver id)')
     .option('--base-url <url>', 'API address (on-premise installs, tests)')
     .option('--set <field=value>', 'a non-secret setting; repeatable', collect)

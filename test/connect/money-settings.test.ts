@@ -53,6 +53,13 @@ describe('a money setting with no documented default (priceIncludesVat)', () => 
     expect(run.stdout).toMatch(/Error: the shop connection does not say whether its prices include VAT \(priceIncludesVat\)/);
     expect(run.stdout).toContain('Try: Run `erp-sync connect shop --set priceIncludesVat=true`');
     expect(shop.marketplace.offers.size).toBe(0);
+
+    // The command works as printed: it updates the saved connection, and the next run goes through.
+    const fix = await shop.cli(['connect', 'shop', '--set', 'priceIncludesVat=true', '--yes', '--no-test']);
+    expect(fix.code, fix.stderr).toBe(0);
+    expect(new ConfigStore(shop.home).connection('shop')).toMatchObject({ driver: 'csv', settings: { path: file, priceIncludesVat: 'true' } });
+    expect((await shop.cli(['run', '--connection', 'shop'])).code).toBe(0);
+    expect(shop.marketplace.offers.size).toBeGreaterThan(0);
   });
 
   it.runIf(runs)('at a terminal: asks with no answer chosen, and Enter alone does not choose one', async () => {

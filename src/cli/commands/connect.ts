@@ -323,8 +323,19 @@ function asked(target: Target, field: FieldSpec, values: Values): boolean {
   return (values[other] ?? target.fields.find((f) => f.name === other)?.default) === equals;
 }
 
+/**
+ * What `connect ARG` is about: a target kind (`trendyol`) or a driver id
+ * (`entegra`), with --name for the name; or the name of a saved connection
+ * or target (`connect shop --set ...`), which the hints print.
+ */
 function resolveTarget(ctx: CliContext, targetName: string, name: string | undefined): Target {
   if (targetKinds().includes(targetName)) return resolveMarketplace(ctx, targetName, name);
+  if (!findDriver(targetName) && (name === undefined || name === targetName)) {
+    const saved = ctx.config.connection(targetName);
+    if (saved && findDriver(saved.driver)) return resolveTarget(ctx, saved.driver, targetName);
+    const target = ctx.config.target(targetName);
+    if (target) return resolveMarketplace(ctx, target.kind === 'offer-api' ? MARKETPLACE : target.kind, targetName);
+  }
   const driver = findDriver(targetName);
   if (!driver) {
     throw new UserError(m('unknownTarget', { target: targetName }), {
