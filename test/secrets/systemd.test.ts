@@ -85,7 +85,7 @@ describe('openSecretStore', () => {
   it('describes the kinds and refuses an unknown one in Turkish', () => {
     setLanguage('tr');
     expect(listSecretStoreKinds().find(({ kind }) => kind === 'file')?.description).toBe(
-      'erp-sync klasöründe, ERP_SYNC_PASSPHRASE veya ERP_SYNC_KEY_FILE ile açılan şifreli bir dosya',
+      'erp-sync klasöründe, ERP_SYNC_PASSPHRASE, ERP_SYNC_KEY_FILE ya da yanındaki secrets.key anahtar dosyasıyla açılan şifreli bir dosya',
     );
     expect(() => openSecretStore('vault' as never, { home: '/tmp' })).toThrow(
       expect.objectContaining({ message: 'desteklenmeyen gizli bilgi deposu: "vault"', hint: 'Şunlardan birini kullanın: keychain, file, systemd, env.' }),
