@@ -17,7 +17,7 @@ export const en = {
   'run.stopping': 'received {signal}: finishing the batch in flight, then stopping (send it again to stop at once)',
   'demo.badProducts': '--products must be a whole number from 1 to 10,000,000',
   'demo.badChangePercent': '--change-percent must be between 0 and 100',
-  'demo.intro': 'erp-sync demo: a sandbox ERP with {products} products and a sandbox marketplace, both on 127.0.0.1. No account, no network.',
+  'demo.intro': 'erp-sync demo: a sandbox ERP with {products} products, a sandbox marketplace (the offer API) and a sandbox Trendyol, all on 127.0.0.1. No account, no network.',
   'demo.first': 'Run 1: the first sync, every product is new',
   'demo.change': 'Changing {percent}% of the catalog in the ERP ({count} products get new prices and stock)…',
   'demo.second': 'Run 2: only what changed is pushed',

@@ -19,7 +19,7 @@ export const tr: Record<keyof typeof en, string> = {
   'run.stopping': '{signal} alındı: gönderilmekte olan paket bitince duruluyor (hemen durdurmak için tekrar gönderin)',
   'demo.badProducts': '--products 1 ile 10.000.000 arasında bir tam sayı olmalı',
   'demo.badChangePercent': '--change-percent 0 ile 100 arasında olmalı',
-  'demo.intro': 'erp-sync demo: {products} ürünlü bir deneme ERP’si ve deneme pazaryeri, ikisi de 127.0.0.1 üzerinde. Hesap ve internet gerekmez.',
+  'demo.intro': 'erp-sync demo: {products} ürünlü bir deneme ERP’si, deneme pazaryeri (teklif API’si) ve deneme Trendyol, hepsi 127.0.0.1 üzerinde. Hesap ve internet gerekmez.',
   'demo.first': '1. senkronizasyon: ilk aktarım, bütün ürünler yeni',
   'demo.change': 'ERP’de kataloğun %{percent} kadarı değiştiriliyor ({count} ürünün fiyatı ve stoku değişiyor)…',
   'demo.second': '2. senkronizasyon: yalnızca değişenler gönderiliyor',
