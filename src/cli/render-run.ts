@@ -30,9 +30,17 @@ export function renderRun(run: RunSummary): string[] {
   } else if (!run.error && !run.dryRun) {
     lines.push(`  ${t('run.nothingToPush')}`);
   }
+  if (!run.dryRun) lines.push(...targetLines(run));
   if (run.failed > 0) lines.push(`  ${chalk.yellow(t('run.failed', { failed: run.failed }))}`);
   lines.push(...errorLines(run, '  '));
   return lines;
+}
+
+/** One line per marketplace once there is more than the offer API alone to tell apart; what failed there is in the run's error. */
+function targetLines(run: RunSummary): string[] {
+  if (run.targets.length <= 1 && run.targets.every((target) => target.kind === 'offer-api')) return [];
+  return run.targets.map((target) =>
+    `  ${t('run.target', { target: target.target, pushed: target.pushed, notListed: target.notListed, rejected: target.rejected, failed: target.failed, awaiting: target.awaiting })}`);
 }
 
 /** Only what went wrong, for `--quiet`: the connection, the error and what to do. */

@@ -36,11 +36,15 @@ export const paths = {
 /**
  * The demo keeps its own world (config, database, the sandboxes' data) in
  * `demo` under the home, apart from the merchant's connections. Its sandbox
- * ERP and marketplace accept these fixed keys: they guard nothing but
- * generated products on 127.0.0.1, so commands run with `--demo` need no
+ * ERP, marketplace and Trendyol accept these fixed keys: they guard nothing
+ * but generated products on 127.0.0.1, so commands run with `--demo` need no
  * secrets set up.
  */
-export const DEMO_KEYS = { erp: 'demo-sandbox-erp-key', marketplace: 'demo-sandbox-marketplace-token' } as const;
+export const DEMO_KEYS = {
+  erp: 'demo-sandbox-erp-key',
+  marketplace: 'demo-sandbox-marketplace-token',
+  trendyol: { sellerId: '100200', apiKey: 'demo-sandbox-trendyol-key', apiSecret: 'demo-sandbox-trendyol-secret' },
+} as const;
 
 export function demoHome(env: NodeJS.ProcessEnv = process.env): string {
   // Under `--demo` the home already is the demo's.
@@ -49,5 +53,12 @@ export function demoHome(env: NodeJS.ProcessEnv = process.env): string {
 
 /** What `--demo` puts in the environment: the demo's home and its sandboxes' keys, for the command and the runs it starts. */
 export function demoEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return { ERP_SYNC_HOME: demoHome(env), ERP_SYNC_DEMO: '1', ERP_SYNC_DEMO_API_KEY: DEMO_KEYS.erp, ERP_SYNC_MARKETPLACE_TOKEN: DEMO_KEYS.marketplace };
+  return {
+    ERP_SYNC_HOME: demoHome(env),
+    ERP_SYNC_DEMO: '1',
+    ERP_SYNC_DEMO_API_KEY: DEMO_KEYS.erp,
+    ERP_SYNC_MARKETPLACE_TOKEN: DEMO_KEYS.marketplace,
+    ERP_SYNC_TRENDYOL_API_KEY: DEMO_KEYS.trendyol.apiKey,
+    ERP_SYNC_TRENDYOL_API_SECRET: DEMO_KEYS.trendyol.apiSecret,
+  };
 }

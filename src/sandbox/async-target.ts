@@ -57,6 +57,8 @@ export interface AsyncTargetFaults {
 export interface AsyncTargetStats {
   /** Submissions accepted (queued), dropped connections included. */
   submissions: number;
+  /** Writes applied, every key's added up. */
+  applications: number;
   /** Times each key was written; a value applied twice shows here. */
   applicationsPerKey: Map<string, number>;
   /** With keepHistory: the values each key was written with, in order; an older state applied after a newer one shows here. */
@@ -100,7 +102,7 @@ export abstract class AsyncTargetSandbox {
     down: false, failNext: 0, rateLimitNext: 0, retryAfterSeconds: 1, dropAfterAccept: 0, failEndpoints: new Set(), latencyMs: 0, failItems: new Map(),
   };
   readonly stats: AsyncTargetStats = {
-    submissions: 0, applicationsPerKey: new Map(), valuesPerKey: new Map(), bytesReceived: 0, requestsPerEndpoint: new Map(), rateLimited: 0, requests: [],
+    submissions: 0, applications: 0, applicationsPerKey: new Map(), valuesPerKey: new Map(), bytesReceived: 0, requestsPerEndpoint: new Map(), rateLimited: 0, requests: [],
   };
   protected readonly options: Required<Omit<AsyncTargetOptions, 'port' | 'listed'>> & Pick<AsyncTargetOptions, 'port' | 'listed'>;
   readonly #submissions = new Map<string, Submission>();
@@ -203,6 +205,7 @@ export abstract class AsyncTargetSandbox {
 
   /** Records one write of a key's values. */
   protected recordApplication(key: string, values: Record<string, string | number>): void {
+    this.stats.applications++;
     this.stats.applicationsPerKey.set(key, (this.stats.applicationsPerKey.get(key) ?? 0) + 1);
     if (this.options.keepHistory) this.stats.valuesPerKey.set(key, [...(this.stats.valuesPerKey.get(key) ?? []), values]);
   }

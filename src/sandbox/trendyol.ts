@@ -22,7 +22,8 @@ const MAX_STOCK = 20_000;
 const MAX_BARCODES_PER_READ = 50;
 const MAX_PAGE_SIZE = 100;
 
-interface Variant {
+/** One listed product (a variant of a content) as Trendyol holds it. */
+export interface TrendyolVariant {
   barcode: string;
   stockCode: string;
   /** The product (content) the variant belongs to: variants of one model share it. */
@@ -62,7 +63,7 @@ interface BatchRequest {
  * those two failures is the sandbox's own (Trendyol does not publish its own).
  */
 export class SandboxTrendyol extends AsyncTargetSandbox {
-  readonly catalog = new Map<string, Variant>();
+  readonly catalog = new Map<string, TrendyolVariant>();
   readonly #options: SandboxTrendyolOptions;
   /** When each body was accepted, by its hash, for the 15 minutes it may not be sent again. */
   readonly #recentBodies = new Map<string, number>();
@@ -87,6 +88,12 @@ export class SandboxTrendyol extends AsyncTargetSandbox {
       listPrice: product.listPrice ?? price,
       stockLastModifiedDate: this.now(),
     });
+  }
+
+  /** Takes up listings kept from an earlier run (the demo's), as `catalog` held them. */
+  restore(variants: Iterable<TrendyolVariant>): this {
+    for (const variant of variants) this.catalog.set(variant.barcode, { ...variant });
+    return this;
   }
 
   listed(barcode: string): ListedValues | undefined {
@@ -202,9 +209,9 @@ export class SandboxTrendyol extends AsyncTargetSandbox {
       return { status: 400, json: errors('invalid.page', `size must be 1 to ${MAX_PAGE_SIZE}, page 0 or more`) };
     }
     const variants = barcodes.length > 0
-      ? barcodes.map((b) => this.lookup(this.catalog, b, () => blankVariant(b, this.now()))).filter((v): v is Variant => v !== undefined)
+      ? barcodes.map((b) => this.lookup(this.catalog, b, () => blankVariant(b, this.now()))).filter((v): v is TrendyolVariant => v !== undefined)
       : [...this.catalog.values()];
-    const contents = new Map<string, Variant[]>();
+    const contents = new Map<string, TrendyolVariant[]>();
     for (const variant of variants) contents.set(variant.contentId, [...(contents.get(variant.contentId) ?? []), variant]);
     const all = [...contents.entries()].map(([contentId, group]) => ({
       contentId,
@@ -232,6 +239,6 @@ function money(value: unknown): string | undefined | null {
 }
 
 /** A product the `listed` option lists, before its first update: a list price high enough for any sale price. */
-function blankVariant(barcode: string, now: number): Variant {
+function blankVariant(barcode: string, now: number): TrendyolVariant {
   return { barcode, stockCode: barcode, contentId: `content-${barcode}`, quantity: 0, salePrice: '0.01', listPrice: '1000000.00', stockLastModifiedDate: now };
 }

@@ -5,50 +5,76 @@ import { SandboxCatalog } from './catalog.js';
 import type { CatalogState } from './catalog.js';
 import { SandboxErp } from './erp.js';
 import { SandboxMarketplace } from './marketplace.js';
+import { SandboxTrendyol } from './trendyol.js';
+import type { TrendyolVariant } from './trendyol.js';
 
-/** What the demo keeps in its home between `erp-sync demo` and `demo --serve`: the ERP's catalog and the marketplace's offers. */
+/** What the demo keeps in its home between `erp-sync demo` and `demo --serve`: the ERP's catalog and what each marketplace holds. */
 interface WorldFile {
-  version: 1;
+  /** 1: the offer API alone, before the demo delivered to Trendyol. */
+  version: 2;
   catalog: CatalogState;
   offers: StoredOffer[];
+  trendyol: TrendyolVariant[];
 }
 
 const FILE = 'sandbox-world.json';
+const VERSION = 2;
+
+/** The fixed credentials the demo's sandboxes accept (`DEMO_KEYS`). */
+export interface DemoKeys {
+  erp: string;
+  marketplace: string;
+  trendyol: { sellerId: string; apiKey: string; apiSecret: string };
+}
+
+/** A world kept in the demo's home; `outdated` when an earlier erp-sync wrote it, in a shape this one does not read. */
+export type KeptWorld = { state: 'kept'; world: DemoWorld } | { state: 'none' } | { state: 'outdated' };
+
+/** The part of a barcode the sandbox catalog numbers its items by. */
+const itemIndex = (barcode: string) => Number(barcode.slice(3, 12));
 
 /**
- * The demo's sandbox ERP and marketplace, with their data kept in a file in
- * the demo's home, so the world a first sync made is there for the commands
- * the demo suggests and for `demo --serve`.
+ * The demo's sandbox ERP, marketplace (the offer API) and Trendyol, with
+ * their data kept in a file in the demo's home, so the world a first sync
+ * made is there for the commands the demo suggests and for `demo --serve`.
  */
 export class DemoWorld {
   readonly erp: SandboxErp;
   readonly marketplace: SandboxMarketplace;
+  readonly trendyol: SandboxTrendyol;
   readonly #path: string;
 
-  private constructor(home: string, keys: { erp: string; marketplace: string }, catalog: SandboxCatalog, offers: StoredOffer[]) {
+  private constructor(home: string, keys: DemoKeys, catalog: SandboxCatalog, offers: StoredOffer[], listings: TrendyolVariant[]) {
     this.#path = join(home, FILE);
     this.erp = new SandboxErp({ products: catalog.size, catalog, apiKey: keys.erp, maxPageSize: 1000 });
     // One barcode in forty is not in the marketplace's master catalog yet: those wait for approval.
-    this.marketplace = new SandboxMarketplace({ token: keys.marketplace, inMasterCatalog: (barcode) => Number(barcode.slice(3, 12)) % 40 !== 39 }).restore(offers);
+    this.marketplace = new SandboxMarketplace({ token: keys.marketplace, inMasterCatalog: (barcode) => itemIndex(barcode) % 40 !== 39 }).restore(offers);
+    // One barcode in fifty was never created on Trendyol: those come back not listed. Results show at the first poll.
+    this.trendyol = new SandboxTrendyol({ ...keys.trendyol, pendingPolls: 0, listed: (barcode) => !notOnTrendyol(barcode) }).restore(listings);
   }
 
   /** A new world of `products` with the flaws a real catalog has. */
-  static create(home: string, keys: { erp: string; marketplace: string }, products: number): DemoWorld {
-    const world = new DemoWorld(home, keys, new SandboxCatalog(products), []);
+  static create(home: string, keys: DemoKeys, products: number): DemoWorld {
+    const world = new DemoWorld(home, keys, new SandboxCatalog(products), [], []);
     addFlaws(world.erp.catalog);
     return world;
   }
 
-  /** The world kept in `home`, or undefined when there is none (or it cannot be read: the demo then starts over). */
-  static load(home: string, keys: { erp: string; marketplace: string }): DemoWorld | undefined {
+  /** The world kept in `home`: none when there is no file or it cannot be read (the demo then starts over). */
+  static load(home: string, keys: DemoKeys): KeptWorld {
     let file: WorldFile;
     try {
       file = JSON.parse(readFileSync(join(home, FILE), 'utf8')) as WorldFile;
     } catch {
-      return undefined;
+      return { state: 'none' };
     }
-    if (file.version !== 1) return undefined;
-    return new DemoWorld(home, keys, SandboxCatalog.fromState(file.catalog), file.offers);
+    if (file.version !== VERSION) return { state: 'outdated' };
+    return { state: 'kept', world: new DemoWorld(home, keys, SandboxCatalog.fromState(file.catalog), file.offers, file.trendyol) };
+  }
+
+  /** Moves whenever a sandbox marketplace applies something: what `demo --serve` watches to save the world. */
+  get applications(): number {
+    return this.marketplace.stats.offersApplied + this.trendyol.stats.applications;
   }
 
   /** A product the ERP sends with a flaw (a price typed as text), for the demo to point at; none in a catalog too small for flaws. */
@@ -57,20 +83,25 @@ export class DemoWorld {
   }
 
   async start(): Promise<this> {
-    await Promise.all([this.erp.start(), this.marketplace.start()]);
+    await Promise.all([this.erp.start(), this.marketplace.start(), this.trendyol.start()]);
     return this;
   }
 
   /** Writes the world whole, through a temporary file, so a kill never leaves half of it. */
   save(): void {
-    const file: WorldFile = { version: 1, catalog: this.erp.catalog.state(), offers: [...this.marketplace.offers.values()] };
+    const file: WorldFile = { version: VERSION, catalog: this.erp.catalog.state(), offers: [...this.marketplace.offers.values()], trendyol: [...this.trendyol.catalog.values()] };
     writeFileSync(`${this.#path}.tmp`, JSON.stringify(file));
     renameSync(`${this.#path}.tmp`, this.#path);
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.erp.close(), this.marketplace.close()]);
+    await Promise.all([this.erp.close(), this.marketplace.close(), this.trendyol.close()]);
   }
+}
+
+/** Whether a barcode of the demo's catalog is one never created on Trendyol (a different set from the offer API's unapproved ones). */
+export function notOnTrendyol(barcode: string): boolean {
+  return itemIndex(barcode) % 50 === 7;
 }
 
 /**

@@ -257,7 +257,7 @@ describe('erp-sync run against the sandbox ERP and marketplace', () => {
     expect(down.summary.error?.message).toMatch(/refused|dropped/);
   });
 
-  it('demo --json prints only the two runs', async () => {
+  it('demo --json prints only the two runs, each with what the offer API and Trendyol answered', async () => {
     const { runCli } = await import('../support/cli.js');
     const home = mkdtempSync(join(tmpdir(), 'erp-sync-demo-json-'));
     const result = await runCli(['demo', '--products', '300', '--change-percent', '10', '--json'], { NO_COLOR: '1', ERP_SYNC_HOME: home });
@@ -265,8 +265,15 @@ describe('erp-sync run against the sandbox ERP and marketplace', () => {
     expect(result.code).toBe(0);
     const { runs } = json<{ runs: RunSummary[] }>(result);
     expect(runs).toHaveLength(2);
-    expect(runs[0]).toMatchObject({ new: 298, invalid: 2, pushed: 298 });
-    expect(runs[1]!.changed).toBe(30);
-    expect(runs[1]!.pushed).toBe(30);
+    expect(runs[0]).toMatchObject({ invalid: 2, awaiting: 0 });
+    // One barcode in fifty was never created on Trendyol (7, 57, 107, 157, 207, 257): not listed there, once.
+    expect(runs[0]!.targets).toEqual([
+      expect.objectContaining({ target: 'marketplace', new: 298, pushed: 298, notListed: 0 }),
+      expect.objectContaining({ target: 'trendyol', new: 298, pushed: 298, notListed: 6, awaiting: 0 }),
+    ]);
+    expect(runs[1]!.targets).toEqual([
+      expect.objectContaining({ target: 'marketplace', changed: 30, pushed: 30 }),
+      expect.objectContaining({ target: 'trendyol', changed: 30, pushed: 30, awaiting: 0 }),
+    ]);
   });
 });

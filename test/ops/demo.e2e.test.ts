@@ -4,18 +4,45 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { StoredOffer } from '../../src/marketplace/types.js';
+import { hasValidCheckDigit } from '../../src/model/barcode.js';
 import type { RunSummary } from '../../src/model/run.js';
+import { SandboxCatalog } from '../../src/sandbox/catalog.js';
+import type { CatalogState } from '../../src/sandbox/catalog.js';
+import type { TrendyolVariant } from '../../src/sandbox/trendyol.js';
+import { notOnTrendyol } from '../../src/sandbox/world.js';
 import { CLI, json, runCli } from '../support/cli.js';
 
 /**
  * The demo a newcomer tries first: its world stays, every command it
- * suggests works as printed, and `demo --serve` brings the world back with
- * its sandboxes and the web page. The built CLI, as its own process.
+ * suggests works as printed, it delivers to the offer API and to a sandbox
+ * Trendyol, and `demo --serve` brings the world back with its sandboxes and
+ * the web page. The built CLI, as its own process.
  */
 
 const home = mkdtempSync(join(tmpdir(), 'erp-sync-demo-'));
 const env = { ERP_SYNC_HOME: home, NO_COLOR: '1', LANG: 'C' };
 afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+/** The sandboxes' data as the demo keeps it in its home. */
+const keptWorld = () =>
+  JSON.parse(readFileSync(join(home, 'demo', 'sandbox-world.json'), 'utf8')) as { catalog: CatalogState; offers: StoredOffer[]; trendyol: TrendyolVariant[] };
+
+/**
+ * The products of the kept ERP catalog the demo sends (a valid barcode and a
+ * price that is a number), with what Trendyol must hold for each: the ERP's
+ * KDV-included price, and its stock at most 20,000 (0 for a product not active).
+ */
+function sentToTrendyol(): Map<string, { quantity: number; salePrice: string }> {
+  const catalog = SandboxCatalog.fromState(keptWorld().catalog);
+  const sent = new Map<string, { quantity: number; salePrice: string }>();
+  for (let index = 0; index < catalog.size; index++) {
+    const item = catalog.item(index);
+    if (!item || !hasValidCheckDigit(item.barcode) || !/^\d+(\.\d+)?$/.test(String(item.price))) continue;
+    sent.set(item.barcode, { quantity: item.active ? Math.min(item.stock, 20_000) : 0, salePrice: Number(item.price).toFixed(2) });
+  }
+  return sent;
+}
 
 /** The commands a text tells the reader to run: `erp-sync …` in backticks, indented on a line of its own, or after a colon; none with a placeholder. */
 function suggested(text: string): string[] {
@@ -48,8 +75,38 @@ describe('erp-sync demo', () => {
 
     printed = suggested(demo.stdout);
     expect(printed).toEqual(expect.arrayContaining([
-      'erp-sync --demo logs --failed', 'erp-sync --demo status', 'erp-sync --demo explain 8690000000234', 'erp-sync demo --serve', 'erp-sync demo', 'erp-sync drivers',
+      'erp-sync --demo logs --failed', 'erp-sync --demo logs --failed --target trendyol', 'erp-sync --demo status', 'erp-sync --demo explain 8690000000234',
+      'erp-sync demo --serve', 'erp-sync demo', 'erp-sync drivers',
     ]));
+    // Each run, per target: four of the products sent are not on Trendyol, told once, in the first run only.
+    expect(demo.stdout).toContain('→ marketplace: pushed 198 · not listed 0 · rejected 1 · failed 0 · awaiting an answer 0');
+    expect(demo.stdout).toContain('→ trendyol: pushed 198 · not listed 4 · rejected 0 · failed 0 · awaiting an answer 0');
+    expect(demo.stdout).toContain('→ marketplace: pushed 10 · not listed 0 · rejected 0 · failed 0 · awaiting an answer 0');
+    expect(demo.stdout).toContain('→ trendyol: pushed 10 · not listed 0 · rejected 0 · failed 0 · awaiting an answer 0');
+    expect(demo.stdout).toContain('The marketplace now holds 197 offers, and Trendyol the stock and price of 194 products.');
+  });
+
+  it('delivers the ERP\'s products to Trendyol, and says once which of them Trendyol does not list', async () => {
+    const sent = sentToTrendyol();
+    expect(sent.size).toBe(198);
+    const notListed = [...sent.keys()].filter(notOnTrendyol).sort();
+    expect(notListed).toEqual(['8690000000074', '8690000000579', '8690000001071', '8690000001576']);
+
+    // What the sandbox Trendyol holds: every other product sent, at the ERP's current price and stock (after the change).
+    const listings = new Map(keptWorld().trendyol.map((v) => [v.barcode, { quantity: v.quantity, salePrice: v.salePrice }]));
+    expect(listings).toEqual(new Map([...sent].filter(([barcode]) => !notOnTrendyol(barcode))));
+
+    // Trendyol's own problems (the products no marketplace is sent, invalid in the ERP, are listed with them).
+    const failed = json<{ failed: Array<{ target: string; barcode: string; code: string; runId: number }> }>(await runCli(['--demo', 'logs', '--failed', '--target', 'trendyol', '--json'], env)).failed
+      .filter((f) => f.target === 'trendyol');
+    expect(failed.map((f) => f.barcode).sort()).toEqual(notListed);
+    expect(failed.every((f) => f.code === 'NOT_LISTED' && f.runId === 1)).toBe(true);
+
+    const status = json<{ connections: Array<{ targets: Array<{ target: string; kind: string; notListed: number; awaiting: number }> }> }>(await runCli(['--demo', 'status', '--json'], env));
+    expect(status.connections[0]!.targets).toEqual([
+      expect.objectContaining({ target: 'marketplace', kind: 'offer-api', notListed: 0, awaiting: 0 }),
+      expect.objectContaining({ target: 'trendyol', kind: 'trendyol', notListed: 4, awaiting: 0 }),
+    ]);
   });
 
   it('every command it suggests works as printed', async () => {
@@ -69,6 +126,7 @@ describe('erp-sync demo', () => {
     const port = await freePort();
     const child = spawn(process.execPath, [CLI, 'demo', '--serve', '--port', String(port)], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let screen = '';
+    let changed: string[] = [];
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (screen += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (screen += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -81,6 +139,7 @@ describe('erp-sync demo', () => {
     };
     try {
       await appears(new RegExp(`serving its page at http://127\\.0\\.0\\.1:${port}/`));
+      expect(screen).toMatch(/The sandbox ERP \(http:\/\/127\.0\.0\.1:\d+\), marketplace \(http:\/\/127\.0\.0\.1:\d+\) and Trendyol \(http:\/\/127\.0\.0\.1:\d+\) are running/);
       expect(screen).toContain('Type c and Enter to change 5 products in the sandbox ERP');
       for (const command of suggested(screen)) expect(['erp-sync --demo run']).toContain(command);
 
@@ -89,22 +148,38 @@ describe('erp-sync demo', () => {
       const status = await (await fetch(`http://127.0.0.1:${port}/api/status`)).text();
       expect(status).toContain('"demo"');
 
-      // Nothing changed since the demo: nothing to push.
+      // Nothing changed since the demo: nothing to push, to either target (the products Trendyol does not list included).
       const idle = json<{ runs: RunSummary[] }>(await runCli(['--demo', 'run', '--json'], env)).runs[0]!;
       expect(idle).toMatchObject({ status: 'succeeded', pushed: 0 });
+      expect(idle.targets.map((t) => [t.target, t.pushed, t.requests])).toEqual([['marketplace', 0, 0], ['trendyol', 0, 0]]);
 
       child.stdin.write('c\n');
-      const changed = (await appears(/Changed in the sandbox ERP: ([\d, ]+)\n/))[1]!.split(', ');
+      changed = (await appears(/Changed in the sandbox ERP: ([\d, ]+)\n/))[1]!.split(', ');
       expect(changed).toHaveLength(5);
       const run = json<{ runs: RunSummary[] }>(await runCli(['--demo', 'run', '--json'], env)).runs[0]!;
-      expect(run).toMatchObject({ status: 'succeeded', changed: 5, pushed: 5 });
+      expect(run).toMatchObject({ status: 'succeeded', exitCode: 0, awaiting: 0 });
+      // The change, and only it, to each target; Trendyol answers a changed product it does not list as not listed again.
+      expect(run.targets).toEqual([
+        expect.objectContaining({ target: 'marketplace', status: 'succeeded', changed: 5, pushed: 5 }),
+        expect.objectContaining({ target: 'trendyol', status: 'succeeded', changed: 5, submitted: 5, pushed: 5, notListed: changed.filter(notOnTrendyol).length }),
+      ]);
     } finally {
       child.kill('SIGINT');
     }
     expect(await exited).toBe(0);
     expect(screen).toContain(`Stopped; the demo's world is kept in ${join(home, 'demo')}`);
-    // What the marketplace took is kept with the world: a run on the kept world has nothing to send again.
-    const world = JSON.parse(readFileSync(join(home, 'demo', 'sandbox-world.json'), 'utf8')) as { offers: unknown[] };
+    // What the marketplaces took is kept with the world: a run on the kept world has nothing to send again.
+    const world = keptWorld();
     expect(world.offers.length).toBe(197);
+    expect(world.trendyol.length).toBe(194);
+    // The changed products reached both at their new values.
+    const sent = sentToTrendyol();
+    const offers = new Map(world.offers.map((o) => [o.barcode, o]));
+    const listings = new Map(world.trendyol.map((v) => [v.barcode, v]));
+    for (const barcode of changed) {
+      expect(Number(offers.get(barcode)?.price).toFixed(2), barcode).toBe(sent.get(barcode)!.salePrice);
+      if (notOnTrendyol(barcode)) continue;
+      expect({ quantity: listings.get(barcode)?.quantity, salePrice: listings.get(barcode)?.salePrice }, barcode).toEqual(sent.get(barcode));
+    }
   });
 });

@@ -23,24 +23,26 @@ export interface DemoOptions {
 
 const m = defineMessages({
   en: {
-    outro: 'The marketplace now holds {offers} offers.',
+    outro: 'The marketplace now holds {offers} offers, and Trendyol the stock and price of {listed} products.',
     kept: 'The demo\'s world stays in {home}, apart from your own connections (`erp-sync demo` starts it over). Look around it: --demo works on it.',
-    serveHint: 'See it on the web page, with the sandbox ERP and marketplace running: erp-sync demo --serve',
+    serveHint: 'See it on the web page, with the sandbox ERP and marketplaces running: erp-sync demo --serve',
     ownHint: 'To sync your own ERP: erp-sync drivers, then erp-sync connect <driver> --name shop',
-    serving: 'The sandbox ERP ({erp}) and marketplace ({marketplace}) are running on the demo\'s world.',
-    changeHint: 'Type c and Enter to change {count} products in the sandbox ERP, then press "Sync now" on the page (or run `erp-sync --demo run`): only those are pushed. Ctrl-C stops; the world is kept.',
+    serving: 'The sandbox ERP ({erp}), marketplace ({marketplace}) and Trendyol ({trendyol}) are running on the demo\'s world.',
+    changeHint: 'Type c and Enter to change {count} products in the sandbox ERP, then press "Sync now" on the page (or run `erp-sync --demo run`): only those are pushed, to each marketplace. Ctrl-C stops; the world is kept.',
     changed: 'Changed in the sandbox ERP: {barcodes}',
     stopped: 'Stopped; the demo\'s world is kept in {home}.',
+    outdated: 'The demo\'s world in {home} was made by an earlier erp-sync, before the demo delivered to Trendyol: starting it over.',
   },
   tr: {
-    outro: 'Pazaryerinde artık {offers} teklif var.',
+    outro: 'Pazaryerinde artık {offers} teklif var; Trendyol da {listed} ürünün stokunu ve fiyatını aldı.',
     kept: 'Demonun dünyası kendi bağlantılarınızdan ayrı olarak {home} klasöründe kalır (`erp-sync demo` baştan kurar). İçinde gezinin: --demo onun üzerinde çalışır.',
-    serveHint: 'Deneme ERP’si ve pazaryeri çalışırken web sayfasında görün: erp-sync demo --serve',
+    serveHint: 'Deneme ERP’si ve pazaryerleri çalışırken web sayfasında görün: erp-sync demo --serve',
     ownHint: 'Kendi ERP’nizi senkronize etmek için: erp-sync drivers, ardından erp-sync connect <sürücü> --name magaza',
-    serving: 'Deneme ERP’si ({erp}) ve pazaryeri ({marketplace}) demonun dünyasında çalışıyor.',
-    changeHint: 'Deneme ERP’sinde {count} ürünü değiştirmek için c yazıp Enter’a basın, sonra sayfada "Şimdi senkronize et"e basın (ya da `erp-sync --demo run` çalıştırın): yalnızca bunlar gönderilir. Ctrl-C durdurur; dünya saklanır.',
+    serving: 'Deneme ERP’si ({erp}), pazaryeri ({marketplace}) ve Trendyol ({trendyol}) demonun dünyasında çalışıyor.',
+    changeHint: 'Deneme ERP’sinde {count} ürünü değiştirmek için c yazıp Enter’a basın, sonra sayfada "Şimdi senkronize et"e basın (ya da `erp-sync --demo run` çalıştırın): yalnızca bunlar, her pazaryerine gönderilir. Ctrl-C durdurur; dünya saklanır.',
     changed: 'Deneme ERP’sinde değişenler: {barcodes}',
     stopped: 'Durduruldu; demonun dünyası {home} klasöründe saklanıyor.',
+    outdated: 'Demonun {home} klasöründeki dünyası, demo Trendyol’a teslim etmeden önceki bir erp-sync sürümüyle kurulmuş: baştan kuruluyor.',
   },
 });
 
@@ -51,8 +53,9 @@ const cli = fileURLToPath(new URL('../bin/erp-sync.js', import.meta.url));
 const CHANGE_COUNT = 5;
 
 /**
- * `erp-sync demo`: a whole sync twice, against a sandbox ERP and a sandbox
- * marketplace on 127.0.0.1, in the demo's own home. Needs no account and no
+ * `erp-sync demo`: a whole sync twice, against a sandbox ERP and two sandbox
+ * marketplaces (the offer API and Trendyol) on 127.0.0.1, in the demo's own
+ * home; each run waits for Trendyol's results, read at its first poll. Needs no account and no
  * network, and never touches the merchant's own configuration. Each sync is
  * a separate `erp-sync run`, so its memory is the agent's alone. The world
  * stays: every command it suggests works on it with `--demo`, and
@@ -68,8 +71,11 @@ export async function demoCommand(options: DemoOptions): Promise<ExitCode> {
   const out = createOutput(!!options.json && !options.serve);
   const home = demoHome();
   const env = { ...process.env, ...demoEnvironment() };
-  const kept = options.serve ? DemoWorld.load(home, DEMO_KEYS) : undefined;
-  if (kept) return serve(out, home, kept, env, options.port);
+  if (options.serve) {
+    const kept = DemoWorld.load(home, DEMO_KEYS);
+    if (kept.state === 'kept') return serve(out, home, kept.world, env, options.port);
+    if (kept.state === 'outdated') out.line(m('outdated', { home }));
+  }
 
   rmSync(home, { recursive: true, force: true });
   ensureHome(home);
@@ -89,7 +95,7 @@ export async function demoCommand(options: DemoOptions): Promise<ExitCode> {
     const second = await syncOnce(env);
     printRun(out, second);
     world.save();
-    out.line(m('outro', { offers: world.marketplace.offers.size }));
+    out.line(m('outro', { offers: world.marketplace.offers.size, listed: world.trendyol.catalog.size }));
     if (!options.serve) {
       out.line();
       out.line(m('kept', { home }));
@@ -104,7 +110,7 @@ export async function demoCommand(options: DemoOptions): Promise<ExitCode> {
   }
   if (!options.serve) return exitCode;
   out.line();
-  return serve(out, home, DemoWorld.load(home, DEMO_KEYS)!, env, options.port);
+  return serve(out, home, world, env, options.port);
 }
 
 /** What the demo suggests after its runs, each as it can be typed: a product it names is one of the demo's own. */
@@ -113,15 +119,18 @@ function suggestedCommands(world: DemoWorld): string[] {
   return [
     'erp-sync --demo status',
     'erp-sync --demo logs --failed',
+    'erp-sync --demo logs --failed --target trendyol',
     ...(failed ? [`erp-sync --demo explain ${failed}`] : []),
   ];
 }
 
-/** The demo's connection and marketplace, at the addresses its sandboxes listen on now. */
+/** The demo's connection and its two targets, at the addresses its sandboxes listen on now. */
 function configure(home: string, world: DemoWorld): void {
   const config = new ConfigStore(home);
   const now = new Date().toISOString();
   config.saveTarget({ name: MARKETPLACE, kind: 'offer-api', baseUrl: world.marketplace.url, settings: {}, secretStore: 'env' });
+  // Its API key and secret come from the demo's environment (demoEnvironment).
+  config.saveTarget({ name: 'trendyol', kind: 'trendyol', baseUrl: world.trendyol.baseUrl, settings: { sellerId: DEMO_KEYS.trendyol.sellerId }, secretStore: 'env' });
   const existing = config.connection('demo');
   config.saveConnection({ name: 'demo', driver: demoDriver.id, baseUrl: world.erp.url, settings: { pageSize: '1000' }, secretStore: 'env', createdAt: existing?.createdAt ?? now, updatedAt: now });
 }
@@ -129,19 +138,19 @@ function configure(home: string, world: DemoWorld): void {
 /**
  * The sandboxes on the kept world and the web page on the demo's home (the
  * very `erp-sync serve`, as its own process), until Ctrl-C. "c" changes a
- * few products in the sandbox ERP. The marketplace's offers are written back
- * to the world as runs push them.
+ * few products in the sandbox ERP. What the marketplaces take is written
+ * back to the world as runs push it.
  */
 async function serve(out: Output, home: string, world: DemoWorld, env: NodeJS.ProcessEnv, port: number): Promise<ExitCode> {
   await world.start();
   configure(home, world);
-  let applied = world.marketplace.stats.offersApplied;
+  let applied = world.applications;
   const saver = setInterval(() => {
-    if (world.marketplace.stats.offersApplied === applied) return;
-    applied = world.marketplace.stats.offersApplied;
+    if (world.applications === applied) return;
+    applied = world.applications;
     world.save();
   }, 1000);
-  out.line(m('serving', { erp: world.erp.url, marketplace: world.marketplace.url }));
+  out.line(m('serving', { erp: world.erp.url, marketplace: world.marketplace.url, trendyol: world.trendyol.url }));
   out.line(m('changeHint', { count: CHANGE_COUNT }));
   const server = spawn(process.execPath, [cli, '--lang', language(), 'serve', '--port', String(port)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const lines = createInterface({ input: process.stdin });
