@@ -7,6 +7,7 @@ import { statusColour } from './output.js';
 /** The short human summary of one run. */
 export function renderRun(run: RunSummary): string[] {
   const lines: string[] = [];
+  const perTarget = showsTargets(run);
   const status = statusColour(run.status)(statusLabel(run.status));
   lines.push(chalk.bold(t('run.header', { connection: run.connection, driver: run.driver, status, duration: formatDuration(run.durationMs) })));
   if (run.status === 'locked') {
@@ -16,7 +17,8 @@ export function renderRun(run: RunSummary): string[] {
   if (run.runId !== null && (run.pulled > 0 || run.pullComplete)) {
     lines.push(`  ${t('run.pulled', { pulled: run.pulled, incomplete: run.pullComplete ? '' : t('run.pulledIncomplete') })}`);
     if (run.invalid > 0) lines.push(`  ${chalk.yellow(t('run.invalid', { invalid: run.invalid }))}`);
-    lines.push(`  ${t('run.diff', { new: run.new, changed: run.changed, vanished: run.vanished, unchanged: run.unchanged })}`);
+    // With several marketplaces the run's sums would count a product once per target: each target says its own.
+    if (!perTarget) lines.push(`  ${t('run.diff', { new: run.new, changed: run.changed, vanished: run.vanished, unchanged: run.unchanged })}`);
   }
   if (run.dryRun && run.wouldPush) {
     const count = run.new + run.changed + run.vanished;
@@ -25,22 +27,29 @@ export function renderRun(run: RunSummary): string[] {
     for (const offer of run.wouldPush) {
       lines.push(`    ${offer.kind.padEnd(8)} ${offer.barcode}  ${offer.sku}  ${offer.price} ${offer.currency}  stock ${formatNumber(offer.stock)}  ${offer.name}`);
     }
+  } else if (perTarget && run.runId !== null) {
+    lines.push(...targetLines(run));
   } else if (run.pushed > 0) {
     lines.push(`  ${t('run.pushed', run as unknown as Record<string, number>)}`);
   } else if (!run.error && !run.dryRun) {
     lines.push(`  ${t('run.nothingToPush')}`);
   }
-  if (!run.dryRun) lines.push(...targetLines(run));
   if (run.failed > 0) lines.push(`  ${chalk.yellow(t('run.failed', { failed: run.failed }))}`);
   lines.push(...errorLines(run, '  '));
   return lines;
 }
 
-/** One line per marketplace once there is more than the offer API alone to tell apart; what failed there is in the run's error. */
+/** Whether there is more than the offer API alone to tell apart. */
+function showsTargets(run: RunSummary): boolean {
+  return !(run.targets.length <= 1 && run.targets.every((target) => target.kind === 'offer-api'));
+}
+
+/** One line per marketplace; what failed there is in the run's error. */
 function targetLines(run: RunSummary): string[] {
-  if (run.targets.length <= 1 && run.targets.every((target) => target.kind === 'offer-api')) return [];
-  return run.targets.map((target) =>
-    `  ${t('run.target', { target: target.target, pushed: target.pushed, notListed: target.notListed, rejected: target.rejected, failed: target.failed, awaiting: target.awaiting })}`);
+  return run.targets.map((target) => `  ${t('run.target', {
+    target: target.target, new: target.new, changed: target.changed, vanished: target.vanished, pushed: target.pushed, notListed: target.notListed,
+    rejected: target.rejected, failed: target.failed, awaiting: target.awaiting,
+  })}`);
 }
 
 /** Only what went wrong, for `--quiet`: the connection, the error and what to do. */

@@ -9,7 +9,7 @@ export const en = {
   'run.invalid': '{invalid} invalid, not pushed: see `erp-sync logs --failed`',
   'run.diff': 'new {new} · changed {changed} · vanished {vanished} · unchanged {unchanged}',
   'run.pushed': 'pushed {pushed} offers: {created} created, {updated} updated, {pendingApproval} pending approval, {rejected} rejected',
-  'run.target': '→ {target}: pushed {pushed} · not listed {notListed} · rejected {rejected} · failed {failed} · awaiting an answer {awaiting}',
+  'run.target': '→ {target}: new {new} · changed {changed} · vanished {vanished} · pushed {pushed} · not listed {notListed} · rejected {rejected} · failed {failed} · awaiting an answer {awaiting}',
   'run.nothingToPush': 'nothing changed: no offer was sent',
   'run.failed': '{failed} offers not delivered: they are sent again next run',
   'run.dryRun': 'dry run: {count} offers would be pushed; nothing was sent and nothing recorded as pushed',

@@ -11,7 +11,7 @@ export const tr: Record<keyof typeof en, string> = {
   'run.invalid': '{invalid} ürün geçersiz, gönderilmedi: `erp-sync logs --failed` ile bakın',
   'run.diff': 'yeni {new} · değişen {changed} · kaybolan {vanished} · değişmeyen {unchanged}',
   'run.pushed': '{pushed} teklif gönderildi: {created} oluşturuldu, {updated} güncellendi, {pendingApproval} onay bekliyor, {rejected} reddedildi',
-  'run.target': '→ {target}: gönderilen {pushed} · listede olmayan {notListed} · reddedilen {rejected} · başarısız {failed} · yanıt beklenen {awaiting}',
+  'run.target': '→ {target}: yeni {new} · değişen {changed} · kaybolan {vanished} · gönderilen {pushed} · listede olmayan {notListed} · reddedilen {rejected} · başarısız {failed} · yanıt beklenen {awaiting}',
   'run.nothingToPush': 'değişiklik yok: hiçbir teklif gönderilmedi',
   'run.failed': '{failed} teklif iletilemedi: bir sonraki senkronizasyonda yeniden gönderilecek',
   'run.dryRun': 'deneme: {count} teklif gönderilecekti; hiçbir şey gönderilmedi ve kaydedilmedi',

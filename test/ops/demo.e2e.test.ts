@@ -79,10 +79,10 @@ describe('erp-sync demo', () => {
       'erp-sync demo --serve', 'erp-sync demo', 'erp-sync drivers',
     ]));
     // Each run, per target: four of the products sent are not on Trendyol, told once, in the first run only.
-    expect(demo.stdout).toContain('→ marketplace: pushed 198 · not listed 0 · rejected 1 · failed 0 · awaiting an answer 0');
-    expect(demo.stdout).toContain('→ trendyol: pushed 198 · not listed 4 · rejected 0 · failed 0 · awaiting an answer 0');
-    expect(demo.stdout).toContain('→ marketplace: pushed 10 · not listed 0 · rejected 0 · failed 0 · awaiting an answer 0');
-    expect(demo.stdout).toContain('→ trendyol: pushed 10 · not listed 0 · rejected 0 · failed 0 · awaiting an answer 0');
+    expect(demo.stdout).toContain('→ marketplace: new 198 · changed 0 · vanished 0 · pushed 198 · not listed 0 · rejected 1 · failed 0 · awaiting an answer 0');
+    expect(demo.stdout).toContain('→ trendyol: new 198 · changed 0 · vanished 0 · pushed 198 · not listed 4 · rejected 0 · failed 0 · awaiting an answer 0');
+    expect(demo.stdout).toContain('→ marketplace: new 0 · changed 10 · vanished 0 · pushed 10 · not listed 0 · rejected 0 · failed 0 · awaiting an answer 0');
+    expect(demo.stdout).toContain('→ trendyol: new 0 · changed 10 · vanished 0 · pushed 10 · not listed 0 · rejected 0 · failed 0 · awaiting an answer 0');
     expect(demo.stdout).toContain('The marketplace now holds 197 offers, and Trendyol the stock and price of 194 products.');
   });
 
