@@ -37,6 +37,8 @@ const m = defineMessages({
     instanceHint: 'Check the instance setting, or leave it empty and set port to the instance\'s TCP port (SQL Server Configuration Manager → TCP/IP → IPAll). The SQL Server Browser service answers on UDP 1434.',
     tls: '{service}: the TLS connection to SQL Server {server} failed ({reason})',
     tlsHint: 'An on-premise SQL Server often has a self-signed certificate: `--set trustServerCertificate=true` keeps the connection encrypted without checking the certificate. A server too old for TLS 1.2 needs `--set encrypt=false`.',
+    unencrypted: '{service}: SQL Server {server} answered that it does not encrypt, and the {connection} connection requires encryption (encrypt=true): erp-sync closed the connection before sending the login and its password',
+    unencryptedHint: 'SQL Server offers encryption even without a certificate installed, so check that {server} is really the ERP\'s SQL Server: the connection\'s server, instance and port settings, and that this name or address leads to that machine on this network, not to another computer answering in its place. Only if this server truly cannot encrypt, give the {connection} connection `--set encrypt=false` knowingly: the password and every row then cross the network unencrypted.',
     timeout: '{service}: SQL Server {server} did not answer in time (a statement may take at most {seconds} s, the timeoutMs setting)',
     dropped: '{service}: the connection to SQL Server {server} was dropped before the answer was complete ({reason})',
     transient: '{service}: SQL Server {server} cancelled a statement: {message} (error {number})',
@@ -72,6 +74,8 @@ const m = defineMessages({
     instanceHint: 'instance ayarını kontrol edin ya da boş bırakıp port ayarına örneğin TCP portunu yazın (SQL Server Configuration Manager → TCP/IP → IPAll). SQL Server Browser servisi UDP 1434’te yanıt verir.',
     tls: '{service}: SQL Server {server} ile TLS bağlantısı kurulamadı ({reason})',
     tlsHint: 'Şirket içindeki SQL Server’ların sertifikası çoğu zaman kendinden imzalıdır: `--set trustServerCertificate=true` bağlantıyı şifreli tutar ama sertifikayı denetlemez. TLS 1.2 desteklemeyen eski bir sunucu `--set encrypt=false` ister.',
+    unencrypted: '{service}: SQL Server {server} şifreleme yapmadığını bildirdi, {connection} bağlantısı ise şifreleme istiyor (encrypt=true): erp-sync, giriş bilgilerini ve şifreyi göndermeden bağlantıyı kapattı',
+    unencryptedHint: 'SQL Server, kurulu bir sertifikası olmasa bile şifreleme sunar; bu yüzden {server} adresinin gerçekten ERP’nin SQL Server’ı olduğunu kontrol edin: bağlantının server, instance ve port ayarlarını ve bu ağda o ad ya da adresin, yerine yanıt veren başka bir bilgisayara değil, o makineye gittiğini. Yalnızca bu sunucu gerçekten şifreleme yapamıyorsa {connection} bağlantısına `--set encrypt=false` ayarını bilerek verin: şifre ve bütün satırlar ağda şifresiz gider.',
     timeout: '{service}: SQL Server {server} zamanında yanıt vermedi (bir sorgu en fazla {seconds} sn sürebilir, timeoutMs ayarı)',
     dropped: '{service}: SQL Server {server} ile bağlantı, yanıt tamamlanmadan koptu ({reason})',
     transient: '{service}: SQL Server {server} bir sorguyu iptal etti: {message} (hata {number})',
@@ -155,11 +159,12 @@ export type SqlConnector = (config: SqlServerConfig) => SqlExecutor;
  * - `dns`: the host name does not resolve
  * - `instance`: SQL Server Browser gave no port for the named instance
  * - `tls`: the TLS handshake failed (a certificate not trusted, no common protocol)
+ * - `unencrypted`: encryption was required, and the server answered that it would not encrypt; nothing more was sent
  * - `timeout`: a statement ran past the timeout and was cancelled
  * - `dropped`: the connection broke while a statement was running
  * - `server`: the server raised an error for the statement: see `number`
  */
-export type SqlErrorKind = 'login' | 'unreachable' | 'dns' | 'instance' | 'tls' | 'timeout' | 'dropped' | 'server';
+export type SqlErrorKind = 'login' | 'unreachable' | 'dns' | 'instance' | 'tls' | 'unencrypted' | 'timeout' | 'dropped' | 'server';
 
 export class SqlError extends Error {
   readonly kind: SqlErrorKind;
@@ -349,6 +354,8 @@ export class SqlSession {
         return fail('CONFIGURATION', m('instance', { service, host: config.server, instance: config.instance ?? '', reason: error.message }), m('instanceHint'));
       case 'tls':
         return fail('CONFIGURATION', m('tls', { service, server, reason: error.message }), m('tlsHint'));
+      case 'unencrypted':
+        return fail('CONFIGURATION', m('unencrypted', { service, server, connection }), m('unencryptedHint', { server, connection }));
       case 'timeout':
         return passing(m('timeout', { service, server, seconds: Math.round(config.timeoutMs / 100) / 10 }));
       case 'dropped':

@@ -13,6 +13,9 @@ import type { SqlConnector, SqlExecutor, SqlParameterType, SqlParameters, SqlRes
  *
  * mssql is loaded on the first statement, never when a command that does not
  * read SQL Server starts.
+ *
+ * With `encrypt`, a server that answers it will not encrypt is refused before
+ * the login is sent ({@link refuseUnencryptedLogin}).
  */
 export const mssqlConnector: SqlConnector = (config) => new MssqlExecutor(config);
 
@@ -68,6 +71,7 @@ class MssqlExecutor implements SqlExecutor {
       pool: { min: 0, max: 2, idleTimeoutMillis: 30_000 },
       // A connection lent from the pool is checked by its socket, not by a SELECT 1 sent to the ERP's server before every statement.
       validateConnection: 'socket',
+      ...(encrypt ? { beforeConnect: refuseUnencryptedLogin } : {}),
       options: {
         encrypt,
         trustServerCertificate,
@@ -86,6 +90,43 @@ class MssqlExecutor implements SqlExecutor {
     });
     this.#pool = connecting;
     return connecting;
+  }
+}
+
+/**
+ * With `encrypt`, tedious 19 asks for TLS in its PRELOGIN, but starts TLS
+ * only when the server answers ON or REQ: to NOT_SUP or OFF it goes on
+ * without TLS and sends the LOGIN7, the password in it, in the clear. A SQL
+ * Server asked for encryption offers it (one without a certificate of its own
+ * makes a self-signed one), and MS-TDS has a client that asked for it end the
+ * connection when the server cannot encrypt, as Microsoft's SqlClient does;
+ * so such an answer comes from a server set up without TLS or from a machine
+ * posing as the ERP's server. `encrypt: 'strict'` (TDS 8.0, TLS before any
+ * TDS) would refuse it too, but only SQL Server 2022 speaks it.
+ *
+ * mssql hands over each tedious Connection as it starts to connect, before
+ * any answer from the server can have been read; this puts a check in front
+ * of the step that runs between the PRELOGIN answer and the LOGIN7, for
+ * every connection the pool opens, re-routed and retried ones included.
+ * Tedious is pinned (package.json), its types declare the method, and
+ * test/driver/sqlserver.test.ts fails if the check stops running.
+ */
+function refuseUnencryptedLogin(connection: Mssql.Connection): void {
+  const negotiate = connection.performTlsNegotiation;
+  connection.performTlsNegotiation = function (prelogin, signal) {
+    if (prelogin.encryptionString !== 'ON' && prelogin.encryptionString !== 'REQ') return Promise.reject(new UnencryptedServerError(prelogin.encryptionString));
+    return negotiate.call(this, prelogin, signal);
+  };
+}
+
+const UNENCRYPTED = 'EUNENCRYPTED';
+
+/** The server's PRELOGIN answered a request for TLS without offering it; the connection ends there. */
+class UnencryptedServerError extends Error {
+  readonly code = UNENCRYPTED;
+  constructor(answer: string | undefined) {
+    super(`the server answered the request for encryption with ${answer || 'no ENCRYPTION option'} instead of ON; the connection was closed before the login`);
+    this.name = 'UnencryptedServerError';
   }
 }
 
@@ -142,6 +183,7 @@ function describe(error: unknown): unknown {
   const message = error.message;
   if (code === 'ELOGIN') return new SqlError('login', message, { number: /cannot open database/i.test(message) ? 4060 : 18456, cause: error });
   if (code === 'EINSTLOOKUP') return new SqlError('instance', message, { cause: error });
+  if (codes.includes(UNENCRYPTED)) return new SqlError('unencrypted', message, { cause: error });
   if (codes.some((c) => c === 'ENOTFOUND' || c === 'EAI_NONAME')) return new SqlError('dns', message, { cause: error });
   if (codes.some((c) => /CERT|TLS|SSL|EPROTO/.test(c)) || code === 'EENCRYPT') return new SqlError('tls', message, { cause: error });
   if (typeof number === 'number' && code === 'EREQUEST') return new SqlError('server', message, { number, cause: error });

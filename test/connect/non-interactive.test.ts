@@ -55,6 +55,32 @@ describe('erp-sync connect without a terminal', () => {
     }
   });
 
+  it('an on-premise ERP\'s SQL Server that answers it does not encrypt: exit 78 before the password is sent, in English and Turkish, nothing saved', async () => {
+    shop = await createShop();
+    const fake = startMikroSqlFake({ products: 3 });
+    const tds = await startTdsServer(fake);
+    try {
+      // encrypt is left at its default, true.
+      const args = [
+        'connect', 'mikro', '--name', 'shop', '--secret-store', 'file', '--set', 'server=127.0.0.1', '--set', `port=${tds.port}`,
+        '--set', `database=${MIKRO_LOGIN.database}`, '--set', `user=${MIKRO_LOGIN.user}`,
+      ];
+      const refused = await shop.cli(args, { ERP_SYNC_SHOP_PASSWORD: MIKRO_LOGIN.password });
+      expect(refused.code).toBe(78);
+      expect(refused.stderr).toContain(`SQL Server 127.0.0.1:${tds.port} answered that it does not encrypt, and the shop connection requires encryption (encrypt=true): erp-sync closed the connection before sending the login and its password`);
+      expect(refused.stderr).toContain(`check that 127.0.0.1:${tds.port} is really the ERP's SQL Server`);
+      const turkish = await shop.cli(args, { ERP_SYNC_SHOP_PASSWORD: MIKRO_LOGIN.password, LANG: 'tr_TR.UTF-8' });
+      expect(turkish.code).toBe(78);
+      expect(turkish.stderr).toContain(`SQL Server 127.0.0.1:${tds.port} şifreleme yapmadığını bildirdi, shop bağlantısı ise şifreleme istiyor`);
+      for (const output of [refused, turkish]) expect(output.stdout + output.stderr).not.toContain(MIKRO_LOGIN.password);
+      expect(tds.packets).toContain('prelogin');
+      expect(tds.packets).not.toContain('login7');
+      expect(shop.config().connections ?? {}).toEqual({});
+    } finally {
+      await tds.close();
+    }
+  });
+
   it('never repeats what follows a mistyped --set, where a secret may be', async () => {
     shop = await createShop();
     const result = await shop.cli(['connect', 'marketplace', '--base-url', shop.marketplace.url, '--set', `token:${MARKET_TOKEN}`, '--no-test']);

@@ -139,6 +139,7 @@ describe('a SQL session', () => {
     [new SqlError('unreachable', 'Failed to connect to 10.0.0.5:1433 - Could not connect (sequence)'), 75, 'SQL Server 10.0.0.5:1433 could not be reached'],
     [new SqlError('dns', 'getaddrinfo ENOTFOUND'), 78, 'the server name "10.0.0.5" could not be resolved'],
     [new SqlError('tls', 'self-signed certificate'), 78, 'the TLS connection to SQL Server 10.0.0.5:1433 failed (self-signed certificate)'],
+    [new SqlError('unencrypted', 'the server answered the request for encryption with NOT_SUP'), 78, 'SQL Server 10.0.0.5:1433 answered that it does not encrypt, and the dukkan connection requires encryption (encrypt=true): erp-sync closed the connection before sending the login'],
     [new SqlError('timeout', 'Timeout: Request failed to complete in 30000ms'), 75, 'did not answer in time (a statement may take at most 30 s, the timeoutMs setting)'],
     [new SqlError('server', "Invalid column name 'SELLVAT'.", { number: 207 }), 78, 'this database has no column SELLVAT where erp-sync reads it'],
     [new SqlError('server', "Conversion failed when converting the nvarchar value 'x' to data type int.", { number: 245 }), 78, 'refused a statement: Conversion failed'],
@@ -150,6 +151,7 @@ describe('a SQL session', () => {
 
   it('tells how to fix a certificate the server has not got signed, and a port the firewall closes', async () => {
     expect((await failure(new SqlError('tls', 'self-signed certificate'))).hint).toContain('--set trustServerCertificate=true');
+    expect((await failure(new SqlError('unencrypted', 'NOT_SUP'))).hint).toMatch(/check that 10\.0\.0\.5:1433 is really the ERP's SQL Server.*Only if this server truly cannot encrypt, give the dukkan connection `--set encrypt=false` knowingly/);
     expect((await failure(new SqlError('unreachable', 'refused'))).hint).toContain('Windows firewall lets port 1433 through');
   });
 

@@ -5,7 +5,7 @@ import { mssqlConnector } from '../../src/driver/sqlserver.js';
 import { resultOf, startSqlFake } from '../fakes/sql.js';
 import type { SqlFake, SqlFakeKnobs } from '../fakes/sql.js';
 import { startTdsServer } from '../fakes/tds.js';
-import type { TdsServer } from '../fakes/tds.js';
+import type { TdsServer, TdsServerOptions } from '../fakes/tds.js';
 
 /**
  * The executor on mssql and tedious, against a fake SQL Server speaking TDS
@@ -40,10 +40,10 @@ afterEach(async () => {
   tds = undefined;
 });
 
-async function open(knobs: SqlFakeKnobs = {}, config: Partial<SqlServerConfig> = {}): Promise<{ fake: SqlFake; executor: SqlExecutor; seen: SqlParameters[] }> {
+async function open(knobs: SqlFakeKnobs = {}, config: Partial<SqlServerConfig> = {}, server: TdsServerOptions = {}): Promise<{ fake: SqlFake; executor: SqlExecutor; seen: SqlParameters[] }> {
   const seen: SqlParameters[] = [];
   const fake = startSqlFake({ knobs, login: LOGIN, database: echoDatabase(seen), expectedBarcodes: [] });
-  tds = await startTdsServer(fake);
+  tds = await startTdsServer(fake, server);
   const executor = mssqlConnector({
     server: '127.0.0.1', port: tds.port, instance: undefined, ...LOGIN, encrypt: false, trustServerCertificate: false, timeoutMs: 5000, ...config,
   });
@@ -72,19 +72,34 @@ describe('the SQL Server executor on mssql', () => {
     });
   });
 
-  it('logs in as the application erp-sync with a read-only intent, and asks for TLS unless encrypt is false', async () => {
-    const plain = await open();
-    await plain.executor.query(ECHO, { x: { type: 'int', value: 1 } }, signal());
+  it('logs in as the application erp-sync with a read-only intent, without TLS when encrypt is false', async () => {
+    const { executor } = await open();
+    await executor.query(ECHO, { x: { type: 'int', value: 1 } }, signal());
     // mssql logs in once to check the server, then once for the pool.
     expect(tds!.logins.length).toBeGreaterThan(0);
     for (const login of tds!.logins) expect(login).toEqual({ encryption: 'notSupported', user: LOGIN.user, database: LOGIN.database, appName: 'erp-sync', readOnlyIntent: true });
-    await plain.executor.close();
-    await tds!.close();
+  });
 
-    // This listener speaks no TLS: what matters is that the client asked for it.
-    const { executor } = await open({}, { encrypt: true, trustServerCertificate: true });
-    await executor.query(ECHO, { x: { type: 'int', value: 1 } }, signal()).catch(() => undefined);
-    expect(tds!.logins[0]).toMatchObject({ encryption: 'on' });
+  it.each(['notSupported', 'off'] as const)('with encrypt, a server that answers encryption %s is refused before the password is sent', async (answer) => {
+    const { executor } = await open({}, { encrypt: true, trustServerCertificate: true }, { encryption: answer });
+    const error = await executor.query(ECHO, { x: { type: 'int', value: 1 } }, signal()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SqlError);
+    expect(error).toMatchObject({ kind: 'unencrypted' });
+    expect(String((error as Error).message)).not.toContain(LOGIN.password);
+    // The client asked for TLS; the server's answer ended the connection: no LOGIN7 packet, not even a part of one.
+    expect(tds!.packets).toContain('prelogin');
+    expect(tds!.packets).not.toContain('login7');
+    expect(tds!.logins).toEqual([]);
+  });
+
+  it('with encrypt, a server that offers encryption gets a TLS handshake, never a login in the clear', async () => {
+    const { executor } = await open({}, { encrypt: true, trustServerCertificate: true }, { encryption: 'on' });
+    // This listener speaks no TLS: it hangs up at the client's handshake.
+    const error = await executor.query(ECHO, { x: { type: 'int', value: 1 } }, signal()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SqlError);
+    expect(error).not.toMatchObject({ kind: 'unencrypted' });
+    expect(tds!.packets.slice(0, 2)).toEqual(['prelogin', 'tls']);
+    expect(tds!.packets).not.toContain('login7');
   });
 
   it('refuses anything but a read before it connects', async () => {

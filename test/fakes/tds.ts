@@ -8,21 +8,37 @@ import type { SqlFake } from './sql.js';
 /**
  * A TDS listener on 127.0.0.1 in front of a fake SQL Server (test/fakes/sql.ts),
  * so that the built CLI, in its own process, reads the fake ERP databases
- * through the real mssql and tedious: PRELOGIN (no TLS: the connection says
- * `encrypt=false`), LOGIN7 (the user, password and database checked as SQL
- * Server does, errors 18456 and 4060), and `sp_executesql` RPCs whose
+ * through the real mssql and tedious: PRELOGIN, LOGIN7 (the user, password
+ * and database checked as SQL Server does, errors 18456 and 4060), and
+ * `sp_executesql` RPCs whose
  * statement and typed parameters (int, varchar, nvarchar, uniqueidentifier)
  * go to the fake database; its rows come back as COLMETADATA and ROW tokens,
  * its SqlErrors as ERROR tokens with their numbers. No mock TDS server exists
  * on npm (docs/onprem.md); this speaks only what the SQL source sends.
+ *
+ * It speaks no TLS. Its PRELOGIN answer says encryption is not supported
+ * (what a server without a certificate, or a machine posing as the ERP's
+ * server, answers), so a connection logs in only with `encrypt=false`; told
+ * to offer encryption (`encryption: 'on'`), it notes the client's TLS
+ * handshake and hangs up there. Every packet it receives is noted by type,
+ * so a test can tell that a LOGIN7 never came.
  */
+
+export interface TdsServerOptions {
+  /** The ENCRYPTION option of the server's PRELOGIN answer; `notSupported` unless told. */
+  encryption?: 'off' | 'on' | 'notSupported';
+}
 
 export interface TdsServer {
   readonly port: number;
+  /** The type of every packet received, in order, on every connection; `tls` for a PRELOGIN packet carrying a TLS handshake. */
+  readonly packets: readonly TdsPacketType[];
   /** What each client asked for when it connected: the encryption in its PRELOGIN, and its LOGIN7 (no password). */
   readonly logins: readonly TdsLogin[];
   close(): Promise<void>;
 }
+
+export type TdsPacketType = 'prelogin' | 'tls' | 'login7' | 'batch' | 'rpc' | 'attention' | 'other';
 
 export interface TdsLogin {
   /** The client's PRELOGIN ENCRYPTION option: it wants TLS (`on`), or does not support it (`notSupported`). */
@@ -35,24 +51,30 @@ export interface TdsLogin {
 }
 
 const PACKET = { SQL_BATCH: 0x01, RPC: 0x03, REPLY: 0x04, ATTENTION: 0x06, LOGIN7: 0x10, PRELOGIN: 0x12 } as const;
+const ENCRYPTION = ['off', 'on', 'notSupported', 'required'] as const;
+/** A TLS record's first byte: a handshake. Tedious sends the handshake inside PRELOGIN packets (TDS 7.x). */
+const TLS_HANDSHAKE = 0x16;
 const TOKEN = { COLMETADATA: 0x81, ERROR: 0xaa, LOGINACK: 0xad, ROW: 0xd1, ENVCHANGE: 0xe3, DONE: 0xfd, DONEPROC: 0xfe, DONEINPROC: 0xff, RETURNSTATUS: 0x79 } as const;
 const DONE = { FINAL: 0x00, MORE: 0x01, ERROR: 0x02, COUNT: 0x10, ATTN: 0x20 } as const;
 /** Turkish_CI_AS as a TDS collation (LCID 0x041F): tedious encodes varchar parameters in its code page, 1254. */
 const COLLATION = Buffer.from([0x1f, 0x04, 0xd0, 0x00, 0x00]);
 const CODE_PAGE = 'cp1254';
 
-export async function startTdsServer(fake: SqlFake): Promise<TdsServer> {
+export async function startTdsServer(fake: SqlFake, options: TdsServerOptions = {}): Promise<TdsServer> {
   const sockets = new Set<Socket>();
+  const packets: TdsPacketType[] = [];
   const logins: TdsLogin[] = [];
+  const answer = options.encryption ?? 'notSupported';
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    serve(socket, fake, logins);
+    serve(socket, fake, answer, packets, logins);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    packets,
     logins,
     close: () =>
       new Promise<void>((resolve) => {
@@ -63,7 +85,7 @@ export async function startTdsServer(fake: SqlFake): Promise<TdsServer> {
 }
 
 /** One client connection: messages in, replies out, one statement at a time. */
-function serve(socket: Socket, fake: SqlFake, logins: TdsLogin[]): void {
+function serve(socket: Socket, fake: SqlFake, answer: NonNullable<TdsServerOptions['encryption']>, packets: TdsPacketType[], logins: TdsLogin[]): void {
   let encryption: TdsLogin['encryption'] = 'off';
   let buffered = Buffer.alloc(0);
   let message: Buffer[] = [];
@@ -81,6 +103,7 @@ function serve(socket: Socket, fake: SqlFake, logins: TdsLogin[]): void {
       const length = buffered.readUInt16BE(2);
       const type = buffered[0]!;
       const last = (buffered[1]! & 0x01) === 1;
+      packets.push(packetType(type, buffered[8]));
       message.push(buffered.subarray(8, length));
       buffered = buffered.subarray(length);
       if (!last) continue;
@@ -97,9 +120,14 @@ function serve(socket: Socket, fake: SqlFake, logins: TdsLogin[]): void {
   });
 
   async function handle(type: number, body: Buffer): Promise<void> {
+    if (type === PACKET.PRELOGIN && body[0] === TLS_HANDSHAKE) {
+      // The client starts TLS, as it should after an answer that offers encryption: this fake goes no further.
+      socket.destroy();
+      return;
+    }
     if (type === PACKET.PRELOGIN) {
       encryption = readEncryption(body);
-      return reply(socket, prelogin());
+      return reply(socket, prelogin(answer));
     }
     if (type === PACKET.LOGIN7) {
       const login = readLogin7(body);
@@ -154,11 +182,11 @@ function reply(socket: Socket, payload: Buffer): void {
   }
 }
 
-/** PRELOGIN answer: version 16.0, encryption not supported, no MARS. */
-function prelogin(): Buffer {
+/** PRELOGIN answer: version 16.0, the encryption given, no MARS. */
+function prelogin(encryption: NonNullable<TdsServerOptions['encryption']>): Buffer {
   const options: Array<[number, Buffer]> = [
     [0x00, Buffer.from([16, 0, 0x10, 0x00, 0, 0])],
-    [0x01, Buffer.from([0x02])],
+    [0x01, Buffer.from([ENCRYPTION.indexOf(encryption)])],
     [0x02, Buffer.from([0x00])],
     [0x03, Buffer.alloc(4)],
     [0x04, Buffer.from([0x00])],
@@ -178,9 +206,26 @@ function prelogin(): Buffer {
 /** The ENCRYPTION option of a client's PRELOGIN. */
 function readEncryption(body: Buffer): TdsLogin['encryption'] {
   for (let at = 0; at < body.length && body[at] !== 0xff; at += 5) {
-    if (body[at] === 0x01) return (['off', 'on', 'notSupported', 'required'] as const)[body[body.readUInt16BE(at + 1)]!] ?? 'off';
+    if (body[at] === 0x01) return ENCRYPTION[body[body.readUInt16BE(at + 1)]!] ?? 'off';
   }
   return 'off';
+}
+
+function packetType(type: number, firstByte: number | undefined): TdsPacketType {
+  switch (type) {
+    case PACKET.PRELOGIN:
+      return firstByte === TLS_HANDSHAKE ? 'tls' : 'prelogin';
+    case PACKET.LOGIN7:
+      return 'login7';
+    case PACKET.SQL_BATCH:
+      return 'batch';
+    case PACKET.RPC:
+      return 'rpc';
+    case PACKET.ATTENTION:
+      return 'attention';
+    default:
+      return 'other';
+  }
 }
 
 /** User, password, database, application name and intent from a LOGIN7 message (the password de-obfuscated as SQL Server does). */
