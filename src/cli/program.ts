@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, isUserError } from '../errors/index.js';
 import type { ExitCode as ExitCodeType } from '../errors/index.js';
 import { demoEnvironment } from '../config/home.js';
-import { setLanguage, t } from '../i18n/index.js';
+import { setCommandName, setLanguage, t } from '../i18n/index.js';
 import { redact } from '../secrets/redact.js';
 import { secretStoreKinds } from '../secrets/store.js';
 import { configureLogging, logJson } from './log-format.js';
@@ -44,7 +44,10 @@ function program(): Command {
       const lang = command.optsWithGlobals().lang as 'tr' | 'en' | undefined;
       if (lang) setLanguage(lang);
       // Before any command reads the home: everything it does, and every run it starts, is on the demo's world.
-      if (command.optsWithGlobals().demo) Object.assign(process.env, demoEnvironment());
+      if (command.optsWithGlobals().demo) {
+        Object.assign(process.env, demoEnvironment());
+        setCommandName('erp-sync --demo');
+      }
     });
 
   cli

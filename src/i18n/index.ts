@@ -18,6 +18,19 @@ export function detectLanguage(env: NodeJS.ProcessEnv, systemLocale = () => Intl
   return /^tr([_.-]|$)/i.test(locale) ? 'tr' : 'en';
 }
 
+/** The commands a message may tell a person to run; under `--demo` each is written with it, so it works as printed. */
+const COMMAND = /\berp-sync (?=(?:run|connect|drivers|serve|disconnect|connections|test|rules|preview|logs|retry|status|explain|schedule|doctor)\b)/g;
+let commandName = 'erp-sync';
+
+/** How messages write erp-sync's commands: `erp-sync --demo` while a command works on the demo's world. */
+export function setCommandName(name: string): void {
+  commandName = name;
+}
+
+function commands(template: string): string {
+  return commandName === 'erp-sync' ? template : template.replace(COMMAND, `${commandName} `);
+}
+
 export function setLanguage(lang: Lang): void {
   current = lang;
 }
@@ -28,7 +41,7 @@ export function language(): Lang {
 
 /** A message in the current language; `{name}` placeholders are filled from `vars`, numbers formatted for the language. */
 export function t(key: MessageKey, vars: Vars = {}, lang: Lang = current): string {
-  const template = catalogs[lang][key] ?? en[key];
+  const template = commands(catalogs[lang][key] ?? en[key]);
   return template.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = vars[name];
     if (value === undefined) return `{${name}}`;
@@ -45,7 +58,7 @@ export function t(key: MessageKey, vars: Vars = {}, lang: Lang = current): strin
  */
 export function defineMessages<K extends string>(catalog: { en: Record<K, string>; tr: Record<K, string> }) {
   return (key: K, vars: Vars = {}, lang: Lang = current): string =>
-    catalog[lang][key].replace(/\{(\w+)\}/g, (_, name: string) => {
+    commands(catalog[lang][key]).replace(/\{(\w+)\}/g, (_, name: string) => {
       const value = vars[name];
       if (value === undefined) return `{${name}}`;
       return typeof value === 'number' ? formatNumber(value, lang) : value;

@@ -122,6 +122,19 @@ describe('erp-sync demo', () => {
     expect((await runCli(['--demo', 'explain', '8690000000234'], env)).stdout).toContain('the price "yok" is not a number');
   });
 
+  it('the commands a --demo command points to are written with --demo, and work as printed', async () => {
+    const status = await runCli(['--demo', 'status'], env);
+    const hints = [...status.stdout.matchAll(/(?:see|send again): (erp-sync [^·\n]+?)\s*(?:·|\n)/g)].map((m) => m[1]!.trim());
+    expect(hints).toContain('erp-sync --demo logs --failed --connection demo');
+    for (const hint of hints) {
+      expect(hint).toMatch(/^erp-sync --demo /);
+      const result = await runCli(hint.split(' ').slice(1), env);
+      expect(result.code, `${hint}\n${result.stderr}`).toBe(0);
+    }
+    // Without --demo the same words send a person to their own connections.
+    expect((await runCli(['status'], env)).stdout).not.toContain('--demo');
+  });
+
   it('--serve brings the world back with its sandboxes and the web page; a change made in the sandbox is all the next run pushes', async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [CLI, 'demo', '--serve', '--port', String(port)], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -194,7 +194,7 @@ function syncOnce(env: NodeJS.ProcessEnv): Promise<RunSummary> {
 
 /** A run as `erp-sync run` shows it, with every command it suggests pointed at the demo's world. */
 function printRun(out: Output, run: RunSummary): void {
-  for (const line of renderRun(run)) out.line(line.replaceAll('`erp-sync ', '`erp-sync --demo '));
+  for (const line of renderRun(run)) out.line(line.replace(/`erp-sync (?!--demo )/g, '`erp-sync --demo '));
   out.line(`  ${t('demo.memory', { mb: run.peakRssMb })}`);
   out.line();
 }
