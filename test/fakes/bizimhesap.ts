@@ -135,7 +135,9 @@ export async function startBizimhesapFake(knobs: BizimhesapKnobs = {}): Promise<
       const ok = res.write((from === 0 ? '' : ',') + parts.join(','));
       progress.written = Math.min(end, from + chunk);
       if (!ok) {
-        await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        // The listener that loses the race is taken off, or every slow write would leave one behind.
+        const settled = new AbortController();
+        await Promise.race([once(res, 'drain', { signal: settled.signal }), once(res, 'close', { signal: settled.signal })]).finally(() => settled.abort());
         if (res.destroyed) return;
       }
     }
