@@ -132,16 +132,13 @@ export async function deliverToTarget(request: DeliveryRequest): Promise<{ summa
   let traffic = { requests: 0, bytesSent: 0 };
   let skipped = false;
   try {
+    // The offer API answers each batch at once; the marketplaces answer later, through the dispatcher.
+    let deliverer: Pusher | Dispatcher;
+    let transport: { readonly stats: { requests: number; bytesSent: number }; close(): Promise<void> };
     if (!adapter) {
       const client = marketplaceClient(config, plan.secrets.token!);
-      const pusher = new Pusher({ ...common, client, batchSize: settings.batchSize, maxAttempts: settings.maxAttempts });
-      try {
-        stop = await pusher.push(request.resync, request.pullComplete);
-      } finally {
-        counters = pusher.counters;
-        traffic = client.stats;
-        await client.close();
-      }
+      transport = client;
+      deliverer = new Pusher({ ...common, client, batchSize: settings.batchSize, maxAttempts: settings.maxAttempts });
     } else {
       const http = new HttpClient({
         service: `${adapter.name} (${target})`,
@@ -154,20 +151,21 @@ export async function deliverToTarget(request: DeliveryRequest): Promise<{ summa
         ca: settings.caFile,
         connectTarget: settingsOwner(config).target,
       });
+      transport = http;
       const interval = settings.minIntervalMinutes ?? DEFAULT_MIN_INTERVAL[adapter.kind] ?? 0;
       const last = lastDelivery(db, connection, target);
       skipped = interval > 0 && last !== undefined && Date.now() - Date.parse(last) < interval * 60_000;
-      const dispatcher = new Dispatcher({
+      deliverer = new Dispatcher({
         ...common, adapter, session: adapter.open({ target, settings: config.settings, secrets: plan.secrets, http }),
         batchSize: Math.min(settings.batchSize, adapter.maxBatch), resultWaitMs: settings.resultWaitSeconds * 1000, submit: !skipped,
       });
-      try {
-        stop = await dispatcher.push(request.resync, request.pullComplete);
-      } finally {
-        counters = dispatcher.counters;
-        traffic = http.stats;
-        await http.close();
-      }
+    }
+    try {
+      stop = await deliverer.push(request.resync, request.pullComplete);
+    } finally {
+      counters = deliverer.counters;
+      traffic = transport.stats;
+      await transport.close();
     }
   } catch (error) {
     return finish(request, started, counters, traffic, skipped, describeRunFailure(error));

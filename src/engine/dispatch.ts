@@ -4,7 +4,6 @@ import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { DeliveryStore } from '../store/delivery.js';
 import type { StoredBatch } from '../store/delivery.js';
-import { unconfirmedMarker } from '../store/snapshot.js';
 import type { EventLog } from '../store/items.js';
 import type { Diff } from '../store/diff.js';
 import { HttpError } from '../http/errors.js';
@@ -14,8 +13,9 @@ import type { PushCounters } from '../model/run.js';
 import type { Offer } from '../model/product.js';
 import { SubmitRefused } from '../marketplace/target.js';
 import type { CurrentState, ItemOutcome, TargetAdapter, TargetItem, TargetSession } from '../marketplace/target.js';
-import { dueOffers } from './shape.js';
+import { dueOffers, unconfirm } from './shape.js';
 import type { Due, OfferMeta, Shaped, Shaper } from './shape.js';
+import { failureCode, refused } from './push.js';
 import type { PushStop } from './push.js';
 
 export interface DispatchOptions {
@@ -206,7 +206,7 @@ export class Dispatcher {
       this.#store.deleteBatch(s.id);
       return { reason: 'credentials', error };
     }
-    if (refusedAsBatch(error)) return this.#split(s, error.body || error.message);
+    if (refused(error)) return this.#split(s, error.body || error.message);
     if (!queuedMaybe(error)) {
       this.#store.deleteBatch(s.id);
       this.#failed(s, failureCode(error), m('notTaken', { target, error: error.message }));
@@ -330,7 +330,7 @@ export class Dispatcher {
         const names = { barcode: offer.barcode, sku: offer.sku, name: offer.name, stage: 'push' as const };
         if (!outcome) {
           if (state === 'differs') {
-            this.#store.unconfirm(offer, meta.previous, unconfirmedMarker(`${runId.toString(36)}.a${(++this.#unconfirmed).toString(36)}`), at, runId);
+            unconfirm({ store: this.#store, diff: this.#o.diff }, offer, meta.previous, `${runId.toString(36)}.a${(++this.#unconfirmed).toString(36)}`, runId);
             events.record({ ...names, outcome: 'failed', code: 'RESULT_LOST', message: m('differs', { target: adapter.name }) });
             c.failed++;
           }
@@ -375,18 +375,8 @@ function notListedMessage(adapter: TargetAdapter): string {
   return notListedText('notListed', { target: adapter.name });
 }
 
-/** A 4xx other than credentials (401, 403), an address (404), a timeout (408) or a rate limit (429): the body was refused, and a smaller one may pass. */
-function refusedAsBatch(error: HttpError): boolean {
-  const status = error.status ?? 0;
-  return status >= 400 && status < 500 && ![401, 403, 404, 408, 429].includes(status);
-}
-
 /** Whether the marketplace may have queued a submission that failed this way: an answer that never came whole, or came unreadable. */
 function queuedMaybe(error: HttpError): boolean {
   if (error.status !== undefined && error.status >= 400) return false;
   return error.kind === 'timeout' || error.kind === 'reset' || error.kind === 'malformed' || error.kind === 'too-large' || error.status !== undefined;
-}
-
-function failureCode(error: HttpError): string {
-  return error.status ? `HTTP_${error.status}` : `NETWORK_${error.kind.toUpperCase().replace('-', '_')}`;
 }

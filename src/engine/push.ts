@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../store/db.js';
 import { DeliveryStore } from '../store/delivery.js';
 import type { WaitingOffer } from '../store/delivery.js';
-import { unconfirmedMarker } from '../store/snapshot.js';
 import { nowIso } from '../store/db.js';
 import type { MarketplaceClient } from '../marketplace/client.js';
 import type { Offer, OfferResult } from '../marketplace/types.js';
@@ -12,7 +11,7 @@ import { emptyCounters } from '../model/run.js';
 import type { PushCounters } from '../model/run.js';
 import type { EventLog } from '../store/items.js';
 import type { Diff, Walk } from '../store/diff.js';
-import { dueOffers } from './shape.js';
+import { dueOffers, unconfirm } from './shape.js';
 import type { OfferMeta, Shaped, Shaper } from './shape.js';
 
 /** Offers sent in one request: a batch of the outbox, or a part of one after a split. */
@@ -619,12 +618,9 @@ export class Pusher {
     this.#o.events.record({ barcode: offer.barcode, sku: offer.sku, name: offer.name, stage: 'push', outcome: 'failed', code, message, detail });
   }
 
-  /** The marketplace may hold this offer or what it replaced: the snapshot stops claiming either, so the diff sends the current one. */
   #unconfirm(offer: Offer, meta: OfferMeta): void {
     const { runId } = this.#o;
-    const marker = unconfirmedMarker(`${runId.toString(36)}.${(++this.#unconfirmed).toString(36)}`);
-    this.#store.unconfirm(offer, meta.previous, marker, nowIso(), runId);
-    this.#o.diff.markUnconfirmed();
+    unconfirm({ store: this.#store, diff: this.#o.diff }, offer, meta.previous, `${runId.toString(36)}.${(++this.#unconfirmed).toString(36)}`, runId);
   }
 
   #load(rowId: number): Part | undefined {
@@ -657,7 +653,7 @@ function isQuarantined(item: WaitingOffer): boolean {
  * (408) or a rate limit (429) refuses the batch as such (400, 409, 413,
  * 422...): the marketplace is up, and a smaller batch may pass.
  */
-function refused(error: HttpError): boolean {
+export function refused(error: HttpError): boolean {
   const status = error.status ?? 0;
   return status >= 400 && status < 500 && ![401, 403, 404, 408, 429].includes(status);
 }
@@ -667,7 +663,7 @@ function stopError(stop: PushStop): HttpError | undefined {
 }
 
 
-function failureCode(error: HttpError): string {
+export function failureCode(error: HttpError): string {
   return error.status ? `HTTP_${error.status}` : `NETWORK_${error.kind.toUpperCase().replace('-', '_')}`;
 }
 

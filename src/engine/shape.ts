@@ -2,7 +2,8 @@ import { hash as digest } from 'node:crypto';
 import type { Offer } from '../model/product.js';
 import { contentHash, toOffer, withdrawn } from '../model/product.js';
 import type { ItemProblem, TargetAdapter, TargetItem } from '../marketplace/target.js';
-import type { StagedOfferRow, VanishedRow } from '../store/diff.js';
+import type { Diff, StagedOfferRow, VanishedRow } from '../store/diff.js';
+import { unconfirmedMarker } from '../store/snapshot.js';
 import type { DeliveryStore, WaitingOffer } from '../store/delivery.js';
 import type { EventLog } from '../store/items.js';
 import { nowIso } from '../store/db.js';
@@ -92,6 +93,16 @@ export class Shaper {
     if (!projection.ok) return { to: 'refuse', offer, problem: projection.problem, hash: refusedHash(projection.problem), base: meta.base };
     return { to: 'send', due: { offer, meta: { ...meta, hash: itemHash(projection.item) }, item: projection.item, warnings: projection.warnings } };
   }
+}
+
+/**
+ * The marketplace may hold an offer or what it replaced: the snapshot stops
+ * claiming either, and the diff is told, so the current offer is due again
+ * (in this run when the push is still ahead). `tag` keeps the marker unique.
+ */
+export function unconfirm(to: { store: DeliveryStore; diff: Diff }, offer: Offer, previous: string | null, tag: string, runId: number): void {
+  to.store.unconfirm(offer, previous, unconfirmedMarker(tag), nowIso(), runId);
+  to.diff.markUnconfirmed();
 }
 
 /** The shaper of a configured target: its adapter (none for the offer API), its settings and its rules. */

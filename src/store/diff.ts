@@ -11,7 +11,6 @@ import { liveOffer, liveOffers } from './snapshot.js';
  */
 export interface StagedOfferRow extends OfferRow {
   prev_hash: string | null;
-  prev_base: string | null;
 }
 
 
@@ -54,7 +53,7 @@ export class Diff {
     const live = liveOffers(db, scope.connection, scope.target);
     this.counts = { new: staged.new, changed: staged.changed, unchanged: staged.unchanged, vanished: live - staged.seenLive, live };
     const columns = `s.barcode, s.sku, s.name, s.price, s.currency, s.vat_rate, s.price_includes_vat, s.stock, s.active, s.hash,
-      p.hash AS prev_hash, p.base AS prev_base`;
+      p.hash AS prev_hash`;
     // CROSS JOIN pins the order: walk temp.seen by barcode, so each batch is a
     // range read instead of a scan and sort of the whole pull.
     const from = `FROM temp.seen k

@@ -1,6 +1,6 @@
 import type { Db } from './db.js';
 import { parkedOffers } from './delivery.js';
-import type { RunCounts } from '../model/run.js';
+import type { PushCounters, RunCounts } from '../model/run.js';
 import type { NormalizedProduct } from '../model/product.js';
 
 /**
@@ -130,7 +130,7 @@ export interface TargetStatus {
 }
 
 /** What one run did for one target (the run_targets table). */
-export interface TargetRunRow {
+export interface TargetRunRow extends PushCounters {
   runId: number;
   target: string;
   kind: string;
@@ -141,14 +141,6 @@ export interface TargetRunRow {
   changed: number;
   vanished: number;
   unchanged: number;
-  submitted: number;
-  pushed: number;
-  created: number;
-  updated: number;
-  pendingApproval: number;
-  rejected: number;
-  notListed: number;
-  failed: number;
   awaiting: number;
   parked: number;
   requests: number;
