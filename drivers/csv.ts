@@ -8,7 +8,7 @@ import { DriverError } from '../src/driver/contract.js';
 import type { Driver, FieldSpec, MapContext, ProductCandidate } from '../src/driver/contract.js';
 import { decimalField, vatPercentField } from '../src/driver/decimal.js';
 import { defineMessages } from '../src/i18n/index.js';
-import { booleanSetting, priceIncludesVatField, priceIncludesVatSetting, vatRateField, vatRateSetting } from '../src/driver/settings.js';
+import { booleanSetting, oncePerSettings, priceIncludesVatField, priceIncludesVatSetting, vatRateField, vatRateSetting } from '../src/driver/settings.js';
 
 const m = defineMessages({
   en: {
@@ -278,7 +278,7 @@ export const csv = {
 
   mapRecord(record, ctx) {
     if (!isRecord(record)) return [];
-    const settings = readSettings(ctx.settings);
+    const settings = settingsOnce(ctx.settings);
     const columns = columnsFor(Object.keys(record), settings);
     const cell = (field: Field) => {
       const column = columns[field];
@@ -310,6 +310,9 @@ interface CsvSettings {
   priceIncludesVat: boolean | null;
   currency: string;
 }
+
+/** The settings as mapRecord reads them, for every record: read once a run. */
+const settingsOnce = oncePerSettings(readSettings);
 
 function readSettings(settings: MapContext['settings']): CsvSettings {
   const path = settings.path?.trim();

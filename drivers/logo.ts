@@ -3,7 +3,7 @@ import type { Driver, DriverContext, FieldSpec, ProductCandidate } from '../src/
 import { decimalField } from '../src/driver/decimal.js';
 import { paginateByKey } from '../src/driver/paginate.js';
 import type { KeyedPage } from '../src/driver/paginate.js';
-import { pageSizeField, trimmedText } from '../src/driver/settings.js';
+import { oncePerSettings, pageSizeField, trimmedText } from '../src/driver/settings.js';
 import {
   SqlError, SqlSession, choiceSetting, inlineParameters, requireColumns, sqlServerConfig, sqlServerFields, wallClock, warehouseSetting, wholeNumberSetting,
 } from '../src/driver/sql.js';
@@ -158,6 +158,12 @@ export interface LogoRecord {
   asOf: string;
 }
 
+/** What mapRecord reads of the settings, read once a run. */
+const mappingSettings = oncePerSettings((settings) => ({
+  vatColumn: choiceSetting(settings, 'vatColumn', vatColumns, 'VAT'),
+  warehouse: warehouseSetting(settings),
+}));
+
 export const logo = {
   id: 'logo',
   name: 'Logo',
@@ -201,8 +207,7 @@ export const logo = {
     const r = record as Partial<LogoRecord>;
     const item = r.item;
     if (!item) return [];
-    const vatColumn = choiceSetting(ctx.settings, 'vatColumn', vatColumns, 'VAT');
-    const warehouse = warehouseSetting(ctx.settings);
+    const { vatColumn, warehouse } = mappingSettings(ctx.settings);
     const mainUnit = toNumber(item.MAINUNITREF);
     const price = chosenPrice(r.prices ?? [], mainUnit, r.asOf);
     return [

@@ -3,7 +3,7 @@ import type { Driver, DriverContext, FieldSpec, ProductCandidate } from '../src/
 import { decimalField, vatPercentField } from '../src/driver/decimal.js';
 import { paginateByKey, paginateByPageNumber } from '../src/driver/paginate.js';
 import type { KeyedPage, NumberedPage } from '../src/driver/paginate.js';
-import { asObject, booleanSetting, pageSizeField, priceIncludesVatField, priceIncludesVatSetting, trimmedText } from '../src/driver/settings.js';
+import { asObject, booleanSetting, oncePerSettings, pageSizeField, priceIncludesVatField, priceIncludesVatSetting, trimmedText } from '../src/driver/settings.js';
 import { choiceSetting, requireColumns, sqlServerConfig, sqlServerFields, warehouseSetting, wholeNumberSetting } from '../src/driver/sql.js';
 import type { SqlParameters, SqlRow, SqlSession } from '../src/driver/sql.js';
 import { TokenSession, oauthErrorReason } from '../src/driver/token-session.js';
@@ -198,9 +198,7 @@ export const netsis = {
   },
 
   mapRecord(record, ctx) {
-    const fix = booleanSetting(ctx.settings, 'fixTurkish', false) ? repairTurkish : (text: string | null) => text;
-    const priceField = choiceSetting(ctx.settings, 'priceField', priceFields, 'SATIS_FIAT1');
-    const priceIncludesVat = booleanSetting(ctx.settings, 'priceIncludesVat', null);
+    const { fix, priceField, priceIncludesVat, warehouse, depotZero } = mappingSettings(ctx.settings);
     const r = asObject(record);
     if ('card' in r) {
       const { card, barcodes = [], stock = [] } = r as unknown as NetsisSqlRecord;
@@ -213,7 +211,7 @@ export const netsis = {
           currency: 'TRY',
           priceIncludesVat,
           vatRate: vatPercentField(card.KDV_ORANI),
-          stock: stockOf(stock, warehouseSetting(ctx.settings), choiceSetting(ctx.settings, 'depotZero', depotZeroReadings, 'total')),
+          stock: stockOf(stock, warehouse, depotZero),
           active: !locked(card.KILIT) && !locked(card.SATISKILIT),
           category: fix(trimmedText(card.GRUP_KODU)) || null,
         } satisfies ProductCandidate,
@@ -238,6 +236,15 @@ export const netsis = {
     ];
   },
 } satisfies Driver;
+
+/** What mapRecord reads of the settings, read once a run. */
+const mappingSettings = oncePerSettings((settings) => ({
+  fix: booleanSetting(settings, 'fixTurkish', false) ? repairTurkish : (text: string | null) => text,
+  priceField: choiceSetting(settings, 'priceField', priceFields, 'SATIS_FIAT1'),
+  priceIncludesVat: booleanSetting(settings, 'priceIncludesVat', null),
+  warehouse: warehouseSetting(settings),
+  depotZero: choiceSetting(settings, 'depotZero', depotZeroReadings, 'total'),
+}));
 
 function readNetsisSettings(ctx: Pick<DriverContext, 'settings' | 'connection'>): NetsisSettings {
   const { settings } = ctx;

@@ -199,8 +199,6 @@ export interface KeysetOptions<K> {
   /** Reads the page of keys greater than `after` (the first page when undefined), at most `pageSize` rows, in key order. */
   fetchPage(after: K | undefined): Promise<KeyedPage<K>>;
   pageSize: number;
-  /** Refuses to go on past this many pages, so a broken source cannot loop forever. */
-  maxPages?: number;
 }
 
 /**
@@ -214,10 +212,9 @@ export interface KeysetOptions<K> {
  * or holds more rows than a page may, throws.
  */
 export async function* paginateByKey<K>(options: KeysetOptions<K>): AsyncGenerator<RawPage> {
-  const maxPages = options.maxPages ?? 1_000_000;
   let after: K | undefined;
   let next: Promise<KeyedPage<K>> | undefined = options.fetchPage(undefined);
-  for (let n = 1; next && n <= maxPages; n++) {
+  for (let n = 1; next; n++) {
     const page: KeyedPage<K> = await next;
     next = undefined;
     if (page.rows > options.pageSize) throw new DriverError('MALFORMED_RESPONSE', m('pageTooLong', { rows: page.rows, size: options.pageSize }));

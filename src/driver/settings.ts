@@ -76,6 +76,19 @@ export function pageSizeField(defaultSize: number): FieldSpec {
   };
 }
 
+/**
+ * A reading of a connection's settings made once per settings object, for
+ * `mapRecord`: it runs for every product, and a run's settings never change.
+ * A reading that throws is not kept, so every record says what is wrong.
+ */
+export function oncePerSettings<T>(read: (settings: MapContext['settings']) => T): (settings: MapContext['settings']) => T {
+  const readings = new WeakMap<MapContext['settings'], T>();
+  return (settings) => {
+    if (!readings.has(settings)) readings.set(settings, read(settings));
+    return readings.get(settings) as T;
+  };
+}
+
 /** A yes/no setting, in English or Turkish (`evet`, `dahil`); unset gives `fallback`. */
 export function booleanSetting<F extends boolean | null>(settings: MapContext['settings'], name: string, fallback: F): boolean | F {
   const raw = settings[name]?.trim().toLocaleLowerCase('tr');
