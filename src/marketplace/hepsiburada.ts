@@ -4,7 +4,7 @@ import type { HttpClient } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
 import { defineMessages, formatMoney } from '../i18n/index.js';
 import { TargetCode } from './codes.js';
-import { looksNotListed, notListed, objectsIn, reasonsOf, refusalOf, rejected, sameNumber, unusableAnswer } from './outcomes.js';
+import { failedItem, objectsIn, reasonsOf, refusalOf, rejected, sameNumber, unusableAnswer } from './outcomes.js';
 import { grossTryPrice, invalidSetting, jsonWithDecimals, requiredSecret, requiredSetting, stockCode, stockToSend } from './projection.js';
 import type { CurrentState, ItemOutcome, PollAnswer, TargetAdapter, TargetContext, TargetItem } from './target.js';
 
@@ -318,7 +318,7 @@ function outcomeOf(item: TargetItem, failure: Failure): ItemOutcome {
     const why = m('priceLocked', { price: formatMoney(String(item.fields.price), 'TRY'), band });
     return rejected(MARKET, item, failure.reasons, { code: TargetCode.PRICE_LOCKED, why });
   }
-  return looksNotListed(failure.reasons) ? notListed(MARKET, item, m('notListedTodo'), failure.reasons) : rejected(MARKET, item, failure.reasons);
+  return failedItem(MARKET, item, m('notListedTodo'), failure.reasons);
 }
 
 function finished(result: UploadResult): boolean {

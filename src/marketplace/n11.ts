@@ -2,7 +2,7 @@ import type { FieldSpec } from '../driver/contract.js';
 import type { HttpClient } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
 import { defineMessages } from '../i18n/index.js';
-import { joinWords, looksNotListed, notListed, objectsIn, reasonsOf, refusalOf, refusedWhole, rejected, sameNumber, unusableAnswer } from './outcomes.js';
+import { failedItem, joinWords, objectsIn, reasonsOf, refusalOf, refusedWhole, rejected, sameNumber, unusableAnswer } from './outcomes.js';
 import { choiceSetting, grossTryPrice, jsonWithDecimals, requiredSecret, requiredSetting, stockCode, stockToSend } from './projection.js';
 import type { CurrentState, ItemOutcome, PollAnswer, TargetAdapter, TargetContext, TargetItem } from './target.js';
 
@@ -184,7 +184,7 @@ class N11Session {
         continue;
       }
       const reasons = reasonsOf(line.reasons);
-      outcomes.push(looksNotListed(reasons) ? notListed(MARKET, item, m('notListedTodo'), reasons) : rejected(MARKET, item, reasons));
+      outcomes.push(failedItem(MARKET, item, m('notListedTodo'), reasons));
     }
     return { state: 'done', outcomes };
   }

@@ -79,6 +79,11 @@ export function rejected(market: string, item: TargetItem, reasons: readonly str
   return { barcode: item.barcode, status: 'rejected', code, message: m('rejected', { market, product: productLabel(item), why, text }), marketplaceText: text };
 }
 
+/** An item the marketplace failed: not listed when its words say it has no such product, rejected otherwise. */
+export function failedItem(market: string, item: TargetItem, todo: string, reasons: readonly string[]): ItemOutcome {
+  return looksNotListed(reasons) ? notListed(market, item, todo, reasons) : rejected(market, item, reasons);
+}
+
 /**
  * A 2xx answer the adapter cannot use (no id where one must be): an
  * HttpError that is not repeated, since a repeat would queue the batch again.

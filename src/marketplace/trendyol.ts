@@ -2,7 +2,7 @@ import type { FieldSpec } from '../driver/contract.js';
 import type { HttpClient } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
 import { defineMessages } from '../i18n/index.js';
-import { looksNotListed, notListed, objectsIn, reasonsOf, refusalOf, rejected, sameNumber, unusableAnswer, wordsInBody } from './outcomes.js';
+import { failedItem, objectsIn, reasonsOf, refusalOf, sameNumber, unusableAnswer, wordsInBody } from './outcomes.js';
 import { choiceSetting, grossTryPrice, invalidSetting, jsonWithDecimals, requiredSecret, requiredSetting, settingValue, stockToSend } from './projection.js';
 import { SubmitRefused } from './target.js';
 import type { CurrentState, ItemOutcome, PollAnswer, TargetAdapter, TargetContext, TargetItem } from './target.js';
@@ -189,7 +189,7 @@ class TrendyolSession {
         continue;
       }
       const reasons = reasonsOf(r.failureReasons);
-      outcomes.push(looksNotListed(reasons) ? notListed(MARKET, item, m('notListedTodo'), reasons) : rejected(MARKET, item, reasons));
+      outcomes.push(failedItem(MARKET, item, m('notListedTodo'), reasons));
     }
     return { state: 'done', outcomes };
   }
