@@ -7,7 +7,7 @@ import { statusColour } from './output.js';
 /** The short human summary of one run. */
 export function renderRun(run: RunSummary): string[] {
   const lines: string[] = [];
-  const perTarget = showsTargets(run);
+  const perTarget = showsTargets(run.targets);
   const status = statusColour(run.status)(statusLabel(run.status));
   lines.push(chalk.bold(t('run.header', { connection: run.connection, driver: run.driver, status, duration: formatDuration(run.durationMs) })));
   if (run.status === 'locked') {
@@ -39,9 +39,9 @@ export function renderRun(run: RunSummary): string[] {
   return lines;
 }
 
-/** Whether there is more than the offer API alone to tell apart. */
-function showsTargets(run: RunSummary): boolean {
-  return !(run.targets.length <= 1 && run.targets.every((target) => target.kind === 'offer-api'));
+/** Whether there is more than the offer API alone to tell apart: then runs, status and logs speak per target. */
+export function showsTargets(targets: readonly { kind: string }[]): boolean {
+  return targets.length > 1 || targets.some((target) => target.kind !== 'offer-api');
 }
 
 /** One line per marketplace; what failed there is in the run's error. */

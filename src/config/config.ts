@@ -74,6 +74,7 @@ export const MARKETPLACE = 'marketplace';
  */
 export class ConfigStore {
   readonly path: string;
+  #migrationTried = false;
 
   constructor(home: string) {
     this.path = join(home, 'config.json');
@@ -103,10 +104,9 @@ export class ConfigStore {
     return true;
   }
 
-  /** The targets a connection feeds: those it names, else every one. */
-  targetsOf(connection: ConnectionConfig): TargetConfig[] {
-    const all = this.targets();
-    return connection.targets === undefined ? all : all.filter((t) => connection.targets!.includes(t.name));
+  /** The targets a connection feeds: those it names, else every one; `all` saves reading them again in a loop. */
+  targetsOf(connection: ConnectionConfig, all: readonly TargetConfig[] = this.targets()): TargetConfig[] {
+    return connection.targets === undefined ? [...all] : all.filter((t) => connection.targets!.includes(t.name));
   }
 
   connections(): ConnectionConfig[] {
@@ -154,8 +154,10 @@ export class ConfigStore {
     const targets = { ...rest.targets };
     if (legacy && !Object.hasOwn(targets, MARKETPLACE)) targets[MARKETPLACE] = { name: MARKETPLACE, kind: 'offer-api', ...legacy };
     const config = { ...rest, connections: rest.connections ?? {}, targets };
-    // Stored so once, by the first command that may write it; until then it reads so all the same.
-    if (legacy) {
+    // Stored so once, by the first command that may write it; until then it reads so all the same. Tried once per
+    // store: a home this process may not write would cost a blocked retry on every read.
+    if (legacy && !this.#migrationTried) {
+      this.#migrationTried = true;
       try {
         this.#write(config);
       } catch {

@@ -202,8 +202,18 @@ export function readSettings<S extends Specs>(specs: S, raw: Readonly<Record<str
  * counts as unset there, and the run that acts on it says what is wrong.
  */
 export function readSettingsForView<S extends Specs>(specs: S, raw: Readonly<Record<string, string>>): Settings<S> {
-  const usable = Object.fromEntries(Object.entries(raw).filter(([name, value]) => settingProblem(specs, name, value) === undefined));
-  return readSettings(specs, usable, { name: '', target: '' });
+  const values: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    const value = raw[name];
+    values[name] = spec.default;
+    if (value === undefined || value.trim() === '') continue;
+    try {
+      values[name] = spec.parse(value);
+    } catch (error) {
+      if (!(error instanceof SettingProblem)) throw error;
+    }
+  }
+  return values as Settings<S>;
 }
 
 /** Who a setting belongs to, for the error that names it: a connection, or a marketplace target. */

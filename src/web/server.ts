@@ -79,7 +79,8 @@ export function createWebServer(options: WebServerOptions): WebServer {
 
   function views(now = Date.now()): ConnectionView[] {
     const configs = config.connections();
-    const targetsOf = (name: string) => config.targetsOf(configs.find((c) => c.name === name)!);
+    const targets = config.targets();
+    const targetsOf = (name: string) => config.targetsOf(configs.find((c) => c.name === name)!, targets);
     const statuses = connectionStatus(db, configs.map((c) => c.name), targetsOf);
     return configs.map((connection, i) => {
       const status = statuses[i]!;

@@ -59,9 +59,10 @@ export async function connectionsCommand(options: { json?: boolean }): Promise<E
   const out = createOutput(!!options.json);
   const ctx = openContext();
   try {
+    const targets = ctx.config.targets();
     const listing = listConnections(
-      ctx.config.targets(),
-      ctx.config.connections().map((c) => ({ ...c, feeds: ctx.config.targetsOf(c).map((t) => t.name) })),
+      targets,
+      ctx.config.connections().map((c) => ({ ...c, feeds: ctx.config.targetsOf(c, targets).map((t) => t.name) })),
       // Listing must not create a database where no run ever happened.
       existsSync(paths.database(ctx.home)) ? lastSyncs(ctx.db()) : new Map(),
     );

@@ -7,7 +7,7 @@ import { ConfigStore, MARKETPLACE } from '../../config/config.js';
 import { DEMO_KEYS, demoEnvironment, demoHome, ensureHome } from '../../config/home.js';
 import { ExitCode, UserError, worstExitCode } from '../../errors/index.js';
 import type { RunSummary } from '../../model/run.js';
-import { defineMessages, language, t } from '../../i18n/index.js';
+import { defineMessages, language, setCommandName, t } from '../../i18n/index.js';
 import { DemoWorld } from '../../sandbox/world.js';
 import { createOutput } from '../output.js';
 import type { Output } from '../output.js';
@@ -178,7 +178,7 @@ async function serve(out: Output, home: string, world: DemoWorld, env: NodeJS.Pr
 /** Runs `erp-sync run --json` as a child process and returns its one run. */
 function syncOnce(env: NodeJS.ProcessEnv): Promise<RunSummary> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, '--lang', language(), '--quiet', 'run', '--connection', 'demo', '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [cli, '--lang', language(), '--quiet', '--demo', 'run', '--connection', 'demo', '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.on('error', reject);
@@ -194,7 +194,12 @@ function syncOnce(env: NodeJS.ProcessEnv): Promise<RunSummary> {
 
 /** A run as `erp-sync run` shows it, with every command it suggests pointed at the demo's world. */
 function printRun(out: Output, run: RunSummary): void {
-  for (const line of renderRun(run)) out.line(line.replace(/`erp-sync (?!--demo )/g, '`erp-sync --demo '));
+  setCommandName('erp-sync --demo');
+  try {
+    for (const line of renderRun(run)) out.line(line);
+  } finally {
+    setCommandName('erp-sync');
+  }
   out.line(`  ${t('demo.memory', { mb: run.peakRssMb })}`);
   out.line();
 }

@@ -179,7 +179,8 @@ export async function explainCommand(key: string, options: ExplainOptions): Prom
     const db = ctx.db();
     if (options.connection !== undefined) requireConnectionOrHistory(ctx.config, db, options.connection);
     found = explainProduct(db, key, { connection: options.connection });
-    const configured = new Map(ctx.config.connections().map((c) => [c.name, ctx.config.targetsOf(c).map((t) => t.name)]));
+    const targets = ctx.config.targets();
+    const configured = new Map(ctx.config.connections().map((c) => [c.name, ctx.config.targetsOf(c, targets).map((t) => t.name)]));
     targetsOf = (connection) => configured.get(connection) ?? [];
   } finally {
     ctx.close();

@@ -12,6 +12,7 @@ import { openContext } from '../context.js';
 import { failedCsv, pendingCsv, toCsv } from '../../report/csv.js';
 import { outcomeLabel, plainMessage, stageLabel, statusLabel } from '../../report/labels.js';
 import { statusColour } from '../output.js';
+import { showsTargets } from '../render-run.js';
 import { page } from '../pager.js';
 import { formatTime, parseSince } from '../when.js';
 
@@ -164,8 +165,7 @@ function runsText(runs: (RunRow & { targets: TargetRunRow[] })[]): string[] {
       created: r.created, updated: r.updated, pending: r.pendingApproval, rejected: r.rejected, failed: r.failed,
     })}`);
     if (r.errorMessage) lines.push(`  ${chalk.red(`${r.errorCode ?? ''}: ${r.errorMessage}`)}`);
-    // One line per marketplace once there is more than the offer API alone to tell apart.
-    if (r.targets.length > 1 || r.targets.some((t) => t.kind !== 'offer-api')) {
+    if (showsTargets(r.targets)) {
       for (const t of r.targets) {
         lines.push(`  ${m('targetCounts', { target: t.target, pushed: t.pushed, rejected: t.rejected, notListed: t.notListed, failed: t.failed, awaiting: t.awaiting })}`);
         if (t.errorMessage) lines.push(`    ${chalk.red(`${t.errorCode ?? ''}: ${t.errorMessage}`)}`);

@@ -12,6 +12,7 @@ import type { ConnectionStatus } from '../../store/queries.js';
 import { openContext } from '../context.js';
 import { statusLabel } from '../../report/labels.js';
 import { statusColour } from '../output.js';
+import { showsTargets } from '../render-run.js';
 import { formatAgo, formatTime } from '../when.js';
 import { recordedSchedule } from '../../schedule/installed.js';
 import type { InstalledSchedule } from '../../schedule/installed.js';
@@ -110,11 +111,12 @@ export async function statusCommand(options: StatusOptions): Promise<ExitCode> {
   try {
     const db = ctx.db();
     const configured = ctx.config.connections();
+    const targets = ctx.config.targets();
     const names = [...new Set([...configured.map((c) => c.name), ...knownConnections(db)])];
     report = {
       connections: connectionStatus(db, names, (name) => {
         const connection = configured.find((c) => c.name === name);
-        return connection ? ctx.config.targetsOf(connection).map((t) => ({ name: t.name, kind: t.kind })) : [];
+        return connection ? ctx.config.targetsOf(connection, targets).map((t) => ({ name: t.name, kind: t.kind })) : [];
       }).map((status) => ({
         ...status,
         driver: configured.find((c) => c.name === status.connection)?.driver ?? status.lastRun?.driver ?? null,
@@ -144,7 +146,7 @@ const healthColour = { ok: chalk.green, attention: chalk.yellow, broken: chalk.r
 
 /** A line or two per marketplace, once there is more than the offer API alone to tell apart. */
 function targetLines(c: ConnectionReport, row: (label: string, value: string) => string): string[] {
-  if (c.targets.length === 0 || (c.targets.length === 1 && c.targets[0]!.kind === 'offer-api')) return [];
+  if (!showsTargets(c.targets)) return [];
   const lines: string[] = [];
   for (const [i, t] of c.targets.entries()) {
     const when = t.lastSuccessAt ? `${formatAgo(t.lastSuccessAt)} (${formatTime(t.lastSuccessAt)})` : m('noSync');
