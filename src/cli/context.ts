@@ -2,7 +2,7 @@ import { ConfigStore } from '../config/config.js';
 import { ensureHome, paths, resolveHome } from '../config/home.js';
 import { checkFreshness } from '../engine/alerts.js';
 import { openDatabase } from '../store/db.js';
-import type { Db } from '../store/db.js';
+import type { SqliteDb } from '../store/db.js';
 import { openSecretStore } from '../secrets/index.js';
 import type { SecretStore, SecretStoreKind } from '../secrets/store.js';
 
@@ -10,7 +10,7 @@ import type { SecretStore, SecretStoreKind } from '../secrets/store.js';
 export interface CliContext {
   home: string;
   config: ConfigStore;
-  db(): Db;
+  db(): SqliteDb;
   secretStore(kind: SecretStoreKind): SecretStore;
   close(): void;
 }
@@ -18,7 +18,7 @@ export interface CliContext {
 export function openContext(env: NodeJS.ProcessEnv = process.env): CliContext {
   const home = ensureHome(resolveHome(env));
   const config = new ConfigStore(home);
-  let db: Db | undefined;
+  let db: SqliteDb | undefined;
   let freshness: Promise<void> | undefined;
   const stores = new Map<SecretStoreKind, SecretStore>();
   const secretStore = (kind: SecretStoreKind): SecretStore => {

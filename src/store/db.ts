@@ -2,14 +2,45 @@ import Database from 'better-sqlite3';
 import { closeSync, openSync } from 'node:fs';
 import { migrations } from './schema.js';
 
-export type Db = Database.Database;
+/** SQLite itself, for what only SQLite has (pragmas, integrity check, functions written in JavaScript). */
+export type SqliteDb = Database.Database;
+
+/** One prepared statement, as both stores offer it (better-sqlite3's own shape). */
+export interface SqlStatement {
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+  iterate(...params: unknown[]): IterableIterator<unknown>;
+  /** Rows become their first column's value. */
+  pluck(toggle?: boolean): this;
+}
+
+/**
+ * The database every store module writes to: SQLite for the agent and the
+ * demo (better-sqlite3 satisfies it as it is), PostgreSQL for hosted mode
+ * (`store/pg.ts`). Synchronous on both: a page is staged, diffed and
+ * recorded in a few statements either way.
+ */
+export interface Db {
+  prepare(source: string): SqlStatement;
+  exec(source: string): unknown;
+  /** A function run inside one transaction (`.immediate` to take the write lock first); nested calls become savepoints. */
+  transaction: SqliteDb['transaction'];
+  readonly inTransaction: boolean;
+  close(): unknown;
+}
+
+/** The SQLite database behind `db`, or undefined on PostgreSQL. */
+export function sqliteOf(db: Db): SqliteDb | undefined {
+  return db instanceof Database ? db : undefined;
+}
 
 /**
  * Opens (creating if needed) the database with mode 0600, in WAL mode so the
  * web page and `logs` can read while a run writes, and brings the schema up
  * to date.
  */
-export function openDatabase(file: string): Db {
+export function openDatabase(file: string): SqliteDb {
   closeSync(openSync(file, 'a', 0o600));
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -26,7 +57,7 @@ export function openDatabase(file: string): Db {
   return db;
 }
 
-function migrate(db: Db): void {
+function migrate(db: SqliteDb): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   for (let version = current; version < migrations.length; version++) {
     db.transaction(() => {
@@ -39,7 +70,7 @@ function migrate(db: Db): void {
 export const nowIso = () => new Date().toISOString();
 
 /** What SQLite's integrity check finds wrong with the file; empty when it is sound. */
-export function integrityProblems(db: Db): string[] {
+export function integrityProblems(db: SqliteDb): string[] {
   return (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).filter((r) => r !== 'ok');
 }
 

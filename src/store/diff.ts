@@ -1,5 +1,4 @@
-import type { Statement } from 'better-sqlite3';
-import type { Db } from './db.js';
+import type { Db, SqlStatement } from './db.js';
 import type { DiffCounts, StageCounts } from '../model/run.js';
 import type { OfferRow } from '../model/product.js';
 import { liveOffer, liveOffers } from './snapshot.js';
@@ -43,7 +42,7 @@ export class Diff {
   readonly counts: DiffCounts;
   readonly #scope: { connection: string; target: string };
   readonly #runId: number;
-  readonly #pages: Record<'changed' | 'all', Record<Walk, Statement<unknown[]>>>;
+  readonly #pages: Record<'changed' | 'all', Record<Walk, SqlStatement>>;
   readonly #vanishedPage;
   #unconfirmed = false;
 

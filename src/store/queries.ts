@@ -1,4 +1,5 @@
-import type { Db } from './db.js';
+import { sqliteOf } from './db.js';
+import type { Db, SqliteDb } from './db.js';
 import { parkedOffers } from './delivery.js';
 import type { PushCounters, RunCounts } from '../model/run.js';
 import type { NormalizedProduct } from '../model/product.js';
@@ -211,13 +212,14 @@ export function foldForSearch(text: string): string {
 }
 
 const FOLD = 'erp_sync_fold';
-const withFold = new WeakSet<Db>();
+const withFold = new WeakSet<SqliteDb>();
 
-/** Registers the search folding as a deterministic SQLite function, once per connection. */
+/** Registers the search folding as a deterministic SQLite function, once per connection; PostgreSQL's schema declares its own. */
 function registerFold(db: Db): void {
-  if (withFold.has(db)) return;
-  db.function(FOLD, { deterministic: true }, (value: unknown) => (typeof value === 'string' ? foldForSearch(value) : null));
-  withFold.add(db);
+  const sqlite = sqliteOf(db);
+  if (!sqlite || withFold.has(sqlite)) return;
+  sqlite.function(FOLD, { deterministic: true }, (value: unknown) => (typeof value === 'string' ? foldForSearch(value) : null));
+  withFold.add(sqlite);
 }
 
 /** A bound WHERE clause assembled from optional filters. */

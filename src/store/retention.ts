@@ -1,5 +1,6 @@
 import { connectionSettings, readSettingsForView } from '../settings/schema.js';
-import type { Db } from './db.js';
+import { sqliteOf } from './db.js';
+import type { Db, SqliteDb } from './db.js';
 
 
 export interface RetentionOptions {
@@ -80,7 +81,9 @@ export function pruneLogs(db: Db, connection: string, options: RetentionOptions)
     }
   }
 
-  if (result.eventsDeleted > 0 || result.runsDeleted > 0) Object.assign(result, reclaimSpace(db, options.vacuumPages ?? 4096));
+  // PostgreSQL's autovacuum gives space back on its own; SQLite's file needs it done here.
+  const sqlite = sqliteOf(db);
+  if (sqlite && (result.eventsDeleted > 0 || result.runsDeleted > 0)) Object.assign(result, reclaimSpace(sqlite, options.vacuumPages ?? 4096));
   return result;
 }
 
@@ -90,7 +93,7 @@ export function pruneLogs(db: Db, connection: string, options: RetentionOptions)
  * of the file free it is rebuilt once with incremental vacuum on; from then
  * on each run frees a bounded number of pages, never a full rebuild.
  */
-function reclaimSpace(db: Db, vacuumPages: number): Pick<RetentionResult, 'vacuumed' | 'freePagesReclaimed'> {
+function reclaimSpace(db: SqliteDb, vacuumPages: number): Pick<RetentionResult, 'vacuumed' | 'freePagesReclaimed'> {
   const pragma = (name: string) => db.pragma(name, { simple: true }) as number;
   let vacuumed = false;
   let freePagesReclaimed = 0;

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/store/db.js';
-import type { Db } from '../../src/store/db.js';
+import type { SqliteDb } from '../../src/store/db.js';
 import { pruneAfterRun } from '../../src/store/retention.js';
 import { SandboxCatalog } from '../../src/sandbox/catalog.js';
 import { rawRecordJson } from '../../src/engine/stage.js';
@@ -66,7 +66,7 @@ function products(): string {
 }
 
 /** Current state for every product, and a year of runs with their item events, as the engine writes them. */
-function writeAYear(db: Db): void {
+function writeAYear(db: SqliteDb): void {
   db.function('run_start', { deterministic: true }, (slot, seconds) => runStart(Number(slot), Number(seconds)));
   db.exec(`CREATE TEMP TABLE product (i INTEGER PRIMARY KEY, barcode, sku, name, price, currency, vat_rate, stock, hash, raw)`);
   db.prepare(
@@ -121,7 +121,7 @@ interface Measure {
 
 const TABLES = ['staging', 'staging_raw', 'snapshot', 'item_state', 'runs', 'events'] as const;
 
-function measure(db: Db): Measure {
+function measure(db: SqliteDb): Measure {
   const wal = `${file}-wal`;
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   // Each table with its indexes, from the pages they hold.

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/store/db.js';
-import type { Db } from '../../src/store/db.js';
+import type { SqliteDb } from '../../src/store/db.js';
 import { pruneLogs } from '../../src/store/retention.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-22T12:00:00.000Z');
 let dir: string;
-let db: Db;
+let db: SqliteDb;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'erp-sync-retention-'));

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgDatabase, PgError, migratePg, placeholders } from '../../src/store/pg.js';
+import { freshDatabase, requirePostgres } from '../support/hosted.js';
+
+describe('placeholders', () => {
+  it('numbers ? in order, gives a name used twice one number, and leaves casts, strings and comments alone', () => {
+    const sql = `SELECT ?::jsonb, ':not' AS "a?b", x = :name -- what ? :this\n AND y = @name AND z = ? /* ? */`;
+    expect(placeholders(sql)).toEqual({
+      text: `SELECT $1::jsonb, ':not' AS "a?b", x = $2 -- what ? :this\n AND y = $2 AND z = $3 /* ? */`,
+      slots: [{ positional: 0 }, { named: 'name' }, { positional: 1 }],
+    });
+  });
+
+  it("reads a doubled quote as part of the string", () => {
+    expect(placeholders(`SELECT 'it''s ?', ?`).text).toBe(`SELECT 'it''s ?', $1`);
+  });
+});
+
+describe.runIf(requirePostgres())('PostgreSQL behind the store interface', () => {
+  let url: string;
+  let db: PgDatabase;
+
+  beforeAll(() => {
+    url = freshDatabase('pg_facade');
+    db = new PgDatabase(url, 'acme');
+    migratePg(db, 'facade-test', [
+      `CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tenant text NOT NULL DEFAULT current_setting('erp_sync.tenant'), name text, n integer);
+       ALTER TABLE t ENABLE ROW LEVEL SECURITY; ALTER TABLE t FORCE ROW LEVEL SECURITY;
+       CREATE POLICY own ON t USING (tenant = current_setting('erp_sync.tenant')) WITH CHECK (tenant = current_setting('erp_sync.tenant'));`,
+    ]);
+  });
+  afterAll(() => db?.close());
+
+  it('runs statements as better-sqlite3 does: ids, counts, booleans as 1/0, pluck, named and positional parameters', () => {
+    const first = db.prepare(`INSERT INTO t (name, n) VALUES (?, ?) RETURNING id`).run('çiğ köfte', 3);
+    expect(first).toEqual({ changes: 1, lastInsertRowid: expect.any(Number) });
+    db.prepare(`INSERT INTO t (name, n) VALUES (:name, :n)`).run({ name: 'İstanbul', n: 4 });
+    expect(db.prepare(`SELECT count(*) FROM t`).pluck().get()).toBe(2);
+    expect(db.prepare(`SELECT name, n > 3 AS big FROM t WHERE n >= ? ORDER BY n`).all(3)).toEqual([
+      { name: 'çiğ köfte', big: 0 },
+      { name: 'İstanbul', big: 1 },
+    ]);
+    expect(db.prepare(`UPDATE t SET n = n + 1 WHERE n > ?`).run(0).changes).toBe(2);
+  });
+
+  it('rolls a failed transaction back, and a failed nested one back to its savepoint', () => {
+    const before = db.prepare(`SELECT count(*) FROM t`).pluck().get();
+    const insert = db.prepare(`INSERT INTO t (name) VALUES (?)`);
+    expect(() => db.transaction(() => { insert.run('a'); throw new Error('boom'); })()).toThrow('boom');
+    expect(db.prepare(`SELECT count(*) FROM t`).pluck().get()).toBe(before);
+    db.transaction(() => {
+      insert.run('kept');
+      expect(() => db.transaction(() => { insert.run('dropped'); throw new Error('inner'); })()).toThrow('inner');
+    })();
+    expect(db.prepare(`SELECT name FROM t WHERE name IN ('kept', 'dropped')`).pluck().all()).toEqual(['kept']);
+    expect(db.inTransaction).toBe(false);
+  });
+
+  it("shows a session only its own tenant's rows, and refuses writing another tenant's", () => {
+    const other = new PgDatabase(url, 'other');
+    try {
+      expect(other.prepare(`SELECT count(*) FROM t`).pluck().get()).toBe(0);
+      other.prepare(`INSERT INTO t (name) VALUES (?)`).run('theirs');
+      expect(db.prepare(`SELECT count(*) FROM t WHERE name = 'theirs'`).pluck().get()).toBe(0);
+      expect(() => other.prepare(`INSERT INTO t (tenant, name) VALUES ('acme', 'forged')`).run()).toThrow(PgError);
+    } finally {
+      other.close();
+    }
+  });
+
+  it("names PostgreSQL's SQLSTATE as the error's code", () => {
+    try {
+      db.prepare(`SELECT * FROM missing_table`).all();
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(PgError);
+      expect((error as PgError).code).toBe('42P01');
+    }
+  });
+});
