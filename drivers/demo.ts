@@ -53,6 +53,8 @@ export const demo = {
     pageSizeField(500),
   ],
   defaultConcurrency: 4,
+  // One sandbox serves one catalog: its address is the account.
+  account: [],
 
   async testConnection(ctx) {
     try {

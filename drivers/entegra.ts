@@ -54,6 +54,7 @@ export const entegra = {
   defaultBaseUrl: 'https://apiv2.entegrabilisim.com',
   // Not published; the one client that states a limit assumes 7200 an hour.
   rateLimit: { requests: 7200, perMs: 3_600_000 },
+  account: ['email'],
   fields: [
     { name: 'email', label: 'E-mail address', labelTr: 'E-posta adresi', secret: false, required: true, kind: 'email', help: { en: 'The e-mail address you log in to Entegra with.', tr: 'Entegra’ya giriş yaptığınız e-posta adresi.' } },
     { name: 'password', label: 'Password', labelTr: 'Şifre', secret: true, required: true, kind: 'text' },

@@ -78,6 +78,8 @@ export const parasut = {
   // says 10 per 10 s. 10/10s keeps to both: never more than 60 in any minute,
   // and no burst of 60 in the first second.
   rateLimit: { requests: 10, perMs: 10_000 },
+  // The limit is the company's: two connections to one company share it.
+  account: ['companyId'],
   fields: [
     {
       name: 'companyId',

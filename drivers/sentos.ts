@@ -78,6 +78,8 @@ export const sentos = {
   // below what the API serves its own panel, and on a 429 the HTTP client slows
   // down and honours Retry-After. The `rateLimit` setting lowers or raises it.
   rateLimit: { requests: 30, perMs: 60_000 },
+  // Every tenant has its own address: the address is the account.
+  account: [],
   defaultConcurrency: 2,
 
   async testConnection(ctx) {

@@ -66,13 +66,32 @@ interface ConfigShape {
 export const MARKETPLACE = 'marketplace';
 
 /**
+ * Where the connections and targets are read from: config.json for the
+ * agent, a tenant's rows in PostgreSQL in hosted mode (`store/tenants.ts`).
+ * The web page and the read models take either.
+ */
+export interface ConnectionCatalog {
+  connections(): ConnectionConfig[];
+  connection(name: string): ConnectionConfig | undefined;
+  targets(): TargetConfig[];
+  target(name: string): TargetConfig | undefined;
+  /** The targets a connection feeds: those it names, else every one. */
+  targetsOf(connection: ConnectionConfig, all?: readonly TargetConfig[]): TargetConfig[];
+}
+
+/** The targets a connection feeds, out of every target: those it names, else all of them. */
+export function targetsFed(connection: ConnectionConfig, all: readonly TargetConfig[]): TargetConfig[] {
+  return connection.targets === undefined ? [...all] : all.filter((t) => connection.targets!.includes(t.name));
+}
+
+/**
  * Non-secret settings in `config.json` under the home directory (mode 0600).
  * Read anew on every access, so a long-running `serve` sees what `connect`
  * saved; written whole through a temporary file and a rename (atomically,
  * which also rides out the moments Windows holds a file open elsewhere), so
  * a crash leaves the old file or the new one, never half of one.
  */
-export class ConfigStore {
+export class ConfigStore implements ConnectionCatalog {
   readonly path: string;
   #migrationTried = false;
 
@@ -106,7 +125,7 @@ export class ConfigStore {
 
   /** The targets a connection feeds: those it names, else every one; `all` saves reading them again in a loop. */
   targetsOf(connection: ConnectionConfig, all: readonly TargetConfig[] = this.targets()): TargetConfig[] {
-    return connection.targets === undefined ? [...all] : all.filter((t) => connection.targets!.includes(t.name));
+    return targetsFed(connection, all);
   }
 
   connections(): ConnectionConfig[] {

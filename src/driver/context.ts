@@ -1,6 +1,7 @@
 import { HttpClient } from '../http/client.js';
+import type { SharedLimit } from '../http/limiter.js';
 import { connectionSettings, readSettings, settingsOwner } from '../settings/schema.js';
-import type { Driver, DriverContext } from './contract.js';
+import type { Driver, DriverContext, RateLimit } from './contract.js';
 import { SqlSession } from './sql.js';
 import type { SqlConnector } from './sql.js';
 import { mssqlConnector } from './sqlserver.js';
@@ -21,6 +22,23 @@ export interface DriverContextOptions {
   warn?(message: string): void;
   /** Opens SQL Server executors: mssql unless a test gives a fake. */
   sqlConnector?: SqlConnector;
+  /** A rate limit shared beyond this process for the ERP account (hosted mode), on top of the client's own. */
+  sharedLimit?(account: ErpAccount): SharedLimit | undefined;
+}
+
+/** The ERP account a connection's requests count against, as far as its non-secret settings tell. */
+export interface ErpAccount {
+  driver: string;
+  /** The connection's resolved address. */
+  baseUrl: string;
+  /**
+   * The values of the driver's `account` fields (never a secret); undefined
+   * when the driver names none, and only the connection itself is known to
+   * count against its account.
+   */
+  identity: readonly string[] | undefined;
+  /** The limit in force: the connection's `rateLimit`, else the driver's documented one. */
+  limit: RateLimit;
 }
 
 /**
@@ -41,11 +59,15 @@ export function createDriverContext(options: DriverContextOptions): DriverContex
   const owner = settingsOwner({ name: options.connection, driver: driver.id });
   const erp = readSettings(connectionSettings, settings, owner);
   const concurrency = options.concurrency ?? erp.concurrency ?? driver.defaultConcurrency ?? 4;
+  const limit = erp.rateLimit ?? driver.rateLimit;
+  const identity = driver.account?.map((field) => settings[field] ?? driver.fields.find((f) => f.name === field)?.default ?? '');
+  const sharedLimit = limit && baseUrl ? options.sharedLimit?.({ driver: driver.id, baseUrl, identity, limit }) : undefined;
   const http = new HttpClient({
     service: `${driver.name} (${options.connection})`,
     // A local driver without one (csv, a database) never makes a request through it.
     baseUrl: baseUrl || 'http://127.0.0.1/',
-    rateLimit: erp.rateLimit ?? driver.rateLimit,
+    rateLimit: limit,
+    sharedLimit,
     retries: options.retries ?? erp.retries,
     minDelayMs: options.retryMinDelayMs ?? erp.retryMinDelayMs,
     timeoutMs: options.timeoutMs ?? erp.timeoutMs,

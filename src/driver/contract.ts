@@ -29,6 +29,14 @@ export interface Driver {
   readonly local?: boolean;
   /** The ERP's documented rate limit, used unless the connection sets `rateLimit`. */
   readonly rateLimit?: RateLimit;
+  /**
+   * The non-secret fields that name the account the ERP counts requests
+   * against at its address (Paraşüt's `companyId`, Entegra's `email`); empty
+   * when the address alone names it (Sentos gives every tenant its own). In
+   * hosted mode, every connection to the same account shares one rate limit
+   * across the fleet. Without it, each connection keeps its own.
+   */
+  readonly account?: readonly string[];
   /** Default number of pages fetched at once, where the driver can fetch pages in parallel. */
   readonly defaultConcurrency?: number;
   /**

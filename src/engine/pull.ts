@@ -1,6 +1,8 @@
 import type { ConnectionConfig } from '../config/config.js';
 import type { Driver, DriverContext } from '../driver/contract.js';
 import { createDriverContext } from '../driver/context.js';
+import type { ErpAccount } from '../driver/context.js';
+import type { SharedLimit } from '../http/limiter.js';
 import type { SecretStore } from '../secrets/store.js';
 import { resolveSecrets } from './secrets.js';
 
@@ -12,6 +14,8 @@ export interface PullSource {
   concurrency?: number | undefined;
   signal?: AbortSignal | undefined;
   warn?(message: string): void;
+  /** A rate limit the ERP account shares beyond this process (hosted mode's fleet). */
+  sharedLimit?(account: ErpAccount): SharedLimit | undefined;
 }
 
 /**
@@ -32,5 +36,6 @@ export async function openPull(source: PullSource): Promise<DriverContext & { cl
     signal: source.signal,
     saveSecret: (field, value) => source.secrets.set(connection.name, field, value),
     warn: source.warn,
+    sharedLimit: source.sharedLimit,
   });
 }

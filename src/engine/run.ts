@@ -27,6 +27,9 @@ import { EventLog } from '../store/items.js';
 import { describeRunFailure } from './failure.js';
 import type { Failure } from './failure.js';
 import { LockHeldError, acquireLock } from '../lock/lock.js';
+import type { RunLock } from '../lock/lock.js';
+import type { ErpAccount } from '../driver/context.js';
+import type { SharedLimit } from '../http/limiter.js';
 import { deliverToTarget, failedTarget, planTarget } from './deliver.js';
 import type { TargetPlan } from './deliver.js';
 import { shaperFor } from './shape.js';
@@ -90,6 +93,17 @@ export interface RunRequest {
   signal?: AbortSignal;
   onProgress?(progress: RunProgress): void;
   onWarning?(message: string): void;
+  /**
+   * Takes the connection's run lock, throwing LockHeldError while another run
+   * holds it; `onLost` is called if the lock is taken away mid-run, and the
+   * run then stops as on a signal. By default the file lock under the home
+   * (one machine); hosted mode gives a lock in PostgreSQL, held fleet-wide.
+   */
+  lock?(connection: string, options: { onLost(): void }): RunLock;
+  /** The connection's rules; by default its rules file under the home. A throw fails the run like a bad rules file. */
+  rules?(): Rules;
+  /** A rate limit the ERP account shares beyond this process (hosted mode's fleet), on top of the run's own. */
+  sharedLimit?(account: ErpAccount): SharedLimit | undefined;
 }
 
 export const DRY_RUN_SAMPLE = 20;
@@ -133,9 +147,10 @@ export async function runConnection(request: RunRequest): Promise<RunSummary> {
   const minutes = settings?.runTimeoutMinutes ?? 0;
   const timer = minutes > 0 ? setTimeout(() => deadline.abort(), Math.min(minutes * 60_000, MAX_TIMER_MS)).unref() : undefined;
   const signal = AbortSignal.any([lockLost.signal, deadline.signal, ...(request.signal ? [request.signal] : [])]);
-  let lock;
+  let lock: RunLock;
   try {
-    lock = acquireLock(paths.locks(request.home), connection.name, { onLost: () => lockLost.abort() });
+    const onLost = () => lockLost.abort();
+    lock = request.lock ? request.lock(connection.name, { onLost }) : acquireLock(paths.locks(request.home), connection.name, { onLost });
   } catch (error) {
     if (!(error instanceof LockHeldError)) throw error;
     return finishWithoutRun(summary, 'locked', {
@@ -180,11 +195,11 @@ async function execute(request: RunRequest, settings: ConnectionSettings, summar
   let rules: Rules;
   try {
     // The connection's rules, compiled once: mapping, scope, price and stock act before staging, so the content hash covers the offer as pushed.
-    rules = loadRules(request.home, connection.name);
+    rules = request.rules ? request.rules() : loadRules(request.home, connection.name);
     products = productPipeline(driver, rules);
     ctx = await openPull({
       connection, driver, secrets: request.secretStore(connection.secretStore), concurrency: request.concurrency, signal: request.signal,
-      warn: (message) => warn(summary, request, message),
+      warn: (message) => warn(summary, request, message), sharedLimit: request.sharedLimit,
     });
   } catch (error) {
     return describeRunFailure(error);

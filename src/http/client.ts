@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { Transform, pipeline } from 'node:stream';
 import type { Readable, TransformCallback } from 'node:stream';
 import { RateLimiter } from './limiter.js';
+import type { SharedLimit } from './limiter.js';
 import { HttpError, classifyNetworkError, describeFailure, parseRetryAfter, proxyFailure } from './errors.js';
 import { routeDispatcher, routeFor } from './route.js';
 import type { Route } from './route.js';
@@ -17,6 +18,8 @@ export interface HttpClientOptions {
   service: string;
   baseUrl: string;
   rateLimit?: { requests: number; perMs: number } | undefined;
+  /** A budget shared with other processes (hosted mode's fleet), taken after `rateLimit` for every attempt. */
+  sharedLimit?: SharedLimit | undefined;
   /** Retries after the first attempt, for transient failures only. */
   retries?: number;
   minDelayMs?: number;
@@ -83,7 +86,7 @@ export interface HttpStats {
   invalidUtf8: number;
 }
 
-type ResolvedOptions = Required<Omit<HttpClientOptions, 'rateLimit' | 'signal' | 'headers' | 'ca' | 'env' | 'connectTarget'>>;
+type ResolvedOptions = Required<Omit<HttpClientOptions, 'rateLimit' | 'sharedLimit' | 'signal' | 'headers' | 'ca' | 'env' | 'connectTarget'>>;
 
 const defaults = {
   retries: 4,
@@ -111,6 +114,7 @@ export class HttpClient {
   readonly #connectTarget: string | undefined;
   readonly #pool: Dispatcher;
   readonly #limiter: RateLimiter | undefined;
+  readonly #sharedLimit: SharedLimit | undefined;
   readonly #headers: Record<string, string>;
   /** Aborted by close(): a request still waiting (a retry's backoff, the limiter) gives up instead of outliving its client. */
   readonly #closed = new AbortController();
@@ -130,6 +134,7 @@ export class HttpClient {
       env: options.env,
     });
     this.#limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
+    this.#sharedLimit = options.sharedLimit;
     this.#headers = { 'user-agent': 'erp-sync', ...options.headers };
     this.#signal = options.signal ? AbortSignal.any([options.signal, this.#closed.signal]) : this.#closed.signal;
     // Every request in flight listens on it (and stops listening when answered): no fixed ceiling applies.
@@ -217,6 +222,7 @@ export class HttpClient {
       async () => {
         const answered = await this.#limiter?.acquire(signal);
         try {
+          await this.#sharedLimit?.take(signal);
           return await attempt();
         } finally {
           answered?.();

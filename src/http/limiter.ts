@@ -1,5 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/**
+ * A limit kept beyond this process: in hosted mode, every worker of the fleet
+ * pulling the same ERP account takes its tokens from one budget in Redis.
+ * Each request takes one after this process's own limiter let it go.
+ */
+export interface SharedLimit {
+  /** Waits until the shared budget has room for one more request, and takes it. */
+  take(signal: AbortSignal): Promise<void>;
+}
+
 /** Added to every window, so clock and network jitter never let the server count one request too many. */
 export const WINDOW_SLACK_MS = 10;
 

@@ -34,6 +34,9 @@ export interface Lock {
   release(): void;
 }
 
+/** What a run needs of any lock: the file lock here, or hosted mode's lock in PostgreSQL. */
+export type RunLock = Pick<Lock, 'held' | 'release'>;
+
 export interface LockOptions {
   /** How often the holder touches the lock file while it holds it (default 15 s). */
   heartbeatMs?: number;
