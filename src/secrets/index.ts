@@ -16,6 +16,8 @@ const m = defineMessages({
     env: 'ERP_SYNC_<CONNECTION>_<FIELD> environment variables; read-only',
     unsupported: 'unsupported secret store: "{store}"',
     unsupportedHint: 'Use one of: {kinds}.',
+    hostedOnly: 'the "database" secret store is hosted mode\'s: its secrets are read by `erp-sync worker` and the `erp-sync hosted` commands, under a tenant',
+    hostedOnlyHint: 'Use `erp-sync hosted ... --tenant T`, or connect this machine\'s connection with --secret-store {kinds}.',
   },
   tr: {
     keychain: "sistem anahtar zinciri (macOS Anahtar Zinciri, Windows Kimlik Bilgisi Yöneticisi, Linux'ta Secret Service)",
@@ -24,6 +26,8 @@ const m = defineMessages({
     env: 'ERP_SYNC_<BAĞLANTI>_<ALAN> ortam değişkenleri; salt okunur',
     unsupported: 'desteklenmeyen gizli bilgi deposu: "{store}"',
     unsupportedHint: 'Şunlardan birini kullanın: {kinds}.',
+    hostedOnly: '"database" gizli bilgi deposu barındırılan kipe aittir: gizli bilgilerini bir kiracı altında `erp-sync worker` ve `erp-sync hosted` komutları okur',
+    hostedOnlyHint: '`erp-sync hosted ... --tenant K` kullanın ya da bu makinenin bağlantısını --secret-store {kinds} ile bağlayın.',
   },
 });
 
@@ -44,6 +48,8 @@ export function openSecretStore(kind: SecretStoreKind, options: { home: string; 
       return new SystemdSecretStore(env);
     case 'env':
       return new EnvSecretStore(env);
+    case 'database':
+      throw new UserError(m('hostedOnly'), { code: 'SECRETS_HOSTED_ONLY', exitCode: ExitCode.config, hint: m('hostedOnlyHint', { kinds: secretStoreKinds.join('|') }) });
     default:
       // A kind read from a hand-edited config is not checked by the compiler.
       throw new UserError(m('unsupported', { store: String(kind) }), {

@@ -23,10 +23,14 @@ export interface SecretStore {
   unavailableReason(): Promise<string | undefined>;
 }
 
-export type SecretStoreKind = 'env' | 'keychain' | 'file' | 'systemd';
+/** The stores an agent keeps its secrets in, which `connect` offers. */
+export type AgentSecretStoreKind = 'env' | 'keychain' | 'file' | 'systemd';
 
-/** Every kind, in the order to prefer them; the compiler checks that none is missing. */
-export const secretStoreKinds = Object.keys({ keychain: 0, file: 0, systemd: 0, env: 0 } satisfies Record<SecretStoreKind, 0>) as readonly SecretStoreKind[];
+/** Those, and hosted mode's: each tenant's secrets sealed in PostgreSQL (`secrets/database.ts`), which only hosted commands open. */
+export type SecretStoreKind = AgentSecretStoreKind | 'database';
+
+/** Every agent kind, in the order to prefer them; the compiler checks that none is missing. */
+export const secretStoreKinds = Object.keys({ keychain: 0, file: 0, systemd: 0, env: 0 } satisfies Record<AgentSecretStoreKind, 0>) as readonly AgentSecretStoreKind[];
 
 /** `ERP_SYNC_<CONNECTION>_<FIELD>` in upper snake case: shop + password → ERP_SYNC_SHOP_PASSWORD. */
 export function envVarName(connection: string, field: string): string {
