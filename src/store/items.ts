@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { dialectOf } from './dialect.js';
 import { redact } from '../secrets/redact.js';
 
 export type Stage = 'pull' | 'validate' | 'push';
@@ -45,6 +46,7 @@ export class EventLog {
     this.#connection = connection;
     this.#target = target;
     this.#runId = runId;
+    const key = dialectOf(db).conflict('connection, target, item');
     this.#insertEvent = db.prepare(
       `INSERT INTO events (run_id, connection, target, at, barcode, sku, name, stage, outcome, code, message, detail)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -53,12 +55,12 @@ export class EventLog {
     this.#writeWarning = db.prepare(
       `INSERT INTO item_state (connection, target, item, barcode, sku, name, outcome, code, message, run_id, at, warning)
        VALUES (?, ?, ?, ?, ?, ?, 'warning', NULL, NULL, ?, ?, ?)
-       ON CONFLICT (connection, target, item) DO UPDATE SET warning = excluded.warning`,
+       ON CONFLICT ${key} DO UPDATE SET warning = excluded.warning`,
     );
     this.#writeState = db.prepare(
       `INSERT INTO item_state (connection, target, item, barcode, sku, name, outcome, code, message, run_id, at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (connection, target, item) DO UPDATE SET barcode = excluded.barcode, sku = excluded.sku, name = excluded.name,
+       ON CONFLICT ${key} DO UPDATE SET barcode = excluded.barcode, sku = excluded.sku, name = excluded.name,
          outcome = excluded.outcome, code = excluded.code, message = excluded.message, run_id = excluded.run_id, at = excluded.at`,
     );
   }

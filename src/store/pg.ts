@@ -94,7 +94,7 @@ export function placeholders(sql: string): Placeholders {
 /** A parameter as libpq takes it: text, or null. */
 function toText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return refuseNul(value);
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (typeof value === 'boolean') return value ? '1' : '0';
   throw new TypeError(`a ${typeof value} cannot be a statement parameter`);
@@ -112,6 +112,17 @@ export class PgError extends Error {
     this.name = 'PgError';
     this.code = code;
   }
+}
+
+/**
+ * PostgreSQL's text cannot hold the NUL character. A value with one is
+ * refused here, before it is sent: a statement the server refused would
+ * abort the whole transaction, where SQLite refuses the one statement and a
+ * page's staging goes on without the product.
+ */
+export function refuseNul(value: string): string {
+  if (value.includes('\u0000')) throw new PgError('PostgreSQL cannot store text with a NUL character (\\u0000)', '22021');
+  return value;
 }
 
 let nativeClass: NativeClientClass | undefined;
