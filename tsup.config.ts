@@ -4,7 +4,7 @@ import { defineConfig } from 'tsup';
  * One bundle for the CLI, its pure-JavaScript dependencies inside it: a
  * command's start costs a few parsed chunks, not hundreds of files found and
  * read in node_modules. Native modules stay external (npm builds them for the
- * machine), and so does exceljs, which only an .xlsx catalog loads and which
+ * machine), and so do hosted mode's clients and exceljs, which only an .xlsx catalog loads and which
  * is larger than all the rest together. Commands are split into chunks loaded
  * when their command runs, so `--help` never loads SQLite.
  */
@@ -18,7 +18,9 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   shims: false,
-  noExternal: [/^(?!better-sqlite3$|@napi-rs\/keyring$|exceljs$)/],
+  // Hosted mode's clients (bullmq, ioredis, rate-limiter-flexible, and pg-native, which builds against
+  // libpq) stay outside too: only `erp-sync worker` and `erp-sync hosted` load them, never an agent's command.
+  noExternal: [/^(?!better-sqlite3$|@napi-rs\/keyring$|exceljs$|bullmq$|ioredis$|rate-limiter-flexible$|pg-native$|pg-types$)/],
   // Bundled CommonJS packages (commander, undici) call require() for Node's own modules.
   banner: { js: "import { createRequire as __erpSyncRequire } from 'node:module'; const require = __erpSyncRequire(import.meta.url);" },
 });

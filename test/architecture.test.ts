@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
  * The floors of docs/ARCHITECTURE.md, checked on every import: a module
  * imports from its own floor or the floors below, never up; drivers know
  * nothing of SQLite or the marketplace; the engine nothing of terminals; no
- * command imports another; only the SQL Server executor imports mssql; and
- * the database's SQL is written in src/store only.
+ * command imports another; only the SQL Server executor imports mssql, and
+ * only src/hosted bullmq, ioredis and rate-limiter-flexible; and the
+ * database's SQL is written in src/store only.
  */
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -20,7 +21,7 @@ const FLOORS: Record<string, number> = {
   'src/marketplace': 1, 'src/schedule': 1,
   'src/rules': 2, 'drivers': 2, 'src/sandbox': 2, 'src/report': 2,
   'src/engine': 3,
-  'src/web': 4, 'src/cli': 4,
+  'src/web': 4, 'src/cli': 4, 'src/hosted': 4,
 };
 
 /** Areas that may import from fewer places than their floor allows. */
@@ -31,6 +32,9 @@ const ONLY: Record<string, readonly string[]> = {
 
 /** Packages that draw on a terminal: the CLI's alone. */
 const TERMINAL_PACKAGES = ['chalk', 'commander', '@inquirer/prompts', 'cli-progress'];
+
+/** Hosted mode's queue and shared limits: `src/hosted` alone talks to Redis, so an agent's command never loads them. */
+const HOSTED_PACKAGES = ['bullmq', 'ioredis', 'rate-limiter-flexible'];
 
 /** SQL Server's client: one thin executor uses it, so that everything above it is tested against a fake. */
 const SQL_SERVER_PACKAGES = ['mssql', 'tedious'];
@@ -62,6 +66,7 @@ export function importViolations(files: readonly SourceFile[]): string[] {
       if (!spec.startsWith('.')) {
         if (TERMINAL_PACKAGES.includes(spec) && area !== 'src/cli') problems.push(`${file.path} → ${spec}: only the CLI draws on a terminal`);
         if (SQL_SERVER_PACKAGES.includes(spec) && file.path !== SQL_SERVER_EXECUTOR) problems.push(`${file.path} → ${spec}: only ${SQL_SERVER_EXECUTOR} talks to SQL Server`);
+        if (HOSTED_PACKAGES.includes(spec) && area !== 'src/hosted') problems.push(`${file.path} → ${spec}: only src/hosted talks to Redis`);
         continue;
       }
       const target = normalize(join(dirname(file.path), spec)).replace(/\.js$/, '.ts');
@@ -75,6 +80,7 @@ export function importViolations(files: readonly SourceFile[]): string[] {
       if (FLOORS[targetArea]! > FLOORS[area]!) problems.push(`${file.path} → ${target}: floor ${FLOORS[area]} may not import floor ${FLOORS[targetArea]}`);
       else if (ONLY[area] && !ONLY[area].includes(targetArea)) problems.push(`${file.path} → ${target}: ${area} imports only from ${ONLY[area].join(', ')}`);
       else if (area === 'src/web' && targetArea === 'src/cli') problems.push(`${file.path} → ${target}: the web page does not import the CLI`);
+      else if (area === 'src/hosted' && targetArea === 'src/cli') problems.push(`${file.path} → ${target}: hosted mode's services do not import the CLI`);
     }
   }
   return problems;
@@ -129,6 +135,8 @@ describe('the floors of the codebase', () => {
       { path: 'src/cli/commands/run.ts', text: `export { statusCommand } from './status.js';` },
       { path: 'src/engine/run.ts', text: `const loaded = await import('chalk');` },
       { path: 'drivers/acme.ts', text: `import sql from 'mssql';` },
+      { path: 'src/cli/commands/run.ts', text: `import { Queue } from 'bullmq';` },
+      { path: 'src/hosted/worker.ts', text: `import { renderRun } from '../cli/render-run.js';` },
     ];
     expect(importViolations(bad)).toEqual([
       'src/model/product.ts → src/engine/run.ts: floor 0 may not import floor 3',
@@ -137,6 +145,8 @@ describe('the floors of the codebase', () => {
       'src/cli/commands/run.ts → src/cli/commands/status.ts: a command imports no other command',
       'src/engine/run.ts → chalk: only the CLI draws on a terminal',
       'drivers/acme.ts → mssql: only src/driver/sqlserver.ts talks to SQL Server',
+      'src/cli/commands/run.ts → bullmq: only src/hosted talks to Redis',
+      'src/hosted/worker.ts → src/cli/render-run.ts: hosted mode\'s services do not import the CLI',
     ]);
     expect(sqlOutsideStore([
       { path: 'src/engine/run.ts', text: 'db.prepare(`SELECT id FROM runs`)' },

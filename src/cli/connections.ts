@@ -1,5 +1,5 @@
 import { findDriver } from '../../drivers/index.js';
-import type { ConfigStore, ConnectionConfig } from '../config/config.js';
+import type { ConnectionCatalog, ConnectionConfig } from '../config/config.js';
 import type { Driver } from '../driver/contract.js';
 import { ExitCode, UserError } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
@@ -41,20 +41,20 @@ export function unknownConnection(name: string, known: readonly string[]): UserE
 }
 
 /** The connection of that name. */
-export function requireConnection(config: ConfigStore, name: string): ConnectionConfig {
+export function requireConnection(config: ConnectionCatalog, name: string): ConnectionConfig {
   const connection = config.connection(name);
   if (!connection) throw unknownConnection(name, config.connections().map((c) => c.name));
   return connection;
 }
 
 /** For commands that read history: a connection that is set up, or a disconnected one whose runs are kept. */
-export function requireConnectionOrHistory(config: ConfigStore, db: Db, name: string): void {
+export function requireConnectionOrHistory(config: ConnectionCatalog, db: Db, name: string): void {
   if (config.connection(name) || countRuns(db, name) > 0) return;
   throw unknownConnection(name, config.connections().map((c) => c.name));
 }
 
 /** For commands that read history: a target that is set up, or a removed one whose runs are kept. */
-export function requireTargetOrHistory(config: ConfigStore, db: Db, name: string): void {
+export function requireTargetOrHistory(config: ConnectionCatalog, db: Db, name: string): void {
   if (config.target(name) || countTargetRuns(db, name) > 0) return;
   const known = config.targets().map((t) => t.name);
   throw new UserError(m('unknownTarget', { name }), {
@@ -65,7 +65,7 @@ export function requireTargetOrHistory(config: ConfigStore, db: Db, name: string
 }
 
 /** The connection named, or every connection when none is; at least one. */
-export function selectConnections(config: ConfigStore, name: string | undefined): ConnectionConfig[] {
+export function selectConnections(config: ConnectionCatalog, name: string | undefined): ConnectionConfig[] {
   if (name !== undefined) return [requireConnection(config, name)];
   const all = config.connections();
   if (all.length === 0) throw new UserError(m('none'), { code: 'NO_CONNECTIONS', exitCode: ExitCode.config });

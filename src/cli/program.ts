@@ -100,6 +100,7 @@ function program(): Command {
     .option('--host <address>', 'address to listen on; anything but loopback asks for an access token', '127.0.0.1')
     .option('--open', 'open the page in a browser')
     .addOption(new Option('--secret-store <store>', 'where the access token is kept (default: the marketplace\'s store)').choices(secretStoreKinds))
+    .option('--tenant <id>', 'hosted mode: serve this tenant\'s page from PostgreSQL, behind the bearer token in ERP_SYNC_WEB_TOKEN')
     .action(async (options) => exit(await (await import('./commands/serve.js')).serveCommand(options)));
 
   cli
@@ -197,6 +198,69 @@ function program(): Command {
     .option('--print', 'only print it (the default)')
     .option('--remove', 'remove an installed schedule')
     .action(async (options) => exit(await (await import('./commands/schedule.js')).scheduleCommand(options)));
+
+  const hosted = cli
+    .command('hosted')
+    .description('hosted mode: many merchants (tenants) synced by a fleet of `erp-sync worker` processes, state in PostgreSQL, jobs in Redis');
+  hosted
+    .command('tenant')
+    .description('the merchants a fleet syncs')
+    .command('add')
+    .description('add a tenant (or rename it)')
+    .argument('<id>', 'the tenant\'s id: lower-case letters, digits, - and _')
+    .option('--name <name>', 'a name people know it by (default: the id)')
+    .option('--json', 'print JSON')
+    .action(async (id, options) => exit(await (await import('./commands/hosted-tenant.js')).hostedTenantAddCommand(id, options)));
+  hosted
+    .command('connect')
+    .description('add or update a tenant\'s ERP connection or marketplace target; secrets from ERP_SYNC_<NAME>_<FIELD> or stdin, never argv')
+    .argument('<target>', 'a driver id, trendyol, hepsiburada, n11, marketplace (the offer API), or a saved connection\'s or target\'s name')
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option('--name <name>', 'connection or target name (default: the driver id or target kind)')
+    .option('--base-url <url>', 'API address')
+    .option('--set <field=value>', 'a non-secret setting (syncEveryMinutes among them); repeatable', collect)
+    .option('--targets <names>', 'an ERP connection: the tenant\'s targets it feeds, comma-separated (default: all)')
+    .option('--secrets-stdin', 'read secrets from stdin: FIELD=VALUE lines, or one JSON object')
+    .option('--no-test', 'save without testing the connection')
+    .option('--json', 'print the saved connection as JSON')
+    .action(async (target, options) => exit(await (await import('./commands/hosted-connect.js')).hostedConnectCommand(target, options)));
+  hosted
+    .command('sync')
+    .description('queue a run of a tenant\'s connection (or of each) now, unless one is waiting or running')
+    .argument('[connection]', 'the connection (default: all of the tenant\'s)')
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option('--json', 'print JSON')
+    .action(async (connection, options) => exit(await (await import('./commands/hosted-sync.js')).hostedSyncCommand(connection, options)));
+  hosted
+    .command('schedule')
+    .description('create or refresh the schedule of each of a tenant\'s connections (every syncEveryMinutes, default 15)')
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option('--json', 'print JSON')
+    .action(async (options) => exit(await (await import('./commands/hosted-schedule.js')).hostedScheduleCommand(options)));
+  hosted
+    .command('status')
+    .description('a tenant\'s connections at a glance, with their schedules and jobs')
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option('--json', 'print JSON on stdout')
+    .action(async (options) => exit(await (await import('./commands/hosted-status.js')).hostedStatusCommand(options)));
+  hosted
+    .command('history')
+    .description('a tenant\'s latest runs and their counts')
+    .requiredOption('--tenant <id>', 'the tenant')
+    .option('--connection <name>', 'only this connection')
+    .option('--limit <n>', 'at most this many runs', integer('--limit'))
+    .option('--json', 'print JSON on stdout')
+    .action(async (options) => exit(await (await import('./commands/hosted-history.js')).hostedHistoryCommand(options)));
+
+  cli
+    .command('worker')
+    .description('hosted mode: run the tenants\' syncs from the queue in Redis (ERP_SYNC_DATABASE_URL, ERP_SYNC_REDIS_URL, ERP_SYNC_MASTER_KEY_FILE)')
+    .option('--concurrency <n>', 'connection runs at once in this process', integer('--concurrency'), 4)
+    .option('--port <n>', 'port of /metrics and /healthz (0: any free one)', integer('--port'), 7421)
+    .option('--host <address>', 'address of /metrics and /healthz', '127.0.0.1')
+    .option('--grace-seconds <n>', 'on SIGTERM, how long runs in hand may go on before they stop and go back to the queue', integer('--grace-seconds'), 20)
+    .option('--lock-seconds <n>', 'how long a job stays claimed without a sign of life from its worker; a dead worker\'s job runs again after it', integer('--lock-seconds'), 30)
+    .action(async (options) => exit(await (await import('./commands/worker.js')).workerCommand(options)));
 
   cli
     .command('doctor')

@@ -20,6 +20,11 @@ export class DatabaseSecretStore implements SecretStore {
     this.#envelope = envelope;
   }
 
+  /** The master key new values are sealed under. */
+  get keyId(): string {
+    return this.#envelope.keyId;
+  }
+
   async get(owner: string, field: string): Promise<string | undefined> {
     const sealed = readSealed(this.#db, owner, field);
     if (!sealed) return undefined;

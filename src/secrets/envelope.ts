@@ -194,3 +194,20 @@ export class AesGcmEnvelope implements Envelope {
     }
   }
 }
+
+/**
+ * The envelope of the master keys the environment names, read when a secret
+ * is first sealed or opened: commands that touch no secret (status,
+ * history) run without the key.
+ */
+export function envelopeFromEnvironment(env: NodeJS.ProcessEnv = process.env): Envelope {
+  let inner: AesGcmEnvelope | undefined;
+  const open = () => (inner ??= new AesGcmEnvelope(LocalKeyProvider.fromEnvironment(env)));
+  return {
+    get keyId() {
+      return open().keyId;
+    },
+    seal: (plaintext, context) => open().seal(plaintext, context),
+    open: (sealed, context) => open().open(sealed, context),
+  };
+}

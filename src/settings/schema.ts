@@ -146,6 +146,15 @@ export const connectionSettings = {
   maxProducts: integer({ default: 2_000_000, min: 1, en: 'The most products a first pull takes before it is stopped the same way.', tr: 'İlk alımın aynı şekilde durdurulmadan önce getirebileceği en fazla ürün.' }),
 };
 
+/** What an ERP connection takes in hosted mode beside `connectionSettings`: read by the queue's schedule, not by the run. */
+export const hostedConnectionSettings = {
+  syncEveryMinutes: integer({
+    default: 15, min: 1, max: 1440,
+    en: 'Hosted mode: minutes between two scheduled runs of the connection (`erp-sync hosted schedule` applies it).',
+    tr: 'Barındırılan kip: bağlantının iki zamanlanmış çalışması arasındaki dakika (`erp-sync hosted schedule` uygular).',
+  }),
+};
+
 /** Delivery settings every marketplace target takes with `--set`, beside its adapter's fields. */
 export const targetSettings = {
   ...http,

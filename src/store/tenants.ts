@@ -190,3 +190,8 @@ export function deleteSealed(db: PgDatabase, owner: string, field: string): void
 export function sealedUnderOtherKeys(db: PgDatabase, keyId: string): { owner: string; field: string }[] {
   return db.prepare(`SELECT owner, field FROM hosted_secrets WHERE key_id <> ? ORDER BY owner, field`).all(keyId) as { owner: string; field: string }[];
 }
+
+/** A round trip to the database, for a worker's /healthz. */
+export function databaseAnswers(db: PgDatabase): boolean {
+  return db.prepare(`SELECT 1`).pluck().get() === 1;
+}

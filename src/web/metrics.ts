@@ -49,7 +49,9 @@ const targetMetrics: Metric<TargetView>[] = [
 ];
 
 const label = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-const labels = (pairs: Record<string, string>) => `{${Object.entries(pairs).map(([name, value]) => `${name}="${label(value)}"`).join(',')}}`;
+
+/** A series' labels as the text format writes them, values escaped: `{connection="shop",target="n11"}`. */
+export const labels = (pairs: Record<string, string>) => `{${Object.entries(pairs).map(([name, value]) => `${name}="${label(value)}"`).join(',')}}`;
 
 function family<V>(lines: string[], metric: Metric<V>, series: readonly { labels: Record<string, string>; view: V }[]): void {
   lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} gauge`);

@@ -3,9 +3,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { findDriver } from '../../drivers/index.js';
 import { failedCsv, pendingCsv } from '../report/csv.js';
-import type { ConfigStore } from '../config/config.js';
-import { paths } from '../config/home.js';
-import { lockHolder } from '../lock/lock.js';
+import type { ConnectionCatalog } from '../config/config.js';
 import type { Lang } from '../i18n/index.js';
 import { redact } from '../secrets/redact.js';
 import type { Db } from '../store/db.js';
@@ -23,19 +21,19 @@ import {
 } from './security.js';
 import { connectionView, healthReport } from './status.js';
 import type { ConnectionView } from './status.js';
-import { SyncLauncher } from './sync.js';
+import type { RunControl } from './sync.js';
 
 export interface WebServerOptions {
   db: Db;
-  home: string;
-  config: ConfigStore;
+  /** The connections shown: config.json's, or a hosted tenant's. */
+  config: ConnectionCatalog;
   /**
    * Required from clients that are not on this machine; undefined when the
    * server listens on loopback only, where nobody else can connect.
    */
   accessToken: string | undefined;
-  /** The built CLI, run as a child process for "sync now". */
-  cli: string;
+  /** How "sync now" starts a run and how a running one is seen (`agentRuns`, or hosted mode's queue). */
+  runs: RunControl;
   /** Directory of app.js, style.css and favicon.svg. */
   assets: URL;
   log(line: string): void;
@@ -75,7 +73,7 @@ export function createWebServer(options: WebServerOptions): WebServer {
   // Read once at start: a missing asset fails `serve` at once, not the first visitor.
   const assets = new Map(Object.entries(assetTypes).map(([name, type]) => [`/${name}`, { type, body: readFileSync(new URL(name, options.assets)) }]));
   const sessions = new Sessions();
-  const launcher = new SyncLauncher({ cli: options.cli, log: options.log });
+  const { runs } = options;
 
   function views(now = Date.now()): ConnectionView[] {
     const configs = config.connections();
@@ -96,7 +94,7 @@ export function createWebServer(options: WebServerOptions): WebServer {
     });
   }
 
-  const isRunning = (connection: string) => launcher.isStarting(connection) || lockHolder(paths.locks(options.home), connection) !== undefined;
+  const isRunning = (connection: string) => runs.isRunning(connection);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     for (const [name, value] of Object.entries(securityHeaders)) res.setHeader(name, value);
@@ -147,7 +145,7 @@ export function createWebServer(options: WebServerOptions): WebServer {
     const runEvents = /^\/api\/runs\/(\d+)\/events$/.exec(path);
     const sync = /^\/api\/connections\/([^/]+)\/sync$/.exec(path);
     if (method === 'POST' && sync) {
-      syncNow(res, decodePathSegment(sync[1]!), lang);
+      await syncNow(res, decodePathSegment(sync[1]!), lang);
       return;
     }
     if (method !== 'GET') throw new HttpProblem(405, `${method} is not allowed here`);
@@ -199,13 +197,12 @@ export function createWebServer(options: WebServerOptions): WebServer {
     res.writeHead(303, { location: '/', 'set-cookie': sessionCookie(sessions.create()), 'cache-control': 'no-store' }).end();
   }
 
-  function syncNow(res: ServerResponse, connection: string, lang: Lang): void {
+  async function syncNow(res: ServerResponse, connection: string, lang: Lang): Promise<void> {
     if (!config.connection(connection)) throw new HttpProblem(404, `there is no connection named "${connection}"`);
-    if (isRunning(connection)) {
+    if ((await runs.start(connection)) === 'already') {
       json(res, 409, { queued: false, message: webMessage('alreadyRunning', {}, lang) });
       return;
     }
-    launcher.start(connection);
     json(res, 202, { queued: true, message: webMessage('queued', {}, lang) });
   }
 
@@ -257,7 +254,7 @@ export function createWebServer(options: WebServerOptions): WebServer {
   return {
     server,
     async close() {
-      await launcher.stop();
+      await runs.stop();
       server.closeAllConnections();
       if (server.listening) await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
     },

@@ -1,4 +1,34 @@
 import { spawn } from 'node:child_process';
+import { paths } from '../config/home.js';
+import { lockHolder } from '../lock/lock.js';
+
+/**
+ * How the page starts runs and tells which are going: the agent's (a CLI
+ * child per "sync now", the lock files under the home), or hosted mode's
+ * (a job in the queue, the lock in PostgreSQL).
+ */
+export interface RunControl {
+  isRunning(connection: string): boolean;
+  /** "Sync now": `already` when a run of the connection is going or waiting. */
+  start(connection: string): Promise<'queued' | 'already'>;
+  /** Lets the runs the page started stop cleanly. */
+  stop(): Promise<void>;
+}
+
+/** The agent's: `erp-sync run --connection NAME` as a child process, seen running while it holds its lock. */
+export function agentRuns(options: SyncLauncherOptions & { home: string }): RunControl {
+  const launcher = new SyncLauncher(options);
+  const isRunning = (connection: string) => launcher.isStarting(connection) || lockHolder(paths.locks(options.home), connection) !== undefined;
+  return {
+    isRunning,
+    async start(connection) {
+      if (isRunning(connection)) return 'already';
+      launcher.start(connection);
+      return 'queued';
+    },
+    stop: () => launcher.stop(),
+  };
+}
 
 export interface SyncLauncherOptions {
   /** The built CLI (bin/erp-sync.js). */

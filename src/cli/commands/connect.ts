@@ -6,9 +6,8 @@ import type { ConnectionConfig, TargetConfig } from '../../config/config.js';
 import type { Driver, FieldSpec } from '../../driver/contract.js';
 import { targetAdapter, targetAdapters } from '../../marketplace/targets.js';
 import type { TargetKind } from '../../marketplace/target.js';
-import { connectionSettings, settingProblem, targetSettings } from '../../settings/schema.js';
-import { alertWebhookField, storedSecretNames } from '../../settings/schema.js';
-import type { SettingSpec } from '../../settings/schema.js';
+import { connectionSettings, targetSettings } from '../../settings/schema.js';
+import { storedSecretNames } from '../../settings/schema.js';
 import type { Failure } from '../../engine/failure.js';
 import { targetSecretFields } from '../../engine/secrets.js';
 import { ExitCode, UserError, errorMessage } from '../../errors/index.js';
@@ -26,6 +25,7 @@ import { askChoice, askField, askYesNo, canPrompt, fieldLabel, fieldProblem, nor
 import type { Choice } from '../prompts.js';
 import { checkConnection } from '../../engine/check.js';
 import { testFailed, testingMessage } from '../connection-test.js';
+import { erpFields, parseSettings, targetFields } from '../connect-fields.js';
 
 export interface ConnectOptions {
   name?: string;
@@ -92,15 +92,7 @@ const m = defineMessages({
     systemdAdd: 'Add {field} as a systemd credential:',
     ownerDriver: 'driver {id}',
     ownerTarget: 'target {name}',
-    setForm: '--set "{start}…" is not of the form field=value (the rest is not shown: it may be a secret)',
-    setSecret: '"{key}" is a secret and is never stored in the config',
-    setSecretHint: 'Give it with --secret-file, or in the environment variable named by `erp-sync drivers`.',
-    setUnknown: '{owner} has no setting "{key}"',
-    setList: 'Settings: {list}.',
-    setInvalid: 'setting {key} {problem}',
     marketplace: 'Marketplace',
-    baseUrl: 'API address',
-    token: 'API token',
     storeNewKey: 'Encrypted file, with a new key file',
     storeNewKeyHelp: 'secrets.enc, unlocked by a random key erp-sync writes to {path} (readable by this user only): for servers without a keychain',
     keyCreated:
@@ -158,15 +150,7 @@ const m = defineMessages({
     systemdAdd: '{field} alanını systemd kimlik bilgisi olarak ekleyin:',
     ownerDriver: '{id} sürücüsü',
     ownerTarget: '{name} hedefi',
-    setForm: '--set "{start}…" alan=değer biçiminde değil (gizli bir değer olabileceği için devamı gösterilmiyor)',
-    setSecret: '"{key}" gizli bir bilgidir ve hiçbir zaman ayarlara yazılmaz',
-    setSecretHint: '--secret-file ile veya `erp-sync drivers` komutunun gösterdiği ortam değişkeniyle verin.',
-    setUnknown: '{owner} için "{key}" adında bir ayar yok',
-    setList: 'Ayarlar: {list}.',
-    setInvalid: '{key} ayarı {problem}',
     marketplace: 'Pazaryeri',
-    baseUrl: 'API adresi',
-    token: 'API anahtarı (token)',
     storeNewKey: 'Şifreli dosya, yeni bir anahtar dosyasıyla',
     storeNewKeyHelp: 'erp-sync’in {path} dosyasına yazdığı rastgele anahtarla (yalnızca bu kullanıcı okuyabilir) açılan secrets.enc: anahtar zinciri olmayan sunucular için',
     keyCreated:
@@ -349,15 +333,12 @@ function resolveTarget(ctx: CliContext, targetName: string, name: string | undef
   if (problem) throw new UserError(problem, { code: 'BAD_NAME', exitCode: ExitCode.usage });
   const existing = ctx.config.connection(connectionName);
   const existingDriver = existing && findDriver(existing.driver);
-  const baseUrl: FieldSpec[] = driver.local
-    ? []
-    : [{ name: 'baseUrl', label: m('baseUrl', {}, 'en'), labelTr: m('baseUrl', {}, 'tr'), secret: false, required: !driver.defaultBaseUrl, kind: 'url', ...(driver.defaultBaseUrl ? { default: driver.defaultBaseUrl } : {}) }];
   return {
     name: connectionName,
     driver,
     title: driver.name,
     kind: undefined,
-    fields: [...baseUrl, ...driver.fields.filter((f) => !f.managed), alertWebhookField],
+    fields: erpFields(driver),
     extraSettings: connectionSettings,
     existing: existing && {
       title: existingDriver?.name ?? existing.driver,
@@ -374,25 +355,17 @@ function resolveTarget(ctx: CliContext, targetName: string, name: string | undef
 /** A marketplace target: the offer API (`marketplace`), Trendyol, Hepsiburada or N11, named after its kind unless --name says. */
 function resolveMarketplace(ctx: CliContext, kindName: string, name: string | undefined): Target {
   const kind: TargetKind = kindName === MARKETPLACE ? 'offer-api' : (kindName as TargetKind);
-  const adapter = targetAdapter(kind);
   const targetName = name ?? kindName;
   const problem = checkTargetName(targetName, ctx.config.connections().map((c) => c.name));
   if (problem) throw new UserError(problem, { code: 'BAD_NAME', exitCode: ExitCode.usage });
   const existing = ctx.config.target(targetName);
   const title = titleOf(kind);
-  const baseUrl: FieldSpec = {
-    name: 'baseUrl', label: m('baseUrl', {}, 'en'), labelTr: m('baseUrl', {}, 'tr'), secret: false, required: !adapter, kind: 'url',
-    ...(adapter ? { default: adapter.defaultBaseUrl } : {}),
-  };
-  const fields: FieldSpec[] = adapter
-    ? [...adapter.fields, baseUrl]
-    : [baseUrl, { name: 'token', label: m('token', {}, 'en'), labelTr: m('token', {}, 'tr'), secret: true, required: true, kind: 'text' }];
   return {
     name: targetName,
     driver: undefined,
     kind,
     title,
-    fields: [...fields, alertWebhookField],
+    fields: targetFields(kind),
     extraSettings: targetSettings,
     existing: existing && {
       title: titleOf(existing.kind), driver: undefined, kind: existing.kind, baseUrl: existing.baseUrl, settings: existing.settings,
@@ -669,23 +642,4 @@ function firstSentence(text: string): string {
 function parseSecretStore(value: string): SecretStoreKind {
   if ((secretStoreKinds as readonly string[]).includes(value)) return value as SecretStoreKind;
   throw new UserError(m('badStore', { store: value }), { code: 'BAD_SECRET_STORE', exitCode: ExitCode.usage, hint: m('chooseOne', { list: secretStoreKinds.join(', ') }) });
-}
-
-function parseSettings(
-  pairs: readonly string[], allowed: readonly string[], secrets: ReadonlySet<string>, owner: string, schema: Target['extraSettings'],
-): Record<string, string> {
-  const settings: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    const key = at > 0 ? pair.slice(0, at) : '';
-    const value = pair.slice(at + 1);
-    // `password:hunter2` is a typo of a secret: only a setting's name before a separator is repeated, never a bare word.
-    if (!key) throw new UserError(m('setForm', { start: /^([A-Za-z][\w-]*)[:\s]/.exec(pair)?.[1] ?? '' }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
-    if (secrets.has(key)) throw new UserError(m('setSecret', { key }), { code: 'SECRET_IN_SETTINGS', exitCode: ExitCode.usage, hint: m('setSecretHint') });
-    if (!allowed.includes(key)) throw new UserError(m('setUnknown', { owner, key }), { code: 'UNKNOWN_SETTING', exitCode: ExitCode.usage, hint: m('setList', { list: allowed.join(', ') }) });
-    const problem = settingProblem(schema, key, value);
-    if (problem) throw new UserError(m('setInvalid', { key, problem }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
-    settings[key] = (schema as Record<string, SettingSpec<unknown>>)[key]?.normalize?.(value) ?? value;
-  }
-  return settings;
 }

@@ -1,18 +1,17 @@
 import chalk from 'chalk';
 import { MARKETPLACE } from '../../config/config.js';
 import { ExitCode, UserError } from '../../errors/index.js';
-import { defineMessages, formatDuration } from '../../i18n/index.js';
+import { defineMessages } from '../../i18n/index.js';
 import type { Db } from '../../store/db.js';
 import {
   countFailedItems, countItemEvents, countPendingItems, failedItems, itemEvents, pendingItems, recentRuns, targetRuns,
 } from '../../store/queries.js';
-import type { ItemEventRow, PendingItem, ProblemItem, RunRow, TargetRunRow } from '../../store/queries.js';
+import type { ItemEventRow, PendingItem, ProblemItem, RunRow } from '../../store/queries.js';
 import { requireConnectionOrHistory, requireTargetOrHistory } from '../connections.js';
 import { openContext } from '../context.js';
 import { failedCsv, pendingCsv, toCsv } from '../../report/csv.js';
-import { outcomeLabel, plainMessage, stageLabel, statusLabel } from '../../report/labels.js';
-import { statusColour } from '../output.js';
-import { showsTargets } from '../render-run.js';
+import { outcomeLabel, plainMessage, stageLabel } from '../../report/labels.js';
+import { runsText } from '../render-runs.js';
 import { page } from '../pager.js';
 import { formatTime, parseSince } from '../when.js';
 
@@ -35,41 +34,29 @@ const m = defineMessages({
     bothFormats: '--json and --csv cannot be used together',
     bothLists: '--failed and --pending cannot be used together',
     codeWithPending: '--code filters failed items and item events; offers pending approval have no error code',
-    runsHeader: 'Latest runs',
-    run: '#{id}  {time}  {connection}  {status}  {duration}',
-    runCounts: 'pulled {pulled} · invalid {invalid} · new {new} · changed {changed} · vanished {vanished} · pushed {pushed} (created {created}, updated {updated}) · pending {pending} · rejected {rejected} · failed {failed}',
-    noRuns: 'No runs yet. Start one with `erp-sync run`.',
     noEvents: 'No item events match.',
     noFailed: 'No item is failing.',
     noPending: 'No offer is waiting for approval.',
-    targetCounts: '→ {target}: pushed {pushed} · rejected {rejected} · not listed {notListed} · failed {failed} · awaiting an answer {awaiting}',
     more: '{shown} of {total} shown; narrow with --connection, --target, --since, --search or --code, or raise --limit.',
     marketplaceSaid: 'marketplace said: {message}',
     targetSaid: '{target} said: {message}',
     details: 'details: {message}',
     answer: 'answer: {detail}',
     waitingSince: 'waiting since {time}',
-    hintItems: 'Item details: erp-sync logs --run ID · failing items: erp-sync logs --failed · one product: erp-sync explain BARCODE',
   },
   tr: {
     bothFormats: '--json ve --csv birlikte kullanılamaz',
     bothLists: '--failed ve --pending birlikte kullanılamaz',
     codeWithPending: '--code başarısız ürünleri ve ürün kayıtlarını süzer; onay bekleyen tekliflerin hata kodu olmaz',
-    runsHeader: 'Son çalışmalar',
-    run: '#{id}  {time}  {connection}  {status}  {duration}',
-    runCounts: 'getirilen {pulled} · geçersiz {invalid} · yeni {new} · değişen {changed} · kaybolan {vanished} · gönderilen {pushed} (oluşturulan {created}, güncellenen {updated}) · onay bekleyen {pending} · reddedilen {rejected} · başarısız {failed}',
-    noRuns: 'Henüz çalışma yok. `erp-sync run` ile başlatın.',
     noEvents: 'Eşleşen ürün kaydı yok.',
     noFailed: 'Başarısız ürün yok.',
     noPending: 'Onay bekleyen teklif yok.',
-    targetCounts: '→ {target}: gönderilen {pushed} · reddedilen {rejected} · listede olmayan {notListed} · başarısız {failed} · yanıt beklenen {awaiting}',
     more: '{total} kayıttan {shown} tanesi gösteriliyor; --connection, --target, --since, --search ya da --code ile daraltın veya --limit değerini artırın.',
     marketplaceSaid: 'pazaryeri yanıtı: {message}',
     targetSaid: '{target} yanıtı: {message}',
     details: 'ayrıntı: {message}',
     answer: 'yanıt: {detail}',
     waitingSince: '{time} tarihinden beri bekliyor',
-    hintItems: 'Ürün ayrıntıları: erp-sync logs --run NO · başarısız ürünler: erp-sync logs --failed · tek ürün: erp-sync explain BARKOD',
   },
 });
 
@@ -126,7 +113,7 @@ function read(db: Db, view: View, options: LogsOptions): ViewResult {
       const runs = recentRuns(db, { connection: options.connection, limit: options.limit ?? 20 });
       const targets = targetRuns(db, runs.map((r) => r.id));
       const withTargets = runs.map((r) => ({ ...r, targets: targets.get(r.id) ?? [] }));
-      return { document: { runs: withTargets }, csv: () => runsCsv(runs), text: () => runsText(withTargets) };
+      return { document: { runs: withTargets }, csv: () => runsCsv(runs), text: () => runsText(withTargets, { hints: true }) };
     }
     case 'events': {
       const eventFilter = { ...filter, runId: options.run, limit: options.limit ?? 50 };
@@ -151,30 +138,6 @@ function read(db: Db, view: View, options: LogsOptions): ViewResult {
 
 const outcomeColour = (outcome: string) =>
   outcome === 'created' || outcome === 'updated' ? chalk.green : outcome === 'pending_approval' || outcome === 'warning' ? chalk.yellow : chalk.red;
-
-function runsText(runs: (RunRow & { targets: TargetRunRow[] })[]): string[] {
-  if (runs.length === 0) return [m('noRuns')];
-  const lines = [chalk.bold(m('runsHeader'))];
-  for (const r of runs) {
-    lines.push(m('run', {
-      id: String(r.id), time: formatTime(r.startedAt), connection: r.connection,
-      status: statusColour(r.status)(statusLabel(r.status)), duration: r.durationMs === null ? '' : formatDuration(r.durationMs),
-    }));
-    lines.push(`  ${m('runCounts', {
-      pulled: r.pulled, invalid: r.invalid, new: r.new, changed: r.changed, vanished: r.vanished, pushed: r.pushed,
-      created: r.created, updated: r.updated, pending: r.pendingApproval, rejected: r.rejected, failed: r.failed,
-    })}`);
-    if (r.errorMessage) lines.push(`  ${chalk.red(`${r.errorCode ?? ''}: ${r.errorMessage}`)}`);
-    if (showsTargets(r.targets)) {
-      for (const t of r.targets) {
-        lines.push(`  ${m('targetCounts', { target: t.target, pushed: t.pushed, rejected: t.rejected, notListed: t.notListed, failed: t.failed, awaiting: t.awaiting })}`);
-        if (t.errorMessage) lines.push(`    ${chalk.red(`${t.errorCode ?? ''}: ${t.errorMessage}`)}`);
-      }
-    }
-  }
-  lines.push('', chalk.dim(m('hintItems')));
-  return lines;
-}
 
 /** The connection, and the marketplace an event or problem concerns when it is one target's. */
 function where(row: { connection: string; target: string }): string {

@@ -8,6 +8,7 @@ import { registerSecret } from '../../secrets/redact.js';
 import type { SecretStore, SecretStoreKind } from '../../secrets/store.js';
 import { generateAccessToken, isLoopbackBind } from '../../web/security.js';
 import { createWebServer } from '../../web/server.js';
+import { agentRuns } from '../../web/sync.js';
 import { openContext } from '../context.js';
 import type { CliContext } from '../context.js';
 import { createOutput } from '../output.js';
@@ -17,7 +18,12 @@ export interface ServeOptions {
   host: string;
   open?: boolean;
   secretStore?: SecretStoreKind;
+  /** Hosted mode: this tenant's page, from PostgreSQL. */
+  tenant?: string;
 }
+
+/** The bearer token a hosted tenant's page asks of everyone, browsers and scripts alike. */
+const WEB_TOKEN_VARIABLE = 'ERP_SYNC_WEB_TOKEN';
 
 /** Where the access token lives: connection `web`, field `accessToken`, in whichever store is used. */
 const ACCESS_TOKEN = { connection: 'web', field: 'accessToken' } as const;
@@ -37,6 +43,9 @@ const m = defineMessages({
     network: 'It is reachable from the network: browsers are asked for the access token, scripts send it as "Authorization: Bearer <token>".',
     newToken: 'Access token for the web page (shown only this once, stored in the {store} secret store as web/accessToken):',
     stopped: 'stopped serving',
+    tenantNeedsToken: 'serving a tenant\'s page needs a token in {variable}: the page is one tenant\'s, and only its people may see it',
+    tenantTokenHint: 'Set {variable} to at least {min} random characters (e.g. `openssl rand -base64 32`); browsers ask for it, scripts send it as "Authorization: Bearer <token>".',
+    tenantListening: 'erp-sync is serving the page of tenant "{tenant}" at {url}, behind the token in {variable} (Ctrl-C stops it)',
   },
   tr: {
     storeUnavailable: 'web sayfasının erişim anahtarını saklayacak {store} gizli bilgi deposuna erişilemiyor: {reason}',
@@ -52,6 +61,9 @@ const m = defineMessages({
     network: 'Sayfaya ağdan erişilebilir: tarayıcılar erişim anahtarını sorar, betikler "Authorization: Bearer <anahtar>" ile gönderir.',
     newToken: 'Web sayfasının erişim anahtarı (yalnızca bu kez gösterilir; {store} gizli deposunda web/accessToken olarak saklanır):',
     stopped: 'sunum durduruldu',
+    tenantNeedsToken: 'bir kiracının sayfasını sunmak için {variable} içinde bir anahtar gerekir: sayfa tek bir kiracınındır ve yalnızca onun kişileri görebilir',
+    tenantTokenHint: '{variable} değişkenine en az {min} rastgele karakter verin (ör. `openssl rand -base64 32`); tarayıcılar sorar, betikler "Authorization: Bearer <anahtar>" ile gönderir.',
+    tenantListening: 'erp-sync "{tenant}" kiracısının sayfasını {url} adresinde, {variable} içindeki anahtarın ardında sunuyor (durdurmak için Ctrl-C)',
   },
 });
 
@@ -63,6 +75,7 @@ const packageRoot = new URL('../', import.meta.url);
 
 /** `erp-sync serve`: the web page and JSON API until SIGINT or SIGTERM. */
 export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
+  if (options.tenant !== undefined) return serveTenant(options.tenant, options);
   const out = createOutput(false);
   const ctx = openContext();
   try {
@@ -70,10 +83,9 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
     const accessToken = loopback ? undefined : await ensureAccessToken(ctx, options, (line) => out.line(line));
     const web = createWebServer({
       db: ctx.db(),
-      home: ctx.home,
       config: ctx.config,
       accessToken,
-      cli: fileURLToPath(new URL('bin/erp-sync.js', packageRoot)),
+      runs: agentRuns({ home: ctx.home, cli: fileURLToPath(new URL('bin/erp-sync.js', packageRoot)), log: (line) => process.stderr.write(`${line}\n`) }),
       assets: new URL('src/web/public/', packageRoot),
       log: (line) => process.stderr.write(`${line}\n`),
     });
@@ -93,6 +105,48 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
     return ExitCode.ok;
   } finally {
     ctx.close();
+  }
+}
+
+/**
+ * `erp-sync serve --tenant T`: one hosted tenant's page, read from
+ * PostgreSQL on that tenant's session (row-level security shows it nothing
+ * else), "sync now" queued as a job. Every client needs the token, this
+ * machine's too: a fleet serves its tenants' pages behind a proxy.
+ */
+async function serveTenant(tenant: string, options: ServeOptions): Promise<ExitCode> {
+  const out = createOutput(false);
+  const token = process.env[WEB_TOKEN_VARIABLE];
+  if (!token || token.length < MIN_TOKEN_LENGTH) {
+    const names = { variable: WEB_TOKEN_VARIABLE, min: MIN_TOKEN_LENGTH };
+    throw new UserError(m('tenantNeedsToken', names), { code: 'ACCESS_TOKEN_MISSING', exitCode: ExitCode.config, hint: m('tenantTokenHint', names) });
+  }
+  registerSecret(token);
+  // Loaded here: bullmq and ioredis are hosted mode's alone, never an agent's `serve`.
+  const { openHosted, queueRuns } = await import('../hosted.js');
+  const ctx = openHosted(tenant);
+  try {
+    const web = createWebServer({
+      db: ctx.session.db,
+      config: ctx.session.config,
+      accessToken: token,
+      runs: queueRuns(ctx),
+      assets: new URL('src/web/public/', packageRoot),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    await listen(web.server, options);
+    const address = web.server.address();
+    const port = typeof address === 'object' && address ? address.port : options.port;
+    out.line(m('tenantListening', { tenant, url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`, variable: WEB_TOKEN_VARIABLE }));
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    await web.close();
+    out.line(m('stopped'));
+    return ExitCode.ok;
+  } finally {
+    await ctx.close();
   }
 }
 
