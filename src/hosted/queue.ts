@@ -108,7 +108,7 @@ export class SyncQueue {
     return { id: job.id ?? existing ?? '', added: !existing };
   }
 
-  /** Creates or refreshes the connection's schedule; its first run is due at once. */
+  /** Creates or refreshes the connection's schedule; its first run is due within the interval, at the connection's offset. */
   async schedule(tenant: string, connection: string, everyMinutes: number): Promise<void> {
     const key = jobKey(tenant, connection);
     const every = Math.round(everyMinutes * 60_000);

@@ -145,7 +145,7 @@ export class HostedWorker {
         const code = error instanceof UserError ? error.code : 'INTERNAL';
         const text = `${code}: ${redact(errorMessage(error))}`;
         const again = !(error instanceof UserError) || retryable(error.exitCode);
-        ending = { outcome: again ? 'retried' : 'failed', reason: code };
+        ending = { outcome: again && attemptsLeft(job) ? 'retried' : 'failed', reason: code };
         this.#options.log('error', again ? 'job.error' : 'job.failed', `${tenant}/${connection}: ${text}`, { job: job.id, tenant, connection });
         throw again ? new Error(text) : new UnrecoverableError(text);
       }
@@ -165,8 +165,9 @@ export class HostedWorker {
       }
       const text = `${code}: ${redact(summary.error?.message ?? summary.status)}`;
       if (retryable(summary.exitCode)) {
-        ending = { outcome: 'retried', reason: code };
-        this.#options.log('warn', 'job.retry', `${tenant}/${connection}: ${text}`, fields(job, summary));
+        // BullMQ tries it again after its backoff, unless this was the last attempt.
+        ending = { outcome: attemptsLeft(job) ? 'retried' : 'failed', reason: code };
+        this.#options.log(ending.outcome === 'retried' ? 'warn' : 'error', ending.outcome === 'retried' ? 'job.retry' : 'job.failed', `${tenant}/${connection}: ${text}`, fields(job, summary));
         throw new Error(text);
       }
       ending = { outcome: 'failed', reason: code };
@@ -205,6 +206,11 @@ export class HostedWorker {
       session.close();
     }
   }
+}
+
+/** Whether BullMQ tries the job again after this attempt fails. */
+function attemptsLeft(job: Job<SyncJob, SyncResult>): boolean {
+  return job.attemptsMade + 1 < (job.opts.attempts ?? 1);
 }
 
 /** Exit 75 (and a crash, 1) is worth another try; 65, 77 and 78 wait for a person. */

@@ -25,8 +25,9 @@ const m = defineMessages({
 
 /**
  * `erp-sync hosted schedule --tenant T`: a BullMQ job scheduler per
- * connection, every `syncEveryMinutes` (15); a connection's first scheduled
- * run is due at once. Schedules of connections that are gone are removed.
+ * connection, every `syncEveryMinutes` (15), each at an offset of its own
+ * within the interval (its first scheduled run is due within it; `hosted
+ * sync` runs one now). Schedules of connections that are gone are removed.
  */
 export async function hostedScheduleCommand(options: HostedScheduleOptions): Promise<ExitCode> {
   const out = createOutput(!!options.json);
