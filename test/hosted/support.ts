@@ -143,3 +143,14 @@ export async function redisContents(redis: Redis): Promise<string[]> {
   } while (cursor !== '0');
   return texts;
 }
+
+/** The most requests in any window of `ms` among these times. */
+export function busiestWindow(times: readonly number[], ms: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! >= ms) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
