@@ -19,9 +19,12 @@ export interface AlertRecord {
   detail: string | null;
 }
 
+/** An alert's columns as {@link AlertRecord} names them (PostgreSQL's rows have a tenant besides). */
+const ALERT_COLUMNS = `id, connection, kind, message, opened_at, last_seen_at, closed_at, run_id, notified_open_at, notified_close_at, notify_error, detail`;
+
 /** The connection's open incident, if any: a connection has at most one. */
 export function openAlert(db: Db, connection: string): AlertRecord | undefined {
-  return db.prepare(`SELECT * FROM alerts WHERE connection = ? AND closed_at IS NULL ORDER BY id LIMIT 1`).get(connection) as AlertRecord | undefined;
+  return db.prepare(`SELECT ${ALERT_COLUMNS} FROM alerts WHERE connection = ? AND closed_at IS NULL ORDER BY id LIMIT 1`).get(connection) as AlertRecord | undefined;
 }
 
 export function insertAlert(db: Db, alert: { connection: string; kind: AlertKind; message: string; at: string; runId: number | null; detail: unknown }): void {
@@ -52,7 +55,7 @@ export function lastSuccessAt(db: Db, connection: string): string | null {
 /** Alerts whose opening, or whose recovery after an announced opening, has not been sent yet. */
 export function alertsToNotify(db: Db, connection: string): AlertRecord[] {
   return db.prepare(
-    `SELECT * FROM alerts WHERE connection = ? AND (
+    `SELECT ${ALERT_COLUMNS} FROM alerts WHERE connection = ? AND (
        (closed_at IS NULL AND notified_open_at IS NULL)
        OR (closed_at IS NOT NULL AND notified_open_at IS NOT NULL AND notified_close_at IS NULL)
      ) ORDER BY id`,

@@ -1,5 +1,6 @@
 import type { Offer } from '../model/product.js';
 import type { Db } from './db.js';
+import { dialectOf } from './dialect.js';
 import { unconfirmedMarker } from './snapshot.js';
 
 /**
@@ -69,9 +70,10 @@ export class DeliveryStore {
   constructor(db: Db, scope: DeliveryScope) {
     this.#db = db;
     this.#scope = scope;
+    const sql = dialectOf(db);
     this.#s = {
       batches: db.prepare(`SELECT id, attempts FROM outbox WHERE connection = :connection AND target = :target ORDER BY id`),
-      batch: db.prepare(`SELECT idempotency_key AS key, body, submitted_at AS submittedAt, ticket FROM outbox WHERE id = ?`),
+      batch: db.prepare(`SELECT idempotency_key AS "key", body, submitted_at AS "submittedAt", ticket FROM outbox WHERE id = ?`),
       waiting: db.prepare(
         `SELECT i.barcode, i.kind, i.hash, i.base, i.previous, p.hash AS acked, s.hash AS staged, s.valid, s.barcode IS NOT NULL AS in_staging,
                 f.hash AS failed_hash, f.parked_at IS NOT NULL AS parked,
@@ -83,7 +85,7 @@ export class DeliveryStore {
           WHERE i.outbox_id = ? ORDER BY i.position`,
       ),
       insertBatch: db.prepare(
-        `INSERT INTO outbox (connection, target, idempotency_key, run_id, created_at, offers, body) VALUES (:connection, :target, ?, ?, ?, ?, ?)`,
+        `INSERT INTO outbox (connection, target, idempotency_key, run_id, created_at, offers, body) VALUES (:connection, :target, ?, ?, ?, ?, ?) RETURNING id`,
       ),
       insertOffer: db.prepare(
         `INSERT INTO outbox_items (outbox_id, position, connection, target, barcode, kind, hash, base, previous)
@@ -96,7 +98,7 @@ export class DeliveryStore {
       acknowledge: db.prepare(
         `INSERT INTO snapshot (connection, target, barcode, base, hash, status, offer_id, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, error_code, error_message, acked_at, run_id)
          VALUES (:connection, :target, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (connection, target, barcode) DO UPDATE SET base = excluded.base, hash = excluded.hash, status = excluded.status,
+         ON CONFLICT ${sql.conflict('connection, target, barcode')} DO UPDATE SET base = excluded.base, hash = excluded.hash, status = excluded.status,
            offer_id = coalesce(excluded.offer_id, snapshot.offer_id), sku = excluded.sku, name = excluded.name, price = excluded.price,
            currency = excluded.currency, vat_rate = excluded.vat_rate, price_includes_vat = excluded.price_includes_vat,
            stock = excluded.stock, active = excluded.active, error_code = excluded.error_code, error_message = excluded.error_message,
@@ -109,24 +111,24 @@ export class DeliveryStore {
       delivered: db.prepare(`DELETE FROM delivery_failures WHERE connection = :connection AND target = :target AND barcode = ?`),
       unconfirm: db.prepare(
         `UPDATE snapshot SET base = :marker, hash = :marker, status = 'unconfirmed', acked_at = ?, run_id = ?
-          WHERE connection = :connection AND target = :target AND barcode = ? AND hash IS ?`,
+          WHERE connection = :connection AND target = :target AND barcode = ? AND hash IS NOT DISTINCT FROM ?`,
       ),
       unconfirmNew: db.prepare(
         `INSERT INTO snapshot (connection, target, barcode, base, hash, status, sku, name, price, currency, vat_rate, price_includes_vat, stock, active, acked_at, run_id)
-         VALUES (:connection, :target, ?, :marker, :marker, 'unconfirmed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection, target, barcode) DO NOTHING`,
+         VALUES (:connection, :target, ?, :marker, :marker, 'unconfirmed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       ),
       overtaken: db.prepare(
-        `DELETE FROM delivery_failures WHERE connection = :connection AND target = :target AND barcode IN (SELECT barcode FROM temp.seen)
+        `DELETE FROM delivery_failures WHERE connection = :connection AND target = :target AND barcode IN (SELECT barcode FROM ${sql.seen})
            AND NOT EXISTS (SELECT 1 FROM staging s WHERE s.connection = delivery_failures.connection
                              AND s.barcode = delivery_failures.barcode AND s.valid = 1 AND s.hash = delivery_failures.base)`,
       ),
       failedAlone: db.prepare(
         `INSERT INTO delivery_failures (connection, target, barcode, hash, base, attempts, code, message, first_failed_at, last_failed_at, parked_at, run_id)
          VALUES (:connection, :target, :barcode, :hash, :base, 1, :code, :message, :now, :now, CASE WHEN :max <= 1 THEN :now END, :run)
-         ON CONFLICT (connection, target, barcode) DO UPDATE SET
-           attempts = CASE WHEN hash = excluded.hash THEN attempts + 1 ELSE 1 END,
-           first_failed_at = CASE WHEN hash = excluded.hash THEN first_failed_at ELSE excluded.first_failed_at END,
-           parked_at = CASE WHEN (CASE WHEN hash = excluded.hash THEN attempts + 1 ELSE 1 END) >= :max THEN :now END,
+         ON CONFLICT ${sql.conflict('connection, target, barcode')} DO UPDATE SET
+           attempts = CASE WHEN delivery_failures.hash = excluded.hash THEN delivery_failures.attempts + 1 ELSE 1 END,
+           first_failed_at = CASE WHEN delivery_failures.hash = excluded.hash THEN delivery_failures.first_failed_at ELSE excluded.first_failed_at END,
+           parked_at = CASE WHEN (CASE WHEN delivery_failures.hash = excluded.hash THEN delivery_failures.attempts + 1 ELSE 1 END) >= :max THEN :now END,
            hash = excluded.hash, base = excluded.base, code = excluded.code, message = excluded.message, last_failed_at = excluded.last_failed_at,
            run_id = excluded.run_id
          RETURNING attempts, parked_at IS NOT NULL AS parked`,
@@ -156,7 +158,7 @@ export class DeliveryStore {
   /** Writes a batch to the outbox, before anything of it is sent; returns its id. `body` is what is sent, as sent. */
   writeBatch(key: string, runId: number, at: string, offers: readonly BatchOffer[], body: string): number {
     return this.transaction(() => {
-      const id = Number(this.#s.insertBatch.run(key, runId, at, offers.length, body, this.#scope).lastInsertRowid);
+      const { id } = this.#s.insertBatch.get(key, runId, at, offers.length, body, this.#scope) as { id: number };
       offers.forEach((o, i) => this.#s.insertOffer.run(id, i, o.offer.barcode, o.kind, o.hash, o.base, o.previous, this.#scope));
       return id;
     });
@@ -281,7 +283,7 @@ export function retryOffers(db: Db, scope: RetryScope): RetryResult {
     params.push(scope.target);
   }
   if (scope.barcodes && scope.barcodes.length > 0) {
-    where.push(`barcode IN (SELECT value FROM json_each(?))`);
+    where.push(`barcode IN (SELECT value FROM ${dialectOf(db).jsonValues('?', 'j')})`);
     params.push(JSON.stringify(scope.barcodes));
   }
   const and = where.map((w) => ` AND ${w}`).join('');

@@ -1,4 +1,5 @@
 import type { Db, SqlStatement } from './db.js';
+import { dialectOf } from './dialect.js';
 import type { DiffCounts, StageCounts } from '../model/run.js';
 import type { OfferRow } from '../model/product.js';
 import { liveOffer, liveOffers } from './snapshot.js';
@@ -32,7 +33,7 @@ export type Walk = 'fresh' | 'quarantined';
 
 /**
  * The diff between this run's pull (staging rows whose barcode is in
- * `temp.seen`) and what one target has acknowledged (its snapshot), as SQL
+ * `seen`) and what one target has acknowledged (its snapshot), as SQL
  * over indexed tables: nothing is loaded into memory but one batch at a time.
  * The counts come from the stager, which compared every product as it staged
  * it; a query runs only when there is something to find, or once the
@@ -50,18 +51,19 @@ export class Diff {
     this.#scope = scope;
     this.#runId = runId;
     const live = liveOffers(db, scope.connection, scope.target);
+    const sql = dialectOf(db);
     this.counts = { new: staged.new, changed: staged.changed, unchanged: staged.unchanged, vanished: live - staged.seenLive, live };
     const columns = `s.barcode, s.sku, s.name, s.price, s.currency, s.vat_rate, s.price_includes_vat, s.stock, s.active, s.hash,
       p.hash AS prev_hash`;
-    // CROSS JOIN pins the order: walk temp.seen by barcode, so each batch is a
+    // SQLite's CROSS JOIN pins the order: walk seen by barcode, so each batch is a
     // range read instead of a scan and sort of the whole pull.
-    const from = `FROM temp.seen k
-      CROSS JOIN staging s ON s.connection = :connection AND s.barcode = k.barcode
+    const from = `FROM ${sql.seen} k
+      ${sql.orderedJoin} staging s ON s.connection = :connection AND s.barcode = k.barcode
       LEFT JOIN snapshot p ON p.connection = s.connection AND p.target = :target AND p.barcode = s.barcode
       LEFT JOIN delivery_failures f ON f.connection = s.connection AND f.target = :target AND f.barcode = s.barcode AND f.base = s.hash`;
     const notInOutbox = (alias: string) =>
       `NOT EXISTS (SELECT 1 FROM outbox_items o WHERE o.connection = ${alias}.connection AND o.target = :target AND o.barcode = ${alias}.barcode)`;
-    const walks: Record<Walk, string> = { fresh: 'f.barcode IS NULL', quarantined: 'f.barcode IS NOT NULL AND f.parked_at IS NULL AND f.run_id IS NOT :run' };
+    const walks: Record<Walk, string> = { fresh: 'f.barcode IS NULL', quarantined: 'f.barcode IS NOT NULL AND f.parked_at IS NULL AND f.run_id IS DISTINCT FROM :run' };
     const page = (changedOnly: boolean, walk: Walk) =>
       db.prepare(
         `SELECT ${columns} ${from}
@@ -75,11 +77,11 @@ export class Diff {
     };
     this.#vanishedPage = db.prepare(
       `SELECT p.barcode, p.sku, p.name, p.price, p.currency, p.vat_rate, p.price_includes_vat, p.stock, p.active, p.hash,
-              f.hash AS failed_hash, f.parked_at IS NOT NULL AS parked, f.run_id IS :run AS failed_now
+              f.hash AS failed_hash, f.parked_at IS NOT NULL AS parked, f.run_id IS NOT DISTINCT FROM :run AS failed_now
          FROM snapshot p
          LEFT JOIN delivery_failures f ON f.connection = p.connection AND f.target = p.target AND f.barcode = p.barcode
         WHERE p.connection = :connection AND p.target = :target AND p.barcode > :after AND ${liveOffer('p')}
-          AND p.barcode NOT IN (SELECT barcode FROM temp.seen) AND ${notInOutbox('p')}
+          AND p.barcode NOT IN (SELECT barcode FROM ${sql.seen}) AND ${notInOutbox('p')}
         ORDER BY p.barcode LIMIT :limit`,
     );
   }

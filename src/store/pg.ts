@@ -94,7 +94,7 @@ export function placeholders(sql: string): Placeholders {
 /** A parameter as libpq takes it: text, or null. */
 function toText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return refuseNul(value);
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (typeof value === 'boolean') return value ? '1' : '0';
   throw new TypeError(`a ${typeof value} cannot be a statement parameter`);
@@ -112,6 +112,17 @@ export class PgError extends Error {
     this.name = 'PgError';
     this.code = code;
   }
+}
+
+/**
+ * PostgreSQL's text cannot hold the NUL character. A value with one is
+ * refused here, before it is sent: a statement the server refused would
+ * abort the whole transaction, where SQLite refuses the one statement and a
+ * page's staging goes on without the product.
+ */
+export function refuseNul(value: string): string {
+  if (value.includes('\u0000')) throw new PgError('PostgreSQL cannot store text with a NUL character (\\u0000)', '22021');
+  return value;
 }
 
 let nativeClass: NativeClientClass | undefined;
@@ -215,6 +226,7 @@ export class PgDatabase implements Db {
     if (!this.#open) return;
     this.#open = false;
     this.#client.pq.finish();
+    keepUntilClosed(this.#client);
   }
 
   #query(text: string, values?: (string | null)[]): Record<string, unknown>[] {
@@ -229,6 +241,20 @@ export class PgDatabase implements Db {
       throw new PgError((error as Error).message, fields?.sqlState);
     }
   }
+}
+
+/**
+ * libpq's binding closes its socket watcher asynchronously (uv_close), and
+ * the watcher lives inside the client: a client garbage-collected before
+ * the event loop's next close phase (a long synchronous stretch, which is
+ * how this store works) frees it under libuv, which then aborts the
+ * process. Closed clients are held until that phase has passed.
+ */
+const closing = new Set<NativeClient>();
+function keepUntilClosed(client: NativeClient): void {
+  closing.add(client);
+  // The first turn's check phase comes before its close phase; the second's, after it.
+  setImmediate(() => setImmediate(() => closing.delete(client)));
 }
 
 function bind(placeholders: Placeholders, params: readonly unknown[], source: string): (string | null)[] {

@@ -1,6 +1,7 @@
 import { sqliteOf } from './db.js';
 import type { Db, SqliteDb } from './db.js';
 import { parkedOffers } from './delivery.js';
+import { dialectOf } from './dialect.js';
 import type { PushCounters, RunCounts } from '../model/run.js';
 import type { NormalizedProduct } from '../model/product.js';
 
@@ -244,13 +245,16 @@ class Where {
 function searchClause(db: Db, where: Where, search: string | undefined, alias: string): void {
   const needle = search?.trim();
   if (!needle) return;
+  const sql = dialectOf(db);
   if (/^[0-9 ._/-]+$/.test(needle)) {
-    where.add(`(instr(${alias}.barcode, ?) > 0 OR instr(${alias}.sku, ?) > 0 OR instr(${alias}.name, ?) > 0)`, needle, needle, needle);
+    const column = (name: string) => sql.contains(`${alias}.${name}`, '?');
+    where.add(`(${column('barcode')} OR ${column('sku')} OR ${column('name')})`, needle, needle, needle);
     return;
   }
   registerFold(db);
+  const separator = sql.separator;
   where.add(
-    `instr(${FOLD}(coalesce(${alias}.barcode, '') || char(31) || coalesce(${alias}.sku, '') || char(31) || coalesce(${alias}.name, '')), ?) > 0`,
+    sql.contains(`${FOLD}(coalesce(${alias}.barcode, '') || ${separator} || coalesce(${alias}.sku, '') || ${separator} || coalesce(${alias}.name, ''))`, '?'),
     foldForSearch(needle),
   );
 }
@@ -340,7 +344,7 @@ function eventWhere(db: Db, filter: EventFilter): Where {
   const where = new Where();
   if (filter.runId !== undefined) where.add('e.run_id = ?', filter.runId);
   // The unary + keeps SQLite from reading every event of the connection through events_by_item and sorting them: newest-first by rowid stops at the limit.
-  if (filter.connection !== undefined) where.add('+e.connection = ?', filter.connection);
+  if (filter.connection !== undefined) where.add(`${dialectOf(db).notIndexed('e.connection')} = ?`, filter.connection);
   if (filter.target !== undefined) where.add(`e.target IN ('', ?)`, filter.target);
   if (filter.since !== undefined) where.add('e.at >= ?', filter.since);
   if (filter.code !== undefined) where.add('e.code = ?', filter.code);
@@ -400,7 +404,7 @@ export function failedItems(db: Db, filter: ItemFilter = {}): ProblemItem[] {
   const where = problemWhere(db, filter);
   return db
     .prepare(
-      `SELECT i.connection, i.target, i.item, i.barcode, i.sku, i.name, i.outcome, i.code, i.message, i.run_id AS runId, i.at
+      `SELECT i.connection, i.target, i.item, i.barcode, i.sku, i.name, i.outcome, i.code, i.message, i.run_id AS "runId", i.at
          FROM item_state i ${where.sql} ORDER BY i.at DESC, i.item, i.target LIMIT ? OFFSET ?`,
     )
     .all(...where.params, limitOf(filter.limit, 100), offsetOf(filter.offset)) as ProblemItem[];
@@ -433,7 +437,7 @@ export function pendingItems(db: Db, filter: ItemFilter = {}): PendingItem[] {
   const where = pendingWhere(db, filter);
   return db
     .prepare(
-      `SELECT p.connection, p.target, p.barcode, p.sku, p.name, p.offer_id AS offerId, p.price, p.currency, p.stock, p.run_id AS runId, p.acked_at AS since
+      `SELECT p.connection, p.target, p.barcode, p.sku, p.name, p.offer_id AS "offerId", p.price, p.currency, p.stock, p.run_id AS "runId", p.acked_at AS since
          FROM snapshot p ${where.sql} ORDER BY p.acked_at DESC, p.barcode LIMIT ? OFFSET ?`,
     )
     .all(...where.params, limitOf(filter.limit, 100), offsetOf(filter.offset)) as PendingItem[];
@@ -450,22 +454,22 @@ export function openAlerts(db: Db, connection?: string): AlertRow[] {
   if (connection !== undefined) where.add('connection = ?', connection);
   return db
     .prepare(
-      `SELECT id, connection, kind, message, opened_at AS openedAt, last_seen_at AS lastSeenAt, run_id AS runId,
-              CASE WHEN notified_open_at IS NULL THEN notify_error END AS notSent
+      `SELECT id, connection, kind, message, opened_at AS "openedAt", last_seen_at AS "lastSeenAt", run_id AS "runId",
+              CASE WHEN notified_open_at IS NULL THEN notify_error END AS "notSent"
          FROM alerts ${where.sql} ORDER BY opened_at, id`,
     )
     .all(...where.params) as AlertRow[];
 }
 
-const TARGET_RUN_COLUMNS = `t.run_id AS runId, t.target, t.kind, t.status, r.started_at AS startedAt, r.finished_at AS finishedAt, t.new, t.changed,
-  t.vanished, t.unchanged, t.submitted, t.pushed, t.created, t.updated, t.pending_approval AS pendingApproval, t.rejected,
-  t.not_listed AS notListed, t.failed, t.awaiting, t.parked, t.requests, t.bytes, t.duration_ms AS durationMs, t.error_code AS errorCode,
-  t.error_message AS errorMessage`;
+const TARGET_RUN_COLUMNS = `t.run_id AS "runId", t.target, t.kind, t.status, r.started_at AS "startedAt", r.finished_at AS "finishedAt", t.new, t.changed,
+  t.vanished, t.unchanged, t.submitted, t.pushed, t.created, t.updated, t.pending_approval AS "pendingApproval", t.rejected,
+  t.not_listed AS "notListed", t.failed, t.awaiting, t.parked, t.requests, t.bytes, t.duration_ms AS "durationMs", t.error_code AS "errorCode",
+  t.error_message AS "errorMessage"`;
 
 /** What each target did in these runs, by run. */
 export function targetRuns(db: Db, runIds: readonly number[]): Map<number, TargetRunRow[]> {
   const rows = db
-    .prepare(`SELECT ${TARGET_RUN_COLUMNS} FROM run_targets t JOIN runs r ON r.id = t.run_id WHERE t.run_id IN (SELECT value FROM json_each(?)) ORDER BY t.run_id, t.target`)
+    .prepare(`SELECT ${TARGET_RUN_COLUMNS} FROM run_targets t JOIN runs r ON r.id = t.run_id WHERE t.run_id IN (SELECT CAST(j.value AS INTEGER) FROM ${dialectOf(db).jsonValues('?', 'j')}) ORDER BY t.run_id, t.target`)
     .all(JSON.stringify(runIds)) as TargetRunRow[];
   const byRun = new Map<number, TargetRunRow[]>();
   for (const row of rows) byRun.set(row.runId, [...(byRun.get(row.runId) ?? []), row]);
@@ -480,8 +484,9 @@ export function targetRuns(db: Db, runIds: readonly number[]): Map<number, Targe
 export function targetStatus(db: Db, connection: string, targets: readonly { name: string; kind: string }[] = []): TargetStatus[] {
   const known = db
     .prepare(
-      `SELECT target, kind FROM (SELECT t.target, t.kind, max(t.run_id) AS last FROM run_targets t JOIN runs r ON r.id = t.run_id WHERE r.connection = ? GROUP BY t.target)
-        ORDER BY target`,
+      `SELECT l.target, (SELECT t.kind FROM run_targets t WHERE t.run_id = l.last AND t.target = l.target) AS kind
+         FROM (SELECT t.target, max(t.run_id) AS last FROM run_targets t JOIN runs r ON r.id = t.run_id WHERE r.connection = ? GROUP BY t.target) AS l
+        ORDER BY l.target`,
     )
     .all(connection) as { target: string; kind: string }[];
   const kinds = new Map([...known.map((k) => [k.target, k.kind] as const), ...targets.map((t) => [t.name, t.kind] as const)]);
@@ -493,8 +498,8 @@ export function targetStatus(db: Db, connection: string, targets: readonly { nam
     `SELECT max(r.finished_at) FROM run_targets t JOIN runs r ON r.id = t.run_id WHERE r.connection = ? AND t.target = ? AND t.status = 'succeeded' AND r.dry_run = 0`,
   ).pluck();
   const counts = db.prepare(
-    `SELECT (SELECT count(*) FROM snapshot WHERE connection = :connection AND target = :target AND status = 'pending_approval') AS pendingApproval,
-            (SELECT count(*) FROM snapshot WHERE connection = :connection AND target = :target AND status = 'not_listed') AS notListed,
+    `SELECT (SELECT count(*) FROM snapshot WHERE connection = :connection AND target = :target AND status = 'pending_approval') AS "pendingApproval",
+            (SELECT count(*) FROM snapshot WHERE connection = :connection AND target = :target AND status = 'not_listed') AS "notListed",
             (SELECT coalesce(sum(offers), 0) FROM outbox WHERE connection = :connection AND target = :target AND submitted_at IS NOT NULL) AS awaiting`,
   );
   return [...kinds.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([target, kind]) => ({
@@ -642,10 +647,10 @@ export function explainProduct(db: Db, key: string, options: { connection?: stri
        FROM snapshot WHERE connection = ? AND (barcode = ? OR sku = ?) ORDER BY barcode, target`,
   );
   const stateByItem = db.prepare(
-    `SELECT connection, target, item, barcode, sku, name, outcome, code, message, run_id AS runId, at FROM item_state WHERE connection = ? AND item = ? ORDER BY target`,
+    `SELECT connection, target, item, barcode, sku, name, outcome, code, message, run_id AS "runId", at FROM item_state WHERE connection = ? AND item = ? ORDER BY target`,
   );
   const stateBySku = db.prepare(
-    `SELECT connection, target, item, barcode, sku, name, outcome, code, message, run_id AS runId, at FROM item_state WHERE connection = ? AND sku = ? ORDER BY target`,
+    `SELECT connection, target, item, barcode, sku, name, outcome, code, message, run_id AS "runId", at FROM item_state WHERE connection = ? AND sku = ? ORDER BY target`,
   );
   const outbox = db.prepare(
     `SELECT o.id, o.target, o.run_id, o.created_at, o.attempts, o.last_error, o.submitted_at, o.ticket
@@ -729,7 +734,7 @@ export function explainProduct(db: Db, key: string, options: { connection?: stri
 export function lastSyncs(db: Db): Map<string, { runId: number; status: 'succeeded' | 'partial'; finishedAt: string }> {
   const rows = db
     .prepare(
-      `SELECT connection, id AS runId, status, finished_at AS finishedAt FROM runs
+      `SELECT connection, id AS "runId", status, finished_at AS "finishedAt" FROM runs
        WHERE id IN (SELECT MAX(id) FROM runs WHERE status IN ('succeeded', 'partial') AND dry_run = 0 GROUP BY connection)`,
     )
     .all() as { connection: string; runId: number; status: 'succeeded' | 'partial'; finishedAt: string }[];

@@ -53,7 +53,7 @@ export function pruneLogs(db: Db, connection: string, options: RetentionOptions)
         AND id <> coalesce((SELECT max(id) FROM runs WHERE connection = ? AND status = 'succeeded' AND dry_run = 0), -1)
       ORDER BY id LIMIT 100`,
   );
-  const deleteEvents = db.prepare(`DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE run_id = ? LIMIT ?)`);
+  const deleteEvents = db.prepare(`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE run_id = ? LIMIT ?)`);
   const deleteRun = db.prepare(`DELETE FROM runs WHERE id = ?`);
   const deleteTargets = db.prepare(`DELETE FROM run_targets WHERE run_id = ?`);
 

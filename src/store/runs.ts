@@ -1,5 +1,6 @@
 import type { PushCounters, RunSummary, TargetSummary } from '../model/run.js';
 import type { Db } from './db.js';
+import { dialectOf } from './dialect.js';
 
 /** The runs table: one row per run, written as the run goes, so a killed run leaves its trace. */
 
@@ -10,10 +11,9 @@ export function startRun(db: Db, run: { connection: string; driver: string; dryR
       `UPDATE runs SET status = 'interrupted', error_code = 'INTERRUPTED', error_message = 'the process ended before the run finished', finished_at = ?
         WHERE connection = ? AND status = 'running'`,
     ).run(run.at, run.connection);
-    return Number(
-      db.prepare(`INSERT INTO runs (connection, driver, status, dry_run, resync, started_at, pid) VALUES (?, ?, 'running', ?, ?, ?, ?)`)
-        .run(run.connection, run.driver, run.dryRun ? 1 : 0, run.resync ? 1 : 0, run.startedAt, process.pid).lastInsertRowid,
-    );
+    const { id } = db.prepare(`INSERT INTO runs (connection, driver, status, dry_run, resync, started_at, pid) VALUES (?, ?, 'running', ?, ?, ?, ?) RETURNING id`)
+      .get(run.connection, run.driver, run.dryRun ? 1 : 0, run.resync ? 1 : 0, run.startedAt, process.pid) as { id: number };
+    return id;
   })();
 }
 
@@ -62,7 +62,7 @@ export function recordTarget(db: Db, runId: number, t: TargetSummary): void {
     `INSERT INTO run_targets (run_id, target, kind, status, new, changed, vanished, unchanged, submitted, pushed, created, updated,
        pending_approval, rejected, not_listed, failed, awaiting, parked, requests, bytes, duration_ms, error_code, error_message)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (run_id, target) DO NOTHING`,
+     ON CONFLICT DO NOTHING`,
   ).run(
     runId, t.target, t.kind, t.status, t.new, t.changed, t.vanished, t.unchanged, t.submitted, t.pushed, t.created, t.updated,
     t.pendingApproval, t.rejected, t.notListed, t.failed, t.awaiting, t.parked, t.requests, t.bytes, t.durationMs,
@@ -87,7 +87,7 @@ export function applyTargetRules(db: Db, connection: string, target: string, fin
     // No row yet: the target never had rules of its own, and what it holds was made without any.
     const before = (db.prepare(`SELECT fingerprint FROM target_rules WHERE connection = ? AND target = ?`).pluck().get(connection, target) as string | undefined) ?? '';
     if (before === fingerprint) return false;
-    db.prepare(`INSERT INTO target_rules (connection, target, fingerprint) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET fingerprint = excluded.fingerprint`)
+    db.prepare(`INSERT INTO target_rules (connection, target, fingerprint) VALUES (?, ?, ?) ON CONFLICT ${dialectOf(db).conflict('connection, target')} DO UPDATE SET fingerprint = excluded.fingerprint`)
       .run(connection, target, fingerprint);
     db.prepare(`UPDATE snapshot SET base = '' WHERE connection = ? AND target = ? AND base IS NOT NULL AND hash < '~'`).run(connection, target);
     return true;

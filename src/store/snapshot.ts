@@ -15,7 +15,7 @@ export const liveOffer = (p: string) =>
 /** How many offers a target may hold live for a connection; without a target, the most any one target holds. */
 export function liveOffers(db: Db, connection: string, target?: string): number {
   return target === undefined
-    ? ((db.prepare(`SELECT max(n) FROM (SELECT count(*) AS n FROM snapshot p WHERE p.connection = ? AND ${liveOffer('p')} GROUP BY p.target)`)
+    ? ((db.prepare(`SELECT max(n) FROM (SELECT count(*) AS n FROM snapshot p WHERE p.connection = ? AND ${liveOffer('p')} GROUP BY p.target) AS per_target`)
         .pluck().get(connection) as number | null) ?? 0)
     : (db.prepare(`SELECT count(*) FROM snapshot p WHERE p.connection = ? AND p.target = ? AND ${liveOffer('p')}`).pluck().get(connection, target) as number);
 }
