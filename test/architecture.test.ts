@@ -8,8 +8,9 @@ import { describe, expect, it } from 'vitest';
  * imports from its own floor or the floors below, never up; drivers know
  * nothing of SQLite or the marketplace; the engine nothing of terminals; no
  * command imports another; only the SQL Server executor imports mssql, and
- * only src/hosted bullmq, ioredis and rate-limiter-flexible; and the
- * database's SQL is written in src/store only.
+ * only src/hosted bullmq, ioredis and rate-limiter-flexible; the database's
+ * SQL is written in src/store only, and so is the choice between SQLite and
+ * PostgreSQL (whose client only src/store/pg.ts loads).
  */
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -97,6 +98,20 @@ export function sqlOutsideStore(files: readonly SourceFile[]): string[] {
     .map((file) => file.path);
 }
 
+/** PostgreSQL's client (pg-native over libpq, and its type parsers): loaded by the facade alone. */
+const PG_CLIENT = /['"]pg-(?:native|types)['"]/;
+const PG_FACADE = 'src/store/pg.ts';
+/** Telling the databases apart: the store's business, never the engine's or the interfaces'. */
+const DIALECT_CALLS = /\b(?:isPg|dialectOf|sqliteOf)\(/;
+
+/** Files that load PostgreSQL's client outside its facade, or choose SQL by database outside src/store. */
+export function databaseSpecificOutsideStore(files: readonly SourceFile[]): string[] {
+  return files
+    .filter((file) => file.path.startsWith('src/') || file.path.startsWith('drivers/'))
+    .filter((file) => (PG_CLIENT.test(file.text) && file.path !== PG_FACADE) || (DIALECT_CALLS.test(file.text) && !file.path.startsWith('src/store/')))
+    .map((file) => file.path);
+}
+
 function sources(): SourceFile[] {
   const files: SourceFile[] = [];
   const walk = (dir: string) => {
@@ -125,6 +140,16 @@ describe('the floors of the codebase', () => {
 
   it('writes the database\'s SQL in src/store only', () => {
     expect(sqlOutsideStore(files)).toEqual([]);
+  });
+
+  it('keeps PostgreSQL\'s client in src/store/pg.ts, and the choice between the databases in src/store', () => {
+    expect(databaseSpecificOutsideStore(files)).toEqual([]);
+    expect(databaseSpecificOutsideStore([
+      { path: 'src/store/pg.ts', text: `require('pg-native')` },
+      { path: 'src/store/staging.ts', text: `const sql = dialectOf(db);` },
+      { path: 'src/store/runs.ts', text: `require('pg-native')` },
+      { path: 'src/engine/stage.ts', text: `if (isPg(db)) flush();` },
+    ])).toEqual(['src/store/runs.ts', 'src/engine/stage.ts']);
   });
 
   it('notices an import up, across to the CLI, a command importing a command, SQL Server\'s client outside its executor, and SQL outside the store', () => {

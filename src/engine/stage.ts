@@ -98,7 +98,18 @@ export class Stager {
       const barcode = item.ok ? item.product.barcode : item.barcode;
       if (barcode && !position.has(barcode)) position.set(barcode, position.size);
     }
+    // Whether an invalid product or a warning is news is read for the page at once, not product by product.
+    const reported = items.filter((item) => !item.ok || item.warnings.length > 0).map((item) => (item.ok ? item.product.barcode : item.barcode));
+    try {
+      this.#stagePage(items, position, reported.filter((barcode): barcode is string => !!barcode));
+    } finally {
+      this.#events.forget();
+    }
+  }
+
+  #stagePage(items: readonly StagedItem[], position: Map<string, number>, reported: string[]): void {
     this.#store.transaction(() => {
+      this.#events.prefetch(reported);
       const found = this.#store.lookupAndSee([...position.keys()]);
       const staged = new Set<string>();
       for (const item of items) {

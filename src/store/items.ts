@@ -33,25 +33,36 @@ export interface ItemEvent {
  * offer has an outcome per marketplace. The pull's log (target '') holds what
  * is true of the product itself: invalid, warnings.
  */
+type ItemState = { outcome: string; code: string | null; warning: string | null };
+
 export class EventLog {
   readonly #insertEvent;
   readonly #readState;
+  readonly #readStates;
+  /** The states of a page's items, read at once by {@link prefetch}: null for an item with none. */
+  #known: Map<string, ItemState | null> | undefined;
   readonly #writeState;
   readonly #writeWarning;
   readonly #connection: string;
   readonly #target: string;
   readonly #runId: number;
+  readonly #text: (value: string) => string;
 
   constructor(db: Db, connection: string, runId: number, target = '') {
     this.#connection = connection;
     this.#target = target;
     this.#runId = runId;
+    // PostgreSQL's text cannot hold NUL: the log shows one as U+FFFD rather than lose the event (and the page with it).
+    this.#text = dialectOf(db).pg ? (value) => value.replaceAll('\u0000', '\uFFFD') : (value) => value;
     const key = dialectOf(db).conflict('connection, target, item');
     this.#insertEvent = db.prepare(
       `INSERT INTO events (run_id, connection, target, at, barcode, sku, name, stage, outcome, code, message, detail)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#readState = db.prepare(`SELECT outcome, code, warning FROM item_state WHERE connection = ? AND target = ? AND item = ?`);
+    this.#readStates = db.prepare(
+      `SELECT item, outcome, code, warning FROM item_state WHERE connection = ? AND target = ? AND item IN (SELECT value FROM ${dialectOf(db).jsonValues('?', 'j')})`,
+    );
     this.#writeWarning = db.prepare(
       `INSERT INTO item_state (connection, target, item, barcode, sku, name, outcome, code, message, run_id, at, warning)
        VALUES (?, ?, ?, ?, ?, ?, 'warning', NULL, NULL, ?, ?, ?)
@@ -66,7 +77,9 @@ export class EventLog {
   }
 
   /** Records an event and makes it the item's latest state. */
-  record(event: ItemEvent, at = new Date().toISOString()): void {
+  record(logged: ItemEvent, at = new Date().toISOString()): void {
+    const text = (value: string | undefined) => (value === undefined ? undefined : this.#text(value));
+    const event = { ...logged, barcode: text(logged.barcode), sku: text(logged.sku), name: text(logged.name), message: text(logged.message) };
     const message = event.message === undefined ? null : redact(event.message);
     const detail = event.detail === undefined ? null : redact(JSON.stringify(event.detail)).slice(0, 4000);
     this.#insertEvent.run(
@@ -91,6 +104,13 @@ export class EventLog {
     } else {
       this.#writeState.run(this.#connection, this.#target, item, event.barcode ?? null, event.sku ?? null, event.name ?? null, event.outcome, event.code ?? null, message, this.#runId, at);
     }
+    // What prefetch read follows the write, as the table did.
+    if (this.#known?.has(item)) {
+      const known = this.#known.get(item) ?? null;
+      this.#known.set(item, event.outcome === 'warning'
+        ? { outcome: known?.outcome ?? 'warning', code: known ? known.code : null, warning: event.code ?? null }
+        : { outcome: event.outcome, code: event.code ?? null, warning: known?.warning ?? null });
+    }
   }
 
   /**
@@ -103,9 +123,28 @@ export class EventLog {
     this.record(event);
   }
 
+  /**
+   * Reads the latest states of these items (a page's) in one statement, so
+   * whether each is news asks no statement of its own; until `forget`.
+   */
+  prefetch(items: readonly string[]): void {
+    this.#known = new Map(items.map((item) => [item, null]));
+    if (items.length === 0) return;
+    for (const row of this.#readStates.all(this.#connection, this.#target, JSON.stringify(items)) as (ItemState & { item: string })[]) {
+      this.#known.set(row.item, { outcome: row.outcome, code: row.code, warning: row.warning });
+    }
+  }
+
+  /** Drops what {@link prefetch} read: states are read one by one again. */
+  forget(): void {
+    this.#known = undefined;
+  }
+
   /** Whether an item's latest state differs from this outcome and code. */
   isNews(item: string, outcome: Outcome, code: string | undefined): boolean {
-    const state = this.#readState.get(this.#connection, this.#target, item) as { outcome: string; code: string | null; warning: string | null } | undefined;
+    const state = this.#known?.has(item)
+      ? (this.#known.get(item) ?? undefined)
+      : (this.#readState.get(this.#connection, this.#target, item) as ItemState | undefined);
     if (!state) return true;
     if (outcome === 'warning') return state.warning !== (code ?? null);
     return state.outcome !== outcome || state.code !== (code ?? null);

@@ -226,6 +226,7 @@ export class PgDatabase implements Db {
     if (!this.#open) return;
     this.#open = false;
     this.#client.pq.finish();
+    keepUntilClosed(this.#client);
   }
 
   #query(text: string, values?: (string | null)[]): Record<string, unknown>[] {
@@ -240,6 +241,20 @@ export class PgDatabase implements Db {
       throw new PgError((error as Error).message, fields?.sqlState);
     }
   }
+}
+
+/**
+ * libpq's binding closes its socket watcher asynchronously (uv_close), and
+ * the watcher lives inside the client: a client garbage-collected before
+ * the event loop's next close phase (a long synchronous stretch, which is
+ * how this store works) frees it under libuv, which then aborts the
+ * process. Closed clients are held until that phase has passed.
+ */
+const closing = new Set<NativeClient>();
+function keepUntilClosed(client: NativeClient): void {
+  closing.add(client);
+  // The first turn's check phase comes before its close phase; the second's, after it.
+  setImmediate(() => setImmediate(() => closing.delete(client)));
 }
 
 function bind(placeholders: Placeholders, params: readonly unknown[], source: string): (string | null)[] {
