@@ -113,7 +113,7 @@ describe.runIf(requirePostgres() && requireRedis())('erp-sync hosted, through th
     expect(Date.parse(scheduled!.next!) - Date.now()).toBeLessThanOrEqual(5 * 60_000);
   });
 
-  it('serves one tenant\'s page only behind ERP_SYNC_WEB_TOKEN, from its rows alone', async () => {
+  it('serves one tenant\'s page only behind ERP_SYNC_WEB_TOKEN, from its rows alone; its "sync now" queues a job', async () => {
     const refused = await cli(['serve', '--tenant', 'acme', '--port', '0']);
     expect(refused.code).toBe(78);
     expect(refused.stderr).toContain('ERP_SYNC_WEB_TOKEN');
@@ -132,6 +132,20 @@ describe.runIf(requirePostgres() && requireRedis())('erp-sync hosted, through th
       expect(body.connections.map((c) => c.name)).toEqual(['shop']);
       const metrics = await (await fetch(`${url}metrics`, { headers: { authorization: `Bearer ${WEB_TOKEN}` } })).text();
       expect(metrics).toContain('erp_sync_last_success_timestamp_seconds{connection="shop"}');
+
+      // A person signs in with the token, and "sync now" queues a job that a worker runs.
+      const login = await (await fetch(url)).text();
+      const form = new URLSearchParams({ token: WEB_TOKEN, csrf: /name="csrf" value="([^"]+)"/.exec(login)![1]! });
+      const signedIn = await fetch(`${url}login`, { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+      expect(signedIn.status).toBe(303);
+      const cookie = signedIn.headers.get('set-cookie')!.split(';')[0]!;
+      const page = await (await fetch(url, { headers: { cookie } })).text();
+      const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)![1]!;
+      const done = (await world.queue.queue.getJobCounts('completed')).completed ?? 0;
+      const sync = await fetch(`${url}api/connections/shop/sync`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } });
+      expect(sync.status).toBe(202);
+      await waitUntil(async () => (await world.queue.queue.getJobCounts('completed')).completed === done + 1, 30_000, 'the page\'s run');
+      expect((await fetch(`${url}api/connections/nothere/sync`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } })).status).toBe(404);
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('close', resolve));
