@@ -152,4 +152,15 @@ describe.runIf(requirePostgres() && requireRedis())('erp-sync hosted, through th
     }
     expect(output).not.toContain(WEB_TOKEN);
   });
+
+  it('answers /healthz 503 naming what the worker cannot reach', async () => {
+    const cut = startWorker({ ...world, env: { ...world.env, ERP_SYNC_REDIS_URL: 'redis://127.0.0.1:1' } });
+    try {
+      const health = await fetch(`http://127.0.0.1:${await cut.port}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.text()).toMatch(/^unhealthy\nredis: /);
+    } finally {
+      await stopWorker(cut);
+    }
+  });
 });

@@ -247,7 +247,7 @@ async function readStdin(): Promise<string> {
 }
 
 /** `field=value` lines (blank lines and # comments skipped), or one JSON object; secret fields only. */
-export function secretsFromStdin(text: string, secretNames: readonly string[], owner: string): Values {
+function secretsFromStdin(text: string, secretNames: readonly string[], owner: string): Values {
   const values: Values = {};
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) {
