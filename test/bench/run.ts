@@ -8,11 +8,17 @@
  *   npm run bench -- --scenario 2 --sizes 10000,100000
  *   npm run bench -- --scenario 1 --products 50000 --repeat 5
  *   npm run bench -- --scenario 0               start-up alone
+ *   npm run bench -- --scenario 8               hosted mode (needs PostgreSQL and Redis, as .ci/run starts them)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { PgDatabase } from '../../src/store/pg.js';
+import { SyncQueue } from '../../src/hosted/queue.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SandboxErp } from '../../src/sandbox/erp.js';
@@ -385,6 +391,160 @@ async function targets(products: number): Promise<void> {
   }
 }
 
+const HOSTED_PG = process.env.ERP_SYNC_BENCH_PG ?? 'postgresql://erp_sync:erp_sync@127.0.0.1:5432/postgres';
+/** A Redis database of the bench's own, emptied before it starts. */
+const HOSTED_REDIS = process.env.ERP_SYNC_BENCH_REDIS ?? 'redis://127.0.0.1:6379/7';
+
+/**
+ * Hosted mode's fleet on this machine: `tenants` tenants with two demo
+ * connections each (1,000 products, the offer API), state in a PostgreSQL
+ * database of the bench's own, jobs in Redis. Workers are real
+ * `erp-sync worker` processes.
+ */
+class HostedWorld {
+  readonly erp = new SandboxErp({ products: 1_000, apiKey: 'bench-key', maxPageSize: 1000 });
+  readonly marketplace = new SandboxMarketplace({ token: 'bench-token' });
+  readonly connections: { tenant: string; connection: string }[] = [];
+  readonly #database = 'erp_sync_bench_hosted';
+  readonly #key = randomBytes(32).toString('base64');
+  readonly #redis = new Redis(HOSTED_REDIS, { maxRetriesPerRequest: null });
+  readonly sync = new SyncQueue(this.#redis);
+  readonly #workers: ChildProcess[] = [];
+
+  constructor(readonly tenants: number) {}
+
+  get env(): NodeJS.ProcessEnv {
+    const url = new URL(HOSTED_PG);
+    url.pathname = `/${this.#database}`;
+    return {
+      ...process.env, ERP_SYNC_DATABASE_URL: url.toString(), ERP_SYNC_REDIS_URL: HOSTED_REDIS,
+      ERP_SYNC_MASTER_KEY: this.#key, ERP_SYNC_A_API_KEY: 'bench-key', ERP_SYNC_B_API_KEY: 'bench-key', ERP_SYNC_MARKETPLACE_TOKEN: 'bench-token',
+      NO_COLOR: '1', LANG: 'C',
+    };
+  }
+
+  async start(): Promise<this> {
+    const admin = new PgDatabase(HOSTED_PG, 'bench');
+    try {
+      admin.exec(`DROP DATABASE IF EXISTS ${this.#database} WITH (FORCE)`);
+      admin.exec(`CREATE DATABASE ${this.#database}`);
+    } finally {
+      admin.close();
+    }
+    await this.#redis.flushdb();
+    await this.erp.start();
+    await this.marketplace.start();
+    for (let t = 1; t <= this.tenants; t++) {
+      const tenant = `shop-${t}`;
+      await cli(['hosted', 'tenant', 'add', tenant], this.env);
+      await cli(['hosted', 'connect', 'marketplace', '--tenant', tenant, '--base-url', this.marketplace.url, '--no-test'], this.env);
+      for (const connection of ['a', 'b']) {
+        await cli(['hosted', 'connect', 'demo', '--tenant', tenant, '--name', connection, '--base-url', this.erp.url, '--set', 'pageSize=1000', '--no-test'], this.env);
+        this.connections.push({ tenant, connection });
+      }
+    }
+    return this;
+  }
+
+  /** Starts `count` worker processes and waits until each answers /healthz. */
+  async startWorkers(count: number, concurrency: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const port = 7521 + i;
+      this.#workers.push(spawn(process.execPath, [CLI, 'worker', '--concurrency', String(concurrency), '--port', String(port)], { env: this.env, stdio: 'ignore' }));
+      for (let tries = 0; ; tries++) {
+        const healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+        if (healthy) break;
+        if (tries > 200) throw new Error(`worker ${i} did not become healthy`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  async stopWorkers(): Promise<void> {
+    await Promise.all(this.#workers.splice(0).map((worker) => new Promise((resolve) => {
+      worker.once('close', resolve);
+      worker.kill('SIGTERM');
+    })));
+  }
+
+  /**
+   * Queues a run of every connection and waits until all are done: the
+   * wall time from the first enqueue to the last completion, and each job's
+   * own time (BullMQ's processedOn to finishedOn).
+   */
+  async syncAll(): Promise<{ wallMs: number; jobMs: number[] }> {
+    const queue = this.sync.queue;
+    const before = await queue.getJobCounts('completed', 'failed');
+    const started = performance.now();
+    for (const { tenant, connection } of this.connections) await this.sync.enqueue(tenant, connection);
+    for (;;) {
+      const counts = await queue.getJobCounts('completed', 'failed');
+      if ((counts.failed ?? 0) > (before.failed ?? 0)) throw new Error('a hosted job failed');
+      if ((counts.completed ?? 0) - (before.completed ?? 0) >= this.connections.length) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const wallMs = performance.now() - started;
+    const jobs = await queue.getCompleted(0, this.connections.length - 1);
+    return { wallMs, jobMs: jobs.map((job) => (job.finishedOn ?? 0) - (job.processedOn ?? 0)) };
+  }
+
+  async close(): Promise<void> {
+    await this.stopWorkers();
+    await this.sync.close();
+    this.#redis.disconnect();
+    await Promise.all([this.erp.close(), this.marketplace.close()]);
+  }
+}
+
+/**
+ * Hosted mode: connections synced per minute by 1, 2 and 4 worker processes
+ * (each running up to 4 jobs at once) on this machine, every connection a
+ * 1,000-product catalog with 1% changed since its last run; and a job's own
+ * time beside the CLI's run of the same connection (SQLite, same catalog,
+ * same change). Queueing the runs is inside the wall time.
+ */
+async function hosted(tenants: number): Promise<void> {
+  const s = `8 hosted ${tenants * 2} connections`;
+  const world = await new HostedWorld(tenants).start();
+  try {
+    await world.startWorkers(2, 4);
+    await world.syncAll();
+    await world.stopWorkers();
+    for (const workers of [1, 2, 4]) {
+      const samples: number[] = [];
+      for (let i = 0; i < repeat; i++) {
+        world.erp.catalog.change(1);
+        await world.startWorkers(workers, 4);
+        samples.push((await world.syncAll()).wallMs);
+        await world.stopWorkers();
+      }
+      const perMinute = (world.connections.length * 60_000) / median(samples);
+      record({ scenario: s, figure: `${workers} worker process${workers > 1 ? 'es' : ''} × 4 jobs: connections synced / min`, value: Math.round(perMinute), unit: 'per min' });
+    }
+    world.erp.catalog.change(1);
+    await world.startWorkers(1, 1);
+    const { jobMs } = await world.syncAll();
+    await world.stopWorkers();
+    const alone = await new World(1_000).start(['pageSize=1000']);
+    const cliMs: number[] = [];
+    try {
+      await alone.run();
+      for (let i = 0; i < Math.max(repeat, 5); i++) {
+        alone.erp.catalog.change(1);
+        cliMs.push((await alone.run()).summary.durationMs);
+      }
+    } finally {
+      await alone.close();
+    }
+    const job = median(jobMs);
+    const run = median(cliMs);
+    record({ scenario: s, figure: `one job alone, 1% changed (CLI's run: ${fmt(Math.round(run))} ms)`, value: Math.round(job), unit: 'ms' });
+    record({ scenario: s, figure: 'per-job overhead over the CLI\'s run', value: Math.round(job - run), unit: 'ms' });
+  } finally {
+    await world.close();
+  }
+}
+
 const started = performance.now();
 console.error(`erp-sync benchmark on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}; median of ${repeat}`);
 const products = args.products ? Number(args.products) : undefined;
@@ -396,6 +556,7 @@ if (!only || only.has(4)) await rateBound();
 if (!only || only.has(5)) await whatIsSent(products ?? 20_000);
 if (!only || only.has(6)) await naiveVersusDefaults(products ?? 20_000);
 if (!only || only.has(7)) await targets(products ?? 100_000);
+if (!only || only.has(8)) await hosted(20);
 const results = { machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, repeat, seconds: Math.round((performance.now() - started) / 1000), rows };
 writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
 console.error(`done in ${results.seconds} s; figures written to bench-results.json`);
