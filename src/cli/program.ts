@@ -100,7 +100,7 @@ function program(): Command {
     .option('--host <address>', 'address to listen on; anything but loopback asks for an access token', '127.0.0.1')
     .option('--open', 'open the page in a browser')
     .addOption(new Option('--secret-store <store>', 'where the access token is kept (default: the marketplace\'s store)').choices(secretStoreKinds))
-    .option('--tenant <id>', 'hosted mode: serve this tenant\'s page from PostgreSQL, behind the bearer token in ERP_SYNC_WEB_TOKEN')
+    .option('--tenant <id>', 'hosted mode: serve this tenant\'s page from PostgreSQL, behind the bearer token in ERP_SYNC_WEB_ACCESS_TOKEN')
     .action(async (options) => exit(await (await import('./commands/serve.js')).serveCommand(options)));
 
   cli

@@ -113,12 +113,12 @@ describe.runIf(requirePostgres() && requireRedis())('erp-sync hosted, through th
     expect(Date.parse(scheduled!.next!) - Date.now()).toBeLessThanOrEqual(5 * 60_000);
   });
 
-  it('serves one tenant\'s page only behind ERP_SYNC_WEB_TOKEN, from its rows alone; its "sync now" queues a job', async () => {
+  it('serves one tenant\'s page only behind ERP_SYNC_WEB_ACCESS_TOKEN, from its rows alone; its "sync now" queues a job', async () => {
     const refused = await cli(['serve', '--tenant', 'acme', '--port', '0']);
     expect(refused.code).toBe(78);
-    expect(refused.stderr).toContain('ERP_SYNC_WEB_TOKEN');
+    expect(refused.stderr).toContain('ERP_SYNC_WEB_ACCESS_TOKEN');
 
-    const child = startCli(['serve', '--tenant', 'acme', '--port', '0'], { ...world.env, ERP_SYNC_WEB_TOKEN: WEB_TOKEN });
+    const child = startCli(['serve', '--tenant', 'acme', '--port', '0'], { ...world.env, ERP_SYNC_WEB_ACCESS_TOKEN: WEB_TOKEN });
     let output = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ExitCode, UserError, errorMessage } from '../../errors/index.js';
 import { defineMessages } from '../../i18n/index.js';
 import { registerSecret } from '../../secrets/redact.js';
+import { envVarName } from '../../secrets/store.js';
 import type { SecretStore, SecretStoreKind } from '../../secrets/store.js';
 import { generateAccessToken, isLoopbackBind } from '../../web/security.js';
 import { createWebServer } from '../../web/server.js';
@@ -22,11 +23,11 @@ export interface ServeOptions {
   tenant?: string;
 }
 
-/** The bearer token a hosted tenant's page asks of everyone, browsers and scripts alike. */
-const WEB_TOKEN_VARIABLE = 'ERP_SYNC_WEB_TOKEN';
-
 /** Where the access token lives: connection `web`, field `accessToken`, in whichever store is used. */
 const ACCESS_TOKEN = { connection: 'web', field: 'accessToken' } as const;
+
+/** The bearer token a hosted tenant's page asks of everyone, browsers and scripts alike: the agent's variable, ERP_SYNC_WEB_ACCESS_TOKEN. */
+const WEB_TOKEN_VARIABLE = envVarName(ACCESS_TOKEN.connection, ACCESS_TOKEN.field);
 
 const m = defineMessages({
   en: {
