@@ -48,7 +48,7 @@ export class WorkerMetrics {
     });
     histogram.sum += seconds;
     histogram.count++;
-    if (outcome !== 'succeeded' && outcome !== 'handed_back' && reason) this.#failures.set(reason, (this.#failures.get(reason) ?? 0) + 1);
+    if ((outcome === 'retried' || outcome === 'failed') && reason) this.#failures.set(reason, (this.#failures.get(reason) ?? 0) + 1);
   }
 
   text(fleet: FleetFigures): string {
@@ -63,7 +63,7 @@ export class WorkerMetrics {
     family('erp_sync_worker_concurrency', 'gauge', 'Connection runs this worker takes at once.');
     lines.push(`erp_sync_worker_concurrency ${this.#concurrency}`);
 
-    family('erp_sync_job_duration_seconds', 'histogram', 'How long this worker\'s jobs took, by outcome (succeeded, retried, failed, handed_back).');
+    family('erp_sync_job_duration_seconds', 'histogram', 'How long this worker\'s jobs took, by outcome (succeeded, retried, failed, handed_back, delayed: its connection was running elsewhere).');
     for (const [outcome, h] of this.#durations) {
       BUCKETS.forEach((bound, i) => lines.push(`erp_sync_job_duration_seconds_bucket${labels({ outcome, le: String(bound) })} ${h.counts[i]}`));
       lines.push(`erp_sync_job_duration_seconds_bucket${labels({ outcome, le: '+Inf' })} ${h.count}`);

@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { findDriver } from '../../drivers/index.js';
@@ -9,7 +9,7 @@ import { ExitCode, UserError, errorMessage } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
 import type { RunSummary } from '../model/run.js';
 import type { Envelope } from '../secrets/envelope.js';
-import { redact } from '../secrets/redact.js';
+import { redact, withSecretScope } from '../secrets/redact.js';
 import { FleetLimits } from './limiter.js';
 import { WorkerMetrics } from './metrics.js';
 import { JOB_NAME, QUEUE_NAME, QUEUE_PREFIX, SyncQueue } from './queue.js';
@@ -51,7 +51,7 @@ export interface HostedWorkerOptions {
   log(level: 'info' | 'warn' | 'error', event: string, message: string, fields?: Record<string, unknown>): void;
 }
 
-export type Outcome = 'succeeded' | 'retried' | 'failed' | 'handed_back';
+export type Outcome = 'succeeded' | 'retried' | 'failed' | 'handed_back' | 'delayed';
 
 /** How a job ended, for the metrics: the run's error code as the reason of a failure. */
 interface Ending {
@@ -94,7 +94,8 @@ export class HostedWorker {
 
   start(): this {
     const { lockMs } = this.#options;
-    this.#worker = new Worker<SyncJob, SyncResult>(QUEUE_NAME, (job, token) => this.#process(job, token), {
+    // Each job in a secret scope of its own: what it reads is masked in what it prints, then forgotten.
+    this.#worker = new Worker<SyncJob, SyncResult>(QUEUE_NAME, (job, token) => withSecretScope(() => this.#process(job, token)), {
       connection: this.#options.redis.queue,
       prefix: QUEUE_PREFIX,
       concurrency: this.#options.concurrency,
@@ -163,6 +164,13 @@ export class HostedWorker {
         this.#options.log('info', 'job.handed-back', `${tenant}/${connection}: stopped for shutdown, back in the queue`, fields(job, summary));
         throw new WaitingError();
       }
+      if (code === 'LOCKED' && token) {
+        // Another run has the connection (a long first sync, "sync now" beside a scheduled run): wait for it, no attempt spent.
+        ending = { outcome: 'delayed' };
+        await job.moveToDelayed(Date.now() + LOCKED_DELAY_MS, token);
+        this.#options.log('info', 'job.delayed', `${tenant}/${connection}: another run is syncing it; again in ${LOCKED_DELAY_MS / 1000} s`, fields(job, summary));
+        throw new DelayedError();
+      }
       const text = `${code}: ${redact(summary.error?.message ?? summary.status)}`;
       if (retryable(summary.exitCode)) {
         // BullMQ tries it again after its backoff, unless this was the last attempt.
@@ -207,6 +215,9 @@ export class HostedWorker {
     }
   }
 }
+
+/** How long a job waits when its connection's run lock is held elsewhere, before it looks again. */
+const LOCKED_DELAY_MS = 30_000;
 
 /** Whether BullMQ tries the job again after this attempt fails. */
 function attemptsLeft(job: Job<SyncJob, SyncResult>): boolean {

@@ -4,15 +4,45 @@
  * `redact`. Secret values read at run time are registered here, so a password
  * an ERP echoes back in an error body is masked too.
  */
-const known = new Set<string>();
-let pattern: RegExp | undefined;
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** Secret values known to redaction, and the pattern that finds them (made again after a new one). */
+class Known {
+  readonly values = new Set<string>();
+  #pattern: RegExp | undefined;
+
+  add(value: string): void {
+    if (this.values.has(value)) return;
+    this.values.add(value);
+    this.#pattern = undefined;
+  }
+
+  mask(text: string): string {
+    if (this.values.size === 0) return text;
+    this.#pattern ??= new RegExp([...this.values].sort((a, b) => b.length - a.length).map(escape).join('|'), 'g');
+    return text.replace(this.#pattern, MASK);
+  }
+}
+
+const everywhere = new Known();
+const scope = new AsyncLocalStorage<Known>();
 
 export const MASK = '***';
 
+/** Known from now on: everywhere in the process, or only inside the scope it was read in (`withSecretScope`). */
 export function registerSecret(value: string | undefined): void {
-  if (!value || value.length < 4 || known.has(value)) return;
-  known.add(value);
-  pattern = undefined;
+  if (!value || value.length < 4 || everywhere.values.has(value)) return;
+  (scope.getStore() ?? everywhere).add(value);
+}
+
+/**
+ * Runs `work` with the secrets read inside it known there, and forgotten
+ * when it ends. A hosted worker runs each job so: what it prints of a job
+ * is printed inside it, and its list of secrets does not grow with every
+ * tenant it has ever served.
+ */
+export function withSecretScope<T>(work: () => T): T {
+  return scope.run(new Known(), work);
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -29,12 +59,10 @@ const urlCredentials = /(\/\/[^/\s:@]+:)[^/\s@]+@/g;
 
 export function redact(text: string): string {
   if (!text) return text;
-  let out = text;
   // Known values first: a pattern below may mask only the part of a secret it recognizes.
-  if (known.size > 0) {
-    pattern ??= new RegExp([...known].sort((a, b) => b.length - a.length).map(escape).join('|'), 'g');
-    out = out.replace(pattern, MASK);
-  }
+  const inScope = scope.getStore();
+  let out = everywhere.mask(text);
+  if (inScope) out = inScope.mask(out);
   return out
     .replace(jsonField, `$1"${MASK}"`)
     .replace(formField, `$1${MASK}`)

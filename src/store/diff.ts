@@ -81,7 +81,7 @@ export class Diff {
          FROM snapshot p
          LEFT JOIN delivery_failures f ON f.connection = p.connection AND f.target = p.target AND f.barcode = p.barcode
         WHERE p.connection = :connection AND p.target = :target AND p.barcode > :after AND ${liveOffer('p')}
-          AND p.barcode NOT IN (SELECT barcode FROM ${sql.seen}) AND ${notInOutbox('p')}
+          AND NOT EXISTS (SELECT 1 FROM ${sql.seen} k WHERE k.barcode = p.barcode) AND ${notInOutbox('p')}
         ORDER BY p.barcode LIMIT :limit`,
     );
   }

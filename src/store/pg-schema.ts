@@ -310,10 +310,16 @@ export const pgMigrations: readonly string[] = [
 ];
 
 /** A session of `tenant` on the PostgreSQL at `url`, with the engine's tables brought up to date. */
+/** The databases this process has brought up to date: a worker's jobs open sessions all day, the schema is checked once. */
+const migrated = new Set<string>();
+
 export function openPgStore(url: string, tenant: string): PgDatabase {
   const db = new PgDatabase(url, tenant);
   try {
-    migratePg(db, 'engine', pgMigrations);
+    if (!migrated.has(url)) {
+      migratePg(db, 'engine', pgMigrations);
+      migrated.add(url);
+    }
   } catch (error) {
     db.close();
     throw error;

@@ -166,15 +166,31 @@ export class PgDatabase implements Db {
   #depth = 0;
   #open = true;
 
-  /** A session bound to one tenant: row-level security shows it only that tenant's rows. */
+  /**
+   * A session bound to one tenant: row-level security shows it only that
+   * tenant's rows. A role that row-level security does not bind (a
+   * superuser, BYPASSRLS) is refused: with it every tenant would see all.
+   */
   constructor(url: string, tenant: string) {
     if (!tenant) throw new Error('a PostgreSQL session needs a tenant');
     const Client = native();
     this.#client = new Client({ types: typeParsers() });
-    this.#client.connectSync(url);
+    this.#client.connectSync(sessionConninfo(url));
     this.tenant = tenant;
-    this.#query(`SET client_min_messages = warning`);
-    this.#query(`SELECT set_config('erp_sync.tenant', $1, false)`, [tenant]);
+    try {
+      this.#query(`SET client_min_messages = warning`);
+      const role = this.#query(`SELECT current_user AS name, rolsuper OR rolbypassrls AS unbound FROM pg_roles WHERE rolname = current_user`)[0];
+      if (role?.unbound) {
+        throw new PgError(
+          `the PostgreSQL role "${String(role.name)}" is a superuser or has BYPASSRLS, so row-level security would not keep tenants apart; connect as a role made with NOSUPERUSER NOBYPASSRLS (see the README's hosted mode)`,
+          '42501',
+        );
+      }
+      this.#query(`SELECT set_config('erp_sync.tenant', $1, false)`, [tenant]);
+    } catch (error) {
+      this.close();
+      throw error;
+    }
   }
 
   get inTransaction(): boolean {
@@ -208,16 +224,22 @@ export class PgDatabase implements Db {
       const savepoint = this.#depth > 0 ? `s${this.#depth}` : undefined;
       this.#query(savepoint ? `SAVEPOINT ${savepoint}` : 'BEGIN');
       this.#depth++;
+      let result: unknown;
       try {
-        const result = work(...args);
-        this.#depth--;
-        this.#query(savepoint ? `RELEASE SAVEPOINT ${savepoint}` : 'COMMIT');
-        return result;
+        result = work(...args);
       } catch (error) {
         this.#depth--;
-        if (this.#open) this.#query(savepoint ? `ROLLBACK TO SAVEPOINT ${savepoint}` : 'ROLLBACK');
+        this.#rollback(savepoint);
         throw error;
       }
+      this.#depth--;
+      try {
+        this.#query(savepoint ? `RELEASE SAVEPOINT ${savepoint}` : 'COMMIT');
+      } catch (error) {
+        this.#rollback(savepoint);
+        throw error;
+      }
+      return result;
     };
     return Object.assign(run, { immediate: run, deferred: run, exclusive: run, default: run });
   }) as unknown as Db['transaction'];
@@ -227,6 +249,16 @@ export class PgDatabase implements Db {
     this.#open = false;
     this.#client.pq.finish();
     keepUntilClosed(this.#client);
+  }
+
+  /** Undoes a failed transaction or savepoint; on a dead session there is nothing to undo, and the first error is the one to tell. */
+  #rollback(savepoint: string | undefined): void {
+    if (!this.#open) return;
+    try {
+      this.#query(savepoint ? `ROLLBACK TO SAVEPOINT ${savepoint}` : 'ROLLBACK');
+    } catch {
+      // The session is gone: the server rolled the transaction back itself.
+    }
   }
 
   #query(text: string, values?: (string | null)[]): Record<string, unknown>[] {
@@ -316,6 +348,40 @@ class PgStatement implements SqlStatement {
   }
 }
 
+/**
+ * The session's bounds, added to the address unless it sets them itself.
+ * Every call into libpq blocks the worker's event loop, so none may wait
+ * long: connecting gives up after 5 s, a silent network is noticed within
+ * about 15 s (TCP keepalives and tcp_user_timeout; the server frees the
+ * run's advisory lock as soon as it notices too), a statement stops after
+ * 20 s and an abandoned transaction after 60 s. All stay under the 30 s a
+ * worker's job lock lasts.
+ */
+const SESSION_BOUNDS: Record<string, string> = {
+  connect_timeout: '5',
+  keepalives: '1',
+  keepalives_idle: '10',
+  keepalives_interval: '5',
+  keepalives_count: '3',
+  tcp_user_timeout: '15000',
+  options: '-c statement_timeout=20s -c idle_in_transaction_session_timeout=60s',
+};
+
+/** `url` (a postgresql:// address or a key=value conninfo) with the session's bounds where it sets none. */
+export function sessionConninfo(url: string): string {
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    // Appended percent-encoded: URLSearchParams writes a space as "+", which libpq does not read as one.
+    const { searchParams } = new URL(url);
+    const added = Object.entries(SESSION_BOUNDS).filter(([key]) => !searchParams.has(key)).map(([key, value]) => `${key}=${encodeURIComponent(value)}`);
+    if (added.length === 0) return url;
+    const [base, fragment] = url.split('#', 2) as [string, string | undefined];
+    return `${base}${base.includes('?') ? '&' : '?'}${added.join('&')}${fragment === undefined ? '' : `#${fragment}`}`;
+  }
+  const given = new Set([...url.matchAll(/(?:^|\s)([a-z_]+)\s*=/g)].map((match) => match[1]));
+  const added = Object.entries(SESSION_BOUNDS).filter(([key]) => !given.has(key)).map(([key, value]) => `${key}='${value.replace(/[\\']/g, '\\$&')}'`);
+  return [url, ...added].filter(Boolean).join(' ');
+}
+
 /** Whether `db` is PostgreSQL, for the few statements whose SQL differs. */
 export function isPg(db: Db): db is PgDatabase {
   return db instanceof PgDatabase;
@@ -328,9 +394,9 @@ export function isPg(db: Db): db is PgDatabase {
  * keeps two workers starting together from applying the same one twice.
  */
 export function migratePg(db: PgDatabase, part: string, migrations: readonly string[]): void {
-  db.exec(`CREATE TABLE IF NOT EXISTS erp_sync_schema (part text PRIMARY KEY, version integer NOT NULL)`);
   db.transaction(() => {
     db.prepare(`SELECT pg_advisory_xact_lock(hashtext('erp_sync_schema'))`).get();
+    db.exec(`CREATE TABLE IF NOT EXISTS erp_sync_schema (part text PRIMARY KEY, version integer NOT NULL)`);
     const current = (db.prepare(`SELECT version FROM erp_sync_schema WHERE part = ?`).pluck().get(part) as number | undefined) ?? 0;
     for (let version = current; version < migrations.length; version++) db.exec(migrations[version]!);
     if (migrations.length > current) {

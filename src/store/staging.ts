@@ -234,8 +234,9 @@ export class StagingStore {
     const staged = this.#db.prepare(`SELECT count(*) FROM staging WHERE connection = ?`).pluck().get(this.#connection) as number;
     const seen = this.#db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
     if (staged <= seen) return;
+    // NOT EXISTS, not NOT IN: past work_mem PostgreSQL plans NOT IN as a scan of the seen table per row.
     for (const from of ['staging', 'staging_raw']) {
-      this.#db.prepare(`DELETE FROM ${from} WHERE connection = ? AND barcode NOT IN (SELECT barcode FROM ${table})`).run(this.#connection);
+      this.#db.prepare(`DELETE FROM ${from} WHERE connection = ? AND NOT EXISTS (SELECT 1 FROM ${table} k WHERE k.barcode = ${from}.barcode)`).run(this.#connection);
     }
   }
 }

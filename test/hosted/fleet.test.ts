@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SandboxErp } from '../../src/sandbox/erp.js';
 import { SandboxMarketplace } from '../../src/sandbox/marketplace.js';
 import { recentRuns } from '../../src/store/queries.js';
+import { releaseAdvisoryLock, runLockKey, tryAdvisoryLock } from '../../src/store/advisory.js';
 import { expectedOffers } from '../support/world.js';
 import { freshDatabase, requirePostgres, requireRedis } from '../support/hosted.js';
 import { busiestWindow, hostedWorld, provision, redisContents, startWorker, stopWorker, tenantSession, waitUntil } from './support.js';
@@ -281,6 +282,40 @@ describe.runIf(requirePostgres() && requireRedis())('a fleet of workers', () => 
       await scene.stop();
     }
   }, 120_000);
+
+  it.concurrent('puts off a job whose connection another run holds, spending none of its attempts, and runs it once that run is done', async () => {
+    const scene = await newScene(8);
+    try {
+      const erp = await new SandboxErp({ products: 40, apiKey: ERP_KEY }).start();
+      const token = 'token-busy-locked';
+      const marketplace = await new SandboxMarketplace({ token }).start();
+      scene.servers.push(erp, marketplace);
+      await provision(scene.world, { tenant: 'busy', targets: [{ name: 'marketplace', url: marketplace.url, token }], connections: [{ name: 'shop', erpUrl: erp.url, apiKey: ERP_KEY }] });
+      // Another run of the connection, as a worker elsewhere holds it: its run lock.
+      const other = tenantSession(scene.world, 'busy');
+      const key = runLockKey('busy', 'shop');
+      expect(tryAdvisoryLock(other.db, key)).toBe(true);
+      try {
+        const { id } = await scene.world.queue.enqueue('busy', 'shop');
+        const worker = scene.start(['--concurrency', '1']);
+        await worker.port;
+        const job = async () => (await scene.world.queue.queue.getJob(id))!;
+        await waitUntil(async () => (await (await job()).getState()) === 'delayed', 30_000, `the job to be put off:\n${worker.output()}`, 100);
+        expect((await job()).attemptsMade).toBe(0);
+        expect(marketplace.stats.batchesApplied).toBe(0);
+        releaseAdvisoryLock(other.db, key);
+        // Its 30 s are not waited out here: promoted, it runs now.
+        await (await job()).promote();
+        await waitUntil(async () => (await (await job()).getState()) === 'completed', 30_000, `the job to run once the lock is free:\n${worker.output()}`, 100);
+        expect((await job()).attemptsMade).toBe(1);
+        expect(marketplace.stats.batchesApplied).toBeGreaterThan(0);
+      } finally {
+        other.close();
+      }
+    } finally {
+      await scene.stop();
+    }
+  }, 90_000);
 
   it.concurrent('keeps two workers pulling one ERP account at 60 a minute under it: no 429, and both pulls complete', async () => {
     const scene = await newScene(4);

@@ -1,6 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgDatabase, PgError, migratePg, placeholders } from '../../src/store/pg.js';
-import { freshDatabase, requirePostgres } from '../support/hosted.js';
+import { PgDatabase, PgError, migratePg, placeholders, sessionConninfo } from '../../src/store/pg.js';
+import { PG_URL, freshDatabase, requirePostgres } from '../support/hosted.js';
+import { requireTool } from '../support/requirements.js';
+
+/** A role made with BYPASSRLS by .ci/run: erp-sync must refuse it. */
+function unboundUrl(): string {
+  const url = new URL(PG_URL);
+  url.username = 'erp_sync_unbound';
+  url.password = 'erp_sync_unbound';
+  return url.toString();
+}
+
+function unboundRoleAnswers(): boolean {
+  try {
+    new PgDatabase(unboundUrl(), 'probe').close();
+    return true;
+  } catch (error) {
+    return error instanceof PgError && /BYPASSRLS/.test(error.message);
+  }
+}
 
 describe('placeholders', () => {
   it('numbers ? in order, gives a name used twice one number, and leaves casts, strings and comments alone', () => {
@@ -68,6 +86,24 @@ describe.runIf(requirePostgres())('PostgreSQL behind the store interface', () =>
     }
   });
 
+  it('bounds every statement and abandoned transaction, so no call into libpq holds the worker for long', () => {
+    expect(db.prepare(`SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS t`).get()).toEqual({ s: '20s', t: '1min' });
+  });
+
+  it('comes out of a transaction whose COMMIT fails whole: nothing of it kept, and the next one is a transaction of its own', () => {
+    db.exec(`CREATE TABLE once (x integer UNIQUE DEFERRABLE INITIALLY DEFERRED)`);
+    const insert = db.prepare(`INSERT INTO once (x) VALUES (?)`);
+    expect(() => db.transaction(() => { insert.run(1); insert.run(1); })()).toThrow(PgError);
+    expect(db.inTransaction).toBe(false);
+    expect(() => db.transaction(() => { insert.run(2); db.transaction(() => insert.run(3))(); throw new Error('outer'); })()).toThrow('outer');
+    expect(db.prepare(`SELECT count(*) FROM once`).pluck().get()).toBe(0);
+  });
+
+  it('refuses a role that row-level security does not bind', ({ skip }) => {
+    skip(!requireTool('a BYPASSRLS role (erp_sync_unbound, which .ci/run makes)', unboundRoleAnswers, 'see .ci/run'));
+    expect(() => new PgDatabase(unboundUrl(), 'acme')).toThrow(/BYPASSRLS/);
+  });
+
   it("names PostgreSQL's SQLSTATE as the error's code", () => {
     try {
       db.prepare(`SELECT * FROM missing_table`).all();
@@ -76,5 +112,21 @@ describe.runIf(requirePostgres())('PostgreSQL behind the store interface', () =>
       expect(error).toBeInstanceOf(PgError);
       expect((error as PgError).code).toBe('42P01');
     }
+  });
+});
+
+describe('sessionConninfo', () => {
+  it('adds the session bounds to an address that sets none, and keeps the ones it sets', () => {
+    const url = new URL(sessionConninfo('postgresql://u:p@db:5432/erp?connect_timeout=2'));
+    expect(url.searchParams.get('connect_timeout')).toBe('2');
+    expect(url.searchParams.get('keepalives')).toBe('1');
+    expect(url.searchParams.get('options')).toBe('-c statement_timeout=20s -c idle_in_transaction_session_timeout=60s');
+  });
+
+  it('appends them to a key=value conninfo, quoted', () => {
+    const conninfo = sessionConninfo('host=db dbname=erp connect_timeout=3');
+    expect(conninfo).toContain('host=db dbname=erp connect_timeout=3 ');
+    expect(conninfo).not.toMatch(/connect_timeout='5'/);
+    expect(conninfo).toContain(`options='-c statement_timeout=20s -c idle_in_transaction_session_timeout=60s'`);
   });
 });
