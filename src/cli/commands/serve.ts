@@ -9,10 +9,12 @@ import { envVarName } from '../../secrets/store.js';
 import type { SecretStore, SecretStoreKind } from '../../secrets/store.js';
 import { generateAccessToken, isLoopbackBind } from '../../web/security.js';
 import { createWebServer } from '../../web/server.js';
+import type { WebServer } from '../../web/server.js';
 import { agentRuns } from '../../web/sync.js';
 import { openContext } from '../context.js';
 import type { CliContext } from '../context.js';
 import { createOutput } from '../output.js';
+import type { Output } from '../output.js';
 
 export interface ServeOptions {
   port: number;
@@ -90,20 +92,11 @@ export async function serveCommand(options: ServeOptions): Promise<ExitCode> {
       assets: new URL('src/web/public/', packageRoot),
       log: (line) => process.stderr.write(`${line}\n`),
     });
-    await listen(web.server, options);
-    const address = web.server.address();
-    const port = typeof address === 'object' && address ? address.port : options.port;
-    const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`;
+    const { url, port } = await listen(web.server, options);
     out.line(m('listening', { url }));
     if (!loopback) out.line(m('network'));
     if (options.open) openBrowser(loopback ? url : `http://127.0.0.1:${port}/`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
-    await web.close();
-    out.line(m('stopped'));
-    return ExitCode.ok;
+    return await untilStopped(web, out);
   } finally {
     ctx.close();
   }
@@ -135,17 +128,9 @@ async function serveTenant(tenant: string, options: ServeOptions): Promise<ExitC
       assets: new URL('src/web/public/', packageRoot),
       log: (line) => process.stderr.write(`${line}\n`),
     });
-    await listen(web.server, options);
-    const address = web.server.address();
-    const port = typeof address === 'object' && address ? address.port : options.port;
-    out.line(m('tenantListening', { tenant, url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`, variable: WEB_TOKEN_VARIABLE }));
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
-    await web.close();
-    out.line(m('stopped'));
-    return ExitCode.ok;
+    const { url } = await listen(web.server, options);
+    out.line(m('tenantListening', { tenant, url, variable: WEB_TOKEN_VARIABLE }));
+    return await untilStopped(web, out);
   } finally {
     await ctx.close();
   }
@@ -191,7 +176,19 @@ async function ensureAccessToken(ctx: CliContext, options: ServeOptions, print: 
   return token;
 }
 
-async function listen(server: Server, options: ServeOptions): Promise<void> {
+/** Serves until SIGINT or SIGTERM, then closes the page. */
+async function untilStopped(web: WebServer, out: Output): Promise<ExitCode> {
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await web.close();
+  out.line(m('stopped'));
+  return ExitCode.ok;
+}
+
+/** Listens where asked; the page's address as people type it (an IPv6 host in brackets), and the port (one the system chose, for --port 0). */
+async function listen(server: Server, options: ServeOptions): Promise<{ url: string; port: number }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -206,6 +203,9 @@ async function listen(server: Server, options: ServeOptions): Promise<void> {
       cause: error,
     });
   });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return { url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`, port };
 }
 
 /** Best effort: a server without a desktop simply has no browser to open. */
