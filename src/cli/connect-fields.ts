@@ -1,3 +1,4 @@
+import type { ConnectionCatalog } from '../config/config.js';
 import type { Driver, FieldSpec } from '../driver/contract.js';
 import { ExitCode, UserError } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
@@ -81,4 +82,19 @@ export function parseSettings(
     settings[key] = schema[key]?.normalize?.(value) ?? value;
   }
   return settings;
+}
+
+/**
+ * `--targets a,b`: the targets an ERP connection feeds, each one in
+ * `catalog`; undefined for `all`, every target now and later. Names it does
+ * not know, or none at all, are refused with `unknown(names, known)`.
+ */
+export function parseFeeds(list: string, catalog: ConnectionCatalog, unknown: (names: string, known: string) => UserError): string[] | undefined {
+  if (list.trim().toLowerCase() === 'all') return undefined;
+  const names = [...new Set(list.split(',').map((n) => n.trim()).filter((n) => n !== ''))];
+  const missing = names.filter((n) => !catalog.target(n));
+  if (missing.length > 0 || names.length === 0) {
+    throw unknown(missing.map((n) => `"${n}"`).join(', ') || '""', catalog.targets().map((t) => t.name).join(', ') || '-');
+  }
+  return names;
 }

@@ -38,11 +38,16 @@ export function redisUrl(env: NodeJS.ProcessEnv = process.env): string {
   return url;
 }
 
+/** Whether `tenant` has a tenant id's form: 1-63 lower-case letters, digits, - and _, starting with a letter or digit. */
+export function isTenantId(tenant: string): boolean {
+  return /^[a-z0-9][a-z0-9_-]{0,62}$/.test(tenant);
+}
+
 /**
  * A tenant's id: the key of every row it owns, a part of its queue's job and
  * scheduler ids (beside a connection name, after a dot), and a metric label.
  */
 export function checkTenantId(tenant: string): string {
-  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(tenant)) throw new UserError(m('badTenant', { tenant }), { code: 'BAD_TENANT', exitCode: ExitCode.usage });
+  if (!isTenantId(tenant)) throw new UserError(m('badTenant', { tenant }), { code: 'BAD_TENANT', exitCode: ExitCode.usage });
   return tenant;
 }

@@ -41,8 +41,6 @@ export interface SyncResult {
 /** Connection names cannot hold a dot (`checkConnectionName`) and tenant ids neither, so the id is unambiguous. */
 export const jobKey = (tenant: string, connection: string) => `${tenant}.${connection}`;
 
-/** The default interval of a connection's schedule, when it sets no `syncEveryMinutes`. */
-export const DEFAULT_EVERY_MINUTES = 15;
 
 /**
  * Retries of a run that ended with a temporary failure (exit 75: the ERP or

@@ -30,19 +30,13 @@ export interface TenantSession {
   close(): void;
 }
 
-/** Databases whose hosted tables this process brought up to date already. */
-const migrated = new Set<string>();
-
 /** How the session names itself in pg_stat_activity, so a held lock names the worker holding it. */
 export const SESSION_NAME = `erp-sync ${hostname()} ${process.pid}`;
 
 export function openTenant(url: string, tenant: string, envelope: Envelope): TenantSession {
   const db = openPgStore(url, tenant);
   try {
-    if (!migrated.has(url)) {
-      migrateHosted(db);
-      migrated.add(url);
-    }
+    migrateHosted(db);
     nameSession(db, SESSION_NAME);
   } catch (error) {
     db.close();
@@ -60,8 +54,8 @@ export function openTenant(url: string, tenant: string, envelope: Envelope): Ten
     },
     lock: (connection, options) => advisoryLock(db, tenant, connection, options),
     runningNow: (connection) => {
-      const key = runLockKey(tenant, connection);
-      return advisoryLockHolder(db, key) ? holderOf(db, key) : undefined;
+      const holder = advisoryLockHolder(db, runLockKey(tenant, connection));
+      return holder && ownerOf(holder);
     },
     close: () => db.close(),
   };
@@ -72,7 +66,7 @@ const HEARTBEAT_MS = 15_000;
 
 function advisoryLock(db: PgDatabase, tenant: string, connection: string, options: { onLost(): void }): RunLock {
   const key = runLockKey(tenant, connection);
-  if (!tryAdvisoryLock(db, key)) throw new LockHeldError(connection, holderOf(db, key));
+  if (!tryAdvisoryLock(db, key)) throw new LockHeldError(connection, ownerOf(advisoryLockHolder(db, key)));
   let released = false;
   const held = () => {
     if (released) return false;
@@ -104,9 +98,8 @@ function advisoryLock(db: PgDatabase, tenant: string, connection: string, option
   };
 }
 
-/** The lock's holder as LockHeldError names it: the worker's host and pid, from its session's name. */
-function holderOf(db: PgDatabase, key: ReturnType<typeof runLockKey>): LockOwner {
-  const holder = advisoryLockHolder(db, key);
+/** A lock's holder as LockHeldError names it: the worker's host and pid, from its session's name. */
+function ownerOf(holder: ReturnType<typeof advisoryLockHolder>): LockOwner {
   const named = holder && /^erp-sync (\S+) (\d+)$/.exec(holder.applicationName);
   if (named) return { pid: Number(named[2]), host: named[1]!, startedAt: holder!.since };
   return { pid: holder?.pid ?? 0, host: 'PostgreSQL session', startedAt: holder?.since ?? 'unknown' };

@@ -10,6 +10,7 @@ import { defineMessages } from '../i18n/index.js';
 import type { RunSummary } from '../model/run.js';
 import type { Envelope } from '../secrets/envelope.js';
 import { redact, withSecretScope } from '../secrets/redact.js';
+import { isTenantId } from './env.js';
 import { FleetLimits } from './limiter.js';
 import { WorkerMetrics } from './metrics.js';
 import { JOB_NAME, QUEUE_NAME, QUEUE_PREFIX, SyncQueue } from './queue.js';
@@ -235,7 +236,7 @@ function checkJob(job: Job<SyncJob, SyncResult>): SyncJob {
   if (job.name !== JOB_NAME || typeof tenant !== 'string' || typeof connection !== 'string') {
     throw new UnrecoverableError(`BAD_JOB: ${m('badJob', { reason: `"${job.name}" without a tenant and a connection` })}`);
   }
-  const problem = /^[a-z0-9][a-z0-9_-]{0,62}$/.test(tenant) ? checkConnectionName(connection) : `tenant "${tenant}"`;
+  const problem = isTenantId(tenant) ? checkConnectionName(connection) : `tenant "${tenant}"`;
   if (problem) throw new UnrecoverableError(`BAD_JOB: ${m('badJob', { reason: problem })}`);
   return { tenant, connection };
 }

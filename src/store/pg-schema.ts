@@ -24,7 +24,7 @@ const TEXT = 'text COLLATE "C"';
 const TENANT = `tenant ${TEXT} NOT NULL DEFAULT current_setting('erp_sync.tenant')`;
 
 /** Row-level security on a table: a session reads and writes its own tenant's rows, its owner included. */
-function isolated(table: string): string {
+export function isolated(table: string): string {
   return `
   ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
   ALTER TABLE ${table} FORCE ROW LEVEL SECURITY;
@@ -310,16 +310,10 @@ export const pgMigrations: readonly string[] = [
 ];
 
 /** A session of `tenant` on the PostgreSQL at `url`, with the engine's tables brought up to date. */
-/** The databases this process has brought up to date: a worker's jobs open sessions all day, the schema is checked once. */
-const migrated = new Set<string>();
-
 export function openPgStore(url: string, tenant: string): PgDatabase {
   const db = new PgDatabase(url, tenant);
   try {
-    if (!migrated.has(url)) {
-      migratePg(db, 'engine', pgMigrations);
-      migrated.add(url);
-    }
+    migratePg(db, 'engine', pgMigrations);
   } catch (error) {
     db.close();
     throw error;

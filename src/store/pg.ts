@@ -161,6 +161,8 @@ function typeParsers(): unknown {
 
 export class PgDatabase implements Db {
   readonly tenant: string;
+  /** The address the session was opened on, as given. */
+  readonly url: string;
   readonly #client: NativeClient;
   readonly #prepared = new Map<string, { name: string; placeholders: Placeholders }>();
   #depth = 0;
@@ -177,6 +179,7 @@ export class PgDatabase implements Db {
     this.#client = new Client({ types: typeParsers() });
     this.#client.connectSync(sessionConninfo(url));
     this.tenant = tenant;
+    this.url = url;
     try {
       this.#query(`SET client_min_messages = warning`);
       const role = this.#query(`SELECT current_user AS name, rolsuper OR rolbypassrls AS unbound FROM pg_roles WHERE rolname = current_user`)[0];
@@ -392,8 +395,12 @@ export function isPg(db: Db): db is PgDatabase {
  * engine's tables, hosted mode's tenants and secrets) numbers its own
  * migrations, applied in order, each in one transaction. An advisory lock
  * keeps two workers starting together from applying the same one twice.
+ * A process checks each part of each database once: a worker's jobs open
+ * sessions all day.
  */
 export function migratePg(db: PgDatabase, part: string, migrations: readonly string[]): void {
+  const key = `${db.url}\0${part}`;
+  if (migrated.has(key)) return;
   db.transaction(() => {
     db.prepare(`SELECT pg_advisory_xact_lock(hashtext('erp_sync_schema'))`).get();
     db.exec(`CREATE TABLE IF NOT EXISTS erp_sync_schema (part text PRIMARY KEY, version integer NOT NULL)`);
@@ -403,4 +410,8 @@ export function migratePg(db: PgDatabase, part: string, migrations: readonly str
       db.prepare(`INSERT INTO erp_sync_schema (part, version) VALUES (?, ?) ON CONFLICT (part) DO UPDATE SET version = excluded.version`).run(part, migrations.length);
     }
   })();
+  migrated.add(key);
 }
+
+/** The schema parts, by database and part, this process has brought up to date. */
+const migrated = new Set<string>();

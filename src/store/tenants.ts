@@ -3,6 +3,7 @@ import { targetsFed } from '../config/config.js';
 import type { Sealed } from '../secrets/envelope.js';
 import { nowIso } from './db.js';
 import { migratePg } from './pg.js';
+import { isolated } from './pg-schema.js';
 import type { PgDatabase } from './pg.js';
 
 /**
@@ -45,22 +46,13 @@ export const hostedMigrations: readonly string[] = [
     PRIMARY KEY (tenant, owner, field)
   );
 
-  ALTER TABLE hosted_tenants ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE hosted_tenants FORCE ROW LEVEL SECURITY;
-  CREATE POLICY tenant_rows ON hosted_tenants
-    USING (tenant = current_setting('erp_sync.tenant')) WITH CHECK (tenant = current_setting('erp_sync.tenant'));
-  ALTER TABLE hosted_configs ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE hosted_configs FORCE ROW LEVEL SECURITY;
-  CREATE POLICY tenant_rows ON hosted_configs
-    USING (tenant = current_setting('erp_sync.tenant')) WITH CHECK (tenant = current_setting('erp_sync.tenant'));
-  ALTER TABLE hosted_secrets ENABLE ROW LEVEL SECURITY;
-  ALTER TABLE hosted_secrets FORCE ROW LEVEL SECURITY;
-  CREATE POLICY tenant_rows ON hosted_secrets
-    USING (tenant = current_setting('erp_sync.tenant')) WITH CHECK (tenant = current_setting('erp_sync.tenant'));
+  ${isolated('hosted_tenants')}
+  ${isolated('hosted_configs')}
+  ${isolated('hosted_secrets')}
   `,
 ];
 
-/** Brings hosted mode's tables up to date (each process once; migratePg makes it safe for several at once). */
+/** Brings hosted mode's tables up to date (migratePg: once a process, safe for several at once). */
 export function migrateHosted(db: PgDatabase): void {
   migratePg(db, 'hosted', hostedMigrations);
 }
@@ -125,12 +117,6 @@ export class TenantConfig implements ConnectionCatalog {
     return targetsFed(connection, all);
   }
 
-  /** What the name is taken by, whatever its role. */
-  roleOf(name: string): Role | undefined {
-    const role = this.#db.prepare(`SELECT role FROM hosted_configs WHERE name = ?`).pluck().get(name) as Role | undefined;
-    return role;
-  }
-
   saveConnection(config: ConnectionConfig): void {
     this.#save('connection', config.name, config);
   }
@@ -143,10 +129,6 @@ export class TenantConfig implements ConnectionCatalog {
   rulesText(name: string): string | undefined {
     const text = this.#db.prepare(`SELECT rules FROM hosted_configs WHERE name = ? AND role = 'connection'`).pluck().get(name) as string | null | undefined;
     return text ?? undefined;
-  }
-
-  saveRules(name: string, text: string | undefined): void {
-    this.#db.prepare(`UPDATE hosted_configs SET rules = ?, updated_at = ? WHERE name = ? AND role = 'connection'`).run(text ?? null, nowIso(), name);
   }
 
   #all(role: Role): unknown[] {
@@ -184,11 +166,6 @@ export function writeSealed(db: PgDatabase, owner: string, field: string, sealed
 
 export function deleteSealed(db: PgDatabase, owner: string, field: string): void {
   db.prepare(`DELETE FROM hosted_secrets WHERE owner = ? AND field = ?`).run(owner, field);
-}
-
-/** Every sealed field of the tenant not under the given key: what a key rotation has left to seal anew. */
-export function sealedUnderOtherKeys(db: PgDatabase, keyId: string): { owner: string; field: string }[] {
-  return db.prepare(`SELECT owner, field FROM hosted_secrets WHERE key_id <> ? ORDER BY owner, field`).all(keyId) as { owner: string; field: string }[];
 }
 
 /** A round trip to the database, for a worker's /healthz. */

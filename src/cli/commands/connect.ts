@@ -25,7 +25,7 @@ import { askChoice, askField, askYesNo, canPrompt, fieldLabel, fieldProblem, nor
 import type { Choice } from '../prompts.js';
 import { checkConnection } from '../../engine/check.js';
 import { testFailed, testingMessage } from '../connection-test.js';
-import { erpFields, parseSettings, targetFields } from '../connect-fields.js';
+import { erpFields, parseFeeds, parseSettings, targetFields } from '../connect-fields.js';
 
 export interface ConnectOptions {
   name?: string;
@@ -198,7 +198,7 @@ export async function connectCommand(targetName: string, options: ConnectOptions
     const target = resolveTarget(ctx, targetName, options.name);
     const interactive = canPrompt(options);
     const flags = parseFlags(target, options);
-    const feeds = options.targets === undefined ? ctx.config.connection(target.name)?.targets : parseFeeds(ctx, target, options.targets);
+    const feeds = options.targets === undefined ? ctx.config.connection(target.name)?.targets : feedsOf(ctx, target, options.targets);
 
     if (interactive) {
       out.line(chalk.bold(m('header', { title: target.title, name: target.name })));
@@ -513,16 +513,9 @@ function pick(record: Values, keys: readonly string[]): Values {
  * connection.
  */
 /** `--targets trendyol,n11`: the targets an ERP connection feeds, each one configured; `all` for every target, now and later. */
-function parseFeeds(ctx: CliContext, target: Target, list: string): string[] | undefined {
+function feedsOf(ctx: CliContext, target: Target, list: string): string[] | undefined {
   if (!target.driver) throw new UserError(m('targetsOnTarget', { name: target.name }), { code: 'USAGE', exitCode: ExitCode.usage });
-  if (list.trim().toLowerCase() === 'all') return undefined;
-  const names = [...new Set(list.split(',').map((n) => n.trim()).filter((n) => n !== ''))];
-  const unknown = names.filter((n) => !ctx.config.target(n));
-  if (unknown.length > 0 || names.length === 0) {
-    const known = ctx.config.targets().map((t) => t.name).join(', ') || '-';
-    throw new UserError(m('unknownTargets', { names: unknown.map((n) => `"${n}"`).join(', ') || '""' }), { code: 'UNKNOWN_TARGET', exitCode: ExitCode.usage, hint: m('unknownTargetsHint', { known }) });
-  }
-  return names;
+  return parseFeeds(list, ctx.config, (names, known) => new UserError(m('unknownTargets', { names }), { code: 'UNKNOWN_TARGET', exitCode: ExitCode.usage, hint: m('unknownTargetsHint', { known }) }));
 }
 
 async function save(

@@ -1,6 +1,6 @@
 import { findDriver, drivers } from '../../../drivers/index.js';
 import { MARKETPLACE, checkConnectionName, checkTargetName } from '../../config/config.js';
-import type { ConnectionConfig, TargetConfig } from '../../config/config.js';
+import type { ConnectionCatalog, ConnectionConfig, TargetConfig } from '../../config/config.js';
 import type { Driver, FieldSpec } from '../../driver/contract.js';
 import { checkConnection } from '../../engine/check.js';
 import { ExitCode, UserError } from '../../errors/index.js';
@@ -9,10 +9,10 @@ import { targetAdapters } from '../../marketplace/targets.js';
 import type { TargetKind } from '../../marketplace/target.js';
 import { registerSecret } from '../../secrets/redact.js';
 import { envVarName } from '../../secrets/store.js';
-import { connectionSettings, hostedConnectionSettings, storedSecretNames, targetSettings } from '../../settings/schema.js';
+import { connectionSettings, hostedConnectionSettings, readSettingsForView, storedSecretNames, targetSettings } from '../../settings/schema.js';
 import type { SettingSpec } from '../../settings/schema.js';
 import { testFailed, testingMessage } from '../connection-test.js';
-import { erpFields, parseSettings, targetFields } from '../connect-fields.js';
+import { erpFields, parseFeeds, parseSettings, targetFields } from '../connect-fields.js';
 import { openHosted } from '../hosted.js';
 import { createOutput } from '../output.js';
 import { fieldLabel, fieldProblem, normalizeFieldValue } from '../prompts.js';
@@ -144,7 +144,7 @@ export async function hostedConnectCommand(argument: string, options: HostedConn
     const absent = missing(subject, values, allSecrets);
     if (absent.length > 0) throw new UserError(m('missing', { what: absent.join('; ') }), { code: 'MISSING_VALUES', exitCode: ExitCode.config, hint: m('missingHint') });
 
-    const feeds = options.targets === undefined ? (sameKind ? (existing as ConnectionConfig).targets : undefined) : parseFeeds(subject, options.targets, ctx.tenant, config);
+    const feeds = options.targets === undefined ? (sameKind ? (existing as ConnectionConfig).targets : undefined) : feedsOf(subject, options.targets, ctx.tenant, config);
     const { baseUrl, settings } = splitSettings(subject, values);
 
     const rotated: Values = {};
@@ -194,7 +194,7 @@ export async function hostedConnectCommand(argument: string, options: HostedConn
       const names = { tenant: ctx.tenant, name: subject.name, title: subject.title, keyId: secrets.keyId };
       out.line(m(subject.driver ? 'savedConnection' : 'savedTarget', names));
       if (!tested) out.line(m('notTested'));
-      if (subject.driver) out.line(m('nextSchedule', { ...names, minutes: settings.syncEveryMinutes ?? '15' }));
+      if (subject.driver) out.line(m('nextSchedule', { ...names, minutes: readSettingsForView(hostedConnectionSettings, settings).syncEveryMinutes }));
     }
     return ExitCode.ok;
   } finally {
@@ -305,14 +305,7 @@ function splitSettings(subject: Subject, values: Values): { baseUrl: string | un
 }
 
 /** `--targets a,b`: the tenant's targets the connection feeds; `all` for every one, now and later. */
-function parseFeeds(subject: Subject, list: string, tenant: string, config: ReturnType<typeof openHosted>['session']['config']): string[] | undefined {
+function feedsOf(subject: Subject, list: string, tenant: string, config: ConnectionCatalog): string[] | undefined {
   if (!subject.driver) throw new UserError(m('targetsOnTarget', { name: subject.name }), { code: 'USAGE', exitCode: ExitCode.usage });
-  if (list.trim().toLowerCase() === 'all') return undefined;
-  const names = [...new Set(list.split(',').map((n) => n.trim()).filter((n) => n !== ''))];
-  const unknown = names.filter((n) => !config.target(n));
-  if (unknown.length > 0 || names.length === 0) {
-    const known = config.targets().map((t) => t.name).join(', ') || '-';
-    throw new UserError(m('unknownTargets', { tenant, names: unknown.map((n) => `"${n}"`).join(', ') || '""' }), { code: 'UNKNOWN_TARGET', exitCode: ExitCode.usage, hint: m('unknownTargetsHint', { known, tenant }) });
-  }
-  return names;
+  return parseFeeds(list, config, (names, known) => new UserError(m('unknownTargets', { tenant, names }), { code: 'UNKNOWN_TARGET', exitCode: ExitCode.usage, hint: m('unknownTargetsHint', { known, tenant }) }));
 }

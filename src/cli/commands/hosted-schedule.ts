@@ -39,12 +39,13 @@ export async function hostedScheduleCommand(options: HostedScheduleOptions): Pro
       await queue.schedule(ctx.tenant, c.name, readSettingsForView(hostedConnectionSettings, c.settings).syncEveryMinutes);
     }
     const removed: string[] = [];
-    for (const s of await queue.schedules(ctx.tenant)) {
+    const all = await queue.schedules(ctx.tenant);
+    for (const s of all) {
       if (connections.some((c) => c.name === s.connection)) continue;
       await queue.unschedule(ctx.tenant, s.connection);
       removed.push(s.connection);
     }
-    const schedules = (await queue.schedules(ctx.tenant));
+    const schedules = all.filter((s) => !removed.includes(s.connection));
     if (out.json) {
       out.document({ tenant: ctx.tenant, schedules, removed });
     } else {
