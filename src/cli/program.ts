@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ExitCode, isUserError } from '../errors/index.js';
+import { ExitCode, UserError, isUserError } from '../errors/index.js';
 import type { ExitCode as ExitCodeType } from '../errors/index.js';
 import { demoEnvironment } from '../config/home.js';
-import { setCommandName, setLanguage, t } from '../i18n/index.js';
+import { defineMessages, setCommandName, setLanguage, t } from '../i18n/index.js';
 import { redact } from '../secrets/redact.js';
 import { secretStoreKinds } from '../secrets/store.js';
 import { configureLogging, logJson } from './log-format.js';
@@ -19,6 +19,24 @@ Exit codes (sysexits):
       offers left undelivered after retries, or another run holds the lock)
   77  credentials rejected by the ERP or the marketplace
   78  configuration error or missing credentials`;
+
+const m = defineMessages({
+  en: {
+    oldNode: 'erp-sync needs Node.js 20.16 or newer; this is Node.js {version}',
+    oldNodeHint: 'Install the current Node.js LTS from nodejs.org, then run the command again.',
+  },
+  tr: {
+    oldNode: "erp-sync, Node.js 20.16 veya daha yenisini gerektirir; bu makinedeki Node.js {version}",
+    oldNodeHint: "nodejs.org'dan güncel Node.js LTS sürümünü kurup komutu yeniden çalıştırın.",
+  },
+});
+
+/** Modules load Node's heavier built-ins (crypto, child_process) on first use, with process.getBuiltinModule (Node 20.16). */
+function checkNode(): void {
+  if (typeof process.getBuiltinModule !== 'function') {
+    throw new UserError(m('oldNode', { version: process.versions.node }), { code: 'NODE_TOO_OLD', exitCode: ExitCode.config, hint: m('oldNodeHint') });
+  }
+}
 
 const integer = (name: string) => (value: string) => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
@@ -43,6 +61,7 @@ function program(): Command {
     .hook('preAction', (command) => {
       const lang = command.optsWithGlobals().lang as 'tr' | 'en' | undefined;
       if (lang) setLanguage(lang);
+      checkNode();
       // Before any command reads the home: everything it does, and every run it starts, is on the demo's world.
       if (command.optsWithGlobals().demo) {
         Object.assign(process.env, demoEnvironment());

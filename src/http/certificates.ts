@@ -1,4 +1,7 @@
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
+
+/** node:crypto loads on the first certificate read, not with every command that can name a connection's CA. */
+const x509 = (data: string | Buffer): X509Certificate => new (process.getBuiltinModule('node:crypto').X509Certificate)(data);
 import { readFileSync } from 'node:fs';
 import { defineMessages } from '../i18n/index.js';
 
@@ -36,7 +39,7 @@ export function readCertificateFile(path: string): CertificateFile {
   const pem = pemCertificates(data.toString('latin1')).filter((block) => parses(block));
   if (pem.length > 0) return { path, certificates: pem };
   try {
-    return { path, certificates: [new X509Certificate(data).toString()] };
+    return { path, certificates: [x509(data).toString()] };
   } catch {
     throw new Error(m('noCertificate', { path }));
   }
@@ -44,7 +47,7 @@ export function readCertificateFile(path: string): CertificateFile {
 
 function parses(pem: string): boolean {
   try {
-    new X509Certificate(pem);
+    x509(pem);
     return true;
   } catch {
     return false;
@@ -75,4 +78,4 @@ export function summarize(certificate: X509Certificate): CertificateSummary {
   };
 }
 
-export const summarizePem = (pem: string): CertificateSummary => summarize(new X509Certificate(pem));
+export const summarizePem = (pem: string): CertificateSummary => summarize(x509(pem));

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -142,7 +141,7 @@ export function acquireLock(dir: string, connection: string, options: LockOption
 
 /** Creates `file` with `content` unless it exists; false when it does. */
 function createWhole(file: string, content: string): boolean {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const temp = `${file}.${process.pid}.${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(temp, content, { mode: 0o600, flag: 'wx' });
   try {
     linkSync(temp, file);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ExitCode, UserError } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
@@ -103,5 +102,5 @@ export function envFileArgument(file: string, version = process.versions.node): 
  * (cron and Task Scheduler have no random delay of their own that stays put).
  */
 export function hostOffset(modulo: number, host = hostname()): number {
-  return createHash('sha256').update(host).digest().readUInt16BE(0) % modulo;
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(host).digest().readUInt16BE(0) % modulo;
 }

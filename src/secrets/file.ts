@@ -1,15 +1,16 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { writeFile } from 'atomically';
 import { existsSync } from 'node:fs';
 import { constants, mkdir, open, readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LockHeldError, acquireLock } from '../lock/lock.js';
 import type { Lock } from '../lock/lock.js';
 import { ExitCode, UserError, errorMessage } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
 import { registerSecret } from './redact.js';
 import type { SecretStore } from './store.js';
+
+/** node:crypto loads when a secret is first read or written, not with every command that opens a home. */
+const nodeCrypto = () => process.getBuiltinModule('node:crypto');
 
 const m = defineMessages({
   en: {
@@ -216,7 +217,7 @@ export class FileSecretStore implements SecretStore {
   }
 
   async #create(secrets: Secrets): Promise<Unlocked> {
-    const kdf: Kdf = { ...KDF, salt: randomBytes(SALT_BYTES) };
+    const kdf: Kdf = { ...KDF, salt: nodeCrypto().randomBytes(SALT_BYTES) };
     return { secrets, kdf, key: await this.#deriveKey(kdf) };
   }
 
@@ -236,7 +237,7 @@ export class FileSecretStore implements SecretStore {
     }
     const header = parseHeader(data, this.path);
     const key = await this.#deriveKey(header.kdf);
-    if (!timingSafeEqual(keyCheck(key), header.check)) {
+    if (!nodeCrypto().timingSafeEqual(keyCheck(key), header.check)) {
       throw new UserError(m('wrongPassphrase', { path: this.path }), {
         code: 'SECRETS_FILE_WRONG_PASSPHRASE',
         exitCode: ExitCode.config,
@@ -253,7 +254,7 @@ export class FileSecretStore implements SecretStore {
     const key = this.#passphrase().then((passphrase) => {
       const N = 2 ** kdf.log2N;
       return new Promise<Buffer>((resolve, reject) =>
-        scrypt(passphrase, kdf.salt, 32, { N, r: kdf.r, p: kdf.p, maxmem: 256 * N * kdf.r }, (error, derived) => (error ? reject(error) : resolve(derived))),
+        nodeCrypto().scrypt(passphrase, kdf.salt, 32, { N, r: kdf.r, p: kdf.p, maxmem: 256 * N * kdf.r }, (error, derived) => (error ? reject(error) : resolve(derived))),
       );
     });
     const derived = { salt: kdf.salt, key };
@@ -338,7 +339,7 @@ async function readKeyFile(path: string): Promise<Buffer> {
  * never over an existing one (that one unlocks a secrets file already).
  */
 export async function createKeyFile(path: string): Promise<void> {
-  const key = randomBytes(32).toString('base64url');
+  const key = nodeCrypto().randomBytes(32).toString('base64url');
   let handle;
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
@@ -370,7 +371,7 @@ export function trimFinalNewline(content: Buffer): Buffer {
 }
 
 function keyCheck(key: Buffer): Buffer {
-  return createHmac('sha256', key).update(CHECK_LABEL).digest();
+  return nodeCrypto().createHmac('sha256', key).update(CHECK_LABEL).digest();
 }
 
 function damaged(path: string, why: DamageReason): UserError {
@@ -405,9 +406,9 @@ function parseHeader(data: Buffer, path: string): { kdf: Kdf; check: Buffer } {
 }
 
 function encrypt({ secrets, kdf, key }: Unlocked): Buffer {
-  const iv = randomBytes(IV_BYTES);
+  const iv = nodeCrypto().randomBytes(IV_BYTES);
   const header = Buffer.concat([MAGIC, Buffer.from([VERSION, kdf.log2N, kdf.r, kdf.p]), kdf.salt, keyCheck(key), iv]);
-  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(header);
+  const cipher = nodeCrypto().createCipheriv('aes-256-gcm', key, iv).setAAD(header);
   const plaintext = JSON.stringify(Object.fromEntries([...secrets].map(([connection, fields]) => [connection, Object.fromEntries(fields)])));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return Buffer.concat([header, ciphertext, cipher.getAuthTag()]);
@@ -416,7 +417,7 @@ function encrypt({ secrets, kdf, key }: Unlocked): Buffer {
 function decrypt(data: Buffer, key: Buffer, path: string): Secrets {
   const header = data.subarray(0, HEADER_BYTES);
   const iv = header.subarray(HEADER_BYTES - IV_BYTES);
-  const decipher = createDecipheriv('aes-256-gcm', key, iv).setAAD(header).setAuthTag(data.subarray(data.length - TAG_BYTES));
+  const decipher = nodeCrypto().createDecipheriv('aes-256-gcm', key, iv).setAAD(header).setAuthTag(data.subarray(data.length - TAG_BYTES));
   let plaintext: Buffer;
   try {
     plaintext = Buffer.concat([decipher.update(data.subarray(HEADER_BYTES, data.length - TAG_BYTES)), decipher.final()]);
@@ -448,7 +449,7 @@ async function withFileLock<T>(path: string, work: () => Promise<T>): Promise<T>
           hint: m('busyHint', { path }),
         });
       }
-      await sleep(20 + Math.random() * 30);
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
     }
   }
   try {

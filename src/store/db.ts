@@ -1,5 +1,6 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { closeSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { migrations } from './schema.js';
 
 /** SQLite itself, for what only SQLite has (pragmas, integrity check, functions written in JavaScript). */
@@ -32,8 +33,16 @@ export interface Db {
 
 /** The SQLite database behind `db`, or undefined on PostgreSQL. */
 export function sqliteOf(db: Db): SqliteDb | undefined {
-  return db instanceof Database ? db : undefined;
+  return sqlite && db instanceof sqlite ? db : undefined;
 }
+
+/**
+ * better-sqlite3, loaded by require() when a database is first opened: a
+ * command that opens none does not load the native module, and require()
+ * spares the ES module loader's scan of a CommonJS package's exports.
+ */
+let sqlite: typeof Database | undefined;
+const loadSqlite = () => (sqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database);
 
 /**
  * Opens (creating if needed) the database with mode 0600, in WAL mode so the
@@ -42,17 +51,19 @@ export function sqliteOf(db: Db): SqliteDb | undefined {
  */
 export function openDatabase(file: string): SqliteDb {
   closeSync(openSync(file, 'a', 0o600));
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-  db.pragma('cache_size = -16000');
-  // The run's temporary table of seen barcodes spills to a file beyond this, so memory stays flat.
-  db.pragma('temp_store = FILE');
-  db.pragma('temp.cache_size = -4000');
-  // Temporary tables need no rollback file: a journal in memory holds only the pages one transaction touches.
-  db.pragma('temp.journal_mode = MEMORY');
+  const db = new (loadSqlite())(file);
+  db.exec(`
+    PRAGMA journal_mode = WAL;
+    PRAGMA synchronous = NORMAL;
+    PRAGMA busy_timeout = 5000;
+    PRAGMA foreign_keys = ON;
+    PRAGMA cache_size = -16000;
+    -- The run's temporary table of seen barcodes spills to a file beyond this, so memory stays flat.
+    PRAGMA temp_store = FILE;
+    PRAGMA temp.cache_size = -4000;
+    -- Temporary tables need no rollback file: a journal in memory holds only the pages one transaction touches.
+    PRAGMA temp.journal_mode = MEMORY;
+  `);
   migrate(db);
   return db;
 }
