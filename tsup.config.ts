@@ -1,4 +1,17 @@
+import { readFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
+import type { Plugin } from 'esbuild';
+
+/** Every command module also imports src/cli/shared.ts, so what the commands share is one chunk (see there). */
+const sharedGround: Plugin = {
+  name: 'shared-ground',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]cli[\\/]commands[\\/][^\\/]+\.ts$/ }, async (args) => ({
+      contents: `import '../shared.js'; ${await readFile(args.path, 'utf8')}`,
+      loader: 'ts',
+    }));
+  },
+};
 
 /**
  * One bundle for the CLI, its pure-JavaScript dependencies inside it: a
@@ -17,6 +30,7 @@ export default defineConfig({
   splitting: true,
   sourcemap: true,
   clean: true,
+  esbuildPlugins: [sharedGround],
   shims: false,
   // Hosted mode's clients (bullmq, ioredis, rate-limiter-flexible, and pg-native, which builds against
   // libpq) stay outside too: only `erp-sync worker` and `erp-sync hosted` load them, never an agent's command.
