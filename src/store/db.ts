@@ -33,13 +33,13 @@ export interface Db {
 
 /** The SQLite database behind `db`, or undefined on PostgreSQL. */
 export function sqliteOf(db: Db): SqliteDb | undefined {
-  return sqlite && db instanceof sqlite ? db : undefined;
+  return db instanceof loadSqlite() ? db : undefined;
 }
 
 /**
- * better-sqlite3, loaded by require() when a database is first opened: a
- * command that opens none does not load the native module, and require()
- * spares the ES module loader's scan of a CommonJS package's exports.
+ * better-sqlite3, loaded by require() when a database is first opened or
+ * asked about: a command that opens none does not load the native module,
+ * and require() spares the ES module loader's scan of a CommonJS package.
  */
 let sqlite: typeof Database | undefined;
 const loadSqlite = () => (sqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database);
