@@ -30,9 +30,9 @@ export interface HostedContext {
 }
 
 /** Opens the tenant's session; unless `adding`, the tenant must have been added. */
-export function openHosted(tenant: string, options: { adding?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): HostedContext {
+export function openHosted(tenant: string, options: { adding?: boolean; reconnect?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): HostedContext {
   checkTenantId(tenant);
-  const session = openTenant(databaseUrl(env), tenant, envelopeFromEnvironment(env));
+  const session = openTenant(databaseUrl(env), tenant, envelopeFromEnvironment(env), { reconnect: options.reconnect });
   if (!options.adding && !tenantRow(session.db)) {
     session.close();
     throw new UserError(m('unknownTenant', { tenant }), { code: 'UNKNOWN_TENANT', exitCode: ExitCode.usage, hint: m('unknownTenantHint', { tenant }) });

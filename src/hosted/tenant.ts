@@ -5,7 +5,7 @@ import { noRules, parseRulesText } from '../rules/parse.js';
 import type { Rules } from '../rules/types.js';
 import { DatabaseSecretStore } from '../secrets/database.js';
 import type { Envelope } from '../secrets/envelope.js';
-import { advisoryLockHolder, holdsAdvisoryLock, nameSession, releaseAdvisoryLock, runLockKey, tryAdvisoryLock } from '../store/advisory.js';
+import { advisoryLockHolder, holdsAdvisoryLock, releaseAdvisoryLock, runLockKey, tryAdvisoryLock } from '../store/advisory.js';
 import type { PgDatabase } from '../store/pg.js';
 import { openPgStore } from '../store/pg-schema.js';
 import { TenantConfig, migrateHosted } from '../store/tenants.js';
@@ -33,11 +33,11 @@ export interface TenantSession {
 /** How the session names itself in pg_stat_activity, so a held lock names the worker holding it. */
 export const SESSION_NAME = `erp-sync ${hostname()} ${process.pid}`;
 
-export function openTenant(url: string, tenant: string, envelope: Envelope): TenantSession {
-  const db = openPgStore(url, tenant);
+/** `reconnect`: see PgSessionOptions; for a tenant's web page, never for a run, whose lock lives in its session. */
+export function openTenant(url: string, tenant: string, envelope: Envelope, options: { reconnect?: boolean } = {}): TenantSession {
+  const db = openPgStore(url, tenant, { applicationName: SESSION_NAME, reconnect: options.reconnect });
   try {
     migrateHosted(db);
-    nameSession(db, SESSION_NAME);
   } catch (error) {
     db.close();
     throw error;

@@ -54,8 +54,3 @@ export function advisoryLockHolder(db: PgDatabase, key: AdvisoryKey): { pid: num
     )
     .get(key.high, key.low) as { pid: number; applicationName: string; since: string } | undefined;
 }
-
-/** Names the session in pg_stat_activity (and so in advisoryLockHolder): the worker's host and pid. */
-export function nameSession(db: PgDatabase, name: string): void {
-  db.prepare(`SELECT set_config('application_name', ?, false)`).get(name.slice(0, 63));
-}

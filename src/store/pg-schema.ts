@@ -1,4 +1,5 @@
 import { PgDatabase, migratePg } from './pg.js';
+import type { PgSessionOptions } from './pg.js';
 
 /**
  * The engine's tables on PostgreSQL (hosted mode): the same tables and
@@ -310,8 +311,8 @@ export const pgMigrations: readonly string[] = [
 ];
 
 /** A session of `tenant` on the PostgreSQL at `url`, with the engine's tables brought up to date. */
-export function openPgStore(url: string, tenant: string): PgDatabase {
-  const db = new PgDatabase(url, tenant);
+export function openPgStore(url: string, tenant: string, options: PgSessionOptions = {}): PgDatabase {
+  const db = new PgDatabase(url, tenant, options);
   try {
     migratePg(db, 'engine', pgMigrations);
   } catch (error) {

@@ -24,7 +24,7 @@ interface NativeClient {
   prepareSync(name: string, text: string, params: number): void;
   executeSync(name: string, values: (string | null)[]): Record<string, unknown>[];
   end(callback?: () => void): void;
-  pq: { cmdTuples(): string; resultErrorFields(): Record<string, string> | undefined; finish(): void };
+  pq: { cmdTuples(): string; resultErrorFields(): Record<string, string> | undefined; finish(): void; transactionStatus(): number };
 }
 type NativeClientClass = new (options: { types: unknown }) => NativeClient;
 
@@ -159,11 +159,27 @@ function typeParsers(): unknown {
   };
 }
 
+export interface PgSessionOptions {
+  /** Names the session in pg_stat_activity (and so in a lock holder's name): the worker's host and pid. */
+  applicationName?: string;
+  /**
+   * When the server has dropped the session (a restart, a failover,
+   * pg_terminate_backend), a statement outside any transaction opens a new
+   * one and runs again, once. Only for a session that holds nothing a new one
+   * would lack: a web page's, never a run's, whose advisory lock dies with it.
+   */
+  reconnect?: boolean;
+}
+
+/** libpq's PQTRANS_UNKNOWN: the connection is bad, nothing can be sent on it. */
+const SESSION_LOST = 4;
+
 export class PgDatabase implements Db {
   readonly tenant: string;
   /** The address the session was opened on, as given. */
   readonly url: string;
-  readonly #client: NativeClient;
+  readonly #options: PgSessionOptions;
+  #client: NativeClient;
   readonly #prepared = new Map<string, { name: string; placeholders: Placeholders }>();
   #depth = 0;
   #open = true;
@@ -173,26 +189,58 @@ export class PgDatabase implements Db {
    * tenant's rows. A role that row-level security does not bind (a
    * superuser, BYPASSRLS) is refused: with it every tenant would see all.
    */
-  constructor(url: string, tenant: string) {
+  constructor(url: string, tenant: string, options: PgSessionOptions = {}) {
     if (!tenant) throw new Error('a PostgreSQL session needs a tenant');
-    const Client = native();
-    this.#client = new Client({ types: typeParsers() });
-    this.#client.connectSync(sessionConninfo(url));
     this.tenant = tenant;
     this.url = url;
+    this.#options = options;
+    this.#client = this.#startSession();
+  }
+
+  #startSession(): NativeClient {
+    const Client = native();
+    const client = new Client({ types: typeParsers() });
+    const query = (text: string, values?: (string | null)[]) => {
+      try {
+        return client.querySync(text, values);
+      } catch (error) {
+        throw new PgError((error as Error).message, client.pq.resultErrorFields()?.sqlState);
+      }
+    };
     try {
-      this.#query(`SET client_min_messages = warning`);
-      const role = this.#query(`SELECT current_user AS name, rolsuper OR rolbypassrls AS unbound FROM pg_roles WHERE rolname = current_user`)[0];
+      client.connectSync(sessionConninfo(this.url));
+      query(`SET client_min_messages = warning`);
+      const role = query(`SELECT current_user AS name, rolsuper OR rolbypassrls AS unbound FROM pg_roles WHERE rolname = current_user`)[0];
       if (role?.unbound) {
         throw new PgError(
           `the PostgreSQL role "${String(role.name)}" is a superuser or has BYPASSRLS, so row-level security would not keep tenants apart; connect as a role made with NOSUPERUSER NOBYPASSRLS (see the README's hosted mode)`,
           '42501',
         );
       }
-      this.#query(`SELECT set_config('erp_sync.tenant', $1, false)`, [tenant]);
+      query(`SELECT set_config('erp_sync.tenant', $1, false)`, [this.tenant]);
+      if (this.#options.applicationName) query(`SELECT set_config('application_name', $1, false)`, [this.#options.applicationName.slice(0, 63)]);
     } catch (error) {
-      this.close();
+      client.pq.finish();
+      keepUntilClosed(client);
       throw error;
+    }
+    return client;
+  }
+
+  /** Runs `work`; on a session the server dropped, outside a transaction and where allowed, once more on a new one. */
+  #again<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if (!this.#options.reconnect || !this.#open || this.#depth > 0 || this.#client.pq.transactionStatus() !== SESSION_LOST) throw error;
+      // While the server is still away this throws, and the lost session stays for the next statement to try again.
+      const fresh = this.#startSession();
+      const lost = this.#client;
+      this.#client = fresh;
+      this.#prepared.clear();
+      lost.pq.finish();
+      keepUntilClosed(lost);
+      return work();
     }
   }
 
@@ -205,21 +253,23 @@ export class PgDatabase implements Db {
   }
 
   exec(source: string): this {
-    this.#query(source);
+    this.#again(() => this.#query(source));
     return this;
   }
 
   /** Runs a statement: prepared once per session, then executed with the parameters in place. */
   execute(source: string, params: readonly unknown[]): { rows: Record<string, unknown>[]; changes: number } {
-    let entry = this.#prepared.get(source);
-    if (!entry) {
-      entry = { name: `s${this.#prepared.size + 1}`, placeholders: placeholders(source) };
-      this.#guard(() => this.#client.prepareSync(entry!.name, entry!.placeholders.text, entry!.placeholders.slots.length));
-      this.#prepared.set(source, entry);
-    }
-    const values = bind(entry.placeholders, params, source);
-    const rows = this.#guard(() => this.#client.executeSync(entry!.name, values));
-    return { rows, changes: Number(this.#client.pq.cmdTuples()) || 0 };
+    return this.#again(() => {
+      let entry = this.#prepared.get(source);
+      if (!entry) {
+        entry = { name: `s${this.#prepared.size + 1}`, placeholders: placeholders(source) };
+        this.#guard(() => this.#client.prepareSync(entry!.name, entry!.placeholders.text, entry!.placeholders.slots.length));
+        this.#prepared.set(source, entry);
+      }
+      const values = bind(entry.placeholders, params, source);
+      const rows = this.#guard(() => this.#client.executeSync(entry!.name, values));
+      return { rows, changes: Number(this.#client.pq.cmdTuples()) || 0 };
+    });
   }
 
   transaction: Db['transaction'] = ((work: (...args: unknown[]) => unknown) => {

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostname } from 'node:os';
 import { SandboxErp } from '../../src/sandbox/erp.js';
 import { SandboxMarketplace } from '../../src/sandbox/marketplace.js';
 import { json, runCli, startCli } from '../support/cli.js';
 import { freshDatabase, requirePostgres, requireRedis } from '../support/hosted.js';
+import { PgDatabase } from '../../src/store/pg.js';
 import { hostedWorld, startWorker, stopWorker, waitUntil } from './support.js';
 import type { Hosted, WorkerProcess } from './support.js';
 
@@ -113,7 +115,7 @@ describe.runIf(requirePostgres() && requireRedis())('erp-sync hosted, through th
     expect(Date.parse(scheduled!.next!) - Date.now()).toBeLessThanOrEqual(5 * 60_000);
   });
 
-  it('serves one tenant\'s page only behind ERP_SYNC_WEB_ACCESS_TOKEN, from its rows alone; its "sync now" queues a job', async () => {
+  it('serves one tenant\'s page only behind ERP_SYNC_WEB_ACCESS_TOKEN, from its rows alone; its "sync now" queues a job; it outlives its session', async () => {
     const refused = await cli(['serve', '--tenant', 'acme', '--port', '0']);
     expect(refused.code).toBe(78);
     expect(refused.stderr).toContain('ERP_SYNC_WEB_ACCESS_TOKEN');
@@ -146,6 +148,21 @@ describe.runIf(requirePostgres() && requireRedis())('erp-sync hosted, through th
       expect(sync.status).toBe(202);
       await waitUntil(async () => (await world.queue.queue.getJobCounts('completed')).completed === done + 1, 30_000, 'the page\'s run');
       expect((await fetch(`${url}api/connections/nothere/sync`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } })).status).toBe(404);
+
+      // PostgreSQL drops the page's session (a restart or a failover does that to every session): the next request opens a new one.
+      const admin = new PgDatabase(world.env.ERP_SYNC_DATABASE_URL!, 'admin');
+      try {
+        const dropped = admin
+          .prepare(`SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = ?`)
+          .pluck()
+          .get(`erp-sync ${hostname()} ${child.pid}`);
+        expect(dropped).toBe(1);
+      } finally {
+        admin.close();
+      }
+      const again = await fetch(`${url}api/status`, { headers: { authorization: `Bearer ${WEB_TOKEN}` } });
+      expect(again.status).toBe(200);
+      expect(((await again.json()) as { connections: { name: string }[] }).connections.map((c) => c.name)).toEqual(['shop']);
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('close', resolve));

@@ -115,6 +115,57 @@ describe.runIf(requirePostgres())('PostgreSQL behind the store interface', () =>
   });
 });
 
+describe.runIf(requirePostgres())('a session the server drops', () => {
+  let url: string;
+  let admin: PgDatabase;
+  const opened: PgDatabase[] = [];
+  const open = (options: ConstructorParameters<typeof PgDatabase>[2]) => {
+    const db = new PgDatabase(url, 'acme', options);
+    opened.push(db);
+    return db;
+  };
+  const pid = (db: PgDatabase) => db.prepare(`SELECT pg_backend_pid()`).pluck().get() as number;
+  /** What pg_terminate_backend does is what a restart or a failover does to every session: the server closes it. */
+  const drop = (db: PgDatabase) => expect(admin.prepare(`SELECT pg_terminate_backend(?)`).pluck().get(pid(db))).toBe(1);
+
+  beforeAll(() => {
+    url = freshDatabase('pg_dropped');
+    admin = new PgDatabase(url, 'admin');
+  });
+  afterAll(() => {
+    for (const db of opened) db.close();
+    admin?.close();
+  });
+
+  it('with reconnect, the next statement runs on a new session bound to the same tenant, under the same name', () => {
+    const db = open({ reconnect: true, applicationName: 'erp-sync page test' });
+    const settings = db.prepare(`SELECT current_setting('erp_sync.tenant') AS tenant, current_setting('application_name') AS name`);
+    expect(settings.get()).toEqual({ tenant: 'acme', name: 'erp-sync page test' });
+    const before = pid(db);
+    drop(db);
+    expect(settings.get()).toEqual({ tenant: 'acme', name: 'erp-sync page test' });
+    expect(pid(db)).not.toBe(before);
+  });
+
+  it('without it, the statement fails and says so: a run must not go on without the lock its session held', () => {
+    const db = open({});
+    drop(db);
+    expect(() => pid(db)).toThrow(PgError);
+  });
+
+  it('inside a transaction, the statement fails rather than finish the transaction on a session that never began it', () => {
+    const db = open({ reconnect: true });
+    expect(() =>
+      db.transaction(() => {
+        drop(db);
+        pid(db);
+      })(),
+    ).toThrow(PgError);
+    expect(db.inTransaction).toBe(false);
+    expect(pid(db)).toEqual(expect.any(Number));
+  });
+});
+
 describe('sessionConninfo', () => {
   it('adds the session bounds to an address that sets none, and keeps the ones it sets', () => {
     const url = new URL(sessionConninfo('postgresql://u:p@db:5432/erp?connect_timeout=2'));

@@ -118,7 +118,8 @@ async function serveTenant(tenant: string, options: ServeOptions): Promise<ExitC
   registerSecret(token);
   // Loaded here: bullmq and ioredis are hosted mode's alone, never an agent's `serve`.
   const { openHosted, queueRuns } = await import('../hosted.js');
-  const ctx = openHosted(tenant);
+  // The page outlives restarts of PostgreSQL: a dropped session is opened again at the next request.
+  const ctx = openHosted(tenant, { reconnect: true });
   try {
     const web = createWebServer({
       db: ctx.session.db,
