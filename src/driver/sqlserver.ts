@@ -1,4 +1,5 @@
 import type * as Mssql from 'mssql';
+import { causeChain } from '../errors/index.js';
 import { SqlError, assertReadOnly } from './sql.js';
 import type { SqlConnector, SqlExecutor, SqlParameterType, SqlParameters, SqlResult, SqlScalar, SqlServerConfig } from './sql.js';
 
@@ -201,12 +202,5 @@ function describe(error: unknown): unknown {
 
 /** Every `code` along an error's causes (mssql's originalError, tedious' cause, Node's socket error). */
 function causeCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 6; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-    current = (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
-  }
-  return codes;
+  return [...causeChain(error)].map(({ code }) => code).filter((code): code is string => typeof code === 'string');
 }

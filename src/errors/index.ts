@@ -54,3 +54,21 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** What a wrapped error is read for: its code and its message. */
+export interface CauseLink {
+  code?: unknown;
+  message?: unknown;
+}
+
+/**
+ * An error and the errors it wraps, outermost first, at most `depth` of them:
+ * the standard `cause` (undici, Node), or mssql's `originalError`.
+ */
+export function* causeChain(error: unknown, depth = 6): Generator<CauseLink> {
+  let current: unknown = error;
+  for (let i = 0; current && i < depth; i++) {
+    yield current as CauseLink;
+    current = (current as { originalError?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
+  }
+}

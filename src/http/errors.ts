@@ -1,3 +1,4 @@
+import { causeChain } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
 
 /**
@@ -99,16 +100,10 @@ const networkCodes: Record<string, HttpFailureKind> = {
 
 /** Maps a low-level error from undici or Node to a failure kind, or undefined if it is not a network error. */
 export function classifyNetworkError(error: unknown): HttpFailureKind | undefined {
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') {
-      if (code in networkCodes) return networkCodes[code];
-      if (code.startsWith('ERR_TLS') || code.includes('CERT') || code.startsWith('ERR_SSL') || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE') {
-        return 'tls';
-      }
-    }
-    current = (current as { cause?: unknown }).cause;
+  for (const { code } of causeChain(error)) {
+    if (typeof code !== 'string') continue;
+    if (code in networkCodes) return networkCodes[code];
+    if (code.startsWith('ERR_TLS') || code.includes('CERT') || code.startsWith('ERR_SSL') || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE') return 'tls';
   }
   return undefined;
 }
@@ -231,19 +226,15 @@ export function proxyFailure(init: { service: string; url: string; kind: HttpFai
 
 /** undici's tunnel gives the proxy's refusal only in its message: "Proxy response (407) !== 200 when HTTP Tunneling". */
 function tunnelStatus(error: unknown): number | undefined {
-  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
-    const match = /Proxy response \((\d{3})\)/.exec((current as { message?: string }).message ?? '');
+  for (const { message } of causeChain(error)) {
+    const match = /Proxy response \((\d{3})\)/.exec(typeof message === 'string' ? message : '');
     if (match) return Number(match[1]);
   }
   return undefined;
 }
 
 function connectTimedOut(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return true;
-  }
-  return false;
+  return [...causeChain(error)].some(({ code }) => code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT');
 }
 
 /** A URL as it may be shown: a password in it replaced by ***, no trailing slash. */

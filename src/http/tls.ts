@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { connect } from 'node:tls';
 import type { DetailedPeerCertificate } from 'node:tls';
 import { Client } from 'undici';
+import { causeChain } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
 import { summarize } from './certificates.js';
 import type { CertificateSummary } from './certificates.js';
@@ -99,8 +100,7 @@ function explanation(code: string, leaf: CertificateSummary | undefined, vars: R
 
 /** The certificate error's code, from wherever undici wrapped it. */
 function tlsCode(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
-    const code = (current as { code?: unknown }).code;
+  for (const { code } of causeChain(error)) {
     if (typeof code === 'string' && (UNTRUSTED.has(code) || code.startsWith('CERT_') || code.startsWith('ERR_TLS') || code.includes('CERT'))) return code;
   }
   return undefined;
