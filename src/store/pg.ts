@@ -164,9 +164,11 @@ export interface PgSessionOptions {
   applicationName?: string;
   /**
    * When the server has dropped the session (a restart, a failover,
-   * pg_terminate_backend), a statement outside any transaction opens a new
-   * one and runs again, once. Only for a session that holds nothing a new one
-   * would lack: a web page's, never a run's, whose advisory lock dies with it.
+   * pg_terminate_backend), a statement or BEGIN outside any transaction opens
+   * a new one and runs again, once. Only for a session that holds nothing a
+   * new one would lack and whose statements may run twice (one the server ran
+   * just before it dropped the session runs again): a web page's, which
+   * reads, never a run's, whose advisory lock dies with its session.
    */
   reconnect?: boolean;
 }
@@ -208,7 +210,12 @@ export class PgDatabase implements Db {
       }
     };
     try {
-      client.connectSync(sessionConninfo(this.url));
+      try {
+        client.connectSync(sessionConninfo(this.url));
+      } catch (error) {
+        // SQLSTATE's "cannot connect now" class, as a statement's failure names its own.
+        throw new PgError((error as Error).message, '08001');
+      }
       query(`SET client_min_messages = warning`);
       const role = query(`SELECT current_user AS name, rolsuper OR rolbypassrls AS unbound FROM pg_roles WHERE rolname = current_user`)[0];
       if (role?.unbound) {
@@ -275,7 +282,8 @@ export class PgDatabase implements Db {
   transaction: Db['transaction'] = ((work: (...args: unknown[]) => unknown) => {
     const run = (...args: unknown[]) => {
       const savepoint = this.#depth > 0 ? `s${this.#depth}` : undefined;
-      this.#query(savepoint ? `SAVEPOINT ${savepoint}` : 'BEGIN');
+      if (savepoint) this.#query(`SAVEPOINT ${savepoint}`);
+      else this.#again(() => this.#query('BEGIN'));
       this.#depth++;
       let result: unknown;
       try {

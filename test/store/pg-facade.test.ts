@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
 import { PgDatabase, PgError, migratePg, placeholders, sessionConninfo } from '../../src/store/pg.js';
 import { PG_URL, freshDatabase, requirePostgres } from '../support/hosted.js';
 import { requireTool } from '../support/requirements.js';
@@ -18,6 +19,36 @@ function unboundRoleAnswers(): boolean {
   } catch (error) {
     return error instanceof PgError && /BYPASSRLS/.test(error.message);
   }
+}
+
+/**
+ * A TCP relay to PostgreSQL in a worker thread (libpq's calls block this
+ * thread): stopping it is the server going away for the sessions through it,
+ * refusing new ones until it starts again on the same port.
+ */
+async function startRelay(target: URL): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void>; close(): Promise<void> }> {
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const net = require('node:net');
+     let server; const sockets = new Set(); let port = 0;
+     const listen = () => new Promise((resolve) => {
+       server = net.createServer((client) => {
+         const upstream = net.connect(workerData.port, workerData.host);
+         for (const s of [client, upstream]) { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); }
+         client.pipe(upstream).pipe(client);
+       });
+       server.listen(port, '127.0.0.1', () => { port = server.address().port; resolve(); });
+     });
+     parentPort.on('message', async (what) => {
+       if (what === 'start') await listen();
+       else { await new Promise((resolve) => { server.close(resolve); for (const s of sockets) s.destroy(); }); }
+       parentPort.postMessage(port);
+     });`,
+    { eval: true, workerData: { host: target.hostname, port: Number(target.port || 5432) } },
+  );
+  const ask = (what: 'start' | 'stop') => new Promise<number>((resolve) => { worker.once('message', resolve); worker.postMessage(what); });
+  const port = await ask('start');
+  return { port, stop: async () => void (await ask('stop')), start: async () => void (await ask('start')), close: async () => void (await worker.terminate()) };
 }
 
 describe('placeholders', () => {
@@ -151,6 +182,31 @@ describe.runIf(requirePostgres())('a session the server drops', () => {
     const db = open({});
     drop(db);
     expect(() => pid(db)).toThrow(PgError);
+  });
+
+  it('with reconnect, a transaction begun after the drop begins on a new session', () => {
+    const db = open({ reconnect: true });
+    const before = pid(db);
+    drop(db);
+    expect(db.transaction(() => pid(db))()).not.toBe(before);
+  });
+
+  it('while the server is away, each statement fails as a connection failure (08001) and the next tries again, until one runs', async () => {
+    const relay = await startRelay(new URL(PG_URL));
+    try {
+      const through = new URL(url);
+      through.port = String(relay.port);
+      const relayed = new PgDatabase(through.toString(), 'acme', { reconnect: true });
+      opened.push(relayed);
+      const before = pid(relayed);
+      await relay.stop();
+      for (let i = 0; i < 2; i++) expect(() => pid(relayed)).toThrow(expect.objectContaining({ name: 'PgError', code: '08001' }));
+      await relay.start();
+      expect(pid(relayed)).not.toBe(before);
+      expect(relayed.prepare(`SELECT current_setting('erp_sync.tenant')`).pluck().get()).toBe('acme');
+    } finally {
+      await relay.close();
+    }
   });
 
   it('inside a transaction, the statement fails rather than finish the transaction on a session that never began it', () => {
