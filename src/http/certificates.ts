@@ -1,9 +1,9 @@
 import type { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { defineMessages } from '../i18n/index.js';
 
 /** node:crypto loads on the first certificate read, not with every command that can name a connection's CA. */
 const x509 = (data: string | Buffer): X509Certificate => new (process.getBuiltinModule('node:crypto').X509Certificate)(data);
-import { readFileSync } from 'node:fs';
-import { defineMessages } from '../i18n/index.js';
 
 /** Certificate files a connection trusts (`caFile`), read and described; no TLS here, so settings can check one cheaply. */
 

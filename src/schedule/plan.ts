@@ -10,15 +10,11 @@ const m = defineMessages({
     badEvery: '--every "{every}" is not an interval erp-sync can schedule evenly',
     badEveryHint: 'Use minutes that divide an hour (5m, 10m, 15m, 20m, 30m) or hours that divide a day (1h, 2h, 3h, 4h, 6h, 8h, 12h, 24h).',
     oneKind: 'choose one of --systemd, --cron and --windows',
-    oldNode: 'the scheduled runs need the settings in {file} (a proxy, extra certificate authorities), which Node.js {version} cannot read: --env-file came with Node.js 20.6',
-    oldNodeHint: 'Upgrade Node.js to 20.6 or newer, then make the schedule again.',
   },
   tr: {
     badEvery: '--every "{every}" eşit aralıklarla zamanlanabilecek bir süre değil',
     badEveryHint: 'Saati tam bölen dakikalar (5m, 10m, 15m, 20m, 30m) ya da günü tam bölen saatler (1h, 2h, 3h, 4h, 6h, 8h, 12h, 24h) kullanın.',
     oneKind: '--systemd, --cron ve --windows seçeneklerinden yalnızca birini kullanın',
-    oldNode: 'zamanlanmış çalışmalar {file} dosyasındaki ayarlara (vekil sunucu, ek sertifika yetkilileri) ihtiyaç duyuyor; Node.js {version} bunu okuyamaz: --env-file Node.js 20.6 ile geldi',
-    oldNodeHint: "Node.js'i 20.6 veya daha yeni bir sürüme yükseltip zamanlamayı yeniden yapın.",
   },
 });
 
@@ -87,12 +83,8 @@ export function environmentFile(variables: Readonly<Record<string, string>>): st
   return Object.entries(variables).map(([name, value]) => `${name}="${value}"\n`).join('');
 }
 
-/** `node --env-file=FILE`, refused by a Node.js older than 20.6 (a run would not start at all). */
-export function envFileArgument(file: string, version = process.versions.node): string {
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  if (major === 20 && minor < 6) {
-    throw new UserError(m('oldNode', { file, version }), { code: 'NODE_TOO_OLD', exitCode: ExitCode.config, hint: m('oldNodeHint') });
-  }
+/** `node --env-file=FILE` (the node erp-sync runs on reads it: --env-file came with 20.6, erp-sync needs 20.16). */
+export function envFileArgument(file: string): string {
   return `--env-file=${file}`;
 }
 
