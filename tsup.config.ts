@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
 import type { Plugin } from 'esbuild';
 
-/** Every command module also imports src/cli/shared.ts, so what the commands share is one chunk (see there). */
+/** Every command module also imports src/cli/shared.ts, so what the commands share lands in few chunks (see there). */
 const sharedGround: Plugin = {
   name: 'shared-ground',
   setup(build) {

@@ -18,6 +18,8 @@ let world: World;
 let dir: string;
 
 interface Loaded {
+  /** Every URL the ES module loader resolved. */
+  esm: string[];
   /** erp-sync's own files under dist/. */
   dist: string[];
   /** CommonJS modules, by path. */
@@ -52,6 +54,7 @@ async function loadedBy(args: string[], env: NodeJS.ProcessEnv = world.env): Pro
   expect(result.code, result.stderr).toBe(0);
   const loaded = JSON.parse(readFileSync(out, 'utf8')) as { esm: string[]; required: string[]; builtins: string[] };
   return {
+    esm: loaded.esm,
     dist: [...new Set(loaded.esm.filter((url) => /\/dist\/[^/]+\.js$/.test(url)))],
     required: loaded.required,
     builtins: loaded.builtins.filter((name) => name.startsWith('NativeModule ')).map((name) => name.slice('NativeModule '.length)),
@@ -72,17 +75,23 @@ afterAll(async () => {
 });
 
 describe('what a command loads', () => {
-  it('status loads a dozen or so of erp-sync\'s files, SQLite by require(), and not node:crypto', async () => {
+  it('status loads about a dozen of erp-sync\'s files, SQLite by require() and not as an ES module, and not node:crypto', async () => {
     const loaded = await loadedBy(['status']);
     expect(loaded.dist.length).toBeGreaterThan(2);
-    expect(loaded.dist.length, loaded.dist.join('\n')).toBeLessThanOrEqual(16);
+    expect(loaded.dist.length, loaded.dist.join('\n')).toBeLessThanOrEqual(14);
     expect(loaded.required.some((path) => /better-sqlite3[\\/]lib[\\/]index\.js$/.test(path))).toBe(true);
+    expect(loaded.esm.filter((url) => url.includes('better-sqlite3'))).toEqual([]);
     expect(loaded.builtins).not.toContain('crypto');
   });
 
-  it('--help loads no SQLite', async () => {
-    const loaded = await loadedBy(['--help']);
-    expect(loaded.required.some((path) => path.includes('better-sqlite3'))).toBe(false);
+  it('--help loads the program alone: no command module, none of what the commands share, no SQLite', async () => {
+    const help = await loadedBy(['--help']);
+    const status = await loadedBy(['status']);
+    expect(status.dist.filter((file) => !help.dist.includes(file)).length).toBeGreaterThan(1);
+    // Besides cli.js and shared chunks (chunk-*.js), a file is named after the module it starts from: a command's, or the program's.
+    const modules = help.dist.map((file) => file.replace(/.*\//, '').replace(/-[A-Z0-9]{8}\.js$/, '')).filter((name) => name !== 'chunk' && name !== 'cli.js');
+    expect(modules).toEqual(['program']);
+    expect([...help.required, ...help.esm].filter((path) => path.includes('better-sqlite3'))).toEqual([]);
   });
 
   it('a run still loads node:crypto and SQLite, when it takes its lock and opens its database', async () => {
