@@ -6,6 +6,7 @@ import { targetAdapter } from '../marketplace/targets.js';
 import type { TargetKind } from '../marketplace/target.js';
 import { alertWebhookField, settingProblem } from '../settings/schema.js';
 import type { SettingSpec } from '../settings/schema.js';
+import { fieldProblem, normalizeFieldValue } from './prompts.js';
 
 /**
  * What `connect` and `hosted connect` both ask of an ERP connection or a
@@ -24,6 +25,7 @@ const m = defineMessages({
     setUnknown: '{owner} has no setting "{key}"',
     setList: 'Settings: {list}.',
     setInvalid: 'setting {key} {problem}',
+    badValue: '{field}: {problem}',
   },
   tr: {
     baseUrl: 'API adresi',
@@ -35,6 +37,7 @@ const m = defineMessages({
     setUnknown: '{owner} için "{key}" adında bir ayar yok',
     setList: 'Ayarlar: {list}.',
     setInvalid: '{key} ayarı {problem}',
+    badValue: '{field}: {problem}',
   },
 });
 
@@ -61,13 +64,17 @@ export function targetFields(kind: TargetKind): FieldSpec[] {
 
 /**
  * `--set field=value` pairs: each a known setting (a field that is not a
- * secret, or one of the schema's), its value one the schema takes, in the
- * form it is saved in. A secret named there is refused without repeating it.
+ * secret nor the address, which has --base-url, or one of the schema's), its
+ * value one the schema takes, in the form it is saved in; a field's value is
+ * checked as the field declares it. A secret named there is refused without
+ * repeating it.
  */
 export function parseSettings(
-  pairs: readonly string[], allowed: readonly string[], secrets: ReadonlySet<string>, owner: string, schema: Record<string, SettingSpec<unknown>>,
+  pairs: readonly string[], fields: readonly FieldSpec[], owner: string, schema: Record<string, SettingSpec<unknown>>,
   secretsFrom: 'agent' | 'hosted' = 'agent',
 ): Record<string, string> {
+  const secrets = new Set(fields.filter((f) => f.secret).map((f) => f.name));
+  const allowed = [...fields.filter((f) => !f.secret && f.name !== 'baseUrl').map((f) => f.name), ...Object.keys(schema)];
   const settings: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf('=');
@@ -82,6 +89,17 @@ export function parseSettings(
     settings[key] = schema[key]?.normalize?.(value) ?? value;
   }
   return settings;
+}
+
+/** Fields given a value (by --set or --base-url) checked and normalized as each declares; a bad one is a usage error naming it. */
+export function checkFieldValues(fields: readonly FieldSpec[], values: Record<string, string>): void {
+  for (const field of fields) {
+    const value = values[field.name];
+    if (value === undefined || field.secret) continue;
+    const problem = fieldProblem(field, value);
+    if (problem) throw new UserError(m('badValue', { field: field.name, problem }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
+    values[field.name] = normalizeFieldValue(field, value);
+  }
 }
 
 /**

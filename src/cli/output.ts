@@ -25,3 +25,6 @@ export function createOutput(json: boolean): Output {
 /** A run's status in the colour of how it went. */
 export const statusColour = (status: string) =>
   status === 'succeeded' ? chalk.green : ['partial', 'interrupted', 'running', 'locked'].includes(status) ? chalk.yellow : chalk.red;
+
+/** `host:port` as a person types it, an IPv6 address in brackets. */
+export const hostPort = (host: string, port: number) => `${host.includes(':') ? `[${host}]` : host}:${port}`;

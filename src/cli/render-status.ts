@@ -85,20 +85,20 @@ export interface ConnectionReport extends ConnectionStatus {
 
 /** Every connection configured, and every one with history kept, as `status` reads them. */
 export function connectionReports(db: Db, catalog: ConnectionCatalog, running: (connection: string) => LockOwner | null): ConnectionReport[] {
-  const configured = catalog.connections();
+  const configured = new Map(catalog.connections().map((c) => [c.name, c]));
   const targets = catalog.targets();
-  const names = [...new Set([...configured.map((c) => c.name), ...knownConnections(db)])];
+  const names = [...new Set([...configured.keys(), ...knownConnections(db)])];
   return connectionStatus(db, names, (name) => {
-    const connection = configured.find((c) => c.name === name);
+    const connection = configured.get(name);
     return connection ? catalog.targetsOf(connection, targets).map((t) => ({ name: t.name, kind: t.kind })) : [];
   }).map((status) => ({
     ...status,
-    driver: configured.find((c) => c.name === status.connection)?.driver ?? status.lastRun?.driver ?? null,
+    driver: configured.get(status.connection)?.driver ?? status.lastRun?.driver ?? null,
     health: standingOf(
       connectionHealth({
         lastFinished: status.lastFinished,
         lastSuccessAt: status.lastSuccess?.finishedAt ?? null,
-        freshnessMinutes: readSettingsForView(connectionSettings, configured.find((c) => c.name === status.connection)?.settings ?? {}).freshnessMinutes,
+        freshnessMinutes: readSettingsForView(connectionSettings, configured.get(status.connection)?.settings ?? {}).freshnessMinutes,
         parked: status.parked,
         now: Date.now(),
       }),
@@ -131,9 +131,10 @@ function targetLines(c: ConnectionReport, row: (label: string, value: string) =>
 /**
  * Each connection's block of `status` (and `hosted status`): health, last
  * sync and run, each target, failing, pending and parked offers, alerts.
- * `hints` adds the agent's commands that show more (`erp-sync logs ...`).
+ * `hints` adds the agent's commands that show more (`erp-sync logs ...`);
+ * `more` adds lines at the end of a connection's block (hosted mode's queue).
  */
-export function renderConnections(connections: readonly ConnectionReport[], options: { hints: boolean }): string[] {
+export function renderConnections(connections: readonly ConnectionReport[], options: { hints: boolean; more?: (c: ConnectionReport) => string[] }): string[] {
   const lines: string[] = [];
   const labels = [m('lastSync'), m('lastRun'), m('targets'), m('failing'), m('pending'), m('parked'), m('alerts'), m('schedule')];
   const width = Math.max(...labels.map((l) => l.length)) + 2;
@@ -162,7 +163,7 @@ export function renderConnections(connections: readonly ConnectionReport[], opti
       lines.push(row(i === 0 ? m('alerts') : '', chalk.red(m('alert', { kind: a.kind, message: a.message, time: formatTime(a.openedAt) }))));
       if (a.notSent) lines.push(row('', chalk.yellow(m('alertNotSent', { error: a.notSent }))));
     }
-    lines.push('');
+    lines.push(...(options.more?.(c) ?? []), '');
   }
   return lines;
 }

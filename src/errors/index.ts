@@ -56,7 +56,7 @@ export function errorMessage(error: unknown): string {
 }
 
 /** What a wrapped error is read for: its code and its message. */
-export interface CauseLink {
+interface CauseLink {
   code?: unknown;
   message?: unknown;
 }

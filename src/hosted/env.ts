@@ -6,8 +6,8 @@ import { defineMessages } from '../i18n/index.js';
  * key that seals the tenants' secrets is read by `secrets/envelope.ts`
  * (ERP_SYNC_MASTER_KEY_FILE or ERP_SYNC_MASTER_KEY).
  */
-export const DATABASE_URL_VARIABLE = 'ERP_SYNC_DATABASE_URL';
-export const REDIS_URL_VARIABLE = 'ERP_SYNC_REDIS_URL';
+const DATABASE_URL_VARIABLE = 'ERP_SYNC_DATABASE_URL';
+const REDIS_URL_VARIABLE = 'ERP_SYNC_REDIS_URL';
 
 const m = defineMessages({
   en: {

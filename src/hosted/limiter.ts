@@ -29,9 +29,9 @@ import type { SharedLimit } from '../http/limiter.js';
  */
 
 /** The Redis keys' prefix; the rest of a key is a hash, never an account's name or a secret. */
-export const RATE_KEY_PREFIX = 'erp-sync:rate';
+const RATE_KEY_PREFIX = 'erp-sync:rate';
 
-export interface FleetWindow {
+interface FleetWindow {
   /** Requests allowed in each window... */
   points: number;
   /** ...of this many whole seconds. */

@@ -21,7 +21,7 @@ interface Histogram {
   count: number;
 }
 
-export interface FleetFigures {
+interface FleetFigures {
   depth: Record<string, number>;
   lastSuccesses: readonly { tenant: string; connection: string; at: number }[];
   running: number;

@@ -39,7 +39,7 @@ export interface SyncResult {
 }
 
 /** Connection names cannot hold a dot (`checkConnectionName`) and tenant ids neither, so the id is unambiguous. */
-export const jobKey = (tenant: string, connection: string) => `${tenant}.${connection}`;
+const jobKey = (tenant: string, connection: string) => `${tenant}.${connection}`;
 
 
 /**
@@ -49,7 +49,7 @@ export const jobKey = (tenant: string, connection: string) => `${tenant}.${conne
  * (30) for ERP_SYNC_RETRY_ATTEMPTS attempts in all (5). Completed jobs are
  * kept a day, failed ones a week, for `hosted status` and the operator.
  */
-export function jobOptions(env: NodeJS.ProcessEnv = process.env): JobsOptions {
+function jobOptions(env: NodeJS.ProcessEnv = process.env): JobsOptions {
   const attempts = positive(env.ERP_SYNC_RETRY_ATTEMPTS, 5);
   const delay = positive(env.ERP_SYNC_RETRY_DELAY_SECONDS, 30) * 1000;
   return {

@@ -7,7 +7,7 @@ import { PgDatabase } from '../store/pg.js';
 import { databaseAnswers } from '../store/tenants.js';
 import type { HostedWorker } from './worker.js';
 
-export interface ProbeOptions {
+interface ProbeOptions {
   worker: HostedWorker;
   redis: Redis;
   databaseUrl: string;

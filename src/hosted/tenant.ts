@@ -31,7 +31,7 @@ export interface TenantSession {
 }
 
 /** How the session names itself in pg_stat_activity, so a held lock names the worker holding it. */
-export const SESSION_NAME = `erp-sync ${hostname()} ${process.pid}`;
+const SESSION_NAME = `erp-sync ${hostname()} ${process.pid}`;
 
 /** `reconnect`: see PgSessionOptions; for a tenant's web page, never for a run, whose lock lives in its session. */
 export function openTenant(url: string, tenant: string, envelope: Envelope, options: { reconnect?: boolean } = {}): TenantSession {

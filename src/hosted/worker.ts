@@ -32,7 +32,7 @@ const m = defineMessages({
   },
 });
 
-export interface HostedWorkerOptions {
+interface HostedWorkerOptions {
   databaseUrl: string;
   /** Two connections: BullMQ's (commands wait out a reconnect), and the rate limits' (fail fast, fall back to memory). */
   redis: { queue: Redis; limits: Redis };
@@ -52,7 +52,7 @@ export interface HostedWorkerOptions {
   log(level: 'info' | 'warn' | 'error', event: string, message: string, fields?: Record<string, unknown>): void;
 }
 
-export type Outcome = 'succeeded' | 'retried' | 'failed' | 'handed_back' | 'delayed';
+type Outcome = 'succeeded' | 'retried' | 'failed' | 'handed_back' | 'delayed';
 
 /** How a job ended, for the metrics: the run's error code as the reason of a failure. */
 interface Ending {

@@ -17,8 +17,8 @@ import { defineMessages } from '../i18n/index.js';
  * itself (a KMS that never lets a key out).
  */
 
-export const MASTER_KEY_VARIABLE = 'ERP_SYNC_MASTER_KEY';
-export const MASTER_KEY_FILE_VARIABLE = 'ERP_SYNC_MASTER_KEY_FILE';
+const MASTER_KEY_VARIABLE = 'ERP_SYNC_MASTER_KEY';
+const MASTER_KEY_FILE_VARIABLE = 'ERP_SYNC_MASTER_KEY_FILE';
 
 const m = defineMessages({
   en: {

@@ -24,7 +24,7 @@ export interface SecretStore {
 }
 
 /** The stores an agent keeps its secrets in, which `connect` offers. */
-export type AgentSecretStoreKind = 'env' | 'keychain' | 'file' | 'systemd';
+type AgentSecretStoreKind = 'env' | 'keychain' | 'file' | 'systemd';
 
 /** Those, and hosted mode's: each tenant's secrets sealed in PostgreSQL (`secrets/database.ts`), which only hosted commands open. */
 export type SecretStoreKind = AgentSecretStoreKind | 'database';

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isPg } from './pg.js';
 import { migrations } from './schema.js';
 
 /** SQLite itself, for what only SQLite has (pragmas, integrity check, functions written in JavaScript). */
@@ -33,7 +34,7 @@ export interface Db {
 
 /** The SQLite database behind `db`, or undefined on PostgreSQL. */
 export function sqliteOf(db: Db): SqliteDb | undefined {
-  return db instanceof loadSqlite() ? db : undefined;
+  return !isPg(db) && db instanceof loadSqlite() ? db : undefined;
 }
 
 /**

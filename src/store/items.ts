@@ -46,14 +46,14 @@ export class EventLog {
   readonly #connection: string;
   readonly #target: string;
   readonly #runId: number;
-  readonly #text: (value: string) => string;
+  readonly #withoutNul: boolean;
 
   constructor(db: Db, connection: string, runId: number, target = '') {
     this.#connection = connection;
     this.#target = target;
     this.#runId = runId;
     // PostgreSQL's text cannot hold NUL: the log shows one as U+FFFD rather than lose the event (and the page with it).
-    this.#text = dialectOf(db).pg ? (value) => value.replaceAll('\u0000', '\uFFFD') : (value) => value;
+    this.#withoutNul = dialectOf(db).pg;
     const key = dialectOf(db).conflict('connection, target, item');
     this.#insertEvent = db.prepare(
       `INSERT INTO events (run_id, connection, target, at, barcode, sku, name, stage, outcome, code, message, detail)
@@ -78,8 +78,7 @@ export class EventLog {
 
   /** Records an event and makes it the item's latest state. */
   record(logged: ItemEvent, at = new Date().toISOString()): void {
-    const text = (value: string | undefined) => (value === undefined ? undefined : this.#text(value));
-    const event = { ...logged, barcode: text(logged.barcode), sku: text(logged.sku), name: text(logged.name), message: text(logged.message) };
+    const event = this.#withoutNul ? withoutNul(logged) : logged;
     const message = event.message === undefined ? null : redact(event.message);
     const detail = event.detail === undefined ? null : redact(JSON.stringify(event.detail)).slice(0, 4000);
     this.#insertEvent.run(
@@ -157,4 +156,9 @@ function itemKey(event: ItemEvent): string | undefined {
   if (event.sku) return `sku:${event.sku}`;
   if (event.name) return `name:${event.name}`;
   return undefined;
+}
+
+function withoutNul(event: ItemEvent): ItemEvent {
+  const text = (value: string | undefined) => value?.replaceAll('\u0000', '\uFFFD');
+  return { ...event, barcode: text(event.barcode), sku: text(event.sku), name: text(event.name), message: text(event.message) };
 }

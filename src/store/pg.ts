@@ -202,13 +202,7 @@ export class PgDatabase implements Db {
   #startSession(): NativeClient {
     const Client = native();
     const client = new Client({ types: typeParsers() });
-    const query = (text: string, values?: (string | null)[]) => {
-      try {
-        return client.querySync(text, values);
-      } catch (error) {
-        throw new PgError((error as Error).message, client.pq.resultErrorFields()?.sqlState);
-      }
-    };
+    const query = (text: string, values?: (string | null)[]) => guarded(client, () => client.querySync(text, values));
     try {
       try {
         client.connectSync(sessionConninfo(this.url));
@@ -327,12 +321,16 @@ export class PgDatabase implements Db {
   }
 
   #guard<T>(work: () => T): T {
-    try {
-      return work();
-    } catch (error) {
-      const fields = this.#client.pq.resultErrorFields();
-      throw new PgError((error as Error).message, fields?.sqlState);
-    }
+    return guarded(this.#client, work);
+  }
+}
+
+/** Runs a call into libpq; its failure becomes a PgError with the SQLSTATE the server sent. */
+function guarded<T>(client: NativeClient, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw new PgError((error as Error).message, client.pq.resultErrorFields()?.sqlState);
   }
 }
 

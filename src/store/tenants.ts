@@ -14,7 +14,7 @@ import type { PgDatabase } from './pg.js';
  * defaults to the session's (`erp_sync.tenant`); row-level security shows
  * and accepts only the session's tenant's rows, as on the engine's tables.
  */
-export const hostedMigrations: readonly string[] = [
+const hostedMigrations: readonly string[] = [
   `
   CREATE TABLE hosted_tenants (
     tenant text PRIMARY KEY DEFAULT current_setting('erp_sync.tenant'),

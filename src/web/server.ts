@@ -87,14 +87,12 @@ export function createWebServer(options: WebServerOptions): WebServer {
         erp: findDriver(connection.driver)?.name ?? connection.driver,
         status,
         failingSince: failingSince(db, connection.name, status.lastSuccess?.id),
-        running: isRunning(connection.name),
+        running: runs.isRunning(connection.name),
         targetFailing: (target) => countFailedItems(db, { connection: connection.name, target, delivery: true, outcomes: ['rejected', 'failed'] }),
         now,
       });
     });
   }
-
-  const isRunning = (connection: string) => runs.isRunning(connection);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     for (const [name, value] of Object.entries(securityHeaders)) res.setHeader(name, value);

@@ -43,7 +43,7 @@ export interface SyncLauncherOptions {
  * counts as running until it exits, which covers the moment before it has
  * taken the lock.
  */
-export class SyncLauncher {
+class SyncLauncher {
   readonly #options: SyncLauncherOptions;
   readonly #children = new Map<string, ReturnType<typeof spawn>>();
 

@@ -165,10 +165,10 @@ describe.runIf(requirePostgres() && requireRedis())('a fleet of workers', () => 
         // The killed run's row is closed by the run that took over, which delivered the rest.
         expect(runs.map((r) => r.status)).toEqual(['succeeded', 'interrupted']);
         expect(runs[0]!.pushed + runs[1]!.pushed).toBeLessThanOrEqual(400);
-    } finally {
-      session.close();
-    }
       } finally {
+        session.close();
+      }
+    } finally {
       await scene.stop();
     }
   }, 120_000);

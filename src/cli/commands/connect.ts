@@ -25,7 +25,7 @@ import { askChoice, askField, askYesNo, canPrompt, fieldLabel, fieldProblem, nor
 import type { Choice } from '../prompts.js';
 import { checkConnection } from '../../engine/check.js';
 import { testFailed, testingMessage } from '../connection-test.js';
-import { erpFields, parseFeeds, parseSettings, targetFields } from '../connect-fields.js';
+import { checkFieldValues, erpFields, parseFeeds, parseSettings, targetFields } from '../connect-fields.js';
 
 export interface ConnectOptions {
   name?: string;
@@ -390,8 +390,7 @@ function parseFlags(target: Target, options: ConnectOptions): Flags {
   const fieldNames = new Set(target.fields.map((f) => f.name));
   const secretNames = target.fields.filter((f) => f.secret).map((f) => f.name);
   const owner = target.driver ? m('ownerDriver', { id: target.driver.id }) : m('ownerTarget', { name: target.name });
-  const allowed = [...target.fields.filter((f) => !f.secret && f.name !== 'baseUrl').map((f) => f.name), ...Object.keys(target.extraSettings)];
-  const set = parseSettings(options.set ?? [], allowed, new Set(secretNames), owner, target.extraSettings);
+  const set = parseSettings(options.set ?? [], target.fields, owner, target.extraSettings);
   const values: Values = {};
   const settings: Values = {};
   for (const [key, value] of Object.entries(set)) {
@@ -409,13 +408,7 @@ function parseFlags(target: Target, options: ConnectOptions): Flags {
     }
     secretFiles[field] = readSecretFile(pair.slice(at + 1));
   }
-  for (const field of target.fields) {
-    const value = values[field.name];
-    if (value === undefined) continue;
-    const problem = fieldProblem(field, value);
-    if (problem) throw new UserError(m('badValue', { field: field.name, problem }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
-    values[field.name] = normalizeFieldValue(field, value);
-  }
+  checkFieldValues(target.fields, values);
   return { values: { ...values, ...secretFiles }, secretFiles, settings };
 }
 

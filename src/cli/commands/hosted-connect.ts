@@ -12,10 +12,10 @@ import { envVarName } from '../../secrets/store.js';
 import { connectionSettings, hostedConnectionSettings, readSettingsForView, storedSecretNames, targetSettings } from '../../settings/schema.js';
 import type { SettingSpec } from '../../settings/schema.js';
 import { testFailed, testingMessage } from '../connection-test.js';
-import { erpFields, parseFeeds, parseSettings, targetFields } from '../connect-fields.js';
+import { checkFieldValues, erpFields, parseFeeds, parseSettings, targetFields } from '../connect-fields.js';
 import { openHosted } from '../hosted.js';
 import { createOutput } from '../output.js';
-import { fieldLabel, fieldProblem, normalizeFieldValue } from '../prompts.js';
+import { fieldLabel } from '../prompts.js';
 
 export interface HostedConnectOptions {
   tenant: string;
@@ -34,7 +34,6 @@ const m = defineMessages({
   en: {
     unknownTarget: 'there is no driver or target kind named "{target}"',
     chooseOne: 'Choose one of: {list}.',
-    badValue: '{field}: {problem}',
     missing: 'missing: {what}',
     missingHint: 'Settings go in --set FIELD=VALUE; secrets in the environment (ERP_SYNC_<NAME>_<FIELD>) or on stdin with --secrets-stdin, never on the command line.',
     missingSecret: '{field} ({label}): the environment variable {variable}, or the line {field}=… on stdin with --secrets-stdin',
@@ -59,7 +58,6 @@ const m = defineMessages({
   tr: {
     unknownTarget: '"{target}" adında bir sürücü ya da hedef türü yok',
     chooseOne: 'Şunlardan birini seçin: {list}.',
-    badValue: '{field}: {problem}',
     missing: 'eksik: {what}',
     missingHint: 'Ayarlar --set ALAN=DEĞER ile; gizli bilgiler ortamdan (ERP_SYNC_<AD>_<ALAN>) ya da --secrets-stdin ile standart girdiden verilir, asla komut satırından.',
     missingSecret: '{field} ({label}): {variable} ortam değişkeni ya da --secrets-stdin ile standart girdide {field}=… satırı',
@@ -116,16 +114,9 @@ export async function hostedConnectCommand(argument: string, options: HostedConn
     const owner = subject.driver ? m('ownerDriver', { id: subject.driver.id }) : m('ownerTarget', { name: subject.name });
 
     // Settings: the fields that are not secrets, and the schema's; what was saved stays unless given again.
-    const allowed = [...subject.fields.filter((f) => !f.secret && f.name !== 'baseUrl').map((f) => f.name), ...Object.keys(subject.schema)];
-    const given = parseSettings(options.set ?? [], allowed, new Set(secretNames), owner, subject.schema, 'hosted');
+    const given = parseSettings(options.set ?? [], subject.fields, owner, subject.schema, 'hosted');
     if (options.baseUrl !== undefined) given.baseUrl = options.baseUrl;
-    for (const field of subject.fields) {
-      const value = given[field.name];
-      if (value === undefined || field.secret) continue;
-      const problem = fieldProblem(field, value);
-      if (problem) throw new UserError(m('badValue', { field: field.name, problem }), { code: 'BAD_SETTING', exitCode: ExitCode.usage });
-      given[field.name] = normalizeFieldValue(field, value);
-    }
+    checkFieldValues(subject.fields, given);
     const previous: Values = sameKind ? { ...existing!.settings, ...(existing!.baseUrl ? { baseUrl: existing!.baseUrl } : {}) } : {};
     const values: Values = { ...previous, ...given };
 

@@ -68,19 +68,12 @@ export async function hostedStatusCommand(options: HostedStatusOptions): Promise
 function render(tenant: string, name: string, connections: ConnectionReport[], queued: Map<string, QueueView>): string[] {
   const lines = [chalk.bold(m('header', { tenant, name })), ''];
   if (connections.length === 0) return [...lines, m('noConnections', { tenant })];
-  const blocks = renderConnections(connections, { hints: false });
-  // Each connection's block ends with an empty line: its queue's lines go just before it.
-  let index = 0;
-  for (const line of blocks) {
-    if (line === '' && index < connections.length) {
-      const view = queued.get(connections[index]!.connection);
-      lines.push(`  ${view?.schedule ? m('schedule', { minutes: view.schedule.everyMinutes, next: view.schedule.next ? formatTime(view.schedule.next) : '-' }) : chalk.yellow(m('noSchedule', { tenant }))}`);
-      for (const job of view?.jobs ?? []) {
-        lines.push(`  ${job.state === 'failed' ? chalk.red(m('jobFailed', { id: job.id, attempts: job.attempts, reason: job.failedReason ?? '' })) : m('job', { id: job.id, state: job.state, attempts: job.attempts + 1, time: formatTime(job.at) })}`);
-      }
-      index++;
-    }
-    lines.push(line);
-  }
-  return lines;
+  const queue = (c: ConnectionReport) => {
+    const view = queued.get(c.connection);
+    return [
+      `  ${view?.schedule ? m('schedule', { minutes: view.schedule.everyMinutes, next: view.schedule.next ? formatTime(view.schedule.next) : '-' }) : chalk.yellow(m('noSchedule', { tenant }))}`,
+      ...(view?.jobs ?? []).map((job) => `  ${job.state === 'failed' ? chalk.red(m('jobFailed', { id: job.id, attempts: job.attempts, reason: job.failedReason ?? '' })) : m('job', { id: job.id, state: job.state, attempts: job.attempts + 1, time: formatTime(job.at) })}`),
+    ];
+  };
+  return [...lines, ...renderConnections(connections, { hints: false, more: queue })];
 }

@@ -8,6 +8,7 @@ import { logJson, logMode } from '../log-format.js';
 import { createOutput } from '../output.js';
 import { createRunReporter } from '../progress.js';
 import { renderRun, renderRunError } from '../render-run.js';
+import { stopGracefully } from '../signals.js';
 
 export interface RunOptions {
   connection?: string;
@@ -69,32 +70,4 @@ function reportErrorOnly(summary: RunSummary, json: boolean): void {
   if (!summary.error) return;
   if (json) logJson('error', 'run.error', `${summary.connection}: ${summary.error.message}`, { connection: summary.connection, runId: summary.runId, ...summary.error });
   else for (const line of renderRunError(summary)) process.stderr.write(`${line}\n`);
-}
-
-/**
- * SIGINT or SIGTERM (Ctrl-C, `systemctl stop`): the batch in flight finishes
- * and is recorded, the run is marked interrupted and the lock released. A
- * second signal exits at once; the outbox makes even that safe.
- */
-function stopGracefully(controller: AbortController, notify: (signal: string) => void): () => void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
-    notify(signal);
-    controller.abort();
-  };
-  // conf (through atomically's when-exit) re-sends every SIGINT/SIGTERM to the
-  // process after its cleanup, which made the first signal a second one. Its
-  // cleanup also runs on exit, so its signal listeners wait aside during the run.
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const others = signals.map((signal) => [signal, process.rawListeners(signal)] as const);
-  for (const signal of signals) {
-    process.removeAllListeners(signal);
-    process.on(signal, onSignal);
-  }
-  return () => {
-    for (const [signal, listeners] of others) {
-      process.off(signal, onSignal);
-      for (const listener of listeners) process.on(signal, listener as (signal: NodeJS.Signals) => void);
-    }
-  };
 }

@@ -13,7 +13,7 @@ import type { WebServer } from '../../web/server.js';
 import { agentRuns } from '../../web/sync.js';
 import { openContext } from '../context.js';
 import type { CliContext } from '../context.js';
-import { createOutput } from '../output.js';
+import { createOutput, hostPort } from '../output.js';
 import type { Output } from '../output.js';
 
 export interface ServeOptions {
@@ -206,7 +206,7 @@ async function listen(server: Server, options: ServeOptions): Promise<{ url: str
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  return { url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`, port };
+  return { url: `http://${hostPort(options.host, port)}/`, port };
 }
 
 /** Best effort: a server without a desktop simply has no browser to open. */

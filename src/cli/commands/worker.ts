@@ -8,6 +8,8 @@ import { defineMessages } from '../../i18n/index.js';
 import { AesGcmEnvelope, LocalKeyProvider } from '../../secrets/envelope.js';
 import { redact } from '../../secrets/redact.js';
 import { logJson, logMode } from '../log-format.js';
+import { hostPort } from '../output.js';
+import { stopGracefully } from '../signals.js';
 
 export interface WorkerOptions {
   concurrency: number;
@@ -58,7 +60,7 @@ export async function workerCommand(options: WorkerOptions): Promise<ExitCode> {
     lockMs: options.lockSeconds * 1000, graceMs: options.graceSeconds * 1000, log,
   });
   const server = createProbeServer({ worker, redis: connections.queue, databaseUrl: database, log: (line) => log('warn', 'probe', line) });
-  const address = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+  const address = hostPort(options.host, options.port);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
@@ -68,20 +70,13 @@ export async function workerCommand(options: WorkerOptions): Promise<ExitCode> {
     throw new UserError(m('cannotListen', { address, reason: errorMessage(error) }), { code: 'LISTEN_FAILED', exitCode: ExitCode.config, hint: m('cannotListenHint') });
   });
   const bound = server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : options.port;
   worker.start();
-  log('info', 'worker.started', m('started', { pid: String(process.pid), concurrency: options.concurrency, address: typeof bound === 'object' && bound ? `${options.host.includes(':') ? `[${options.host}]` : options.host}:${bound.port}` : address }), { pid: process.pid, port: typeof bound === 'object' && bound ? bound.port : options.port });
+  log('info', 'worker.started', m('started', { pid: String(process.pid), concurrency: options.concurrency, address: hostPort(options.host, port) }), { pid: process.pid, port });
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    for (const name of ['SIGINT', 'SIGTERM'] as const) {
-      process.removeAllListeners(name);
-      process.on(name, () => resolve(name));
-    }
-  });
-  for (const name of ['SIGINT', 'SIGTERM'] as const) {
-    process.removeAllListeners(name);
-    // A second signal: out at once. The jobs in hand stall, and another worker takes them up.
-    process.on(name, () => process.exit(name === 'SIGINT' ? 130 : 143));
-  }
+  // A second signal exits at once: the jobs in hand stall, and another worker takes them up.
+  const stop = new AbortController();
+  const signal = await new Promise<string>((resolve) => stopGracefully(stop, resolve));
   log('info', 'worker.stopping', m('stopping', { signal, seconds: options.graceSeconds }));
   await worker.stop();
   server.closeProbe();
