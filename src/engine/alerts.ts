@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { finished } from 'node:stream/promises';
 import type { ConnectionConfig, TargetConfig } from '../config/config.js';
 import { alertWebhookField, connectionSettings, readSettingsForView } from '../settings/schema.js';
 import { connectionHealth } from '../model/health.js';
@@ -331,7 +330,7 @@ async function postJson(webhook: string, payload: AlertPayload): Promise<void> {
   try {
     // Slack answers "ok" as plain text: the body is drained, never parsed as JSON.
     const { body } = await http.stream({ method: 'POST', path: url.pathname + url.search, json: payload });
-    await finished(body.resume());
+    await process.getBuiltinModule('node:stream/promises').finished(body.resume());
   } finally {
     await http.close();
   }

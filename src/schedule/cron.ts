@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Interval, Invocation } from './plan.js';
 import { SCHEDULE_ENV_FILE, envFileArgument, hostOffset } from './plan.js';
@@ -24,6 +23,6 @@ export function cronLine(interval: Interval, run: Invocation, environmentFile: b
 }
 
 export function readCrontab(): string | undefined {
-  const result = spawnSync('crontab', ['-l'], { encoding: 'utf8' });
+  const result = process.getBuiltinModule('node:child_process').spawnSync('crontab', ['-l'], { encoding: 'utf8' });
   return result.status === 0 ? result.stdout : undefined;
 }

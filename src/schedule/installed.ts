@@ -1,5 +1,4 @@
 import { writeFileSync } from 'atomically';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CRON_MARK, readCrontab } from './cron.js';
@@ -46,7 +45,7 @@ export function recordedSchedule(home: string): InstalledSchedule | undefined {
 /** The schedule the system has: a Task Scheduler task on Windows, elsewhere a systemd timer or the marked crontab line. */
 export function installedSchedule(platform: NodeJS.Platform = process.platform): InstalledSchedule | undefined {
   if (platform === 'win32') {
-    const query = spawnSync('schtasks', schtasksQuery(), { windowsHide: true });
+    const query = process.getBuiltinModule('node:child_process').spawnSync('schtasks', schtasksQuery(), { windowsHide: true });
     if (query.status !== 0 || !query.stdout) return undefined;
     const xml = decodeSchtasksOutput(query.stdout);
     return { kind: 'windows', where: `Task Scheduler \\${UNIT}`, when: intervalOf(xml) ?? '' };

@@ -1,6 +1,5 @@
 import { writeFile } from 'atomically';
-import { existsSync } from 'node:fs';
-import { constants, mkdir, open, readFile } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { LockHeldError, acquireLock } from '../lock/lock.js';
 import type { Lock } from '../lock/lock.js';
@@ -9,8 +8,9 @@ import { defineMessages } from '../i18n/index.js';
 import { registerSecret } from './redact.js';
 import type { SecretStore } from './store.js';
 
-/** node:crypto loads when a secret is first read or written, not with every command that opens a home. */
+/** node:crypto and node:fs/promises load when a secret is first read or written, not with every command that opens a home. */
 const nodeCrypto = () => process.getBuiltinModule('node:crypto');
+export const fsPromises = () => process.getBuiltinModule('node:fs/promises');
 
 const m = defineMessages({
   en: {
@@ -225,7 +225,7 @@ export class FileSecretStore implements SecretStore {
   async #read(): Promise<Unlocked | undefined> {
     let data: Buffer;
     try {
-      data = await readFile(this.path);
+      data = await fsPromises().readFile(this.path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new UserError(m('unreadable', { path: this.path, reason: errorMessage(error) }), {
@@ -293,7 +293,7 @@ export class FileSecretStore implements SecretStore {
 async function readKeyFile(path: string): Promise<Buffer> {
   let handle;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    handle = await fsPromises().open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (error) {
     throw new UserError(m('keyFileUnopenable', { path, reason: errorMessage(error) }), {
       code: 'SECRETS_KEY_FILE_UNREADABLE',
@@ -342,8 +342,8 @@ export async function createKeyFile(path: string): Promise<void> {
   const key = nodeCrypto().randomBytes(32).toString('base64url');
   let handle;
   try {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    handle = await open(path, 'wx', 0o600);
+    await fsPromises().mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    handle = await fsPromises().open(path, 'wx', 0o600);
   } catch (error) {
     const exists = (error as NodeJS.ErrnoException).code === 'EEXIST';
     throw new UserError(m(exists ? 'keyFileExists' : 'keyFileUnwritable', { path, reason: errorMessage(error) }), {
@@ -469,7 +469,7 @@ async function withFileLock<T>(path: string, work: () => Promise<T>): Promise<T>
 async function writeAtomically(path: string, data: Buffer): Promise<void> {
   const directory = dirname(path);
   try {
-    await mkdir(directory, { recursive: true, mode: 0o700 });
+    await fsPromises().mkdir(directory, { recursive: true, mode: 0o700 });
     await writeFile(path, data, { mode: 0o600 });
   } catch (error) {
     throw new UserError(m('unwritable', { path, reason: errorMessage(error) }), {
@@ -481,7 +481,7 @@ async function writeAtomically(path: string, data: Buffer): Promise<void> {
   }
   // Windows cannot open a directory to flush it; NTFS journals the rename itself.
   if (process.platform !== 'win32') {
-    const dir = await open(directory, 'r');
+    const dir = await fsPromises().open(directory, 'r');
     try {
       await dir.sync();
     } finally {

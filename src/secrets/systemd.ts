@@ -1,8 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, UserError, errorMessage } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
-import { trimFinalNewline } from './file.js';
+import { fsPromises, trimFinalNewline } from './file.js';
 import { registerSecret } from './redact.js';
 import type { SecretStore } from './store.js';
 
@@ -80,7 +79,7 @@ export class SystemdSecretStore implements SecretStore {
     const path = join(this.#directory(), systemdCredentialName(connection, field));
     let content: Buffer;
     try {
-      content = await readFile(path);
+      content = await fsPromises().readFile(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new UserError(m('unreadable', { path, reason: errorMessage(error) }), {
@@ -122,7 +121,7 @@ export class SystemdSecretStore implements SecretStore {
       const error = unavailable();
       return `${error.message}. ${error.hint}`;
     }
-    const isDirectory = await stat(directory).then(
+    const isDirectory = await fsPromises().stat(directory).then(
       (stats) => stats.isDirectory() || m('notADirectory'),
       (error: unknown) => errorMessage(error),
     );
