@@ -296,12 +296,12 @@ function exit(code: ExitCodeType): void {
 }
 
 process.umask(0o077);
-try {
-  await program().parseAsync(process.argv);
-  process.exitCode = exitCode;
-} catch (error) {
-  process.exitCode = report(error);
-}
+program()
+  .parseAsync(process.argv)
+  .then(
+    () => (process.exitCode = exitCode),
+    (error: unknown) => (process.exitCode = report(error)),
+  );
 
 /**
  * The last word on an error no command handled: plain lines, or one JSON

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isPg } from './pg.js';
@@ -34,16 +34,17 @@ export interface Db {
 
 /** The SQLite database behind `db`, or undefined on PostgreSQL. */
 export function sqliteOf(db: Db): SqliteDb | undefined {
-  return !isPg(db) && db instanceof loadSqlite() ? db : undefined;
+  return !isPg(db) && db instanceof Database ? db : undefined;
 }
 
 /**
- * better-sqlite3, loaded by require() when a database is first opened or
- * asked about: a command that opens none does not load the native module,
- * and require() spares the ES module loader's scan of a CommonJS package.
+ * better-sqlite3's native addon, by its path in the installed package. The
+ * build bundles better-sqlite3's JavaScript (tsup.config.ts), so its own
+ * search for the addon, which starts from the calling file, would look in
+ * dist/. The addon loads when the first database opens: a command that opens
+ * none never loads it.
  */
-let sqlite: typeof Database | undefined;
-const loadSqlite = () => (sqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database);
+const addon = () => createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
 
 /**
  * Opens (creating if needed) the database with mode 0600, in WAL mode so the
@@ -52,7 +53,7 @@ const loadSqlite = () => (sqlite ??= createRequire(import.meta.url)('better-sqli
  */
 export function openDatabase(file: string): SqliteDb {
   closeSync(openSync(file, 'a', 0o600));
-  const db = new (loadSqlite())(file);
+  const db = new Database(file, { nativeBinding: addon() });
   db.exec(`
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;

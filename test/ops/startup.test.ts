@@ -1,61 +1,46 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createWorld } from '../support/world.js';
 import type { World } from '../support/world.js';
 import { runCli } from '../support/cli.js';
 
 /**
  * What a command loads before it does anything, read from the built CLI
- * itself: a preload records every file the ES module loader resolves, the
- * CommonJS modules required and node's built-ins. Speed is the benchmark's
- * (scenario 0); this holds the shape that makes it: one shared chunk, and
- * what `status` never uses left unloaded.
+ * itself: a preload records the modules required (erp-sync's chunks under
+ * dist/ among them) and node's built-ins. Speed is the benchmark's (scenario
+ * 0); this holds the shape that makes it: a CommonJS build, so node never
+ * starts its ES module loader, one shared chunk, and what `status` never uses
+ * left unloaded.
  */
 let world: World;
 let dir: string;
 
 interface Loaded {
-  /** Every URL the ES module loader resolved. */
-  esm: string[];
   /** erp-sync's own files under dist/. */
   dist: string[];
-  /** CommonJS modules, by path. */
+  /** Every module required, by path. */
   required: string[];
   /** node's built-in modules, as `process.moduleLoadList` names them. */
   builtins: string[];
 }
 
 const PRELOAD = `
-import { createRequire, register } from 'node:module';
-import { readFileSync, writeFileSync } from 'node:fs';
-const out = process.env.ERP_SYNC_TEST_LOADED;
-register('data:text/javascript,' + encodeURIComponent(\`
-  import { appendFileSync } from 'node:fs';
-  export async function resolve(specifier, context, next) {
-    const resolved = await next(specifier, context);
-    appendFileSync(\${JSON.stringify(out + '.esm')}, resolved.url + '\\\\n');
-    return resolved;
-  }
-\`));
-const require = createRequire(import.meta.url);
+const { writeFileSync } = require('node:fs');
 process.on('exit', () => {
-  let esm = '';
-  try { esm = readFileSync(out + '.esm', 'utf8'); } catch {}
-  writeFileSync(out, JSON.stringify({ esm: esm.split('\\n').filter(Boolean), required: Object.keys(require.cache), builtins: process.moduleLoadList }));
+  writeFileSync(process.env.ERP_SYNC_TEST_LOADED, JSON.stringify({ required: Object.keys(require.cache), builtins: process.moduleLoadList }));
 });
 `;
 
 async function loadedBy(args: string[], env: NodeJS.ProcessEnv = world.env): Promise<Loaded> {
   const out = join(dir, `loaded-${args.join('-')}.json`);
-  const result = await runCli(args, { ...env, NODE_OPTIONS: `--import ${pathToFileURL(join(dir, 'preload.mjs')).href}`, ERP_SYNC_TEST_LOADED: out });
+  const result = await runCli(args, { ...env, NODE_OPTIONS: `--require ${join(dir, 'preload.cjs')}`, ERP_SYNC_TEST_LOADED: out });
   expect(result.code, result.stderr).toBe(0);
-  const loaded = JSON.parse(readFileSync(out, 'utf8')) as { esm: string[]; required: string[]; builtins: string[] };
+  const loaded = JSON.parse(readFileSync(out, 'utf8')) as { required: string[]; builtins: string[] };
   return {
-    esm: loaded.esm,
-    dist: [...new Set(loaded.esm.filter((url) => /\/dist\/[^/]+\.js$/.test(url)))],
+    dist: loaded.required.filter((path) => /[\\/]dist[\\/][^\\/]+\.cjs$/.test(path)),
     required: loaded.required,
     builtins: loaded.builtins.filter((name) => name.startsWith('NativeModule ')).map((name) => name.slice('NativeModule '.length)),
   };
@@ -63,7 +48,7 @@ async function loadedBy(args: string[], env: NodeJS.ProcessEnv = world.env): Pro
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'erp-sync-startup-'));
-  writeFileSync(join(dir, 'preload.mjs'), PRELOAD);
+  writeFileSync(join(dir, 'preload.cjs'), PRELOAD);
   world = await createWorld({ products: 20 });
   const { result } = await world.run();
   expect(result.code).toBe(0);
@@ -75,30 +60,70 @@ afterAll(async () => {
 });
 
 describe('what a command loads', () => {
-  it('status loads about a dozen of erp-sync\'s files, SQLite by require() and not as an ES module, and not node:crypto', async () => {
+  const addon = /better-sqlite3[\\/]build[\\/]Release[\\/]better_sqlite3\.node$/;
+
+  it('status loads about ten of erp-sync\'s chunks by require(), never node\'s ES module loader, and none of the built-ins it does not use', async () => {
     const loaded = await loadedBy(['status']);
     expect(loaded.dist.length).toBeGreaterThan(2);
-    expect(loaded.dist.length, loaded.dist.join('\n')).toBeLessThanOrEqual(14);
-    expect(loaded.required.some((path) => /better-sqlite3[\\/]lib[\\/]index\.js$/.test(path))).toBe(true);
-    expect(loaded.esm.filter((url) => url.includes('better-sqlite3'))).toEqual([]);
-    expect(loaded.builtins).not.toContain('crypto');
+    expect(loaded.dist.length, loaded.dist.join('\n')).toBeLessThanOrEqual(12);
+    // The ES module loader's own modules load when the first ES module does.
+    expect(loaded.builtins).not.toContain('internal/modules/esm/module_job');
+    // better-sqlite3's JavaScript is inside the chunks; its addon comes from node_modules.
+    expect(loaded.required.filter((path) => path.includes('node_modules'))).toEqual([expect.stringMatching(addon)]);
+    for (const unused of ['crypto', 'child_process', 'fs/promises']) expect(loaded.builtins).not.toContain(unused);
   });
 
   it('--help loads the program alone: no command module, none of what the commands share, no SQLite', async () => {
     const help = await loadedBy(['--help']);
     const status = await loadedBy(['status']);
     expect(status.dist.filter((file) => !help.dist.includes(file)).length).toBeGreaterThan(1);
-    // Besides cli.js and shared chunks (chunk-*.js), a file is named after the module it starts from: a command's, or the program's.
-    const modules = help.dist.map((file) => file.replace(/.*\//, '').replace(/-[A-Z0-9]{8}\.js$/, '')).filter((name) => name !== 'chunk' && name !== 'cli.js');
+    // Besides cli.cjs and shared chunks (chunk-*.cjs), a file is named after the module it starts from: a command's, or the program's.
+    const modules = help.dist.map((file) => file.replace(/.*[\\/]/, '').replace(/-[A-Z0-9]{8}\.cjs$/, '')).filter((name) => name !== 'chunk' && name !== 'cli.cjs');
     expect(modules).toEqual(['program']);
-    expect([...help.required, ...help.esm].filter((path) => path.includes('better-sqlite3'))).toEqual([]);
+    expect(help.required.filter((path) => addon.test(path))).toEqual([]);
   });
 
   it('a run still loads node:crypto and SQLite, when it takes its lock and opens its database', async () => {
     world.erp.catalog.change(2);
     const loaded = await loadedBy(['run', '--connection', 'shop']);
     expect(loaded.builtins).toContain('crypto');
-    expect(loaded.required.some((path) => /better-sqlite3[\\/]lib[\\/]index\.js$/.test(path))).toBe(true);
+    expect(loaded.required.some((path) => addon.test(path))).toBe(true);
+  });
+
+  it('the chunks require one another without a cycle: CommonJS, unlike ES modules, would hand a chunk in a cycle a half-loaded one', () => {
+    const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
+    const requires = new Map(
+      readdirSync(dist)
+        .filter((file) => file.endsWith('.cjs'))
+        .map((file) => [file, [...readFileSync(join(dist, file), 'utf8').matchAll(/require\(["']\.\/([^"']+\.cjs)["']\)/g)].map((match) => match[1]!)]),
+    );
+    expect(requires.size).toBeGreaterThan(10);
+    expect([...requires.values()].flat().length).toBeGreaterThan(requires.size);
+    const done = new Set<string>();
+    const cycles: string[] = [];
+    const visit = (file: string, path: string[]) => {
+      if (path.includes(file)) return void cycles.push([...path.slice(path.indexOf(file)), file].join(' -> '));
+      if (done.has(file)) return;
+      for (const next of requires.get(file) ?? []) visit(next, [...path, file]);
+      done.add(file);
+    };
+    for (const file of requires.keys()) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it('asks node for its compile cache where node has one (22.1 and later), before any chunk loads', async () => {
+    const preload = join(dir, 'compile-cache.cjs');
+    writeFileSync(preload, `
+      const nodeModule = require('node:module');
+      nodeModule.enableCompileCache = () => {
+        const chunks = Object.keys(require.cache).filter((path) => /[\\\\/]dist[\\\\/]/.test(path));
+        require('node:fs').writeFileSync(process.env.ERP_SYNC_TEST_LOADED, JSON.stringify(chunks));
+      };
+    `);
+    const out = join(dir, 'compile-cache.json');
+    const result = await runCli(['--version'], { ...world.env, NODE_OPTIONS: `--require ${preload}`, ERP_SYNC_TEST_LOADED: out });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([]);
   });
 
   it('on a Node.js without process.getBuiltinModule (before 20.16), says which Node.js it needs, in the merchant\'s language', async () => {
