@@ -308,6 +308,14 @@ export const pgMigrations: readonly string[] = [
 
   ${FOLD}
   `,
+  `
+  -- What status and the web page count: the few problems and unanswered offers among a catalog's
+  -- offers, read from these alone instead of every offer.
+  CREATE INDEX item_state_problems ON item_state (tenant, connection, outcome, target, barcode)
+    WHERE outcome IN ('failed', 'rejected', 'not_listed', 'invalid');
+  CREATE INDEX snapshot_pending_approval ON snapshot (tenant, connection, status, target) WHERE status = 'pending_approval';
+  CREATE INDEX snapshot_not_listed ON snapshot (tenant, connection, status, target) WHERE status = 'not_listed';
+  `,
 ];
 
 /** A session of `tenant` on the PostgreSQL at `url`, with the engine's tables brought up to date. */

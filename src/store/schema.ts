@@ -352,4 +352,12 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (connection, target)
   ) WITHOUT ROWID;
   `,
+  `
+  -- What status and the web page count: the few problems and unanswered offers among a catalog's
+  -- offers, read from these alone (each holds every column its count reads) instead of every offer.
+  CREATE INDEX item_state_problems ON item_state (connection, outcome, target, barcode)
+    WHERE outcome IN ('failed', 'rejected', 'not_listed', 'invalid');
+  CREATE INDEX snapshot_pending_approval ON snapshot (connection, status, target) WHERE status = 'pending_approval';
+  CREATE INDEX snapshot_not_listed ON snapshot (connection, status, target) WHERE status = 'not_listed';
+  `,
 ];

@@ -237,6 +237,9 @@ async function throughput(products: number): Promise<void> {
       const rerun = await world.run();
       world.erp.catalog.change(1);
       const changed = await world.run();
+      // What status costs on a home this size, beside node's own start: its counts must not read every offer.
+      const statusMs = median(Array.from({ length: 7 }, () => timed([CLI, 'status'], world.env)));
+      const nodeMs = median(Array.from({ length: 7 }, () => timed(['-e', '0'], world.env)));
       // Products per second of the run itself (lock to finish), and of the whole process including node's start.
       const rate = (m: Measured) => products / (m.summary.durationMs / 1000);
       const wallRate = (m: Measured) => products / (m.wallMs / 1000);
@@ -244,6 +247,7 @@ async function throughput(products: number): Promise<void> {
         firstPerSec: rate(first), firstWall: wallRate(first), firstErp: first.erpRequests, firstPush: first.pushRequests, firstPushed: first.summary.pushed,
         rerunPerSec: rate(rerun), rerunWall: wallRate(rerun), rerunErp: rerun.erpRequests, rerunPush: rerun.pushRequests, rerunPushed: rerun.summary.pushed,
         changedPerSec: rate(changed), changedWall: wallRate(changed), changedErp: changed.erpRequests, changedPush: changed.pushRequests, changedPushed: changed.summary.pushed,
+        statusMs, nodeMs,
       };
     } finally {
       await world.close();
@@ -262,6 +266,7 @@ async function throughput(products: number): Promise<void> {
   record({ scenario: s, figure: '1% changed: products/s, with process start', value: Math.round(figures.changedWall), unit: 'products/s' });
   record({ scenario: s, figure: '1% changed: requests (ERP + marketplace)', value: figures.changedErp + figures.changedPush, unit: 'requests' });
   record({ scenario: s, figure: '1% changed: offers pushed', value: figures.changedPushed, unit: 'offers', target: `${products / 100}`, pass: figures.changedPushed === products / 100 });
+  record({ scenario: s, figure: `erp-sync status on this home (node's own: ${fmt(Math.round(figures.nodeMs))} ms)`, value: Math.round(figures.statusMs), unit: 'ms' });
 }
 
 async function memory(sizes: number[]): Promise<void> {

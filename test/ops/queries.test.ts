@@ -130,4 +130,30 @@ describe('read models', () => {
     expect(never).toMatchObject({ lastRun: null, lastSuccess: null, failing: 0, pendingApproval: 0, openAlerts: [] });
     expect(explainProduct(db, 'S').acknowledged.map((a) => a.barcode).sort()).toEqual(['A', 'B']);
   });
+
+  it('counts a connection\'s problems and unanswered offers from their own indexes, never by reading every offer it has', () => {
+    const statements: string[] = [];
+    const prepare = db.prepare.bind(db);
+    const spied = Object.assign(Object.create(db) as Db, { prepare: (sql: string) => (statements.push(sql), prepare(sql)) });
+    connectionStatus(spied, ['shop'], () => [{ name: 'marketplace', kind: 'offer-api' }]);
+    const plans = statements
+      .filter((sql) => /\b(snapshot|item_state)\b/.test(sql))
+      .map((sql) => (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...parameters(sql)) as { detail: string }[]).map((row) => row.detail));
+    expect(plans.length).toBeGreaterThanOrEqual(3);
+    for (const plan of plans) {
+      for (const step of plan) {
+        // A step over either table either goes through one of the partial indexes or looks up one product by its barcode.
+        if (!/\b(snapshot|item_state|[pi])\b/.test(step) || /\bs USING PRIMARY KEY \(connection=\? AND barcode=\?\)/.test(step)) continue;
+        expect(step).toMatch(/USING COVERING INDEX (item_state_problems|snapshot_pending_approval|snapshot_not_listed) /);
+      }
+    }
+    expect(plans.flat().join('\n')).toMatch(/item_state_problems[\s\S]*snapshot_pending_approval[\s\S]*snapshot_not_listed/);
+  });
 });
+
+/** Placeholder values for a statement's parameters, positional or named, so that its plan can be read. */
+function parameters(sql: string): unknown[] {
+  const named = [...new Set(sql.match(/:[a-z]+/gi) ?? [])];
+  if (named.length > 0) return [Object.fromEntries(named.map((name) => [name.slice(1), 'x']))];
+  return Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => 'x');
+}

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgMigrations, openPgStore } from '../../src/store/pg-schema.js';
+import { openPgStore } from '../../src/store/pg-schema.js';
 import { PgError } from '../../src/store/pg.js';
 import type { PgDatabase } from '../../src/store/pg.js';
 import { connectionStatus, explainProduct, failedItems, itemEvents, knownConnections, recentRuns } from '../../src/store/queries.js';
@@ -53,7 +53,6 @@ describe.runIf(requirePostgres())('tenants on PostgreSQL', () => {
     ).all() as { name: string; first: string }[];
     expect(indexes.length).toBeGreaterThan(TABLES.length);
     for (const index of indexes) expect(index.first, index.name).toBe('tenant');
-    expect(pgMigrations.length).toBe(1);
   });
 
   it('keeps two merchants with the same connection and barcodes apart in every table and read model', async () => {
