@@ -35,9 +35,11 @@ const commanderSpawnOnUse: Plugin = {
 /**
  * Each chunk esbuild splits out as an ES module, rewritten as a CommonJS one
  * (tsup's own CommonJS splitting passes chunks through sucrase, which also
- * rewrites `?.`, `??` and class fields into slower helpers). Chunks already
- * name one another `.cjs`; `import()` of a chunk becomes require(), and
- * import.meta.url the chunk's own file URL.
+ * rewrites `?.`, `??` and class fields into slower helpers: tsup#1087).
+ * Chunks already name one another `.cjs`; `import()` of a chunk becomes
+ * require(), import.meta.url the chunk's own file URL, and the chunk stays in
+ * strict mode, as every ES module is. The chunk's map leads back to the
+ * sources through the ES module chunk's own map, which tsup merges.
  */
 const commonJsChunks: NonNullable<Options['plugins']>[number] = {
   name: 'commonjs-chunks',
@@ -49,9 +51,11 @@ const commonJsChunks: NonNullable<Options['plugins']>[number] = {
       platform: 'node',
       supported: { 'dynamic-import': false },
       define: importMetaUrl ? { 'import.meta.url': '__importMetaUrl' } : {},
-      banner: importMetaUrl ? "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" : '',
+      banner: `"use strict";${importMetaUrl ? "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" : ''}`,
       sourcemap: 'external',
+      // The name tsup merges this map under; the ES module chunk is not kept in it, only its own sources.
       sourcefile: chunk.path,
+      sourcesContent: false,
     });
     if (result.warnings.length > 0) throw new Error(`${chunk.path}: ${result.warnings.map((warning) => warning.text).join('; ')}`);
     return { code: result.code, map: result.map };
@@ -69,8 +73,8 @@ const commonJsChunks: NonNullable<Options['plugins']>[number] = {
  *
  * The source is ES modules; the build is CommonJS. On Node 20, starting the
  * ES module loader and loading a dozen chunks through it costs a command
- * about 20 ms more than require() does (`npm run bench -- --scenario 0`),
- * and a command such as `status` is meant to answer in well under 150 ms.
+ * about 30 ms more than require() does (`status` 191 against 160 ms), and a
+ * command such as `status` is meant to answer in under 150 ms.
  */
 export default defineConfig({
   entry: { cli: 'src/cli/main.ts' },
@@ -87,5 +91,6 @@ export default defineConfig({
   shims: false,
   // Hosted mode's clients (bullmq, ioredis, rate-limiter-flexible, and pg-native, which builds against
   // libpq) stay outside too: only `erp-sync worker` and `erp-sync hosted` load them, never an agent's command.
-  noExternal: [/^(?!@napi-rs\/keyring$|exceljs$|bullmq$|ioredis$|rate-limiter-flexible$|pg-native$|pg-types$)/],
+  // So does `bindings`, better-sqlite3's search for its addon, which erp-sync never lets it make.
+  noExternal: [/^(?!@napi-rs\/keyring$|exceljs$|bullmq$|ioredis$|rate-limiter-flexible$|pg-native$|pg-types$|bindings$)/],
 });

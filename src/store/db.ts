@@ -41,8 +41,9 @@ export function sqliteOf(db: Db): SqliteDb | undefined {
  * better-sqlite3's native addon, by its path in the installed package. The
  * build bundles better-sqlite3's JavaScript (tsup.config.ts), so its own
  * search for the addon, which starts from the calling file, would look in
- * dist/. The addon loads when the first database opens: a command that opens
- * none never loads it.
+ * dist/; package.json pins its exact version, so the bundled JavaScript and
+ * the addon npm builds are always the same release. The addon loads when the
+ * first database opens: a command that opens none never loads it.
  */
 const addon = () => createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
 

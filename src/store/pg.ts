@@ -458,6 +458,9 @@ export function migratePg(db: PgDatabase, part: string, migrations: readonly str
   const key = `${db.url}\0${part}`;
   if (migrated.has(key)) return;
   db.transaction(() => {
+    // A migration may build an index over every tenant's rows, and a process waits here while another migrates:
+    // neither is a statement the session's timeout is meant for.
+    db.exec(`SET LOCAL statement_timeout = 0`);
     db.prepare(`SELECT pg_advisory_xact_lock(hashtext('erp_sync_schema'))`).get();
     db.exec(`CREATE TABLE IF NOT EXISTS erp_sync_schema (part text PRIMARY KEY, version integer NOT NULL)`);
     const current = (db.prepare(`SELECT version FROM erp_sync_schema WHERE part = ?`).pluck().get(part) as number | undefined) ?? 0;

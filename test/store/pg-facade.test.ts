@@ -80,6 +80,17 @@ describe.runIf(requirePostgres())('PostgreSQL behind the store interface', () =>
   });
   afterAll(() => db?.close());
 
+  it('runs a migration to its end however long it takes, past the session\'s statement timeout, and the timeout holds again after it', () => {
+    db.exec(`SET statement_timeout = '100ms'`);
+    try {
+      migratePg(db, 'slow-migration-test', [`SELECT pg_sleep(0.3)`]);
+      expect(db.prepare(`SELECT version FROM erp_sync_schema WHERE part = 'slow-migration-test'`).pluck().get()).toBe(1);
+      expect(() => db.prepare(`SELECT pg_sleep(0.3)`).get()).toThrow(/statement timeout/);
+    } finally {
+      db.exec(`SET statement_timeout = '20s'`);
+    }
+  });
+
   it('runs statements as better-sqlite3 does: ids, counts, booleans as 1/0, pluck, named and positional parameters', () => {
     const first = db.prepare(`INSERT INTO t (name, n) VALUES (?, ?) RETURNING id`).run('çiğ köfte', 3);
     expect(first).toEqual({ changes: 1, lastInsertRowid: expect.any(Number) });

@@ -4,7 +4,7 @@ import { sqliteOf } from '../../src/store/db.js';
 import type { Db } from '../../src/store/db.js';
 
 describe('sqliteOf', () => {
-  it('knows a SQLite database made before erp-sync opened any (better-sqlite3 loads on first use)', () => {
+  it('knows a SQLite database erp-sync did not open itself', () => {
     const db = new Database(':memory:');
     try {
       expect(sqliteOf(db)).toBe(db);
