@@ -10,7 +10,7 @@ import type { SecretStore } from './store.js';
 
 /** node:crypto and node:fs/promises load when a secret is first read or written, not with every command that opens a home. */
 const nodeCrypto = () => process.getBuiltinModule('node:crypto');
-export const fsPromises = () => process.getBuiltinModule('node:fs/promises');
+const fsPromises = () => process.getBuiltinModule('node:fs/promises');
 
 const m = defineMessages({
   en: {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ExitCode, UserError, errorMessage } from '../errors/index.js';
 import { defineMessages } from '../i18n/index.js';
-import { fsPromises, trimFinalNewline } from './file.js';
+import { trimFinalNewline } from './file.js';
 import { registerSecret } from './redact.js';
 import type { SecretStore } from './store.js';
 
@@ -79,7 +79,7 @@ export class SystemdSecretStore implements SecretStore {
     const path = join(this.#directory(), systemdCredentialName(connection, field));
     let content: Buffer;
     try {
-      content = await fsPromises().readFile(path);
+      content = await process.getBuiltinModule('node:fs/promises').readFile(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new UserError(m('unreadable', { path, reason: errorMessage(error) }), {
@@ -121,7 +121,7 @@ export class SystemdSecretStore implements SecretStore {
       const error = unavailable();
       return `${error.message}. ${error.hint}`;
     }
-    const isDirectory = await fsPromises().stat(directory).then(
+    const isDirectory = await process.getBuiltinModule('node:fs/promises').stat(directory).then(
       (stats) => stats.isDirectory() || m('notADirectory'),
       (error: unknown) => errorMessage(error),
     );

@@ -35,10 +35,13 @@ process.on('exit', () => {
 });
 `;
 
+/** What a process needs to run `preload` first and tell it where to write what it records. */
+const preloading = (preload: string, out: string) => ({ NODE_OPTIONS: `--require ${JSON.stringify(preload)}`, ERP_SYNC_TEST_LOADED: out });
+
 /** node's built-in modules loaded by a bare node running `args`, with the same preload. */
 function builtinsOf(args: string[]): string[] {
   const out = join(dir, 'loaded-bare.json');
-  const result = spawnSync(process.execPath, args, { env: { ...process.env, NODE_OPTIONS: `--require ${JSON.stringify(join(dir, 'preload.cjs'))}`, ERP_SYNC_TEST_LOADED: out } });
+  const result = spawnSync(process.execPath, args, { env: { ...process.env, ...preloading(join(dir, 'preload.cjs'), out) } });
   expect(result.status, String(result.stderr)).toBe(0);
   return builtinNames((JSON.parse(readFileSync(out, 'utf8')) as { builtins: string[] }).builtins);
 }
@@ -47,7 +50,7 @@ const builtinNames = (list: string[]) => list.filter((name) => name.startsWith('
 
 async function loadedBy(args: string[], env: NodeJS.ProcessEnv = world.env): Promise<Loaded> {
   const out = join(dir, `loaded-${args.join('-')}.json`);
-  const result = await runCli(args, { ...env, NODE_OPTIONS: `--require ${JSON.stringify(join(dir, 'preload.cjs'))}`, ERP_SYNC_TEST_LOADED: out });
+  const result = await runCli(args, { ...env, ...preloading(join(dir, 'preload.cjs'), out) });
   expect(result.code, result.stderr).toBe(0);
   const loaded = JSON.parse(readFileSync(out, 'utf8')) as { required: string[]; builtins: string[] };
   return {
@@ -134,7 +137,7 @@ describe('what a command loads', () => {
       };
     `);
     const out = join(dir, 'compile-cache.json');
-    const result = await runCli(['--version'], { ...world.env, NODE_OPTIONS: `--require ${JSON.stringify(preload)}`, ERP_SYNC_TEST_LOADED: out });
+    const result = await runCli(['--version'], { ...world.env, ...preloading(preload, out) });
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([]);
   });
